@@ -1,0 +1,100 @@
+// ConfigStore: the routing table, services with token hashes, and (later) schedules.
+// SQLite implementation for a single node (sqlite_config_store.h); PostgreSQL later,
+// so the SQL stays portable and this interface narrow. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eragon/status.h"
+
+namespace eragon::config {
+
+// Exactly one per event type (API.md "PUT /v1/routes/{event_type}/producer").
+struct ProducerRoute {
+  std::string event_type;
+  std::string producer;            // service name
+  std::string channel = "embedded";
+  std::string topic;               // defaults to event_type
+  bool ordered = false;
+  uint32_t partitions = 8;
+  int64_t created_at = 0;          // ms
+  int64_t updated_at = 0;
+  bool operator==(const ProducerRoute&) const = default;
+};
+
+struct RetryPolicy {
+  uint32_t max_attempts = 12;        // counts the first attempt; >= 1
+  int64_t initial_backoff_ms = 500;
+  int64_t max_backoff_ms = 3'600'000;
+  bool operator==(const RetryPolicy&) const = default;
+};
+
+// Any number per event type (API.md "PUT /v1/routes/{event_type}/consumers/{consumer}").
+struct ConsumerRoute {
+  std::string event_type;
+  std::string consumer;
+  std::string type = "http";        // http | pull | kafka
+  std::string url;                  // http only
+  int64_t timeout_ms = 5000;
+  std::map<std::string, std::string> headers;
+  uint32_t max_in_flight = 64;
+  uint32_t rate_limit_per_s = 0;    // 0 = unlimited
+  RetryPolicy retry;
+  std::string dedup = "none";       // none | entity_event | event_id
+  int64_t dedup_ttl_hours = 0;      // 0 = never expire
+  std::string format = "eragon";    // eragon | cloudevents
+  std::string secret;               // "" = unsigned; "whsec_<base64>"
+  std::string start = "latest";     // latest | earliest
+  bool enabled = true;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  bool operator==(const ConsumerRoute&) const = default;
+};
+
+struct Service {
+  std::string name;
+  std::vector<std::string> roles;   // subset of producer, consumer, admin; sorted
+  std::string token_hash;           // hex SHA-256 of the token; the token is never stored
+  int64_t created_at = 0;
+  bool operator==(const Service&) const = default;
+};
+
+// Outcome of a Put: whether the object was created (201) or replaced (200).
+enum class PutOutcome { kCreated, kReplaced };
+
+class ConfigStore {
+ public:
+  virtual ~ConfigStore() = default;
+
+  virtual Result<std::optional<ProducerRoute>> GetProducer(const std::string& event_type) = 0;
+  virtual Result<std::vector<ProducerRoute>> ListProducers() = 0;
+  virtual Result<PutOutcome> PutProducer(const ProducerRoute& route) = 0;
+  // NotFound when absent.
+  virtual Status DeleteProducer(const std::string& event_type) = 0;
+
+  virtual Result<std::optional<ConsumerRoute>> GetConsumer(const std::string& event_type,
+                                                           const std::string& consumer) = 0;
+  // All consumer routes, or those of one event type / one consumer when given.
+  virtual Result<std::vector<ConsumerRoute>> ListConsumers(
+      const std::optional<std::string>& event_type = std::nullopt,
+      const std::optional<std::string>& consumer = std::nullopt) = 0;
+  virtual Result<PutOutcome> PutConsumer(const ConsumerRoute& route) = 0;
+  virtual Status DeleteConsumer(const std::string& event_type, const std::string& consumer) = 0;
+
+  virtual Result<std::optional<Service>> GetService(const std::string& name) = 0;
+  virtual Result<std::optional<Service>> FindServiceByTokenHash(const std::string& hash) = 0;
+  virtual Result<std::vector<Service>> ListServices() = 0;
+  virtual Result<PutOutcome> PutService(const Service& service) = 0;
+  virtual Status DeleteService(const std::string& name) = 0;
+
+  // A counter that increases with every change (any table); cheap to read. Caches use it
+  // to notice changes made by another process sharing the store.
+  virtual Result<int64_t> Version() = 0;
+};
+
+}  // namespace eragon::config
