@@ -18,6 +18,7 @@ enum class Code : int {
   kInvalidArgument,   // bad input from a caller (invalid_field): 400
   kInvalidJson,       // a body that is not JSON, or nested deeper than allowed: 400
   kNotFound,          // 404
+  kUnknownEventType,  // 404 unknown_event_type: no producer destination for the type
   kAlreadyExists,     // 409 where creation collides
   kConflict,          // 409
   kPermissionDenied,  // 403
@@ -43,6 +44,9 @@ class [[nodiscard]] Status {
   static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
   static Status InvalidJson(std::string m) { return {Code::kInvalidJson, std::move(m)}; }
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
+  static Status UnknownEventType(std::string m) {
+    return {Code::kUnknownEventType, std::move(m)};
+  }
   static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
   static Status Conflict(std::string m) { return {Code::kConflict, std::move(m)}; }
   static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }

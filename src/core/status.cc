@@ -10,6 +10,7 @@ std::string_view CodeName(Code code) {
     case Code::kInvalidArgument: return "invalid_argument";
     case Code::kInvalidJson: return "invalid_json";
     case Code::kNotFound: return "not_found";
+    case Code::kUnknownEventType: return "unknown_event_type";
     case Code::kAlreadyExists: return "already_exists";
     case Code::kConflict: return "conflict";
     case Code::kPermissionDenied: return "permission_denied";
