@@ -1,0 +1,380 @@
+#include "index/id_index.h"
+
+#include <openssl/evp.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "core/event_codec.h"
+
+namespace eragon::index {
+namespace {
+
+constexpr size_t kStripes = 64;
+constexpr uint8_t kValueVersion = 1;
+
+std::string IdKey(std::string_view id) { return "i/" + std::string(id); }
+std::string TypeKey(std::string_view type) { return "t/" + std::string(type); }
+std::string CheckpointKey(std::string_view topic, uint32_t partition) {
+  return "c/" + std::string(topic) + "/" + std::to_string(partition);
+}
+
+void PutFixed(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetFixed(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
+  return v;
+}
+
+// An index entry: where the event is, and what it was (for duplicate checks).
+struct Entry {
+  Location loc;
+  Fingerprint fp{};
+  std::string producer;
+};
+
+std::string EncodeEntry(const Entry& e) {
+  std::string v;
+  v.reserve(32 + e.loc.topic.size() + e.producer.size());
+  v.push_back(static_cast<char>(kValueVersion));
+  PutFixed(&v, e.loc.partition, 4);
+  PutFixed(&v, e.loc.offset, 8);
+  v.append(reinterpret_cast<const char*>(e.fp.data()), e.fp.size());
+  PutFixed(&v, e.loc.topic.size(), 2);
+  v.append(e.loc.topic);
+  v.append(e.producer);
+  return v;
+}
+
+std::optional<Entry> DecodeEntry(std::string_view v) {
+  constexpr size_t kFixed = 1 + 4 + 8 + 16 + 2;
+  if (v.size() < kFixed || uint8_t(v[0]) != kValueVersion) return std::nullopt;
+  Entry e;
+  e.loc.partition = static_cast<uint32_t>(GetFixed(v.data() + 1, 4));
+  e.loc.offset = GetFixed(v.data() + 5, 8);
+  std::memcpy(e.fp.data(), v.data() + 13, 16);
+  size_t topic_len = GetFixed(v.data() + 29, 2);
+  if (v.size() < kFixed + topic_len) return std::nullopt;
+  e.loc.topic.assign(v.substr(kFixed, topic_len));
+  e.producer.assign(v.substr(kFixed + topic_len));
+  return e;
+}
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  return Status::IOError("id index " + std::string(what) + ": " + s.ToString());
+}
+
+}  // namespace
+
+Fingerprint FingerprintOf(const Event& e) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  const char sep = '\0';
+  EVP_DigestUpdate(ctx, e.event_type.data(), e.event_type.size());
+  EVP_DigestUpdate(ctx, &sep, 1);
+  EVP_DigestUpdate(ctx, e.entity_id.data(), e.entity_id.size());
+  EVP_DigestUpdate(ctx, &sep, 1);
+  EVP_DigestUpdate(ctx, e.data.data(), e.data.size());
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  Fingerprint fp;
+  std::memcpy(fp.data(), md, fp.size());
+  return fp;
+}
+
+class IdIndex::Impl {
+ public:
+  Impl(rocksdb::DB* db, log::LogManager* logs) : db_(db), logs_(logs) {}
+  ~Impl() { Close().ok(); }
+
+  Status LoadTypes();
+  Status CatchUp();
+  void StartWriter() { writer_ = std::thread([this] { WriterLoop(); }); }
+
+  ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);
+  void Commit(const std::string& id, const std::string& type, const Location& loc);
+  void Abort(const std::string& id);
+  std::optional<Location> Find(const std::string& id);
+  bool HasEventsOfType(const std::string& type);
+  Status Close();
+
+ private:
+  struct Recent {
+    Entry entry;
+    bool committed = false;
+  };
+  struct Stripe {
+    std::mutex mu;
+    std::unordered_map<std::string, Recent> recent;  // claimed, not yet in RocksDB
+  };
+  struct Pending {
+    std::string id;
+    std::string type;
+    bool new_type = false;  // first event of its type: persist the type too
+    Entry entry;
+  };
+
+  Stripe& StripeOf(const std::string& id) { return stripes_[std::hash<std::string>{}(id) % kStripes]; }
+  std::optional<Entry> Lookup(const std::string& id);
+  bool Retained(const Location& loc);
+  void WriterLoop();
+  void WriteBatchOf(std::deque<Pending>& batch);
+  Status IndexPartition(log::TopicLog* topic, uint32_t partition);
+
+  rocksdb::DB* db_;
+  log::LogManager* logs_;
+  std::array<Stripe, kStripes> stripes_;
+
+  std::mutex types_mu_;
+  std::set<std::string, std::less<>> types_;  // event types with stored events
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+  bool closed_ = false;
+};
+
+std::optional<Entry> IdIndex::Impl::Lookup(const std::string& id) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), IdKey(id), &value);
+  if (!s.ok()) return std::nullopt;
+  return DecodeEntry(value);
+}
+
+bool IdIndex::Impl::Retained(const Location& loc) {
+  log::TopicLog* topic = logs_->FindTopic(loc.topic);
+  return topic != nullptr && loc.partition < topic->partitions() &&
+         loc.offset >= topic->StartOffset(loc.partition);
+}
+
+ClaimOutcome IdIndex::Impl::Claim(const std::string& id, const Fingerprint& fp,
+                                  const std::string& producer) {
+  Stripe& stripe = StripeOf(id);
+  std::lock_guard lock(stripe.mu);
+  auto it = stripe.recent.find(id);
+  std::optional<Entry> stored;
+  if (it != stripe.recent.end()) {
+    if (!it->second.committed) return ClaimOutcome::kInFlight;
+    stored = it->second.entry;
+  } else {
+    stored = Lookup(id);
+    if (stored && !Retained(stored->loc)) stored.reset();
+  }
+  if (stored) {
+    bool same = stored->fp == fp && stored->producer == producer;
+    return same ? ClaimOutcome::kDuplicate : ClaimOutcome::kConflict;
+  }
+  Recent& r = stripe.recent[id];
+  r.entry.fp = fp;
+  r.entry.producer = producer;
+  return ClaimOutcome::kNew;
+}
+
+void IdIndex::Impl::Commit(const std::string& id, const std::string& type, const Location& loc) {
+  Pending p;
+  {
+    Stripe& stripe = StripeOf(id);
+    std::lock_guard lock(stripe.mu);
+    Recent& r = stripe.recent[id];
+    r.committed = true;
+    r.entry.loc = loc;
+    p.entry = r.entry;
+  }
+  p.id = id;
+  p.type = type;
+  {
+    std::lock_guard lock(types_mu_);
+    p.new_type = types_.insert(type).second;
+  }
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back(std::move(p));
+  }
+  queue_cv_.notify_one();
+}
+
+void IdIndex::Impl::Abort(const std::string& id) {
+  Stripe& stripe = StripeOf(id);
+  std::lock_guard lock(stripe.mu);
+  stripe.recent.erase(id);
+}
+
+std::optional<Location> IdIndex::Impl::Find(const std::string& id) {
+  {
+    Stripe& stripe = StripeOf(id);
+    std::lock_guard lock(stripe.mu);
+    auto it = stripe.recent.find(id);
+    if (it != stripe.recent.end()) {
+      if (!it->second.committed) return std::nullopt;
+      return it->second.entry.loc;
+    }
+  }
+  std::optional<Entry> e = Lookup(id);
+  if (!e || !Retained(e->loc)) return std::nullopt;
+  return e->loc;
+}
+
+bool IdIndex::Impl::HasEventsOfType(const std::string& type) {
+  std::lock_guard lock(types_mu_);
+  return types_.count(type) > 0;
+}
+
+void IdIndex::Impl::WriterLoop() {
+  std::unique_lock lock(queue_mu_);
+  for (;;) {
+    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty() && stopping_) return;
+    std::deque<Pending> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    WriteBatchOf(batch);
+    lock.lock();
+  }
+}
+
+// Writes one RocksDB batch with the entries and the per-partition checkpoints they
+// advance, then drops the entries from memory (RocksDB answers for them from now on).
+void IdIndex::Impl::WriteBatchOf(std::deque<Pending>& batch) {
+  rocksdb::WriteBatch wb;
+  std::map<std::pair<std::string, uint32_t>, uint64_t> checkpoints;
+  for (const Pending& p : batch) {
+    wb.Put(IdKey(p.id), EncodeEntry(p.entry));
+    uint64_t& cp = checkpoints[{p.entry.loc.topic, p.entry.loc.partition}];
+    cp = std::max(cp, p.entry.loc.offset + 1);
+    if (p.new_type) wb.Put(TypeKey(p.type), "");
+  }
+  for (const auto& [key, offset] : checkpoints) {
+    std::string v;
+    PutFixed(&v, offset, 8);
+    wb.Put(CheckpointKey(key.first, key.second), v);
+  }
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;  // the log is the WAL: Open() re-indexes past the checkpoints
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) {
+    // Without the entries in RocksDB the ids must stay in memory to keep dedup exact;
+    // the next Open() re-indexes them from the log.
+    return;
+  }
+  for (const Pending& p : batch) {
+    Stripe& stripe = StripeOf(p.id);
+    std::lock_guard lock(stripe.mu);
+    stripe.recent.erase(p.id);
+  }
+}
+
+Status IdIndex::Impl::LoadTypes() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("t/"); it->Valid() && it->key().starts_with("t/"); it->Next()) {
+    types_.insert(it->key().ToString().substr(2));
+  }
+  return FromRocks(it->status(), "load types");
+}
+
+// Indexes the records of one partition past its checkpoint.
+Status IdIndex::Impl::IndexPartition(log::TopicLog* topic, uint32_t partition) {
+  std::string cp_value;
+  uint64_t from = topic->StartOffset(partition);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), CheckpointKey(topic->name(), partition),
+                               &cp_value);
+  if (s.ok() && cp_value.size() == 8) from = std::max(from, GetFixed(cp_value.data(), 8));
+  const uint64_t end = topic->DurableEnd(partition);
+  while (from < end) {
+    ERAGON_ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
+                            topic->Read(partition, from, 4096, 8 << 20));
+    if (records.empty()) break;
+    rocksdb::WriteBatch wb;
+    for (const log::LogRecord& rec : records) {
+      ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
+      Entry entry{{topic->name(), partition, rec.offset}, FingerprintOf(e), e.producer};
+      wb.Put(IdKey(e.id), EncodeEntry(entry));
+      if (types_.insert(e.event_type).second) wb.Put(TypeKey(e.event_type), "");
+      from = rec.offset + 1;
+    }
+    std::string v;
+    PutFixed(&v, from, 8);
+    wb.Put(CheckpointKey(topic->name(), partition), v);
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = true;
+    ERAGON_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "rebuild"));
+  }
+  return Status::Ok();
+}
+
+Status IdIndex::Impl::CatchUp() {
+  for (const std::string& name : logs_->TopicNames()) {
+    log::TopicLog* topic = logs_->FindTopic(name);
+    if (topic == nullptr) continue;
+    for (uint32_t p = 0; p < topic->partitions(); ++p) {
+      ERAGON_RETURN_IF_ERROR(IndexPartition(topic, p));
+    }
+  }
+  return Status::Ok();
+}
+
+Status IdIndex::Impl::Close() {
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  Status st = FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush");
+  delete db_;
+  db_ = nullptr;
+  return st;
+}
+
+Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, log::LogManager* logs) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_size = 32 << 20;
+  options.max_background_jobs = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
+  if (!s.ok()) return Status::IOError("open id index " + dir + ": " + s.ToString());
+  auto impl = std::make_unique<Impl>(db, logs);
+  ERAGON_RETURN_IF_ERROR(impl->LoadTypes());
+  ERAGON_RETURN_IF_ERROR(impl->CatchUp());
+  impl->StartWriter();
+  return std::unique_ptr<IdIndex>(new IdIndex(std::move(impl)));
+}
+
+IdIndex::IdIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+IdIndex::~IdIndex() = default;
+
+ClaimOutcome IdIndex::Claim(const std::string& id, const Fingerprint& fp,
+                            const std::string& producer) {
+  return impl_->Claim(id, fp, producer);
+}
+void IdIndex::Commit(const std::string& id, const std::string& type, const Location& loc) {
+  impl_->Commit(id, type, loc);
+}
+void IdIndex::Abort(const std::string& id) { impl_->Abort(id); }
+std::optional<Location> IdIndex::Find(const std::string& id) { return impl_->Find(id); }
+bool IdIndex::HasEventsOfType(const std::string& t) { return impl_->HasEventsOfType(t); }
+Status IdIndex::Close() { return impl_->Close(); }
+
+}  // namespace eragon::index

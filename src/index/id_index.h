@@ -1,0 +1,77 @@
+// IdIndex: event id -> where the event lives in the log, for publish idempotency and
+// GET /v1/events/{id} without scanning.
+//
+// Storage: RocksDB in <data-dir>/index, written without its WAL. The log is the source
+// of truth: each write batch also records, per (topic, partition), the offset up to
+// which the index covers the log (the checkpoint). RocksDB persists a prefix of the
+// write batches, so after a crash Open() re-reads the log from the checkpoints and
+// re-indexes what was missing. A crash between log append and index write therefore
+// never lets a retried publish store an event twice.
+//
+// Concurrency: Claim/Commit/Abort/Find are thread-safe. Claims of one id serialise on a
+// lock stripe, and an id stays in memory from Claim until its index write is persisted
+// in RocksDB's memtable, so no check can miss it in between.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eragon/event.h"
+#include "eragon/status.h"
+#include "log/log.h"
+
+namespace eragon::index {
+
+// SHA-256 (first 16 bytes) over event_type, entity_id and data: what "same content"
+// means for publish idempotency.
+using Fingerprint = std::array<uint8_t, 16>;
+Fingerprint FingerprintOf(const Event& e);
+
+struct Location {
+  std::string topic;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  bool operator==(const Location&) const = default;
+};
+
+enum class ClaimOutcome {
+  kNew,        // reserved: the caller must append, then Commit or Abort
+  kDuplicate,  // stored already with the same content and producer: store nothing
+  kConflict,   // stored already with other content or another producer: 409
+  kInFlight,   // a publish of the same id has not completed yet: try again shortly
+};
+
+class IdIndex {
+ public:
+  // Opens (creating) the index in `dir` and brings it up to date with `logs`.
+  // `logs` must outlive the index.
+  static Result<std::unique_ptr<IdIndex>> Open(const std::string& dir, log::LogManager* logs);
+  ~IdIndex();
+
+  ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);
+  // The claimed event is durable in the log at `loc`. Makes it visible to Find.
+  void Commit(const std::string& id, const std::string& event_type, const Location& loc);
+  // The append failed: forget the claim.
+  void Abort(const std::string& id);
+
+  // Where the event is, if it was stored and its record is still retained.
+  std::optional<Location> Find(const std::string& id);
+  // Whether any event of this type was ever stored (routes may not change topic then).
+  bool HasEventsOfType(const std::string& event_type);
+
+  // Persists everything committed so far (flushes RocksDB's memtable). Idempotent.
+  Status Close();
+
+  class Impl;
+
+ private:
+  explicit IdIndex(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eragon::index

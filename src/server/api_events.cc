@@ -1,0 +1,104 @@
+// POST /v1/events, GET /v1/events/{id}, GET /v1/events.
+#include <algorithm>
+
+#include "core/event_codec.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/names.h"
+#include "server/api.h"
+#include "server/event_listing.h"
+
+namespace eragon::server {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using http::Responder;
+
+namespace {
+
+std::string PublishReplyJson(const PublishReply& reply) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("ids").BeginArray();
+  for (const std::string& id : reply.ids) w.String(id);
+  w.EndArray().Key("duplicates").BeginArray();
+  for (bool d : reply.duplicates) w.Bool(d);
+  w.EndArray().EndObject();
+  return out;
+}
+
+}  // namespace
+
+void Api::PublishEvents(HttpRequest&& req, Responder respond) {
+  std::optional<Caller> caller = Authenticate(req, respond);
+  if (!caller) return;
+  std::string_view content_type = req.Header("Content-Type").value_or("application/json");
+  Result<ParsedPublish> parsed = ParsePublishBody(req.body, content_type);
+  if (!parsed.ok()) {
+    respond(StatusResponse(parsed.status()));
+    return;
+  }
+  std::string traceparent;
+  if (auto tp = req.Header("traceparent"); tp && IsValidTraceparent(*tp)) traceparent = *tp;
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  d_.publisher->Publish(*caller, std::move(parsed->events), std::move(traceparent),
+                        [shared](Result<PublishReply> result) {
+                          if (!result.ok()) {
+                            (*shared)(StatusResponse(result.status()));
+                            return;
+                          }
+                          (*shared)(HttpResponse::Json(202, PublishReplyJson(*result)));
+                        });
+}
+
+void Api::GetEvent(HttpRequest&& req, Responder respond) {
+  std::optional<Caller> caller = Authenticate(req, respond);
+  if (!caller) return;
+  std::string id(req.Param("id"));
+  if (!IsValidEventId(id)) {
+    respond(StatusResponse(Status::InvalidArgument("id: not a valid event id")));
+    return;
+  }
+  Result<Event> event = ReadEventById(d_.logs, d_.ids, id);
+  if (!event.ok()) {
+    respond(StatusResponse(event.status()));
+    return;
+  }
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("event");
+  EventToJson(*event, w);
+  // Delivery states come with the dispatcher; until then no consumer has any.
+  w.Key("deliveries").BeginArray().EndArray().EndObject();
+  respond(HttpResponse::Json(200, std::move(out)));
+}
+
+void Api::ListEvents(HttpRequest&& req, Responder respond) {
+  std::optional<Caller> caller = Authenticate(req, respond);
+  if (!caller) return;
+  Result<ListQuery> query = ParseListQuery(req);
+  if (!query.ok()) {
+    respond(StatusResponse(query.status()));
+    return;
+  }
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  d_.workers->Post([this, q = std::move(*query), shared] {
+    Result<std::string> page = ListEventsJson(d_.logs, d_.routes, q);
+    (*shared)(page.ok() ? HttpResponse::Json(200, std::move(*page))
+                        : StatusResponse(page.status()));
+  });
+}
+
+void Api::RegisterEvents(http::Router& router) {
+  router.Post("/v1/events", [this](HttpRequest&& r, Responder s) {
+    PublishEvents(std::move(r), std::move(s));
+  });
+  router.Get("/v1/events/{id}", [this](HttpRequest&& r, Responder s) {
+    GetEvent(std::move(r), std::move(s));
+  });
+  router.Get("/v1/events", [this](HttpRequest&& r, Responder s) {
+    ListEvents(std::move(r), std::move(s));
+  });
+}
+
+}  // namespace eragon::server

@@ -1,0 +1,188 @@
+#include "server/app.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "config/sqlite_config_store.h"
+#include "index/id_index.h"
+#include "log/log.h"
+#include "server/api.h"
+#include "server/auth.h"
+#include "server/http/http_server.h"
+#include "server/http/router.h"
+#include "server/metrics.h"
+#include "server/publisher.h"
+#include "server/route_admin.h"
+#include "server/route_cache.h"
+#include "server/worker_pool.h"
+
+namespace eragon::server {
+
+// Members are declared in start order; they are torn down in reverse.
+struct App::Parts {
+  ServerOptions options;
+  Env* env = Env::Default();
+  Clock* clock = Clock::System();
+  std::unique_ptr<FileLock> lock;
+  std::unique_ptr<config::ConfigStore> store;
+  std::unique_ptr<log::LogManager> logs;
+  std::unique_ptr<index::IdIndex> ids;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<Auth> auth;
+  std::unique_ptr<RouteCache> routes;
+  std::unique_ptr<RouteAdmin> route_admin;
+  std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<http::Router> router;
+  std::unique_ptr<http::HttpServer> http;
+  std::string host;
+
+  // Maintenance: disk space once a second, retention once a minute.
+  std::thread maintenance;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  bool stopped = false;
+
+  void MaintenanceLoop();
+};
+
+void App::Parts::MaintenanceLoop() {
+  int64_t last_retention_ms = clock->MonoMs();
+  std::unique_lock lk(mu);
+  while (!cv.wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) {
+    lk.unlock();
+    publisher->RefreshDiskSpace();
+    if (clock->MonoMs() - last_retention_ms >= 60'000) {
+      last_retention_ms = clock->MonoMs();
+      Result<log::RetentionReport> report = logs->RunRetention();
+      if (report.ok()) {
+        for (const std::string& w : report->warnings) fprintf(stderr, "eragond: %s\n", w.c_str());
+      } else {
+        fprintf(stderr, "eragond: retention: %s\n", report.status().ToString().c_str());
+      }
+    }
+    lk.lock();
+  }
+}
+
+namespace {
+
+Status SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument("--listen must be HOST:PORT, got '" + listen + "'");
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  int p = 0;
+  try {
+    p = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    p = -1;
+  }
+  if (p < 0 || p > 65535) return Status::InvalidArgument("--listen: bad port in '" + listen + "'");
+  *port = static_cast<uint16_t>(p);
+  return Status::Ok();
+}
+
+Status OpenStores(App::Parts& p) {
+  const std::string& dir = p.options.data_dir;
+  Status st = p.env->CreateDirs(dir);
+  if (!st.ok()) return Status::IOError("cannot create data dir " + dir + ": " + st.message());
+  Result<std::unique_ptr<FileLock>> lock = p.env->LockFile(dir + "/LOCK");
+  if (!lock.ok()) {
+    return Status::Unavailable("data dir " + dir + " is locked by another eragond (" +
+                               lock.status().message() + ")");
+  }
+  p.lock = std::move(lock).value();
+  ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenSqliteConfigStore(dir + "/config.db"));
+  log::LogOptions lo;
+  lo.env = p.env;
+  lo.clock = p.clock;
+  lo.fsync = p.options.fsync;
+  lo.segment_bytes = p.options.segment_bytes;
+  lo.retention_ms = p.options.retention_hours * 3600 * 1000;
+  lo.retention_bytes = p.options.retention_bytes;
+  lo.max_pending_bytes = p.options.max_pending_bytes;
+  ERAGON_ASSIGN_OR_RETURN(p.logs, log::LogManager::Open(dir + "/log", lo));
+  ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
+  auto p = std::make_unique<Parts>();
+  p->options = options;
+  uint16_t port = 0;
+  ERAGON_RETURN_IF_ERROR(SplitListen(options.listen, &p->host, &port));
+  ERAGON_RETURN_IF_ERROR(OpenStores(*p));
+  p->metrics = std::make_unique<Metrics>();
+  p->auth = std::make_unique<Auth>(p->store.get(), p->clock);
+  ERAGON_RETURN_IF_ERROR(p->auth->EnsureAdminToken(p->env, options.data_dir));
+  p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);
+  p->route_admin = std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(),
+                                                p->ids.get(), p->clock);
+  PublisherOptions po;
+  po.min_free_bytes = options.min_free_bytes;
+  po.max_used_fraction = options.max_disk_used;
+  p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(),
+                                             p->clock, p->metrics.get(), po);
+  p->workers = std::make_unique<WorkerPool>(2);
+  ApiDeps deps{p->store.get(),  p->logs.get(),      p->ids.get(),
+               p->auth.get(),   p->routes.get(),    p->route_admin.get(),
+               p->publisher.get(), p->metrics.get(), p->workers.get(),
+               p->clock};
+  p->api = std::make_unique<Api>(deps);
+  p->router = std::make_unique<http::Router>();
+  p->api->Register(*p->router);
+
+  http::HttpServerOptions ho;
+  ho.host = p->host;
+  ho.port = port;
+  ho.io_threads = options.io_threads;
+  ho.max_body_bytes = options.max_body_bytes;
+  ho.request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
+  ho.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  p->http = std::make_unique<http::HttpServer>(ho, p->router.get());
+  Metrics* metrics = p->metrics.get();
+  p->http->SetLatencyHook([metrics](const http::RequestStats& s) {
+    metrics->Request(s.status, std::chrono::duration<double>(s.duration).count());
+  });
+  ERAGON_RETURN_IF_ERROR(p->http->Start());
+  Parts* raw = p.get();
+  p->maintenance = std::thread([raw] { raw->MaintenanceLoop(); });
+  return std::unique_ptr<App>(new App(std::move(p)));
+}
+
+App::App(std::unique_ptr<Parts> parts) : p_(std::move(parts)) {}
+
+App::~App() { Stop().ok(); }
+
+std::string App::url() const {
+  std::string host = p_->host.find(':') != std::string::npos ? "[" + p_->host + "]" : p_->host;
+  return "http://" + host + ":" + std::to_string(p_->http->port());
+}
+
+Status App::Stop() {
+  if (p_->stopped) return Status::Ok();
+  p_->stopped = true;
+  {
+    std::lock_guard lk(p_->mu);
+    p_->stopping = true;
+  }
+  p_->cv.notify_all();
+  if (p_->maintenance.joinable()) p_->maintenance.join();
+  p_->http->Stop(std::chrono::milliseconds(p_->options.shutdown_grace_ms));
+  p_->workers->Stop();
+  Status st = p_->logs->Close();
+  Status ist = p_->ids->Close();
+  return st.ok() ? ist : st;
+}
+
+}  // namespace eragon::server

@@ -1,0 +1,140 @@
+#include "server/auth.h"
+
+#include <algorithm>
+
+#include "core/hash.h"
+
+namespace eragon::server {
+namespace {
+
+constexpr std::string_view kBearer = "Bearer ";
+constexpr int64_t kTokenCacheTtlMs = 1000;  // a revoked token stops working within 1 s
+
+Caller CallerOf(const config::Service& s) {
+  Caller c;
+  c.service = s.name;
+  for (const std::string& r : s.roles) {
+    c.admin |= r == "admin";
+    c.producer |= r == "producer";
+    c.consumer |= r == "consumer";
+  }
+  return c;
+}
+
+bool HasAdmin(const config::Service& s) {
+  return std::find(s.roles.begin(), s.roles.end(), "admin") != s.roles.end();
+}
+
+config::LoadingCache<std::string, config::Service>::Options CacheOptions() {
+  config::LoadingCache<std::string, config::Service>::Options o;
+  o.ttl_ms = kTokenCacheTtlMs;
+  o.negative_ttl_ms = 200;
+  return o;
+}
+
+// Like WriteFileAtomically, but the file is created with mode 0600.
+Status WriteSecretFile(Env* env, const std::string& path, std::string_view data) {
+  const std::string tmp = path + ".tmp";
+  if (env->Exists(tmp)) ERAGON_RETURN_IF_ERROR(env->RemoveFile(tmp));
+  {
+    ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, env->OpenWritable(tmp, 0600));
+    ERAGON_RETURN_IF_ERROR(f->Write(0, data));
+    ERAGON_RETURN_IF_ERROR(f->Sync());
+    ERAGON_RETURN_IF_ERROR(f->Close());
+  }
+  ERAGON_RETURN_IF_ERROR(env->Rename(tmp, path));
+  return env->SyncDir(DirName(path));
+}
+
+}  // namespace
+
+std::string NewToken() { return "ert_" + HexEncode(RandomBytes(32)); }
+
+std::string HashToken(std::string_view token) { return Sha256Hex(token); }
+
+Auth::Auth(config::ConfigStore* store, Clock* clock)
+    : store_(store),
+      clock_(clock),
+      cache_([store](const std::string& hash) { return store->FindServiceByTokenHash(hash); },
+             clock, CacheOptions()) {}
+
+Result<Caller> Auth::Authenticate(std::string_view header) {
+  if (header.empty()) {
+    return Status::Unauthenticated("missing Authorization: Bearer <token> header");
+  }
+  if (!header.starts_with(kBearer) || header.size() == kBearer.size()) {
+    return Status::Unauthenticated("Authorization header must be 'Bearer <token>'");
+  }
+  std::string hash = HashToken(header.substr(kBearer.size()));
+  Result<std::optional<config::Service>> service = cache_.Get(hash);
+  if (!service.ok()) return service.status();
+  // The lookup is by hash; the final comparison is constant-time all the same.
+  if (!*service || !ConstantTimeEquals((*service)->token_hash, hash)) {
+    return Status::Unauthenticated("unknown or revoked token");
+  }
+  return CallerOf(**service);
+}
+
+Result<std::pair<std::string, config::PutOutcome>> Auth::PutService(
+    const std::string& name, std::vector<std::string> roles) {
+  std::sort(roles.begin(), roles.end());
+  roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::Service> old, store_->GetService(name));
+  if (old && HasAdmin(*old) &&
+      std::find(roles.begin(), roles.end(), "admin") == roles.end()) {
+    ERAGON_ASSIGN_OR_RETURN(std::vector<config::Service> all, store_->ListServices());
+    if (std::count_if(all.begin(), all.end(), HasAdmin) <= 1) {
+      return Status::Conflict("service '" + name + "' is the last admin; it keeps its admin role");
+    }
+  }
+  config::Service s;
+  s.name = name;
+  s.roles = std::move(roles);
+  std::string token = NewToken();
+  s.token_hash = HashToken(token);
+  s.created_at = old ? old->created_at : clock_->WallMs();
+  ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutService(s));
+  if (old) cache_.Invalidate(old->token_hash);
+  return std::make_pair(std::move(token), outcome);
+}
+
+Status Auth::DeleteService(const std::string& name) {
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::Service> old, store_->GetService(name));
+  if (!old) return Status::NotFound("no service '" + name + "'");
+  if (HasAdmin(*old)) {
+    ERAGON_ASSIGN_OR_RETURN(std::vector<config::Service> all, store_->ListServices());
+    if (std::count_if(all.begin(), all.end(), HasAdmin) <= 1) {
+      return Status::Conflict("service '" + name + "' is the last admin");
+    }
+  }
+  ERAGON_RETURN_IF_ERROR(store_->DeleteService(name));
+  cache_.Invalidate(old->token_hash);
+  return Status::Ok();
+}
+
+Status Auth::EnsureAdminToken(Env* env, const std::string& data_dir) {
+  const std::string path = data_dir + "/admin.token";
+  if (env->Exists(path)) {
+    Result<std::string> token = ReadFileToString(env, path);
+    if (token.ok()) {
+      std::string t = *token;
+      while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+      Result<std::optional<config::Service>> s = store_->FindServiceByTokenHash(HashToken(t));
+      if (s.ok() && *s && HasAdmin(**s)) return Status::Ok();
+    }
+  }
+  // Missing or stale: (re)create the "admin" service and write its token.
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::Service> old, store_->GetService("admin"));
+  config::Service s;
+  s.name = "admin";
+  s.roles = {"admin"};
+  std::string token = NewToken();
+  s.token_hash = HashToken(token);
+  s.created_at = old ? old->created_at : clock_->WallMs();
+  ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutService(s));
+  (void)outcome;
+  cache_.InvalidateAll();
+  return WriteSecretFile(env, path, token + "\n");
+}
+
+}  // namespace eragon::server

@@ -1,0 +1,208 @@
+#include "server/event_listing.h"
+
+#include <charconv>
+#include <sstream>
+
+#include "core/event_codec.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/names.h"
+
+namespace eragon::server {
+namespace {
+
+constexpr size_t kWindow = 256;           // records read per backwards step
+constexpr size_t kScanBudget = 20'000;    // records examined per page, at most
+constexpr size_t kMaxReadBytes = 8 << 20;
+
+struct Candidate {
+  int64_t timestamp_ms;
+  uint64_t offset;
+  Event event;
+};
+
+// One (topic, partition) being read backwards from `upper` (exclusive).
+struct Source {
+  log::TopicLog* topic;
+  uint32_t partition;
+  uint64_t upper;
+  uint64_t scanned_to;             // lowest offset examined so far
+  std::vector<Candidate> found;    // matches, newest first
+  size_t taken = 0;
+};
+
+bool Matches(const Event& e, const ListQuery& q) {
+  return (!q.event_type || e.event_type == *q.event_type) &&
+         (!q.entity_id || e.entity_id == *q.entity_id);
+}
+
+// Reads backwards until `need` matches are found, the partition start is reached or the
+// shared budget runs out.
+Status Fill(Source& s, const ListQuery& q, size_t need, size_t* budget) {
+  const uint64_t start = s.topic->StartOffset(s.partition);
+  if (s.scanned_to < start) s.scanned_to = start;
+  while (s.found.size() < need && s.scanned_to > start && *budget > 0) {
+    uint64_t lo = s.scanned_to - std::min<uint64_t>(s.scanned_to - start, kWindow);
+    size_t count = static_cast<size_t>(s.scanned_to - lo);
+    ERAGON_ASSIGN_OR_RETURN(std::vector<log::LogRecord> recs,
+                            s.topic->Read(s.partition, lo, count, kMaxReadBytes));
+    std::vector<Candidate> window;
+    for (log::LogRecord& rec : recs) {
+      if (rec.offset >= s.scanned_to) break;
+      ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
+      if (Matches(e, q)) window.push_back({rec.timestamp_ms, rec.offset, std::move(e)});
+    }
+    for (auto it = window.rbegin(); it != window.rend(); ++it) s.found.push_back(std::move(*it));
+    *budget -= std::min(*budget, count);
+    s.scanned_to = lo;
+  }
+  return Status::Ok();
+}
+
+std::string EncodeCursor(const std::vector<Source>& sources) {
+  std::string raw;
+  for (const Source& s : sources) {
+    raw += s.topic->name() + "\t" + std::to_string(s.partition) + "\t" + std::to_string(s.upper) +
+           "\n";
+  }
+  return HexEncode(raw);
+}
+
+Status DecodeCursor(const std::string& cursor, log::LogManager* logs, std::vector<Source>* out) {
+  std::optional<std::string> raw = HexDecode(cursor);
+  if (!raw) return Status::InvalidArgument("after: not a cursor returned by this endpoint");
+  std::istringstream in(*raw);
+  std::string topic, partition, upper;
+  while (std::getline(in, topic, '\t') && std::getline(in, partition, '\t') &&
+         std::getline(in, upper, '\n')) {
+    log::TopicLog* t = logs->FindTopic(topic);
+    uint32_t p = 0;
+    uint64_t u = 0;
+    auto r1 = std::from_chars(partition.data(), partition.data() + partition.size(), p);
+    auto r2 = std::from_chars(upper.data(), upper.data() + upper.size(), u);
+    if (r1.ec != std::errc() || r2.ec != std::errc()) {
+      return Status::InvalidArgument("after: not a cursor returned by this endpoint");
+    }
+    if (t == nullptr || p >= t->partitions()) continue;
+    out->push_back({t, p, std::min(u, t->DurableEnd(p)), 0, {}, 0});
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Source>> InitialSources(log::LogManager* logs, RouteCache* routes,
+                                           const ListQuery& q) {
+  std::vector<std::string> topics;
+  if (q.event_type) {
+    ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> route,
+                            routes->Producer(*q.event_type));
+    if (route) topics.push_back(route->topic);
+  }
+  if (topics.empty()) topics = logs->TopicNames();
+  std::vector<Source> sources;
+  for (const std::string& name : topics) {
+    log::TopicLog* t = logs->FindTopic(name);
+    if (t == nullptr) continue;
+    for (uint32_t p = 0; p < t->partitions(); ++p) {
+      if (q.entity_id && t->PartitionFor(*q.entity_id) != p) continue;
+      sources.push_back({t, p, t->DurableEnd(p), 0, {}, 0});
+    }
+  }
+  return sources;
+}
+
+}  // namespace
+
+Result<Event> ReadEventById(log::LogManager* logs, index::IdIndex* ids, const std::string& id) {
+  std::optional<index::Location> loc = ids->Find(id);
+  log::TopicLog* topic = loc ? logs->FindTopic(loc->topic) : nullptr;
+  if (topic == nullptr) return Status::NotFound("no event with id '" + id + "'");
+  ERAGON_ASSIGN_OR_RETURN(std::vector<log::LogRecord> recs,
+                          topic->Read(loc->partition, loc->offset, 1, kMaxReadBytes));
+  if (recs.empty() || recs[0].offset != loc->offset) {
+    return Status::NotFound("no event with id '" + id + "' (no longer retained)");
+  }
+  ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(recs[0].payload));
+  if (e.id != id) return Status::Internal("id index points at another event for '" + id + "'");
+  return e;
+}
+
+Result<ListQuery> ParseListQuery(const http::HttpRequest& req) {
+  ListQuery q;
+  if (auto t = req.Query("event_type")) {
+    if (!IsValidEventType(*t)) return Status::InvalidArgument("event_type: not a valid name");
+    q.event_type = std::string(*t);
+  }
+  if (auto e = req.Query("entity_id")) {
+    ERAGON_RETURN_IF_ERROR(ValidateEntityId(*e));
+    q.entity_id = std::string(*e);
+  }
+  if (auto l = req.Query("limit")) {
+    size_t n = 0;
+    auto r = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (r.ec != std::errc() || r.ptr != l->data() + l->size() || n < 1 || n > 1000) {
+      return Status::InvalidArgument("limit: must be an integer from 1 to 1000");
+    }
+    q.limit = n;
+  }
+  if (auto a = req.Query("after")) q.after = std::string(*a);
+  return q;
+}
+
+Result<std::string> ListEventsJson(log::LogManager* logs, RouteCache* routes,
+                                   const ListQuery& q) {
+  std::vector<Source> sources;
+  if (q.after.empty()) {
+    ERAGON_ASSIGN_OR_RETURN(sources, InitialSources(logs, routes, q));
+  } else {
+    ERAGON_RETURN_IF_ERROR(DecodeCursor(q.after, logs, &sources));
+  }
+  size_t budget = kScanBudget;
+  for (Source& s : sources) {
+    s.scanned_to = s.upper;
+    ERAGON_RETURN_IF_ERROR(Fill(s, q, q.limit, &budget));
+  }
+  // Merge: newest first by timestamp, then by offset.
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("items").BeginArray();
+  size_t emitted = 0;
+  while (emitted < q.limit) {
+    Source* best = nullptr;
+    for (Source& s : sources) {
+      if (s.taken >= s.found.size()) continue;
+      const Candidate& c = s.found[s.taken];
+      if (best == nullptr) {
+        best = &s;
+        continue;
+      }
+      const Candidate& b = best->found[best->taken];
+      if (c.timestamp_ms > b.timestamp_ms ||
+          (c.timestamp_ms == b.timestamp_ms && c.offset > b.offset)) {
+        best = &s;
+      }
+    }
+    if (best == nullptr) break;
+    EventToJson(best->found[best->taken].event, w);
+    ++best->taken;
+    ++emitted;
+  }
+  w.EndArray().Key("next");
+  bool more = false;
+  for (Source& s : sources) {
+    if (s.taken == s.found.size()) {
+      s.upper = s.scanned_to;  // every match above it was returned
+    } else if (s.taken > 0) {
+      s.upper = s.found[s.taken - 1].offset;
+    }
+    if (s.upper > s.topic->StartOffset(s.partition)) more = true;
+  }
+  if (more) {
+    w.String(EncodeCursor(sources));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return out;
+}
+
+}  // namespace eragon::server

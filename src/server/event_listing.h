@@ -1,0 +1,34 @@
+// Reading events back: by id through the id index, and recent events newest first by
+// scanning the log backwards from a cursor (GET /v1/events).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "eragon/event.h"
+#include "eragon/status.h"
+#include "index/id_index.h"
+#include "log/log.h"
+#include "server/http/http_message.h"
+#include "server/route_cache.h"
+
+namespace eragon::server {
+
+// The event stored under `id`; NotFound when unknown or no longer retained.
+Result<Event> ReadEventById(log::LogManager* logs, index::IdIndex* ids, const std::string& id);
+
+struct ListQuery {
+  std::optional<std::string> event_type;
+  std::optional<std::string> entity_id;
+  size_t limit = 100;  // 1..1000
+  std::string after;   // opaque cursor from a previous page's "next"
+};
+Result<ListQuery> ParseListQuery(const http::HttpRequest& req);
+
+// {"items": [event...], "next": cursor|null}: events newest first (by log timestamp,
+// then log order). Scans at most a bounded number of records per call; a page may hold
+// fewer than `limit` items and still have a `next` when the scan budget ran out.
+Result<std::string> ListEventsJson(log::LogManager* logs, RouteCache* routes,
+                                   const ListQuery& query);
+
+}  // namespace eragon::server

@@ -1,0 +1,150 @@
+#include "server/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "log/log.h"
+
+namespace eragon::server {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Histogram;
+
+namespace {
+
+// Latency buckets in seconds: 50 us .. 10 s.
+Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+          0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,    5,    10};
+}
+
+// Caches Family::Add by one label value: Add takes a lock and hashes every time.
+class LabelledCounters {
+ public:
+  LabelledCounters(Family<Counter>& family, std::string label)
+      : family_(family), label_(std::move(label)) {}
+  Counter& Get(const std::string& value) {
+    {
+      std::shared_lock lock(mu_);
+      auto it = cache_.find(value);
+      if (it != cache_.end()) return *it->second;
+    }
+    std::unique_lock lock(mu_);
+    Counter*& c = cache_[value];
+    if (c == nullptr) c = &family_.Add({{label_, value}});
+    return *c;
+  }
+
+ private:
+  Family<Counter>& family_;
+  std::string label_;
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, Counter*> cache_;
+};
+
+}  // namespace
+
+struct Metrics::Impl {
+  prometheus::Registry registry;
+  Family<Counter>& published = BuildCounter()
+                                   .Name("eragon_events_published_total")
+                                   .Help("Events stored by POST /v1/events, by event type")
+                                   .Register(registry);
+  Family<Counter>& duplicates = BuildCounter()
+                                    .Name("eragon_events_duplicate_total")
+                                    .Help("Publishes answered as duplicates (nothing stored)")
+                                    .Register(registry);
+  Family<Counter>& requests = BuildCounter()
+                                  .Name("eragon_http_requests_total")
+                                  .Help("HTTP requests answered, by status code")
+                                  .Register(registry);
+  Family<Counter>& rejected = BuildCounter()
+                                  .Name("eragon_http_requests_rejected_total")
+                                  .Help("HTTP requests answered with a non-2xx status")
+                                  .Register(registry);
+  Histogram& publish_latency = BuildHistogram()
+                                   .Name("eragon_publish_latency_seconds")
+                                   .Help("POST /v1/events: from parsed request to durable")
+                                   .Register(registry)
+                                   .Add({}, LatencyBuckets());
+  Histogram& request_latency = BuildHistogram()
+                                   .Name("eragon_http_request_duration_seconds")
+                                   .Help("Time to answer an HTTP request")
+                                   .Register(registry)
+                                   .Add({}, LatencyBuckets());
+  Histogram& log_write = BuildHistogram()
+                             .Name("eragon_log_write_seconds")
+                             .Help("Log group commit: duration of the write(2)")
+                             .Register(registry)
+                             .Add({}, LatencyBuckets());
+  Histogram& log_fsync = BuildHistogram()
+                             .Name("eragon_log_fsync_seconds")
+                             .Help("Log group commit: duration of the fdatasync(2)")
+                             .Register(registry)
+                             .Add({}, LatencyBuckets());
+  Counter& log_bytes_written = BuildCounter()
+                                   .Name("eragon_log_written_bytes_total")
+                                   .Help("Bytes written to the log")
+                                   .Register(registry)
+                                   .Add({});
+  prometheus::Gauge& bytes_stored = BuildGauge()
+                                        .Name("eragon_log_stored_bytes")
+                                        .Help("Bytes of all log segment files")
+                                        .Register(registry)
+                                        .Add({});
+  prometheus::Gauge& disk_free = BuildGauge()
+                                     .Name("eragon_disk_free_bytes")
+                                     .Help("Free bytes on the file system holding the log")
+                                     .Register(registry)
+                                     .Add({});
+  LabelledCounters published_by_type{published, "event_type"};
+  LabelledCounters duplicates_by_type{duplicates, "event_type"};
+  LabelledCounters requests_by_code{requests, "code"};
+  LabelledCounters rejected_by_code{rejected, "code"};
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::EventPublished(const std::string& event_type, bool duplicate) {
+  (duplicate ? impl_->duplicates_by_type : impl_->published_by_type).Get(event_type).Increment();
+}
+
+void Metrics::PublishLatency(double seconds) { impl_->publish_latency.Observe(seconds); }
+
+void Metrics::Request(int status, double seconds) {
+  std::string code = std::to_string(status);
+  impl_->requests_by_code.Get(code).Increment();
+  if (status >= 300) impl_->rejected_by_code.Get(code).Increment();
+  impl_->request_latency.Observe(seconds);
+}
+
+void Metrics::LogCommit(double write_seconds, double fsync_seconds, uint64_t bytes) {
+  impl_->log_write.Observe(write_seconds);
+  if (fsync_seconds >= 0) impl_->log_fsync.Observe(fsync_seconds);
+  impl_->log_bytes_written.Increment(static_cast<double>(bytes));
+}
+
+std::string Metrics::Serialize(log::LogManager* logs) {
+  if (logs != nullptr) {
+    Result<log::DiskUsage> usage = logs->GetDiskUsage();
+    if (usage.ok()) {
+      impl_->bytes_stored.Set(static_cast<double>(usage->log_bytes));
+      impl_->disk_free.Set(static_cast<double>(usage->free_bytes));
+    }
+  }
+  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+}
+
+}  // namespace eragon::server

@@ -1,0 +1,224 @@
+#include "server/publisher.h"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/event_codec.h"
+#include "core/uuid.h"
+#include "server/metrics.h"
+
+namespace eragon::server {
+
+// What Resolve and ClaimIds found out about a batch.
+struct Publisher::Resolved {
+  std::vector<log::TopicLog*> topic_of;  // per event
+  std::vector<index::Fingerprint> fingerprints;
+  std::vector<bool> duplicate;           // per event
+  std::vector<std::string> claimed;      // ids claimed (kNew), to Abort on failure
+};
+
+Publisher::Publisher(RouteCache* routes, log::LogManager* logs, index::IdIndex* ids,
+                     Clock* clock, Metrics* metrics, PublisherOptions options)
+    : routes_(routes),
+      logs_(logs),
+      ids_(ids),
+      clock_(clock),
+      metrics_(metrics),
+      options_(options) {
+  RefreshDiskSpace();
+}
+
+void Publisher::RefreshDiskSpace() {
+  Result<log::DiskUsage> usage = logs_->GetDiskUsage();
+  if (!usage.ok() || usage->total_bytes == 0) return;
+  double used = 1.0 - double(usage->free_bytes) / double(usage->total_bytes);
+  storage_full_ = usage->free_bytes < options_.min_free_bytes || used > options_.max_used_fraction;
+}
+
+// Route lookup (404 for all events first, then 403), topics, producer, id, occurred_at.
+Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, Resolved* r) {
+  std::vector<config::ProducerRoute> route_of;
+  route_of.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> route,
+                            routes_->Producer(events[i].event_type));
+    if (!route) {
+      return Status::UnknownEventType("no producer destination for event type '" +
+                              events[i].event_type + "'");
+    }
+    route_of.push_back(std::move(*route));
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!caller.admin && !(caller.producer && route_of[i].producer == caller.service)) {
+      return Status::PermissionDenied("service '" + caller.service +
+                                      "' is not the producer of event type '" +
+                                      events[i].event_type + "' (owner: '" +
+                                      route_of[i].producer + "')");
+    }
+  }
+  if (storage_full_) {
+    return Status::StorageFull("the disk holding the log is above its high-watermark");
+  }
+  const int64_t now = clock_->WallMs();
+  r->topic_of.resize(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const config::ProducerRoute& route = route_of[i];
+    log::TopicLog* topic = logs_->FindTopic(route.topic);
+    if (topic == nullptr) {
+      ERAGON_ASSIGN_OR_RETURN(topic, logs_->OpenTopic(route.topic, {route.partitions}));
+    }
+    r->topic_of[i] = topic;
+    Event& e = events[i];
+    e.producer = route.producer;
+    if (e.id.empty()) e.id = NewUuidV7(clock_);
+    if (e.occurred_at == 0) e.occurred_at = now;
+  }
+  return Status::Ok();
+}
+
+// Claims every id; duplicates inside the batch and in the index are marked, conflicts
+// fail the whole batch (claims made so far are released).
+Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
+  r->fingerprints.resize(events.size());
+  r->duplicate.assign(events.size(), false);
+  std::unordered_map<std::string_view, size_t> first_in_batch;
+  Status failure;
+  for (size_t i = 0; i < events.size() && failure.ok(); ++i) {
+    const Event& e = events[i];
+    r->fingerprints[i] = index::FingerprintOf(e);
+    auto [it, inserted] = first_in_batch.emplace(e.id, i);
+    if (!inserted) {
+      if (r->fingerprints[it->second] != r->fingerprints[i]) {
+        failure = Status::Conflict("event id '" + e.id + "' appears twice with other content");
+      }
+      r->duplicate[i] = true;
+      continue;
+    }
+    switch (ids_->Claim(e.id, r->fingerprints[i], e.producer)) {
+      case index::ClaimOutcome::kNew:
+        r->claimed.push_back(e.id);
+        break;
+      case index::ClaimOutcome::kDuplicate:
+        r->duplicate[i] = true;
+        break;
+      case index::ClaimOutcome::kConflict:
+        failure = Status::Conflict("event id '" + e.id +
+                                   "' is already stored with other content or producer");
+        break;
+      case index::ClaimOutcome::kInFlight:
+        failure = Status::ResourceExhausted("a publish of event id '" + e.id +
+                                            "' is still in progress; retry");
+        break;
+    }
+  }
+  if (!failure.ok()) {
+    for (const std::string& id : r->claimed) ids_->Abort(id);
+  }
+  return failure;
+}
+
+void Publisher::Publish(const Caller& caller, std::vector<Event> events, std::string traceparent,
+                        PublishDone done) {
+  Resolved r;
+  Status st = Resolve(caller, events, &r);
+  if (st.ok()) {
+    if (!traceparent.empty()) {
+      for (Event& e : events) e.traceparent = traceparent;
+    }
+    st = ClaimIds(events, &r);
+  }
+  if (!st.ok()) {
+    done(std::move(st));
+    return;
+  }
+  Append(std::move(events), std::move(r), std::move(done));
+}
+
+namespace {
+
+// Shared by the appends of one request (one per topic); the last one to finish answers.
+struct BatchState {
+  std::vector<Event> events;
+  std::vector<bool> duplicate;
+  std::vector<std::vector<size_t>> members;  // per topic: indexes into events
+  std::vector<std::string> records;           // encoded records, per event
+  std::atomic<int> remaining{0};
+  std::mutex mu;
+  Status failure;
+  PublishDone done;
+  int64_t start_ns = 0;
+};
+
+}  // namespace
+
+void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) {
+  auto state = std::make_shared<BatchState>();
+  state->done = std::move(done);
+  state->start_ns = clock_->MonoNs();
+  state->duplicate = std::move(r.duplicate);
+  state->records.resize(events.size());
+  std::map<log::TopicLog*, size_t> topic_slot;
+  std::vector<log::TopicLog*> topics;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (state->duplicate[i]) continue;
+    auto [it, inserted] = topic_slot.emplace(r.topic_of[i], topics.size());
+    if (inserted) {
+      topics.push_back(r.topic_of[i]);
+      state->members.emplace_back();
+    }
+    state->members[it->second].push_back(i);
+    EncodeEventRecord(events[i], &state->records[i]);
+  }
+  state->events = std::move(events);
+
+  auto finish = [this, state] {
+    PublishReply reply;
+    for (size_t i = 0; i < state->events.size(); ++i) {
+      reply.ids.push_back(state->events[i].id);
+      reply.duplicates.push_back(state->duplicate[i]);
+      if (metrics_) metrics_->EventPublished(state->events[i].event_type, state->duplicate[i]);
+    }
+    if (metrics_) metrics_->PublishLatency((clock_->MonoNs() - state->start_ns) / 1e9);
+    if (!state->failure.ok()) {
+      state->done(state->failure);
+    } else {
+      state->done(std::move(reply));
+    }
+  };
+  if (topics.empty()) {  // every event was a duplicate
+    finish();
+    return;
+  }
+  state->remaining = static_cast<int>(topics.size());
+  for (size_t t = 0; t < topics.size(); ++t) {
+    std::vector<log::AppendRecord> recs;
+    recs.reserve(state->members[t].size());
+    for (size_t i : state->members[t]) {
+      const Event& e = state->events[i];
+      recs.push_back({e.entity_id, state->records[i], e.occurred_at});
+    }
+    log::TopicLog* topic = topics[t];
+    topic->AppendAsync(recs, [this, state, t, topic, finish](
+                                 const Status& st, std::span<const log::RecordPosition> pos) {
+      const std::vector<size_t>& members = state->members[t];
+      for (size_t k = 0; k < members.size(); ++k) {
+        const Event& e = state->events[members[k]];
+        if (st.ok()) {
+          ids_->Commit(e.id, e.event_type, {topic->name(), pos[k].partition, pos[k].offset});
+        } else {
+          ids_->Abort(e.id);
+        }
+      }
+      if (!st.ok()) {
+        std::lock_guard lock(state->mu);
+        if (state->failure.ok()) state->failure = st;
+      }
+      if (state->remaining.fetch_sub(1) == 1) finish();
+    });
+  }
+}
+
+}  // namespace eragon::server

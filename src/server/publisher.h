@@ -1,0 +1,70 @@
+// Publisher: the publish path of POST /v1/events.
+//
+// For a parsed, validated batch it resolves each event type's producer destination
+// through the route cache, checks the caller owns the types, fills in id, producer and
+// occurred_at, claims the ids in the id index (idempotency), appends the new events to
+// their topics' logs with group commit, and completes once they are durable under the
+// fsync policy. Errors follow API.md's precedence (404 before 403 before 409) across the
+// whole batch, and nothing is appended unless every event passed every check.
+//
+// Thread-safe. `done` runs exactly once, on a log writer thread or the calling thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "eragon/clock.h"
+#include "eragon/event.h"
+#include "eragon/status.h"
+#include "index/id_index.h"
+#include "log/log.h"
+#include "server/auth.h"
+#include "server/route_cache.h"
+
+namespace eragon::server {
+
+class Metrics;
+
+struct PublishReply {
+  std::vector<std::string> ids;
+  std::vector<bool> duplicates;
+};
+using PublishDone = std::function<void(Result<PublishReply>)>;
+
+struct PublisherOptions {
+  // Publishing is refused (507 storage_full) while the file system holding the log has
+  // less free space than this...
+  uint64_t min_free_bytes = 256ull << 20;
+  // ... or is fuller than this fraction.
+  double max_used_fraction = 0.95;
+};
+
+class Publisher {
+ public:
+  // All pointers are borrowed and must outlive the Publisher.
+  Publisher(RouteCache* routes, log::LogManager* logs, index::IdIndex* ids, Clock* clock,
+            Metrics* metrics, PublisherOptions options);
+
+  void Publish(const Caller& caller, std::vector<Event> events, std::string traceparent,
+               PublishDone done);
+
+  // Re-reads free disk space (called about once a second by the server).
+  void RefreshDiskSpace();
+
+ private:
+  struct Resolved;
+  Status Resolve(const Caller& caller, std::vector<Event>& events, Resolved* out);
+  Status ClaimIds(std::vector<Event>& events, Resolved* r);
+  void Append(std::vector<Event> events, Resolved r, PublishDone done);
+
+  RouteCache* routes_;
+  log::LogManager* logs_;
+  index::IdIndex* ids_;
+  Clock* clock_;
+  Metrics* metrics_;
+  PublisherOptions options_;
+  std::atomic<bool> storage_full_{false};
+};
+
+}  // namespace eragon::server

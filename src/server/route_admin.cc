@@ -1,0 +1,93 @@
+#include "server/route_admin.h"
+
+namespace eragon::server {
+
+RouteAdmin::RouteAdmin(config::ConfigStore* store, RouteCache* cache, log::LogManager* logs,
+                       index::IdIndex* ids, Clock* clock)
+    : store_(store), cache_(cache), logs_(logs), ids_(ids), clock_(clock) {}
+
+// Every type of a topic must agree on the topic's properties, and an existing topic log
+// fixes its partition count.
+Status RouteAdmin::CheckTopicAgreement(const config::ProducerRoute& route) {
+  ERAGON_ASSIGN_OR_RETURN(std::vector<config::ProducerRoute> all, store_->ListProducers());
+  for (const config::ProducerRoute& other : all) {
+    if (other.topic != route.topic || other.event_type == route.event_type) continue;
+    if (other.channel != route.channel || other.ordered != route.ordered ||
+        other.partitions != route.partitions) {
+      return Status::Conflict("topic '" + route.topic + "' is used by event type '" +
+                              other.event_type + "' with channel " + other.channel +
+                              ", ordered " + (other.ordered ? "true" : "false") +
+                              ", partitions " + std::to_string(other.partitions) +
+                              "; all types of a topic must agree");
+    }
+  }
+  log::TopicLog* topic = logs_->FindTopic(route.topic);
+  if (topic != nullptr && topic->partitions() != route.partitions) {
+    return Status::Conflict("topic '" + route.topic + "' already exists with " +
+                            std::to_string(topic->partitions()) + " partitions");
+  }
+  return Status::Ok();
+}
+
+Result<config::PutOutcome> RouteAdmin::PutProducer(config::ProducerRoute route,
+                                                   config::ProducerRoute* stored) {
+  std::lock_guard lock(mu_);
+  if (route.topic.empty()) route.topic = route.event_type;
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> old,
+                          store_->GetProducer(route.event_type));
+  const int64_t now = clock_->WallMs();
+  route.created_at = old ? old->created_at : now;
+  route.updated_at = now;
+  if (old && ids_->HasEventsOfType(route.event_type) &&
+      (old->channel != route.channel || old->topic != route.topic ||
+       old->ordered != route.ordered || old->partitions != route.partitions)) {
+    return Status::Conflict("event type '" + route.event_type +
+                            "' has events: channel, topic, ordered and partitions cannot "
+                            "change");
+  }
+  ERAGON_RETURN_IF_ERROR(CheckTopicAgreement(route));
+  ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutProducer(route));
+  cache_->Invalidate(route.event_type);
+  *stored = route;
+  return outcome;
+}
+
+Status RouteAdmin::DeleteProducer(const std::string& event_type) {
+  std::lock_guard lock(mu_);
+  ERAGON_ASSIGN_OR_RETURN(std::vector<config::ConsumerRoute> consumers,
+                          store_->ListConsumers(event_type));
+  if (!consumers.empty()) {
+    return Status::Conflict("event type '" + event_type + "' still has " +
+                            std::to_string(consumers.size()) +
+                            " consumer route(s), e.g. '" + consumers[0].consumer + "'");
+  }
+  Status st = store_->DeleteProducer(event_type);
+  cache_->Invalidate(event_type);
+  return st;
+}
+
+Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
+                                                   config::ConsumerRoute* stored) {
+  std::lock_guard lock(mu_);
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> producer,
+                          store_->GetProducer(route.event_type));
+  if (!producer) {
+    return Status::UnknownEventType("no producer destination for event type '" +
+                                    route.event_type + "'");
+  }
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::ConsumerRoute> old,
+                          store_->GetConsumer(route.event_type, route.consumer));
+  const int64_t now = clock_->WallMs();
+  route.created_at = old ? old->created_at : now;
+  route.updated_at = now;
+  ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutConsumer(route));
+  *stored = route;
+  return outcome;
+}
+
+Status RouteAdmin::DeleteConsumer(const std::string& event_type, const std::string& consumer) {
+  std::lock_guard lock(mu_);
+  return store_->DeleteConsumer(event_type, consumer);
+}
+
+}  // namespace eragon::server

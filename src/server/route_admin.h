@@ -1,0 +1,44 @@
+// RouteAdmin: changes to the routing table with API.md's rules (one producer per type,
+// topic properties agreed by all its types and fixed once events exist, no producer
+// removal while consumers use it). Every change invalidates the route cache, so it is
+// visible to publishing at once on this node and within the cache TTL on others.
+// Thread-safe: changes are serialised.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "config/config_store.h"
+#include "eragon/clock.h"
+#include "index/id_index.h"
+#include "log/log.h"
+#include "server/route_cache.h"
+
+namespace eragon::server {
+
+class RouteAdmin {
+ public:
+  RouteAdmin(config::ConfigStore* store, RouteCache* cache, log::LogManager* logs,
+             index::IdIndex* ids, Clock* clock);
+
+  // `route.topic` empty means the event type. Returns the stored route in *stored.
+  Result<config::PutOutcome> PutProducer(config::ProducerRoute route,
+                                         config::ProducerRoute* stored);
+  Status DeleteProducer(const std::string& event_type);
+  // The event type must have a producer destination (404 unknown_event_type).
+  Result<config::PutOutcome> PutConsumer(config::ConsumerRoute route,
+                                         config::ConsumerRoute* stored);
+  Status DeleteConsumer(const std::string& event_type, const std::string& consumer);
+
+ private:
+  Status CheckTopicAgreement(const config::ProducerRoute& route);
+
+  config::ConfigStore* store_;
+  RouteCache* cache_;
+  log::LogManager* logs_;
+  index::IdIndex* ids_;
+  Clock* clock_;
+  std::mutex mu_;
+};
+
+}  // namespace eragon::server
