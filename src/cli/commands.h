@@ -1,0 +1,26 @@
+// Registration of the `eragon` subcommands. Each Add* function adds its subcommands to
+// `app`; when one runs, it stores its exit code in `*exit_code`.
+// REQUIRES: `ctx` and `exit_code` outlive app.parse().
+#pragma once
+
+#include <simdjson.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/cli_context.h"
+
+namespace eragon::cli {
+
+void AddRoutesCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
+void AddPublishCommand(CLI::App& app, const CliContext& ctx, int* exit_code);
+void AddEventsCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
+void AddServicesCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
+
+// Reads a whole file, or stdin when `path` is "-". Prints an error and returns false
+// when it cannot.
+bool ReadInput(const std::string& path, std::string* out);
+
+// Parses `body` (a 2xx answer) for human output; prints an error when it is not JSON.
+bool ParseReply(simdjson::dom::parser& parser, const std::string& body,
+                simdjson::dom::element* doc);
+
+}  // namespace eragon::cli

@@ -1,0 +1,203 @@
+// eragon publish | events get | events list
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace eragon::cli {
+
+bool ReadInput(const std::string& path, std::string* out) {
+  std::ostringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      PrintError("cannot read '" + path + "'");
+      return false;
+    }
+    buf << in.rdbuf();
+  }
+  *out = buf.str();
+  return true;
+}
+
+bool ParseReply(simdjson::dom::parser& parser, const std::string& body,
+                simdjson::dom::element* doc) {
+  if (auto error = parser.parse(body).get(*doc)) {
+    PrintError(std::string("the server's answer is not JSON: ") + simdjson::error_message(error));
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+// `{"events":[...]}` from a file of JSON lines (blank lines skipped). Each line must be
+// one JSON value; a bad line is reported with its number.
+bool BatchFromLines(const std::string& text, const std::string& name, std::string* body) {
+  simdjson::dom::parser parser;
+  std::istringstream in(text);
+  std::string line;
+  int number = 0, count = 0;
+  *body = "{\"events\":[";
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    simdjson::dom::element ignored;
+    if (auto error = parser.parse(line).get(ignored)) {
+      PrintError(name + ":" + std::to_string(number) +
+                 ": not a JSON value: " + simdjson::error_message(error));
+      return false;
+    }
+    if (count++) body->push_back(',');
+    *body += line;
+  }
+  *body += "]}";
+  return true;
+}
+
+struct PublishArgs {
+  std::string event, file, batch_file, traceparent;
+  bool cloudevents = false;
+};
+
+int Publish(const CliContext& ctx, const PublishArgs& a) {
+  std::string body;
+  if (!a.batch_file.empty()) {
+    std::string text;
+    if (!ReadInput(a.batch_file, &text) || !BatchFromLines(text, a.batch_file, &body)) {
+      return kExitUsage;
+    }
+  } else if (!a.event.empty()) {
+    body = a.event;
+  } else if (!ReadInput(a.file.empty() ? "-" : a.file, &body)) {
+    return kExitUsage;
+  }
+  HttpHeaders headers;
+  if (a.cloudevents) headers.emplace_back("Content-Type", "application/cloudevents+json");
+  if (!a.traceparent.empty()) headers.emplace_back("traceparent", a.traceparent);
+  HttpReply reply;
+  if (int rc = CallApi(ctx, "POST", "/v1/events", body, &reply, headers)) return rc;
+  if (ctx.json) {
+    std::cout << reply.body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
+  simdjson::dom::array ids, dups;
+  Table table({"ID", "DUPLICATE"});
+  if (!doc["ids"].get(ids)) {
+    bool have_dups = !doc["duplicates"].get(dups);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      simdjson::dom::element dup;
+      std::string shown = have_dups && !dups.at(i).get(dup) ? Text(dup) : "-";
+      table.AddRow({Text(ids.at(i).value()), shown});
+    }
+  }
+  table.Print(std::cout);
+  return kExitOk;
+}
+
+int Get(const CliContext& ctx, const std::string& id) {
+  HttpReply reply;
+  if (int rc = CallApi(ctx, "GET", "/v1/events/" + UrlEncode(id), "", &reply)) return rc;
+  if (ctx.json) {
+    std::cout << reply.body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc, event;
+  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
+  if (!doc["event"].get(event)) PrintObject(std::cout, event);
+  simdjson::dom::array deliveries;
+  if (!doc["deliveries"].get(deliveries)) {
+    Table table({"CONSUMER", "STATE", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR", "NEXT_ATTEMPT_AT",
+                 "DELIVERED_AT"});
+    for (auto d : deliveries) {
+      table.AddRow({Field(d, "consumer"), Field(d, "state"), Field(d, "attempts"),
+                    Field(d, "last_status"), Field(d, "last_error"), Field(d, "next_attempt_at"),
+                    Field(d, "delivered_at")});
+    }
+    std::cout << "\nDeliveries (" << table.size() << ")\n";
+    table.Print(std::cout);
+  }
+  return kExitOk;
+}
+
+struct ListArgs {
+  std::string event_type, entity_id, after;
+  int limit = 0;
+};
+
+int List(const CliContext& ctx, const ListArgs& a) {
+  std::string query;
+  auto add = [&query](const char* key, const std::string& value) {
+    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + UrlEncode(value);
+  };
+  if (!a.event_type.empty()) add("event_type", a.event_type);
+  if (!a.entity_id.empty()) add("entity_id", a.entity_id);
+  if (a.limit > 0) add("limit", std::to_string(a.limit));
+  if (!a.after.empty()) add("after", a.after);
+  HttpReply reply;
+  if (int rc = CallApi(ctx, "GET", "/v1/events" + query, "", &reply)) return rc;
+  if (ctx.json) {
+    std::cout << reply.body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
+  Table table({"ID", "EVENT_TYPE", "ENTITY_ID", "PRODUCER", "OCCURRED_AT"});
+  simdjson::dom::array items;
+  if (!doc["items"].get(items)) {
+    for (auto e : items) {
+      table.AddRow({Field(e, "id"), Field(e, "event_type"), Field(e, "entity_id"),
+                    Field(e, "producer"), Field(e, "occurred_at")});
+    }
+  }
+  table.Print(std::cout);
+  if (std::string next = Field(doc, "next"); next != "-") std::cout << "next: " << next << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddPublishCommand(CLI::App& app, const CliContext& ctx, int* exit_code) {
+  auto a = std::make_shared<PublishArgs>();
+  auto* cmd = app.add_subcommand(
+      "publish", "Publish one event (argument, --file or stdin) or a batch (--batch-file)");
+  auto* event = cmd->add_option("event", a->event, "The event as JSON");
+  auto* file = cmd->add_option("--file,-f", a->file, "Read the event from FILE (- for stdin)");
+  auto* batch = cmd->add_option("--batch-file", a->batch_file,
+                                "One JSON event per line, sent as one all-or-nothing batch");
+  event->excludes(file)->excludes(batch);
+  file->excludes(batch);
+  cmd->add_flag("--cloudevents", a->cloudevents,
+                "Send as a CloudEvents 1.0 structured event (application/cloudevents+json)");
+  cmd->add_option("--traceparent", a->traceparent, "W3C traceparent stored with the event");
+  cmd->callback([=, &ctx] { *exit_code = Publish(ctx, *a); });
+}
+
+void AddEventsCommands(CLI::App& app, const CliContext& ctx, int* exit_code) {
+  auto* events = app.add_subcommand("events", "Read stored events");
+  events->require_subcommand(1);
+  auto id = std::make_shared<std::string>();
+  auto* get = events->add_subcommand("get", "Show one event and its deliveries");
+  get->add_option("id", *id, "Event id")->required();
+  get->callback([=, &ctx] { *exit_code = Get(ctx, *id); });
+
+  auto a = std::make_shared<ListArgs>();
+  auto* list = events->add_subcommand("list", "Recent events, newest first");
+  list->add_option("--event-type", a->event_type, "Only this event type");
+  list->add_option("--entity-id", a->entity_id, "Only this entity id");
+  list->add_option("--limit", a->limit, "At most this many (server default 100, max 1000)")
+      ->check(CLI::Range(1, 1000));
+  list->add_option("--after", a->after, "Cursor from a previous page's 'next'");
+  list->callback([=, &ctx] { *exit_code = List(ctx, *a); });
+}
+
+}  // namespace eragon::cli

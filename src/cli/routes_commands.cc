@@ -1,0 +1,213 @@
+// eragon routes list | set-producer | set-consumer | remove-producer | remove-consumer
+#include <iostream>
+#include <optional>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "client/json_text.h"
+
+namespace eragon::cli {
+namespace {
+
+std::string ProducerPath(const std::string& type) {
+  return "/v1/routes/" + UrlEncode(type) + "/producer";
+}
+std::string ConsumerPath(const std::string& type, const std::string& consumer) {
+  return "/v1/routes/" + UrlEncode(type) + "/consumers/" + UrlEncode(consumer);
+}
+
+int List(const CliContext& ctx) {
+  HttpReply reply;
+  if (int rc = CallApi(ctx, "GET", "/v1/routes", "", &reply)) return rc;
+  if (ctx.json) {
+    std::cout << reply.body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
+  Table producers({"EVENT_TYPE", "PRODUCER", "CHANNEL", "TOPIC", "ORDERED", "PARTITIONS"});
+  simdjson::dom::array items;
+  if (!doc["producers"].get(items)) {
+    for (auto p : items) {
+      producers.AddRow({Field(p, "event_type"), Field(p, "producer"), Field(p, "channel"),
+                        Field(p, "topic"), Field(p, "ordered"), Field(p, "partitions")});
+    }
+  }
+  Table consumers({"EVENT_TYPE", "CONSUMER", "TYPE", "URL", "ENABLED", "DEDUP", "START"});
+  if (!doc["consumers"].get(items)) {
+    for (auto c : items) {
+      consumers.AddRow({Field(c, "event_type"), Field(c, "consumer"), Field(c, "type"),
+                        Field(c, "url"), Field(c, "enabled"), Field(c, "dedup"),
+                        Field(c, "start")});
+    }
+  }
+  std::cout << "Producers (" << producers.size() << ")\n";
+  producers.Print(std::cout);
+  std::cout << "\nConsumers (" << consumers.size() << ")\n";
+  consumers.Print(std::cout);
+  return kExitOk;
+}
+
+// PUTs `body` to `path` and shows the stored object.
+int Put(const CliContext& ctx, const std::string& path, const std::string& body) {
+  HttpReply reply;
+  if (int rc = CallApi(ctx, "PUT", path, body, &reply)) return rc;
+  if (ctx.json) {
+    std::cout << reply.body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
+  std::cout << (reply.status == 201 ? "created " : "replaced ") << path << "\n";
+  PrintObject(std::cout, doc, "  ");
+  return kExitOk;
+}
+
+int Delete(const CliContext& ctx, const std::string& path) {
+  HttpReply reply;
+  if (int rc = CallApi(ctx, "DELETE", path, "", &reply)) return rc;
+  if (!ctx.json) std::cout << "removed " << path << "\n";
+  return kExitOk;
+}
+
+struct ProducerArgs {
+  std::string event_type, producer, topic, channel;
+  bool ordered = false;
+  int64_t partitions = 0;
+};
+
+void AddSetProducer(CLI::App& routes, const CliContext& ctx, int* exit_code) {
+  auto args = std::make_shared<ProducerArgs>();
+  auto* cmd = routes.add_subcommand("set-producer", "Create or replace a producer destination");
+  cmd->add_option("event_type", args->event_type, "Event type")->required();
+  cmd->add_option("--producer", args->producer, "Owning service")->required();
+  auto* topic = cmd->add_option("--topic", args->topic, "Topic (default: the event type)");
+  auto* ordered = cmd->add_flag("--ordered", args->ordered,
+                                "Ordered per entity id (--ordered=false to turn off)");
+  auto* partitions = cmd->add_option("--partitions", args->partitions, "Partitions (default 8)");
+  auto* channel = cmd->add_option("--channel", args->channel, "embedded (default) or kafka");
+  cmd->callback([=, &ctx] {
+    JsonObjectWriter w;
+    w.Str("producer", args->producer);
+    if (channel->count()) w.Str("channel", args->channel);
+    if (topic->count()) w.Str("topic", args->topic);
+    if (ordered->count()) w.Bool("ordered", args->ordered);
+    if (partitions->count()) w.Int("partitions", args->partitions);
+    *exit_code = Put(ctx, ProducerPath(args->event_type), w.Finish());
+  });
+}
+
+struct ConsumerArgs {
+  std::string event_type, consumer, type, url, dedup, format, secret, start, json_body;
+  int64_t timeout_ms = 0, max_in_flight = 0, rate_limit = 0, max_attempts = 0,
+          initial_backoff_ms = 0, max_backoff_ms = 0, dedup_ttl_hours = 0;
+  bool enabled = true;
+  std::vector<std::string> headers;
+};
+
+// The consumer object from the flags: only what was given, so the server's documented
+// defaults apply to the rest. Returns nullopt (after printing why) on a bad --header.
+std::optional<std::string> ConsumerBody(const CLI::App& cmd, const ConsumerArgs& a) {
+  auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
+  JsonObjectWriter w;
+  if (given("--type")) w.Str("type", a.type);
+  if (given("--url")) w.Str("url", a.url);
+  if (given("--timeout-ms")) w.Int("timeout_ms", a.timeout_ms);
+  if (given("--header")) {
+    JsonObjectWriter h;
+    for (const auto& kv : a.headers) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        PrintError("--header wants NAME=VALUE, got '" + kv + "'");
+        return std::nullopt;
+      }
+      h.Str(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    w.Raw("headers", h.Finish());
+  }
+  if (given("--max-in-flight")) w.Int("max_in_flight", a.max_in_flight);
+  if (given("--rate-limit")) w.Int("rate_limit_per_s", a.rate_limit);
+  JsonObjectWriter retry;
+  if (given("--max-attempts")) retry.Int("max_attempts", a.max_attempts);
+  if (given("--initial-backoff-ms")) retry.Int("initial_backoff_ms", a.initial_backoff_ms);
+  if (given("--max-backoff-ms")) retry.Int("max_backoff_ms", a.max_backoff_ms);
+  if (!retry.empty()) w.Raw("retry", retry.Finish());
+  if (given("--dedup")) w.Str("dedup", a.dedup);
+  if (given("--dedup-ttl-hours")) w.Int("dedup_ttl_hours", a.dedup_ttl_hours);
+  if (given("--format")) w.Str("format", a.format);
+  if (given("--secret")) w.Str("secret", a.secret);
+  if (given("--start")) w.Str("start", a.start);
+  if (given("--enabled")) w.Bool("enabled", a.enabled);
+  return w.Finish();
+}
+
+void AddSetConsumer(CLI::App& routes, const CliContext& ctx, int* exit_code) {
+  auto a = std::make_shared<ConsumerArgs>();
+  auto* cmd = routes.add_subcommand("set-consumer", "Create or replace a consumer destination");
+  cmd->add_option("event_type", a->event_type, "Event type")->required();
+  cmd->add_option("consumer", a->consumer, "Consumer service")->required();
+  auto* json_body = cmd->add_option("--json-body", a->json_body,
+                                    "The whole consumer object as JSON, from FILE or - (stdin)");
+  std::vector<CLI::Option*> fields = {
+      cmd->add_option("--type", a->type, "http, pull or kafka"),
+      cmd->add_option("--url", a->url, "Endpoint for type http"),
+      cmd->add_option("--timeout-ms", a->timeout_ms, "Push timeout"),
+      cmd->add_option("--max-in-flight", a->max_in_flight, "Concurrent pushes"),
+      cmd->add_option("--rate-limit", a->rate_limit, "Pushes per second, 0 = unlimited"),
+      cmd->add_option("--max-attempts", a->max_attempts, "Attempts, the first included"),
+      cmd->add_option("--initial-backoff-ms", a->initial_backoff_ms, "First retry delay"),
+      cmd->add_option("--max-backoff-ms", a->max_backoff_ms, "Longest retry delay"),
+      cmd->add_option("--dedup", a->dedup, "none, entity_event or event_id"),
+      cmd->add_option("--dedup-ttl-hours", a->dedup_ttl_hours, "Dedup key lifetime, 0 = never"),
+      cmd->add_option("--format", a->format, "eragon or cloudevents"),
+      cmd->add_option("--secret", a->secret, "Standard Webhooks secret (whsec_...)"),
+      cmd->add_option("--start", a->start, "latest or earliest"),
+      cmd->add_flag("--enabled", a->enabled, "Deliver (--enabled=false pauses)"),
+      cmd->add_option("--header", a->headers, "Extra push header NAME=VALUE (repeatable)"),
+  };
+  for (auto* f : fields) json_body->excludes(f);
+  cmd->callback([=, &ctx] {
+    std::string body;
+    if (json_body->count()) {
+      if (!ReadInput(a->json_body, &body)) {
+        *exit_code = kExitUsage;
+        return;
+      }
+    } else {
+      auto built = ConsumerBody(*cmd, *a);
+      if (!built) {
+        *exit_code = kExitUsage;
+        return;
+      }
+      body = *built;
+    }
+    *exit_code = Put(ctx, ConsumerPath(a->event_type, a->consumer), body);
+  });
+}
+
+}  // namespace
+
+void AddRoutesCommands(CLI::App& app, const CliContext& ctx, int* exit_code) {
+  auto* routes = app.add_subcommand("routes", "Show and change the routing table");
+  routes->require_subcommand(1);
+  routes->add_subcommand("list", "Show all producer and consumer destinations")
+      ->callback([&ctx, exit_code] { *exit_code = List(ctx); });
+  AddSetProducer(*routes, ctx, exit_code);
+  AddSetConsumer(*routes, ctx, exit_code);
+
+  auto type = std::make_shared<std::string>();
+  auto consumer = std::make_shared<std::string>();
+  auto* rp = routes->add_subcommand("remove-producer", "Remove a producer destination");
+  rp->add_option("event_type", *type, "Event type")->required();
+  rp->callback([=, &ctx] { *exit_code = Delete(ctx, ProducerPath(*type)); });
+  auto* rc = routes->add_subcommand("remove-consumer",
+                                    "Remove a consumer destination with its position, retries, "
+                                    "dead letters and dedup keys");
+  rc->add_option("event_type", *type, "Event type")->required();
+  rc->add_option("consumer", *consumer, "Consumer service")->required();
+  rc->callback([=, &ctx] { *exit_code = Delete(ctx, ConsumerPath(*type, *consumer)); });
+}
+
+}  // namespace eragon::cli
