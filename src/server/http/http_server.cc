@@ -1,0 +1,587 @@
+// The only translation unit of eragon_http that includes Beast/Asio.
+#include <utility>  // first: Boost 1.74 with GCC 12 needs std::exchange declared
+
+#include "server/http/http_server.h"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "server/http/http_error.h"
+
+namespace eragon::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using ErrorCode = boost::system::error_code;
+
+// Answers up to this size are copied behind the header so the write is one buffer.
+constexpr size_t kInlineBodyBytes = 16 * 1024;
+// After an answer with "Connection: close" the socket is half-closed and the peer's
+// remaining bytes are drained for this long, so a close does not turn into a reset that
+// destroys the answer (e.g. a 413 while the client still sends its body).
+constexpr std::chrono::milliseconds kLingerTime{1000};
+
+bool HasControlChars(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
+}
+
+std::string_view SV(beast::string_view s) { return {s.data(), s.size()}; }
+
+void AppendInt(std::string& out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  out.append(buf, end);
+}
+
+}  // namespace
+
+class Connection;
+
+struct detail::ServerImpl : std::enable_shared_from_this<detail::ServerImpl> {
+  ServerImpl(HttpServerOptions opts, const Router* r)
+      : options(std::move(opts)),
+        router(r),
+        ioc(std::max(1, options.io_threads)),
+        acceptor(asio::make_strand(ioc)),
+        accept_retry(acceptor.get_executor()) {
+    auto shortest =
+        std::min({options.request_timeout, options.idle_timeout, options.write_timeout});
+    tick = std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+  }
+
+  void DoAccept();
+  void OnAccept(const ErrorCode& ec);
+  void Deactivate(Connection* c);
+  void Unregister(Connection* c);
+
+  const HttpServerOptions options;
+  const Router* const router;
+  LatencyHook hook;
+  std::chrono::milliseconds tick;  // how often a connection checks its deadline
+
+  asio::io_context ioc;
+  tcp::acceptor acceptor;  // on its own strand
+  asio::steady_timer accept_retry;
+  std::optional<Strand> pending_strand;
+  std::optional<tcp::socket> pending_socket;
+  uint16_t port = 0;
+
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> finished{false};  // io threads joined
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<uint64_t> accepted{0};
+
+  // Guards the registry below: touched on accept and close, never per request.
+  std::mutex mu;
+  std::condition_variable cv;
+  struct Entry {
+    std::weak_ptr<Connection> connection;
+    bool active;  // false once the connection lingers after its last answer
+  };
+  std::unordered_map<Connection*, Entry> connections;
+  size_t active_connections = 0;  // Stop() waits for this to reach 0
+  int running_threads = 0;
+};
+
+// One accepted socket. Every member function except SendResponse runs on the strand.
+class Connection final : public ResponseSink, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<detail::ServerImpl> server, Strand strand, tcp::socket socket)
+      : server_(std::move(server)),
+        strand_(std::move(strand)),
+        socket_(std::move(socket)),
+        timer_(strand_) {}
+
+  const Strand& strand() const { return strand_; }
+
+  void Start() {
+    ArmTimer();
+    StartRequest();
+  }
+
+  // Graceful stop: idle connections close now, the others after their current answer.
+  void OnStop() {
+    if (state_ == State::kReading && !request_started_) {
+      Close();
+    } else {
+      close_after_write_ = true;
+    }
+  }
+
+  void Close() {
+    if (state_ == State::kClosed) return;
+    if (state_ == State::kWriting) ExitGate();
+    state_ = State::kClosed;
+    ErrorCode ignored;
+    socket_.close(ignored);
+    timer_.cancel();
+    server_->Unregister(this);
+  }
+
+  // Any thread.
+  void SendResponse(uint64_t request_id, HttpResponse&& response) override {
+    if (strand_.running_in_this_thread()) {
+      WriteResponse(request_id, std::move(response));
+      return;
+    }
+    if (server_->finished.load(std::memory_order_acquire)) {
+      // No io thread will run a posted write; the connection is closed anyway.
+      server_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    asio::post(strand_, [self = shared_from_this(), request_id, r = std::move(response)]() mutable {
+      self->WriteResponse(request_id, std::move(r));
+    });
+  }
+
+ private:
+  enum class State : uint8_t { kReading, kHandling, kWriting, kLingering, kClosed };
+
+  void SetDeadline(std::chrono::milliseconds d) { deadline_ = SteadyClock::now() + d; }
+
+  void ArmTimer() {
+    timer_.expires_after(server_->tick);
+    timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) { self->OnTimer(ec); });
+  }
+
+  void OnTimer(const ErrorCode& ec) {
+    if (ec || state_ == State::kClosed) return;
+    if (SteadyClock::now() >= deadline_) {
+      Close();  // idle, slow request, slow write or linger over
+      return;
+    }
+    ArmTimer();
+  }
+
+  void StartRequest() {
+    state_ = State::kReading;
+    parser_.emplace();
+    parser_->header_limit(server_->options.max_header_bytes);
+    parser_->body_limit(server_->options.max_body_bytes);
+    parser_->eager(true);
+    request_started_ = false;
+    continue_sent_ = false;
+    SetDeadline(server_->options.idle_timeout);
+    ParseBuffered();
+  }
+
+  void ParseBuffered() {
+    ErrorCode ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      if (!request_started_) {
+        request_started_ = true;
+        SetDeadline(server_->options.request_timeout);
+      }
+      size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) return OnParseError(ec);
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) return OnRequestComplete();
+    if (parser_->is_header_done() && !continue_sent_ && ExpectsContinue()) {
+      continue_sent_ = true;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](const ErrorCode& ec, size_t) {
+                          if (self->state_ != State::kReading) return;
+                          if (ec) return self->Close();
+                          self->ReadMore();
+                        });
+      return;
+    }
+    ReadMore();
+  }
+
+  bool ExpectsContinue() const {
+    const auto& fields = parser_->get();
+    auto it = fields.find(bhttp::field::expect);
+    return it != fields.end() && EqualsIgnoreCase(SV(it->value()), "100-continue");
+  }
+
+  void ReadMore() {
+    size_t size = beast::read_size(buffer_, 64 * 1024);
+    socket_.async_read_some(
+        buffer_.prepare(size),
+        [self = shared_from_this()](const ErrorCode& ec, size_t n) { self->OnRead(ec, n); });
+  }
+
+  void OnRead(const ErrorCode& ec, size_t n) {
+    if (state_ != State::kReading) return;
+    if (ec) {
+      if (ec == asio::error::eof && request_started_) {
+        ErrorCode eof_ec;
+        parser_->put_eof(eof_ec);
+        if (!eof_ec && parser_->is_done()) {
+          close_after_write_ = true;
+          return OnRequestComplete();
+        }
+      }
+      return Close();
+    }
+    buffer_.commit(n);
+    ParseBuffered();
+  }
+
+  void OnParseError(const ErrorCode& ec) {
+    HttpResponse r;
+    if (ec == bhttp::error::body_limit) {
+      r = ErrorResponse(
+          413, "too_large",
+          "request body exceeds " + std::to_string(server_->options.max_body_bytes) + " bytes");
+    } else if (ec == bhttp::error::header_limit) {
+      r = ErrorResponse(
+          431, "too_large",
+          "request header exceeds " + std::to_string(server_->options.max_header_bytes) + " bytes");
+    } else {
+      r = ErrorResponse(400, "bad_request", "malformed HTTP request: " + ec.message());
+    }
+    close_after_write_ = true;
+    method_ = Method::kOther;
+    route_ = {};
+    request_done_at_ = SteadyClock::now();
+    state_ = State::kHandling;
+    ++request_id_;
+    EnterGate();
+    WriteResponse(request_id_, std::move(r));
+  }
+
+  void OnRequestComplete() {
+    auto& msg = parser_->get();
+    HttpRequest req;
+    req.method_name.assign(SV(msg.method_string()));
+    req.method = ParseMethod(req.method_name);
+    req.SetTarget(SV(msg.target()));
+    req.headers.reserve(8);
+    for (const auto& f : msg)
+      req.headers.Add(std::string(SV(f.name_string())), std::string(SV(f.value())));
+    req.body = std::move(msg.body());
+    req.version = msg.version();
+    req.keep_alive = msg.keep_alive();
+    if (!req.keep_alive) close_after_write_ = true;
+    version_ = req.version;
+    method_ = req.method;
+    route_ = {};
+    request_done_at_ = SteadyClock::now();
+    state_ = State::kHandling;
+    deadline_ = SteadyClock::time_point::max();  // the handler takes as long as it takes
+    ++request_id_;
+    EnterGate();
+    server_->router->Dispatch(std::move(req), Responder(shared_from_this(), request_id_), &route_);
+  }
+
+  void EnterGate() {
+    in_gate_ = true;
+    server_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  }
+  void ExitGate() {
+    if (!in_gate_) return;
+    in_gate_ = false;
+    server_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void WriteResponse(uint64_t request_id, HttpResponse&& r) {
+    if (request_id != request_id_) return;  // cannot happen: one request at a time
+    if (state_ != State::kHandling) {       // closed while the handler ran
+      ExitGate();
+      return;
+    }
+    if (server_->hook) {
+      server_->hook(RequestStats{method_, route_, r.status, SteadyClock::now() - request_done_at_});
+    }
+    if (server_->stopping.load(std::memory_order_relaxed)) close_after_write_ = true;
+    Serialize(r);
+    state_ = State::kWriting;
+    SetDeadline(server_->options.write_timeout);
+    std::array<asio::const_buffer, 2> buffers = {asio::buffer(out_), asio::buffer(out_body_)};
+    asio::async_write(socket_, buffers, [self = shared_from_this()](const ErrorCode& ec, size_t) {
+      self->OnWritten(ec);
+    });
+  }
+
+  void Serialize(HttpResponse& r) {
+    out_.clear();
+    out_body_.clear();
+    out_.append("HTTP/1.1 ");
+    AppendInt(out_, static_cast<uint64_t>(r.status));
+    out_.push_back(' ');
+    out_.append(ReasonPhrase(r.status));
+    out_.append("\r\n");
+    bool no_body = r.status == 204 || r.status == 304 || r.status < 200;
+    bool has_type = false;
+    for (const auto& [name, value] : r.headers) {
+      if (HasControlChars(name) || HasControlChars(value) || name.empty()) continue;
+      if (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Connection") ||
+          EqualsIgnoreCase(name, "Transfer-Encoding")) {
+        continue;
+      }
+      has_type = has_type || EqualsIgnoreCase(name, "Content-Type");
+      out_.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!no_body) {
+      if (!has_type && !r.body.empty()) {
+        out_.append("Content-Type: ");
+        out_.append(r.content_type.empty() || HasControlChars(r.content_type) ? "application/json"
+                                                                              : r.content_type);
+        out_.append("\r\n");
+      }
+      out_.append("Content-Length: ");
+      AppendInt(out_, r.body.size());
+      out_.append("\r\n");
+    }
+    if (close_after_write_) {
+      out_.append("Connection: close\r\n");
+    } else if (version_ == 10) {
+      out_.append("Connection: keep-alive\r\n");
+    }
+    out_.append("\r\n");
+    if (no_body || method_ == Method::kHead) return;
+    if (r.body.size() <= kInlineBodyBytes) {
+      out_.append(r.body);
+    } else {
+      out_body_ = std::move(r.body);
+    }
+  }
+
+  void OnWritten(const ErrorCode& ec) {
+    ExitGate();
+    if (state_ != State::kWriting) return;
+    if (ec) return Close();
+    if (out_body_.capacity() > kInlineBodyBytes) std::string().swap(out_body_);
+    if (close_after_write_ || server_->stopping.load(std::memory_order_relaxed)) return Linger();
+    StartRequest();
+  }
+
+  void Linger() {
+    state_ = State::kLingering;
+    server_->Deactivate(this);
+    ErrorCode ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    SetDeadline(std::min(kLingerTime, server_->options.write_timeout));
+    Drain();
+  }
+
+  void Drain() {
+    buffer_.clear();
+    socket_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](const ErrorCode& ec, size_t) {
+                              if (self->state_ != State::kLingering) return;
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  std::shared_ptr<detail::ServerImpl> server_;  // first: destroyed after the socket
+  Strand strand_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  State state_ = State::kReading;
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();
+  bool request_started_ = false;  // a byte of the current request has arrived
+  bool continue_sent_ = false;
+  bool close_after_write_ = false;
+  bool in_gate_ = false;
+  int version_ = 11;
+  uint64_t request_id_ = 0;
+  Method method_ = Method::kOther;
+  std::string_view route_;
+  SteadyClock::time_point request_done_at_;
+  std::string out_;       // status line, header and small bodies
+  std::string out_body_;  // large bodies, written without a copy
+};
+
+void detail::ServerImpl::DoAccept() {
+  pending_strand.emplace(asio::make_strand(ioc));
+  pending_socket.emplace(*pending_strand);
+  acceptor.async_accept(*pending_socket,
+                        [self = shared_from_this()](const ErrorCode& ec) { self->OnAccept(ec); });
+}
+
+void detail::ServerImpl::OnAccept(const ErrorCode& ec) {
+  if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+  if (ec) {
+    // Out of file descriptors and the like: back off instead of spinning.
+    std::fprintf(stderr, "eragon http: accept failed: %s\n", ec.message().c_str());
+    accept_retry.expires_after(std::chrono::milliseconds(50));
+    accept_retry.async_wait([self = shared_from_this()](const ErrorCode& e) {
+      if (!e && self->acceptor.is_open()) self->DoAccept();
+    });
+    return;
+  }
+  ErrorCode ignored;
+  pending_socket->set_option(tcp::no_delay(true), ignored);
+  auto conn =
+      std::make_shared<Connection>(shared_from_this(), *pending_strand, std::move(*pending_socket));
+  bool start = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!stopping.load()) {
+      connections.emplace(conn.get(), Entry{conn, true});
+      ++active_connections;
+      start = true;
+    }
+  }
+  accepted.fetch_add(1, std::memory_order_relaxed);
+  if (start) asio::post(*pending_strand, [conn] { conn->Start(); });
+  DoAccept();
+}
+
+void detail::ServerImpl::Deactivate(Connection* c) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = connections.find(c);
+  if (it == connections.end() || !it->second.active) return;
+  it->second.active = false;
+  if (--active_connections == 0) cv.notify_all();
+}
+
+void detail::ServerImpl::Unregister(Connection* c) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = connections.find(c);
+  if (it == connections.end()) return;
+  if (it->second.active && --active_connections == 0) cv.notify_all();
+  connections.erase(it);
+  if (connections.empty()) cv.notify_all();
+}
+
+HttpServer::HttpServer(HttpServerOptions options, const Router* router)
+    : impl_(std::make_shared<detail::ServerImpl>(std::move(options), router)) {}
+
+HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+
+void HttpServer::SetLatencyHook(LatencyHook hook) { impl_->hook = std::move(hook); }
+
+Status HttpServer::Start() {
+  detail::ServerImpl& s = *impl_;
+  ErrorCode ec;
+  tcp::resolver resolver(s.ioc);
+  auto results = resolver.resolve(s.options.host, std::to_string(s.options.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return Status::InvalidArgument("cannot resolve listen host '" + s.options.host +
+                                   "': " + ec.message());
+  }
+  tcp::endpoint endpoint = results.begin()->endpoint();
+  std::string where = s.options.host + ":" + std::to_string(s.options.port);
+  if (s.acceptor.open(endpoint.protocol(), ec)) {
+    return Status::Unavailable("socket for " + where + ": " + ec.message());
+  }
+  s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (s.acceptor.bind(endpoint, ec)) {
+    return Status::Unavailable("bind " + where + ": " + ec.message());
+  }
+  if (s.acceptor.listen(s.options.listen_backlog, ec)) {
+    return Status::Unavailable("listen " + where + ": " + ec.message());
+  }
+  s.port = s.acceptor.local_endpoint(ec).port();
+  s.DoAccept();
+  int n = std::max(1, s.options.io_threads);
+  s.running_threads = n;
+  for (int i = 0; i < n; ++i) {
+    s.threads.emplace_back([impl = impl_.get()] {
+      for (;;) {
+        try {
+          impl->ioc.run();
+          break;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "eragon http: exception escaped a handler: %s\n", e.what());
+        }
+      }
+      std::lock_guard<std::mutex> lock(impl->mu);
+      if (--impl->running_threads == 0) impl->cv.notify_all();
+    });
+  }
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+int64_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
+uint64_t HttpServer::connections_accepted() const { return impl_->accepted.load(); }
+
+void HttpServer::Stop(std::chrono::milliseconds grace) {
+  detail::ServerImpl& s = *impl_;
+  if (s.threads.empty() || s.finished.load()) return;
+  const auto deadline = SteadyClock::now() + grace;
+
+  {
+    std::lock_guard<std::mutex> lock(s.mu);  // orders against registration in OnAccept
+    s.stopping.store(true);
+  }
+  asio::post(s.acceptor.get_executor(), [impl = impl_] {
+    ErrorCode ignored;
+    impl->acceptor.close(ignored);
+    impl->accept_retry.cancel();
+  });
+  auto for_each_connection = [&s](void (Connection::*fn)()) {
+    std::vector<std::shared_ptr<Connection>> live;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      for (auto& [ptr, entry] : s.connections) {
+        if (auto c = entry.connection.lock()) live.push_back(std::move(c));
+      }
+    }
+    for (auto& c : live) {
+      const Strand& strand = c->strand();
+      asio::post(strand, [c = std::move(c), fn] { ((*c).*fn)(); });
+    }
+  };
+
+  // Idle connections close now; the others finish their request, then close.
+  for_each_connection(&Connection::OnStop);
+  {
+    std::unique_lock<std::mutex> lock(s.mu);
+    s.cv.wait_until(lock, deadline, [&s] { return s.active_connections == 0; });
+  }
+  // All answered, or past the grace period: close whatever is left (lingering ones
+  // included). With no socket, timer or acceptor left, io_context::run() runs out of
+  // work and the threads return.
+  for_each_connection(&Connection::Close);
+  {
+    std::unique_lock<std::mutex> lock(s.mu);
+    if (!s.cv.wait_for(lock, std::chrono::seconds(2), [&s] { return s.running_threads == 0; })) {
+      s.ioc.stop();  // something still holds work; do not hang the caller
+    }
+  }
+  for (auto& t : s.threads) t.join();
+  s.finished.store(true, std::memory_order_release);
+  // Run what Responders posted while the threads wound down, so no handler that holds a
+  // connection (and through it this Impl) stays queued.
+  s.ioc.restart();
+  s.ioc.poll();
+}
+
+}  // namespace eragon::http
