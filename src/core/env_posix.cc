@@ -118,8 +118,7 @@ class PosixFileLock final : public FileLock {
 
 class PosixEnv final : public Env {
  public:
-  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path,
-                                                     int mode) override {
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, int mode) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
     if (fd < 0) return Status::FromErrno("open", path, errno);
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
@@ -211,8 +210,7 @@ class PosixEnv final : public Env {
       if (err == EWOULDBLOCK) {
         std::string pid = got > 0 ? std::string(holder, static_cast<size_t>(got)) : "";
         while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-        return Status::Unavailable("directory " + DirName(path) +
-                                   " is locked by another process" +
+        return Status::Unavailable("directory " + DirName(path) + " is locked by another process" +
                                    (pid.empty() ? "" : " (pid " + pid + ")") + " (lock file " +
                                    path + ")");
       }

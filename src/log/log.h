@@ -37,7 +37,7 @@ Result<FsyncOptions> ParseFsyncOptions(std::string_view text);
 std::string FsyncOptionsToString(const FsyncOptions& o);
 
 struct LogOptions {
-  Env* env = Env::Default();      // not owned; must outlive the LogManager
+  Env* env = Env::Default();       // not owned; must outlive the LogManager
   Clock* clock = Clock::System();  // not owned
   FsyncOptions fsync;
   // Size each segment file is preallocated to; a segment rolls when the next write
