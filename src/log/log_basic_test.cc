@@ -59,7 +59,8 @@ TEST(Log, ReadsFromAnyOffsetAndHonourLimits) {
   for (int i = 0; i < 500; ++i) payloads.push_back(Payload(i, 50));
   std::string kb = "b";
   while (t->PartitionFor(kb) == t->PartitionFor("a")) kb += "b";
-  for (int i = 0; i < 500; ++i) batch.push_back({i % 2 ? "a" : kb, payloads[i], i});
+  for (int i = 0; i < 500; ++i)
+    batch.push_back({i % 2 ? std::string_view("a") : std::string_view(kb), payloads[i], i});
   for (size_t i = 0; i < batch.size(); i += 50) {
     ASSERT_TRUE(t->Append(std::span(batch).subspan(i, 50)).ok());
   }
