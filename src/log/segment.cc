@@ -105,7 +105,8 @@ Status Segment::Read(uint32_t p, uint64_t from, uint64_t end, size_t max_records
     out->push_back(LogRecord{p, h.offset, h.timestamp_ms, std::string(data)});
     *budget -= std::min(*budget, data.size());
     --max_records;
-    return true;
+    // Stop here rather than parse (and CRC-check) a record the caller did not ask for.
+    return max_records > 0 && *budget > 0 && h.offset + 1 < end;
   });
 }
 
