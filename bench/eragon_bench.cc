@@ -1,0 +1,44 @@
+// eragon-bench: load generators for eragond. Each subcommand drives the shared
+// LoadGenerator with its own RequestBuilder; `eragon-bench --help` lists them.
+#include <cstdio>
+#include <string_view>
+
+#include "bench/bench_flags.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value ...]
+
+  publish   POST /v1/events against a running eragond, then the same load against a
+            trivial endpoint of the same HTTP stack (trivial_rps) and their ratio.
+              --url http://127.0.0.1:7070   --token T | --data-dir D (reads D/admin.token)
+              --event-type bench.event      --setup-route (PUT the producer route first)
+              --producer eragon-bench       --rate 0 (events/s, open loop; 0 = unlimited)
+              --skip-trivial
+  trivial   only the trivial endpoint (in-process eragon_http server)
+
+  common:   --connections 64  --threads 1 (client io threads)  --duration 10  --warmup 1
+            --batch 1  --event-bytes 1024  --server-threads 2 (trivial server io threads)
+
+The last line of output is key=value pairs for scripts.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string_view sub = argv[1];
+  auto flags = eragon::bench::Flags::Parse(argc, argv, 2);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "eragon-bench: %s\n%s", flags.status().message().c_str(), kUsage);
+    return 2;
+  }
+  if (sub == "publish") return eragon::bench::PublishMain(*flags);
+  if (sub == "trivial") return eragon::bench::TrivialMain(*flags);
+  std::fprintf(stderr, "eragon-bench: unknown subcommand '%.*s'\n%s", static_cast<int>(sub.size()),
+               sub.data(), kUsage);
+  return 2;
+}
