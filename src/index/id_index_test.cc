@@ -38,9 +38,13 @@ class IdIndexTest : public ::testing::Test {
     index_ = std::move(idx).value();
   }
   void CloseAll() {
-    if (index_) ASSERT_TRUE(index_->Close().ok());
+    if (index_) {
+      ASSERT_TRUE(index_->Close().ok());
+    }
     index_.reset();
-    if (logs_) ASSERT_TRUE(logs_->Close().ok());
+    if (logs_) {
+      ASSERT_TRUE(logs_->Close().ok());
+    }
     logs_.reset();
   }
   Event MakeEvent(std::string id, std::string data = "{\"a\":1}") {
