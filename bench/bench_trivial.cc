@@ -1,17 +1,48 @@
 // trivial_rps: the same load against an endpoint of the same HTTP stack (eragon_http)
 // that does no work, so the publish number reads as a ratio that holds on a noisy box.
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "bench/bench_flags.h"
 #include "server/http/http_server.h"
 
 namespace eragon::bench {
 
-Result<LoadResult> RunTrivial(const CommonSettings& settings, const RequestBuilder& builder) {
-  http::Router router;
+namespace {
+
+void AddTrivialRoute(http::Router& router) {
   router.Post("/v1/events", [](http::HttpRequest&&, http::Responder respond) {
     respond(http::HttpResponse::Json(202, R"({"ids":["x"],"duplicates":[false]})"));
   });
+}
+
+// --serve-only: just the trivial server, for external load tools such as wrk.
+int ServeOnly(int server_threads, uint16_t port, double seconds) {
+  http::Router router;
+  AddTrivialRoute(router);
+  http::HttpServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = port;
+  options.io_threads = server_threads;
+  http::HttpServer server(options, &router);
+  if (Status st = server.Start(); !st.ok()) {
+    std::fprintf(stderr, "eragon-bench trivial: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  std::printf("trivial endpoint: POST http://127.0.0.1:%u/v1/events for %.0f s\n", server.port(),
+              seconds);
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  server.Stop(std::chrono::seconds(1));
+  return 0;
+}
+
+}  // namespace
+
+Result<LoadResult> RunTrivial(const CommonSettings& settings, const RequestBuilder& builder) {
+  http::Router router;
+  AddTrivialRoute(router);
   http::HttpServerOptions options;
   options.host = "127.0.0.1";
   options.port = 0;
@@ -31,10 +62,13 @@ Result<LoadResult> RunTrivial(const CommonSettings& settings, const RequestBuild
 int TrivialMain(Flags& flags) {
   CommonSettings settings = ReadCommonSettings(flags);
   std::string event_type = flags.GetString("event-type", "bench.event");
+  bool serve_only = flags.GetBool("serve-only");
+  auto port = static_cast<uint16_t>(flags.GetInt("port", 0));
   if (Status st = flags.CheckAllUsed(); !st.ok()) {
     std::fprintf(stderr, "eragon-bench trivial: %s\n", st.message().c_str());
     return 2;
   }
+  if (serve_only) return ServeOnly(settings.server_threads, port, settings.load.duration_s);
   RequestBuilder builder = MakePublishBuilder(Endpoint{"127.0.0.1", 0}, "trivial-token", event_type,
                                               settings.batch, settings.event_bytes);
   std::printf(

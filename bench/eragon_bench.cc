@@ -16,6 +16,7 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --producer eragon-bench       --rate 0 (events/s, open loop; 0 = unlimited)
               --skip-trivial
   trivial   only the trivial endpoint (in-process eragon_http server)
+              --serve-only [--port P]: serve it for --duration seconds, for wrk & co.
 
   common:   --connections 64  --threads 1 (client io threads)  --duration 10  --warmup 1
             --batch 1  --event-bytes 1024  --server-threads 2 (trivial server io threads)
