@@ -1,0 +1,344 @@
+#include "config/route_codec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "core/hash.h"
+#include "core/names.h"
+
+namespace eragon::config {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+// Typed, optional reads from one JSON object; messages start with prefix + field name.
+class Fields {
+ public:
+  Fields(simdjson::dom::object object, std::string prefix)
+      : object_(object), prefix_(std::move(prefix)) {}
+
+  // The value, or nullopt when absent or null.
+  std::optional<element> Get(std::string_view key) const {
+    element e;
+    if (object_.at_key(key).get(e) || e.is_null()) return std::nullopt;
+    return e;
+  }
+
+  Status Invalid(std::string_view key, std::string_view why) const {
+    return Status::InvalidArgument(prefix_ + std::string(key) + ": " + std::string(why));
+  }
+
+  Status String(std::string_view key, std::string* out) const {
+    std::optional<element> e = Get(key);
+    if (!e) return Status::Ok();
+    std::string_view s;
+    if (e->get_string().get(s)) return Invalid(key, "must be a string");
+    *out = s;
+    return Status::Ok();
+  }
+
+  Status Bool(std::string_view key, bool* out) const {
+    std::optional<element> e = Get(key);
+    if (!e) return Status::Ok();
+    if (e->get_bool().get(*out)) return Invalid(key, "must be true or false");
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Status Int(std::string_view key, int64_t min, int64_t max, T* out) const {
+    std::optional<element> e = Get(key);
+    if (!e) return Status::Ok();
+    int64_t v = 0;
+    const bool integer = e->type() == element_type::INT64 || e->type() == element_type::UINT64;
+    if (!integer || e->get_int64().get(v) || v < min || v > max) {
+      return Invalid(key,
+                     "must be an integer in " + std::to_string(min) + ".." + std::to_string(max));
+    }
+    *out = static_cast<T>(v);
+    return Status::Ok();
+  }
+
+  // One of `allowed`; `hint` lists them for the message.
+  Status Enum(std::string_view key, std::initializer_list<std::string_view> allowed,
+              std::string* out) const {
+    std::string v = *out;
+    ERAGON_RETURN_IF_ERROR(String(key, &v));
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return Invalid(key, "must be one of " + list + " (got \"" + v + "\")");
+    }
+    *out = std::move(v);
+    return Status::Ok();
+  }
+
+  // A body field naming the same object as the path must agree with it.
+  Status MatchesPath(std::string_view key, const std::string& from_path) const {
+    std::string v = from_path;
+    ERAGON_RETURN_IF_ERROR(String(key, &v));
+    if (v != from_path) return Invalid(key, "does not match the path (\"" + from_path + "\")");
+    return Status::Ok();
+  }
+
+ private:
+  simdjson::dom::object object_;
+  std::string prefix_;
+};
+
+Result<simdjson::dom::object> BodyObject(std::string_view body) {
+  ERAGON_ASSIGN_OR_RETURN(element root, ParseJson(body));
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return Status::InvalidArgument("body: must be a JSON object");
+  return object;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsTchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+Status ParseHeaders(const Fields& f, ConsumerRoute* r) {
+  std::optional<element> e = f.Get("headers");
+  if (!e) return Status::Ok();
+  simdjson::dom::object headers;
+  if (e->get_object().get(headers)) return f.Invalid("headers", "must be an object of strings");
+  for (simdjson::dom::key_value_pair kv : headers) {
+    std::string_view value;
+    if (kv.value.get_string().get(value)) {
+      return f.Invalid("headers." + std::string(kv.key), "must be a string");
+    }
+    if (Status st = ValidateRouteHeader(kv.key, value); !st.ok()) {
+      return f.Invalid("headers." + std::string(kv.key), st.message());
+    }
+    r->headers[std::string(kv.key)] = value;
+  }
+  if (r->headers.size() > kMaxHeaders) {
+    return f.Invalid("headers", "at most " + std::to_string(kMaxHeaders) + " headers");
+  }
+  return Status::Ok();
+}
+
+Status ParseRetry(const Fields& f, RetryPolicy* retry) {
+  std::optional<element> e = f.Get("retry");
+  if (!e) return Status::Ok();
+  simdjson::dom::object object;
+  if (e->get_object().get(object)) return f.Invalid("retry", "must be an object");
+  Fields r(object, "retry.");
+  ERAGON_RETURN_IF_ERROR(r.Int("max_attempts", 1, kMaxAttempts, &retry->max_attempts));
+  ERAGON_RETURN_IF_ERROR(r.Int("initial_backoff_ms", 1, kMaxBackoffMs, &retry->initial_backoff_ms));
+  ERAGON_RETURN_IF_ERROR(r.Int("max_backoff_ms", 1, kMaxBackoffMs, &retry->max_backoff_ms));
+  if (retry->initial_backoff_ms > retry->max_backoff_ms) {
+    return r.Invalid("initial_backoff_ms", "must not exceed retry.max_backoff_ms (" +
+                                               std::to_string(retry->max_backoff_ms) + ")");
+  }
+  return Status::Ok();
+}
+
+void WriteMeta(int64_t created_at, int64_t updated_at, JsonWriter& w) {
+  w.Key("created_at").Int(created_at);
+  w.Key("updated_at").Int(updated_at);
+}
+
+}  // namespace
+
+bool IsValidWebhookSecret(std::string_view secret) {
+  if (!secret.starts_with("whsec_")) return false;
+  std::optional<std::string> key = Base64Decode(secret.substr(6));
+  return key.has_value() && !key->empty();
+}
+
+bool IsValidHttpUrl(std::string_view url) {
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return false;
+  std::string scheme = Lower(url.substr(0, sep));
+  if (scheme != "http" && scheme != "https") return false;
+  std::string_view rest = url.substr(scheme.size() + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority.size() > 2048 || url.size() > 8192) return false;
+  for (char c : url) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) return false;
+  }
+  return true;
+}
+
+Status ValidateRouteHeader(std::string_view name, std::string_view value) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), IsTchar)) {
+    return Status::InvalidArgument("not a valid header name");
+  }
+  const std::string lower = Lower(name);
+  static constexpr std::string_view kReserved[] = {
+      "host", "content-length", "content-type", "transfer-encoding", "connection", "upgrade",
+      "te",   "trailer",        "keep-alive",   "traceparent",       "tracestate", "expect"};
+  if (lower.starts_with("eragon-") || lower.starts_with("webhook-") ||
+      std::find(std::begin(kReserved), std::end(kReserved), lower) != std::end(kReserved)) {
+    return Status::InvalidArgument("is set by the server and cannot be overridden");
+  }
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7F) {
+      return Status::InvalidArgument("value must not contain control characters");
+    }
+  }
+  if (value.size() > 4096) return Status::InvalidArgument("value longer than 4096 bytes");
+  return Status::Ok();
+}
+
+Result<ProducerRoute> ParseProducerRoute(std::string_view body, std::string event_type) {
+  if (!IsValidEventType(event_type)) {
+    return Status::InvalidArgument("event_type: must match ^[a-z0-9][a-z0-9_.-]{0,127}$");
+  }
+  ERAGON_ASSIGN_OR_RETURN(simdjson::dom::object object, BodyObject(body));
+  Fields f(object, "");
+  ProducerRoute r;
+  r.event_type = std::move(event_type);
+  ERAGON_RETURN_IF_ERROR(f.MatchesPath("event_type", r.event_type));
+  if (!f.Get("producer")) return f.Invalid("producer", "required (the owning service's name)");
+  ERAGON_RETURN_IF_ERROR(f.String("producer", &r.producer));
+  if (!IsValidServiceName(r.producer)) {
+    return f.Invalid("producer", "must match ^[a-z0-9][a-z0-9-]{0,63}$");
+  }
+  ERAGON_RETURN_IF_ERROR(f.String("channel", &r.channel));
+  if (r.channel == "kafka") {
+    return f.Invalid("channel", "channel kafka is not available in this build");
+  }
+  if (r.channel != "embedded") {
+    return f.Invalid("channel", "must be one of embedded, kafka (got \"" + r.channel + "\")");
+  }
+  r.topic = r.event_type;
+  ERAGON_RETURN_IF_ERROR(f.String("topic", &r.topic));
+  if (!IsValidTopic(r.topic)) return f.Invalid("topic", "must match ^[a-z0-9][a-z0-9_.-]{0,127}$");
+  ERAGON_RETURN_IF_ERROR(f.Bool("ordered", &r.ordered));
+  ERAGON_RETURN_IF_ERROR(f.Int("partitions", 1, kMaxPartitions, &r.partitions));
+  return r;
+}
+
+Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string event_type,
+                                         std::string consumer) {
+  if (!IsValidEventType(event_type)) {
+    return Status::InvalidArgument("event_type: must match ^[a-z0-9][a-z0-9_.-]{0,127}$");
+  }
+  if (!IsValidServiceName(consumer)) {
+    return Status::InvalidArgument("consumer: must match ^[a-z0-9][a-z0-9-]{0,63}$");
+  }
+  ERAGON_ASSIGN_OR_RETURN(simdjson::dom::object object, BodyObject(body));
+  Fields f(object, "");
+  ConsumerRoute r;
+  r.event_type = std::move(event_type);
+  r.consumer = std::move(consumer);
+  ERAGON_RETURN_IF_ERROR(f.MatchesPath("event_type", r.event_type));
+  ERAGON_RETURN_IF_ERROR(f.MatchesPath("consumer", r.consumer));
+  ERAGON_RETURN_IF_ERROR(f.String("type", &r.type));
+  if (r.type == "kafka") {
+    return f.Invalid("type",
+                     "type kafka is not available in this build (it needs the kafka channel)");
+  }
+  ERAGON_RETURN_IF_ERROR(f.Enum("type", {"http", "pull", "kafka"}, &r.type));
+  ERAGON_RETURN_IF_ERROR(f.String("url", &r.url));
+  if (r.type == "http") {
+    if (r.url.empty()) return f.Invalid("url", "required for type http");
+    if (!IsValidHttpUrl(r.url)) return f.Invalid("url", "must be an http:// or https:// URL");
+  } else {
+    r.url.clear();
+  }
+  ERAGON_RETURN_IF_ERROR(f.Int("timeout_ms", 1, kMaxTimeoutMs, &r.timeout_ms));
+  ERAGON_RETURN_IF_ERROR(ParseHeaders(f, &r));
+  ERAGON_RETURN_IF_ERROR(f.Int("max_in_flight", 1, kMaxInFlight, &r.max_in_flight));
+  ERAGON_RETURN_IF_ERROR(f.Int("rate_limit_per_s", 0, kMaxRateLimitPerS, &r.rate_limit_per_s));
+  ERAGON_RETURN_IF_ERROR(ParseRetry(f, &r.retry));
+  ERAGON_RETURN_IF_ERROR(f.Enum("dedup", {"none", "entity_event", "event_id"}, &r.dedup));
+  ERAGON_RETURN_IF_ERROR(f.Int("dedup_ttl_hours", 0, kMaxDedupTtlHours, &r.dedup_ttl_hours));
+  ERAGON_RETURN_IF_ERROR(f.Enum("format", {"eragon", "cloudevents"}, &r.format));
+  ERAGON_RETURN_IF_ERROR(f.String("secret", &r.secret));
+  if (!r.secret.empty() && !IsValidWebhookSecret(r.secret)) {
+    return f.Invalid("secret", "must be \"whsec_\" followed by base64 (Standard Webhooks)");
+  }
+  ERAGON_RETURN_IF_ERROR(f.Enum("start", {"latest", "earliest"}, &r.start));
+  ERAGON_RETURN_IF_ERROR(f.Bool("enabled", &r.enabled));
+  return r;
+}
+
+Result<std::vector<std::string>> ParseServiceRoles(std::string_view body) {
+  ERAGON_ASSIGN_OR_RETURN(simdjson::dom::object object, BodyObject(body));
+  Fields f(object, "");
+  std::optional<element> e = f.Get("roles");
+  if (!e) return f.Invalid("roles", "required: a list of producer, consumer, admin");
+  simdjson::dom::array array;
+  if (e->get_array().get(array)) return f.Invalid("roles", "must be an array of strings");
+  std::vector<std::string> roles;
+  for (element role : array) {
+    std::string_view s;
+    if (role.get_string().get(s) || (s != "producer" && s != "consumer" && s != "admin")) {
+      return f.Invalid("roles", "each role must be one of producer, consumer, admin");
+    }
+    roles.emplace_back(s);
+  }
+  std::sort(roles.begin(), roles.end());
+  roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+  if (roles.empty())
+    return f.Invalid("roles", "must hold at least one of producer, consumer, admin");
+  return roles;
+}
+
+void ProducerRouteToJson(const ProducerRoute& r, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("event_type").String(r.event_type);
+  w.Key("producer").String(r.producer);
+  w.Key("channel").String(r.channel);
+  w.Key("topic").String(r.topic);
+  w.Key("ordered").Bool(r.ordered);
+  w.Key("partitions").Uint(r.partitions);
+  WriteMeta(r.created_at, r.updated_at, w);
+  w.EndObject();
+}
+
+std::string ProducerRouteToJson(const ProducerRoute& r) {
+  std::string out;
+  JsonWriter w(&out);
+  ProducerRouteToJson(r, w);
+  return out;
+}
+
+void ConsumerRouteToJson(const ConsumerRoute& r, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("event_type").String(r.event_type);
+  w.Key("consumer").String(r.consumer);
+  w.Key("type").String(r.type);
+  if (r.type == "http") w.Key("url").String(r.url);
+  w.Key("timeout_ms").Int(r.timeout_ms);
+  w.Key("headers").BeginObject();
+  for (const auto& [name, value] : r.headers) w.Key(name).String("***");
+  w.EndObject();
+  w.Key("max_in_flight").Uint(r.max_in_flight);
+  w.Key("rate_limit_per_s").Uint(r.rate_limit_per_s);
+  w.Key("retry").BeginObject();
+  w.Key("max_attempts").Uint(r.retry.max_attempts);
+  w.Key("initial_backoff_ms").Int(r.retry.initial_backoff_ms);
+  w.Key("max_backoff_ms").Int(r.retry.max_backoff_ms);
+  w.EndObject();
+  w.Key("dedup").String(r.dedup);
+  w.Key("dedup_ttl_hours").Int(r.dedup_ttl_hours);
+  w.Key("format").String(r.format);
+  w.Key("has_secret").Bool(!r.secret.empty());
+  w.Key("start").String(r.start);
+  w.Key("enabled").Bool(r.enabled);
+  WriteMeta(r.created_at, r.updated_at, w);
+  w.EndObject();
+}
+
+std::string ConsumerRouteToJson(const ConsumerRoute& r) {
+  std::string out;
+  JsonWriter w(&out);
+  ConsumerRouteToJson(r, w);
+  return out;
+}
+
+}  // namespace eragon::config

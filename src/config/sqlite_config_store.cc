@@ -1,0 +1,361 @@
+#include "config/sqlite_config_store.h"
+
+#include <mutex>
+#include <sstream>
+
+#include "config/sqlite_db.h"
+#include "core/json.h"
+
+namespace eragon::config {
+namespace {
+
+// Ordered schema migrations; never edit a shipped one, append a new one instead.
+const std::vector<std::vector<std::string>>& Migrations() {
+  static const auto* migrations = new std::vector<std::vector<std::string>>{
+      {
+          "CREATE TABLE config_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL)",
+          "INSERT INTO config_version (id, version) VALUES (1, 0)",
+          "CREATE TABLE producer_routes ("
+          " event_type TEXT PRIMARY KEY, producer TEXT NOT NULL, channel TEXT NOT NULL,"
+          " topic TEXT NOT NULL, ordered INTEGER NOT NULL, partitions INTEGER NOT NULL,"
+          " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+          "CREATE TABLE consumer_routes ("
+          " event_type TEXT NOT NULL, consumer TEXT NOT NULL, type TEXT NOT NULL,"
+          " url TEXT NOT NULL, timeout_ms BIGINT NOT NULL, headers TEXT NOT NULL,"
+          " max_in_flight INTEGER NOT NULL, rate_limit_per_s INTEGER NOT NULL,"
+          " max_attempts INTEGER NOT NULL, initial_backoff_ms BIGINT NOT NULL,"
+          " max_backoff_ms BIGINT NOT NULL, dedup TEXT NOT NULL, dedup_ttl_hours BIGINT NOT NULL,"
+          " format TEXT NOT NULL, secret TEXT NOT NULL, start_position TEXT NOT NULL,"
+          " enabled INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+          " PRIMARY KEY (event_type, consumer))",
+          "CREATE INDEX consumer_routes_by_consumer ON consumer_routes (consumer)",
+          "CREATE TABLE services ("
+          " name TEXT PRIMARY KEY, roles TEXT NOT NULL, token_hash TEXT NOT NULL,"
+          " created_at BIGINT NOT NULL)",
+          "CREATE UNIQUE INDEX services_by_token_hash ON services (token_hash)",
+      },
+  };
+  return *migrations;
+}
+
+constexpr char kProducerColumns[] =
+    "event_type, producer, channel, topic, ordered, partitions, created_at, updated_at";
+constexpr char kConsumerColumns[] =
+    "event_type, consumer, type, url, timeout_ms, headers, max_in_flight, rate_limit_per_s,"
+    " max_attempts, initial_backoff_ms, max_backoff_ms, dedup, dedup_ttl_hours, format, secret,"
+    " start_position, enabled, created_at, updated_at";
+constexpr char kServiceColumns[] = "name, roles, token_hash, created_at";
+
+ProducerRoute ReadProducer(const Query& q) {
+  ProducerRoute r;
+  r.event_type = q.Text(0);
+  r.producer = q.Text(1);
+  r.channel = q.Text(2);
+  r.topic = q.Text(3);
+  r.ordered = q.Int(4) != 0;
+  r.partitions = static_cast<uint32_t>(q.Int(5));
+  r.created_at = q.Int(6);
+  r.updated_at = q.Int(7);
+  return r;
+}
+
+std::string HeadersToJson(const std::map<std::string, std::string>& headers) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  for (const auto& [name, value] : headers) w.Key(name).String(value);
+  w.EndObject();
+  return out;
+}
+
+Result<std::map<std::string, std::string>> HeadersFromJson(const std::string& json,
+                                                           simdjson::dom::parser& parser) {
+  ERAGON_ASSIGN_OR_RETURN(simdjson::dom::element root, ParseJson(json, parser));
+  simdjson::dom::object object;
+  if (root.get_object().get(object))
+    return Status::Corruption("config store: headers not an object");
+  std::map<std::string, std::string> headers;
+  for (simdjson::dom::key_value_pair kv : object) {
+    std::string_view value;
+    if (kv.value.get_string().get(value)) {
+      return Status::Corruption("config store: header value not a string");
+    }
+    headers.emplace(kv.key, value);
+  }
+  return headers;
+}
+
+Result<ConsumerRoute> ReadConsumer(const Query& q, simdjson::dom::parser& parser) {
+  ConsumerRoute r;
+  r.event_type = q.Text(0);
+  r.consumer = q.Text(1);
+  r.type = q.Text(2);
+  r.url = q.Text(3);
+  r.timeout_ms = q.Int(4);
+  ERAGON_ASSIGN_OR_RETURN(r.headers, HeadersFromJson(q.Text(5), parser));
+  r.max_in_flight = static_cast<uint32_t>(q.Int(6));
+  r.rate_limit_per_s = static_cast<uint32_t>(q.Int(7));
+  r.retry.max_attempts = static_cast<uint32_t>(q.Int(8));
+  r.retry.initial_backoff_ms = q.Int(9);
+  r.retry.max_backoff_ms = q.Int(10);
+  r.dedup = q.Text(11);
+  r.dedup_ttl_hours = q.Int(12);
+  r.format = q.Text(13);
+  r.secret = q.Text(14);
+  r.start = q.Text(15);
+  r.enabled = q.Int(16) != 0;
+  r.created_at = q.Int(17);
+  r.updated_at = q.Int(18);
+  return r;
+}
+
+std::string JoinRoles(const std::vector<std::string>& roles) {
+  std::string out;
+  for (const std::string& r : roles) out += (out.empty() ? "" : ",") + r;
+  return out;
+}
+
+std::vector<std::string> SplitRoles(const std::string& text) {
+  std::vector<std::string> roles;
+  std::stringstream in(text);
+  for (std::string r; std::getline(in, r, ',');) {
+    if (!r.empty()) roles.push_back(r);
+  }
+  return roles;
+}
+
+Service ReadService(const Query& q) {
+  Service s;
+  s.name = q.Text(0);
+  s.roles = SplitRoles(q.Text(1));
+  s.token_hash = q.Text(2);
+  s.created_at = q.Int(3);
+  return s;
+}
+
+class SqliteConfigStore final : public ConfigStore {
+ public:
+  explicit SqliteConfigStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+  Result<std::optional<ProducerRoute>> GetProducer(const std::string& event_type) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kProducerColumns +
+                                                 " FROM producer_routes WHERE event_type = ?"));
+    q->Bind(event_type);
+    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) return std::optional<ProducerRoute>();
+    return std::optional<ProducerRoute>(ReadProducer(*q));
+  }
+
+  Result<std::vector<ProducerRoute>> ListProducers() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kProducerColumns +
+                                                 " FROM producer_routes ORDER BY event_type"));
+    std::vector<ProducerRoute> out;
+    for (;;) {
+      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) return out;
+      out.push_back(ReadProducer(*q));
+    }
+  }
+
+  Result<PutOutcome> PutProducer(const ProducerRoute& r) override {
+    return Put("producer_routes", "event_type = ?", {r.event_type}, [&](bool exists) {
+      auto q = db_->Prepare(
+          exists ? "UPDATE producer_routes SET producer = ?, channel = ?, topic = ?, ordered = ?,"
+                   " partitions = ?, created_at = ?, updated_at = ? WHERE event_type = ?"
+                 : "INSERT INTO producer_routes (producer, channel, topic, ordered, partitions,"
+                   " created_at, updated_at, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      if (!q.ok()) return q.status();
+      (*q)->Bind(r.producer).Bind(r.channel).Bind(r.topic).Bind(int64_t{r.ordered});
+      (*q)->Bind(int64_t{r.partitions}).Bind(r.created_at).Bind(r.updated_at).Bind(r.event_type);
+      return (*q)->Run();
+    });
+  }
+
+  Status DeleteProducer(const std::string& event_type) override {
+    return Delete("producer_routes", "event_type = ?", {event_type},
+                  "no producer route for event type '" + event_type + "'");
+  }
+
+  Result<std::optional<ConsumerRoute>> GetConsumer(const std::string& event_type,
+                                                   const std::string& consumer) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(
+        auto q, db_->Prepare(std::string("SELECT ") + kConsumerColumns +
+                             " FROM consumer_routes WHERE event_type = ? AND consumer = ?"));
+    q->Bind(event_type).Bind(consumer);
+    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) return std::optional<ConsumerRoute>();
+    ERAGON_ASSIGN_OR_RETURN(ConsumerRoute r, ReadConsumer(*q, parser_));
+    return std::optional<ConsumerRoute>(std::move(r));
+  }
+
+  Result<std::vector<ConsumerRoute>> ListConsumers(
+      const std::optional<std::string>& event_type,
+      const std::optional<std::string>& consumer) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    // "? IS NULL OR column = ?" keeps one portable statement for all four filters.
+    ERAGON_ASSIGN_OR_RETURN(
+        auto q, db_->Prepare(std::string("SELECT ") + kConsumerColumns +
+                             " FROM consumer_routes WHERE (? = 0 OR event_type = ?)"
+                             " AND (? = 0 OR consumer = ?) ORDER BY event_type, consumer"));
+    q->Bind(int64_t{event_type.has_value()}).Bind(event_type.value_or(""));
+    q->Bind(int64_t{consumer.has_value()}).Bind(consumer.value_or(""));
+    std::vector<ConsumerRoute> out;
+    for (;;) {
+      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) return out;
+      ERAGON_ASSIGN_OR_RETURN(ConsumerRoute r, ReadConsumer(*q, parser_));
+      out.push_back(std::move(r));
+    }
+  }
+
+  Result<PutOutcome> PutConsumer(const ConsumerRoute& r) override {
+    return Put("consumer_routes", "event_type = ? AND consumer = ?", {r.event_type, r.consumer},
+               [&](bool exists) {
+                 auto q = db_->Prepare(
+                     exists ? "UPDATE consumer_routes SET type = ?, url = ?, timeout_ms = ?,"
+                              " headers = ?, max_in_flight = ?, rate_limit_per_s = ?,"
+                              " max_attempts = ?, initial_backoff_ms = ?, max_backoff_ms = ?,"
+                              " dedup = ?, dedup_ttl_hours = ?, format = ?, secret = ?,"
+                              " start_position = ?, enabled = ?, created_at = ?, updated_at = ?"
+                              " WHERE event_type = ? AND consumer = ?"
+                            : "INSERT INTO consumer_routes (type, url, timeout_ms, headers,"
+                              " max_in_flight, rate_limit_per_s, max_attempts, initial_backoff_ms,"
+                              " max_backoff_ms, dedup, dedup_ttl_hours, format, secret,"
+                              " start_position, enabled, created_at, updated_at, event_type,"
+                              " consumer) VALUES"
+                              " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                 if (!q.ok()) return q.status();
+                 Query& b = **q;
+                 b.Bind(r.type).Bind(r.url).Bind(r.timeout_ms).Bind(HeadersToJson(r.headers));
+                 b.Bind(int64_t{r.max_in_flight}).Bind(int64_t{r.rate_limit_per_s});
+                 b.Bind(int64_t{r.retry.max_attempts}).Bind(r.retry.initial_backoff_ms);
+                 b.Bind(r.retry.max_backoff_ms).Bind(r.dedup).Bind(r.dedup_ttl_hours);
+                 b.Bind(r.format).Bind(r.secret).Bind(r.start).Bind(int64_t{r.enabled});
+                 b.Bind(r.created_at).Bind(r.updated_at).Bind(r.event_type).Bind(r.consumer);
+                 return b.Run();
+               });
+  }
+
+  Status DeleteConsumer(const std::string& event_type, const std::string& consumer) override {
+    return Delete("consumer_routes", "event_type = ? AND consumer = ?", {event_type, consumer},
+                  "no consumer route '" + consumer + "' for event type '" + event_type + "'");
+  }
+
+  Result<std::optional<Service>> GetService(const std::string& name) override {
+    return FindService("name = ?", name);
+  }
+
+  Result<std::optional<Service>> FindServiceByTokenHash(const std::string& hash) override {
+    return FindService("token_hash = ?", hash);
+  }
+
+  Result<std::vector<Service>> ListServices() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kServiceColumns +
+                                                 " FROM services ORDER BY name"));
+    std::vector<Service> out;
+    for (;;) {
+      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) return out;
+      out.push_back(ReadService(*q));
+    }
+  }
+
+  Result<PutOutcome> PutService(const Service& s) override {
+    return Put("services", "name = ?", {s.name}, [&](bool exists) {
+      auto q = db_->Prepare(exists ? "UPDATE services SET roles = ?, token_hash = ?,"
+                                     " created_at = ? WHERE name = ?"
+                                   : "INSERT INTO services (roles, token_hash, created_at, name)"
+                                     " VALUES (?, ?, ?, ?)");
+      if (!q.ok()) return q.status();
+      (*q)->Bind(JoinRoles(s.roles)).Bind(s.token_hash).Bind(s.created_at).Bind(s.name);
+      return (*q)->Run();
+    });
+  }
+
+  Status DeleteService(const std::string& name) override {
+    return Delete("services", "name = ?", {name}, "no service '" + name + "'");
+  }
+
+  Result<int64_t> Version() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q,
+                            db_->Prepare("SELECT version FROM config_version WHERE id = 1"));
+    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) return Status::Corruption("config store: the config_version row is missing");
+    return q->Int(0);
+  }
+
+ private:
+  // Runs `change` and bumps the change counter in one transaction; rolls back on error.
+  template <typename Fn>
+  Status InTransaction(Fn change) {
+    ERAGON_RETURN_IF_ERROR(db_->Begin());
+    Status st = change();
+    if (st.ok()) {
+      Result<std::unique_ptr<Query>> bump =
+          db_->Prepare("UPDATE config_version SET version = version + 1 WHERE id = 1");
+      st = bump.ok() ? (*bump)->Run() : bump.status();
+    }
+    if (st.ok()) st = db_->Commit();
+    if (!st.ok()) db_->Rollback();
+    return st;
+  }
+
+  // Insert-or-replace written as SELECT then INSERT or UPDATE, which every SQL database
+  // runs the same way inside a transaction.
+  template <typename Write>
+  Result<PutOutcome> Put(const std::string& table, const std::string& where,
+                         std::vector<std::string> keys, Write write) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool exists = false;
+    ERAGON_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+      {
+        ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT 1 FROM " + table + " WHERE " + where));
+        for (const std::string& k : keys) q->Bind(k);
+        ERAGON_ASSIGN_OR_RETURN(exists, q->Step());
+      }
+      return write(exists);
+    }));
+    return exists ? PutOutcome::kReplaced : PutOutcome::kCreated;
+  }
+
+  Status Delete(const std::string& table, const std::string& where, std::vector<std::string> keys,
+                const std::string& not_found) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return InTransaction([&]() -> Status {
+      ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare("DELETE FROM " + table + " WHERE " + where));
+      for (const std::string& k : keys) q->Bind(k);
+      ERAGON_RETURN_IF_ERROR(q->Run());
+      if (sqlite3_changes(db_->raw()) == 0) return Status::NotFound(not_found);
+      return Status::Ok();
+    });
+  }
+
+  Result<std::optional<Service>> FindService(const std::string& where, const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kServiceColumns +
+                                                 " FROM services WHERE " + where));
+    q->Bind(key);
+    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) return std::optional<Service>();
+    return std::optional<Service>(ReadService(*q));
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<SqliteDb> db_;  // guarded by mu_
+  simdjson::dom::parser parser_;  // for stored header JSON; guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ConfigStore>> OpenSqliteConfigStore(const std::string& path) {
+  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+  ERAGON_RETURN_IF_ERROR(db->Migrate(Migrations()));
+  return std::unique_ptr<ConfigStore>(new SqliteConfigStore(std::move(db)));
+}
+
+}  // namespace eragon::config

@@ -1,0 +1,247 @@
+#include "config/sqlite_config_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace eragon::config {
+namespace {
+
+class SqliteConfigStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "eragon_config_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/config.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<ConfigStore> Open() {
+    Result<std::unique_ptr<ConfigStore>> store = OpenSqliteConfigStore(path_);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+ProducerRoute SampleProducer(std::string type = "order_created") {
+  ProducerRoute r;
+  r.event_type = std::move(type);
+  r.producer = "order-service";
+  r.topic = "orders";
+  r.ordered = true;
+  r.partitions = 16;
+  r.created_at = 1000;
+  r.updated_at = 2000;
+  return r;
+}
+
+ConsumerRoute SampleConsumer(std::string type = "order_created",
+                             std::string consumer = "payment-service") {
+  ConsumerRoute r;
+  r.event_type = std::move(type);
+  r.consumer = std::move(consumer);
+  r.url = "https://payments.internal/events";
+  r.timeout_ms = 1234;
+  r.headers = {{"X-Team", "payments \"quoted\" é"}, {"Authorization", "Bearer x"}};
+  r.max_in_flight = 7;
+  r.rate_limit_per_s = 9;
+  r.retry = {3, 100, 9000};
+  r.dedup = "event_id";
+  r.dedup_ttl_hours = 48;
+  r.format = "cloudevents";
+  r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  r.start = "earliest";
+  r.enabled = false;
+  r.created_at = 11;
+  r.updated_at = 12;
+  return r;
+}
+
+Service SampleService(std::string name = "order-service", std::string hash = "abc123") {
+  return Service{std::move(name), {"admin", "producer"}, std::move(hash), 77};
+}
+
+TEST_F(SqliteConfigStoreTest, ProducerRoundTripCreateReplaceDelete) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->GetProducer("order_created").value(), std::nullopt);
+  EXPECT_EQ(store->PutProducer(SampleProducer()).value(), PutOutcome::kCreated);
+  EXPECT_EQ(store->GetProducer("order_created").value(), SampleProducer());
+  ProducerRoute changed = SampleProducer();
+  changed.producer = "other-service";
+  changed.ordered = false;
+  EXPECT_EQ(store->PutProducer(changed).value(), PutOutcome::kReplaced);
+  EXPECT_EQ(store->GetProducer("order_created").value(), changed);
+  ASSERT_TRUE(store->PutProducer(SampleProducer("a_first")).ok());
+  std::vector<ProducerRoute> all = store->ListProducers().value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].event_type, "a_first");
+  EXPECT_TRUE(store->DeleteProducer("order_created").ok());
+  EXPECT_EQ(store->DeleteProducer("order_created").code(), Code::kNotFound);
+  EXPECT_EQ(store->GetProducer("order_created").value(), std::nullopt);
+}
+
+TEST_F(SqliteConfigStoreTest, ConsumerRoundTripKeepsEveryField) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->PutConsumer(SampleConsumer()).value(), PutOutcome::kCreated);
+  EXPECT_EQ(store->GetConsumer("order_created", "payment-service").value(), SampleConsumer());
+  EXPECT_EQ(store->PutConsumer(SampleConsumer()).value(), PutOutcome::kReplaced);
+  ConsumerRoute defaults;
+  defaults.event_type = "x";
+  defaults.consumer = "y";
+  ASSERT_TRUE(store->PutConsumer(defaults).ok());
+  EXPECT_EQ(store->GetConsumer("x", "y").value(), defaults);
+  EXPECT_EQ(store->GetConsumer("x", "nobody").value(), std::nullopt);
+}
+
+TEST_F(SqliteConfigStoreTest, ListConsumersFilters) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->PutConsumer(SampleConsumer("a", "c1")).ok());
+  ASSERT_TRUE(store->PutConsumer(SampleConsumer("a", "c2")).ok());
+  ASSERT_TRUE(store->PutConsumer(SampleConsumer("b", "c1")).ok());
+  EXPECT_EQ(store->ListConsumers().value().size(), 3u);
+  EXPECT_EQ(store->ListConsumers("a").value().size(), 2u);
+  EXPECT_EQ(store->ListConsumers(std::nullopt, "c1").value().size(), 2u);
+  std::vector<ConsumerRoute> one = store->ListConsumers("b", "c1").value();
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], SampleConsumer("b", "c1"));
+  EXPECT_TRUE(store->ListConsumers("zzz").value().empty());
+  EXPECT_TRUE(store->DeleteConsumer("a", "c1").ok());
+  EXPECT_EQ(store->DeleteConsumer("a", "c1").code(), Code::kNotFound);
+  EXPECT_EQ(store->ListConsumers("a").value().size(), 1u);
+}
+
+TEST_F(SqliteConfigStoreTest, ServicesByNameAndTokenHash) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->PutService(SampleService()).value(), PutOutcome::kCreated);
+  EXPECT_EQ(store->GetService("order-service").value(), SampleService());
+  EXPECT_EQ(store->FindServiceByTokenHash("abc123").value(), SampleService());
+  EXPECT_EQ(store->FindServiceByTokenHash("other").value(), std::nullopt);
+  // Rotation replaces the hash: the old one no longer finds the service.
+  EXPECT_EQ(store->PutService(SampleService("order-service", "def456")).value(),
+            PutOutcome::kReplaced);
+  EXPECT_EQ(store->FindServiceByTokenHash("abc123").value(), std::nullopt);
+  // Two services never share a token hash.
+  EXPECT_EQ(store->PutService(SampleService("thief", "def456")).status().code(), Code::kConflict);
+  EXPECT_EQ(store->GetService("thief").value(), std::nullopt);
+  ASSERT_TRUE(store->PutService(SampleService("a-first", "h2")).ok());
+  EXPECT_EQ(store->ListServices().value().size(), 2u);
+  EXPECT_TRUE(store->DeleteService("order-service").ok());
+  EXPECT_EQ(store->DeleteService("order-service").code(), Code::kNotFound);
+}
+
+TEST_F(SqliteConfigStoreTest, VersionCountsChangesOnly) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  int64_t v0 = store->Version().value();
+  ASSERT_TRUE(store->PutProducer(SampleProducer()).ok());
+  int64_t v1 = store->Version().value();
+  EXPECT_GT(v1, v0);
+  ASSERT_TRUE(store->GetProducer("order_created").ok());
+  EXPECT_EQ(store->Version().value(), v1);
+  EXPECT_EQ(store->DeleteProducer("missing").code(), Code::kNotFound);
+  EXPECT_EQ(store->Version().value(), v1);  // a failed change is rolled back
+  ASSERT_TRUE(store->PutConsumer(SampleConsumer()).ok());
+  ASSERT_TRUE(store->PutService(SampleService()).ok());
+  ASSERT_TRUE(store->DeleteConsumer("order_created", "payment-service").ok());
+  EXPECT_EQ(store->Version().value(), v1 + 3);
+}
+
+TEST_F(SqliteConfigStoreTest, SurvivesReopenAndSharesTheFileWithAnotherInstance) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->PutProducer(SampleProducer()).ok());
+    ASSERT_TRUE(store->PutConsumer(SampleConsumer()).ok());
+    ASSERT_TRUE(store->PutService(SampleService()).ok());
+  }
+  auto a = Open();
+  auto b = Open();  // e.g. another process on the same data dir
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->GetProducer("order_created").value(), SampleProducer());
+  EXPECT_EQ(a->GetConsumer("order_created", "payment-service").value(), SampleConsumer());
+  EXPECT_EQ(a->GetService("order-service").value(), SampleService());
+  int64_t before = b->Version().value();
+  ASSERT_TRUE(a->PutProducer(SampleProducer("new_type")).ok());
+  EXPECT_EQ(b->Version().value(), before + 1);
+  EXPECT_TRUE(b->GetProducer("new_type").value().has_value());
+}
+
+TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "wal");
+  sqlite3_finalize(q);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &q, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 1);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteConfigStoreTest, RefusesASchemaNewerThanThisBuild) {
+  { ASSERT_TRUE(Open()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version (version) VALUES (99)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Result<std::unique_ptr<ConfigStore>> store = OpenSqliteConfigStore(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("newer than this build"), std::string::npos);
+}
+
+TEST_F(SqliteConfigStoreTest, ANonDatabaseFileIsReported) {
+  FILE* f = std::fopen(path_.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("this is not a database, just some text that is long enough to matter......", f);
+  std::fclose(f);
+  Result<std::unique_ptr<ConfigStore>> store = OpenSqliteConfigStore(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kCorruption) << store.status().ToString();
+}
+
+TEST_F(SqliteConfigStoreTest, ConcurrentReadersAndWriters) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        std::string type = "t" + std::to_string(t) + "_" + std::to_string(i);
+        EXPECT_TRUE(store->PutProducer(SampleProducer(type)).ok());
+        EXPECT_TRUE(store->GetProducer(type).value().has_value());
+        EXPECT_TRUE(store->PutConsumer(SampleConsumer(type, "c")).ok());
+        EXPECT_TRUE(store->ListConsumers(type).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(store->ListProducers().value().size(), 200u);
+  EXPECT_EQ(store->ListConsumers(std::nullopt, "c").value().size(), 200u);
+}
+
+}  // namespace
+}  // namespace eragon::config
