@@ -67,6 +67,7 @@ class TopicLogImpl final : public TopicLog {
 
   // Writer thread (topic_writer.cc).
   void WriterLoop();
+  void GatherMore(std::unique_lock<std::mutex>& l);  // REQUIRES: l holds q_mu_
   void WriteGroup(Group& group);
   // Writes group[begin, end) into the active segment (which has room) in one write.
   Status WriteChunk(Group& group, size_t begin, size_t end);
@@ -99,6 +100,8 @@ class TopicLogImpl final : public TopicLog {
   std::vector<uint64_t> next_offset_;  // per partition, one past the last written
   bool unsynced_ = false;              // kInterval: written but not yet fsynced
   int64_t last_sync_mono_ns_ = 0;
+  size_t last_group_appends_ = 0;  // appends in the previous group
+  int64_t last_sync_ns_ = 0;       // duration of the previous fsync (real time)
 
   mutable std::mutex q_mu_;
   std::condition_variable q_cv_;

@@ -2,6 +2,7 @@
 // that is queued, writes it with one pwrite (per segment touched), syncs once under
 // kAlways, advances the durable watermarks, wakes readers, then runs the callbacks.
 #include <algorithm>
+#include <chrono>
 
 #include "log/segment_recovery.h"
 #include "log/topic_log.h"
@@ -63,6 +64,7 @@ void TopicLogImpl::WriterLoop() {
             last_sync_mono_ns_ + options_.fsync.interval_ms * 1'000'000 - options_.clock->MonoNs();
         q_cv_.wait_for(l, std::chrono::nanoseconds(std::clamp<int64_t>(left, 1, 50'000'000)));
       }
+      GatherMore(l);
       group.reserve(queue_.size());
       for (auto& a : queue_) group.push_back(std::move(a));
       queue_.clear();
@@ -79,7 +81,20 @@ void TopicLogImpl::WriterLoop() {
   }
 }
 
+// Closed-loop appenders re-enqueue one by one as their callbacks run; taking the first
+// arrival alone would alternate tiny and large groups, each paying a whole fsync. So
+// under kAlways, when far fewer appends are queued than the previous group had, wait a
+// fraction of an fsync (at most 1 ms) for the rest. A lone appender never waits.
+void TopicLogImpl::GatherMore(std::unique_lock<std::mutex>& l) {
+  if (options_.fsync.policy != FsyncPolicy::kAlways || queue_.empty()) return;
+  const size_t target = last_group_appends_ * 3 / 4;
+  if (queue_.size() >= target || last_group_appends_ < 4) return;
+  const auto wait = std::chrono::nanoseconds(std::min<int64_t>(last_sync_ns_ / 2, 1'000'000));
+  q_cv_.wait_for(l, wait, [&] { return closing_ || queue_.size() >= target; });
+}
+
 void TopicLogImpl::WriteGroup(Group& group) {
+  last_group_appends_ = group.size();
   Status health = this->health();
   size_t i = 0;
   while (health.ok() && i < group.size()) {
@@ -140,10 +155,15 @@ Status TopicLogImpl::WriteChunk(Group& group, size_t begin, size_t end) {
     pending_bytes_ -= bytes;
   }
   switch (options_.fsync.policy) {
-    case FsyncPolicy::kAlways:
+    case FsyncPolicy::kAlways: {
+      const auto t0 = std::chrono::steady_clock::now();
       ERAGON_RETURN_IF_ERROR(active_file_->Sync());
+      last_sync_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
       PublishDurable(next_offset_);
       break;
+    }
     case FsyncPolicy::kNever:
       PublishDurable(next_offset_);
       unsynced_ = true;  // synced only when the segment is sealed or the log closes
