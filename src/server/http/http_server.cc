@@ -125,6 +125,7 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   const Strand& strand() const { return strand_; }
 
   void Start() {
+    if (state_ == State::kClosed) return;  // Stop() got here first
     ArmTimer();
     StartRequest();
   }
@@ -481,7 +482,15 @@ void detail::ServerImpl::Unregister(Connection* c) {
 HttpServer::HttpServer(HttpServerOptions options, const Router* router)
     : impl_(std::make_shared<detail::ServerImpl>(std::move(options), router)) {}
 
-HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+HttpServer::~HttpServer() {
+  Stop(std::chrono::milliseconds(0));
+  if (impl_->finished.load()) {
+    // Answers posted by Responders since Stop() returned: run them (they find their
+    // connections closed) so none stays queued holding a connection.
+    impl_->ioc.restart();
+    impl_->ioc.poll();
+  }
+}
 
 void HttpServer::SetLatencyHook(LatencyHook hook) { impl_->hook = std::move(hook); }
 
