@@ -13,7 +13,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -41,6 +40,9 @@ using ErrorCode = boost::system::error_code;
 
 // Answers up to this size are copied behind the header so the write is one buffer.
 constexpr size_t kInlineBodyBytes = 16 * 1024;
+// Read sizes: header reads are small, body reads large (see Connection::ReadMore).
+constexpr size_t kMinReadBytes = 4 * 1024;
+constexpr size_t kMaxReadBytes = 64 * 1024;
 // After an answer with "Connection: close" the socket is half-closed and the peer's
 // remaining bytes are drained for this long, so a close does not turn into a reset that
 // destroys the answer (e.g. a 413 while the client still sends its body).
@@ -233,10 +235,21 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     return it != fields.end() && EqualsIgnoreCase(SV(it->value()), "100-continue");
   }
 
+  // Reads what the message still needs: a few KiB while the header comes in (idle
+  // keep-alive connections stay small), up to kMaxReadBytes per read for a body.
+  // (beast::read_size would read 512 bytes at a time into a buffer that never grows,
+  // as the parser consumes everything: 200 syscalls for a 100 KiB batch.)
   void ReadMore() {
-    size_t size = beast::read_size(buffer_, 64 * 1024);
+    size_t want = kMinReadBytes;
+    if (parser_->is_header_done()) {
+      auto remaining = parser_->content_length_remaining();
+      want = remaining ? static_cast<size_t>(std::min<uint64_t>(*remaining, kMaxReadBytes))
+                       : kMaxReadBytes;
+    }
+    want = std::clamp(std::max(want, buffer_.capacity() - buffer_.size()), kMinReadBytes,
+                      kMaxReadBytes);
     socket_.async_read_some(
-        buffer_.prepare(size),
+        buffer_.prepare(want),
         [self = shared_from_this()](const ErrorCode& ec, size_t n) { self->OnRead(ec, n); });
   }
 
