@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/json.h"
 
 namespace eragon::cli {
 
@@ -26,10 +27,12 @@ bool ReadInput(const std::string& path, std::string* out) {
 
 bool ParseReply(simdjson::dom::parser& parser, const std::string& body,
                 simdjson::dom::element* doc) {
-  if (auto error = parser.parse(body).get(*doc)) {
-    PrintError(std::string("the server's answer is not JSON: ") + simdjson::error_message(error));
+  auto parsed = ParseJson(body, parser);
+  if (!parsed.ok()) {
+    PrintError("the server's answer is not JSON: " + parsed.status().message());
     return false;
   }
+  *doc = *parsed;
   return true;
 }
 
@@ -38,7 +41,6 @@ namespace {
 // `{"events":[...]}` from a file of JSON lines (blank lines skipped). Each line must be
 // one JSON value; a bad line is reported with its number.
 bool BatchFromLines(const std::string& text, const std::string& name, std::string* body) {
-  simdjson::dom::parser parser;
   std::istringstream in(text);
   std::string line;
   int number = 0, count = 0;
@@ -46,10 +48,8 @@ bool BatchFromLines(const std::string& text, const std::string& name, std::strin
   while (std::getline(in, line)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    simdjson::dom::element ignored;
-    if (auto error = parser.parse(line).get(ignored)) {
-      PrintError(name + ":" + std::to_string(number) +
-                 ": not a JSON value: " + simdjson::error_message(error));
+    if (Status st = ValidateJson(line); !st.ok()) {
+      PrintError(name + ":" + std::to_string(number) + ": not a JSON value: " + st.message());
       return false;
     }
     if (count++) body->push_back(',');
@@ -102,6 +102,23 @@ int Publish(const CliContext& ctx, const PublishArgs& a) {
   return kExitOk;
 }
 
+// The event's members as "key: value"; `data` as the exact bytes the server sent, so
+// numbers beyond 64 bits and the producer's formatting are shown as stored.
+void PrintEvent(const std::string& body, simdjson::dom::element event) {
+  std::string_view raw_data;
+  for (const auto& [key, value] : RawObjectMembers(TrimJsonWhitespace(body))) {
+    if (key != "\"event\"") continue;
+    for (const auto& [k, v] : RawObjectMembers(value)) {
+      if (k == "\"data\"") raw_data = v;
+    }
+  }
+  simdjson::dom::object members;
+  if (event.get(members)) return;
+  for (auto [key, value] : members) {
+    std::cout << key << ": " << (key == "data" ? std::string(raw_data) : Text(value)) << "\n";
+  }
+}
+
 int Get(const CliContext& ctx, const std::string& id) {
   HttpReply reply;
   if (int rc = CallApi(ctx, "GET", "/v1/events/" + UrlEncode(id), "", &reply)) return rc;
@@ -112,7 +129,7 @@ int Get(const CliContext& ctx, const std::string& id) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc, event;
   if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  if (!doc["event"].get(event)) PrintObject(std::cout, event);
+  if (!doc["event"].get(event)) PrintEvent(reply.body, event);
   simdjson::dom::array deliveries;
   if (!doc["deliveries"].get(deliveries)) {
     Table table({"CONSUMER", "STATE", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR", "NEXT_ATTEMPT_AT",

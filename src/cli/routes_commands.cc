@@ -4,7 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "client/json_text.h"
+#include "core/json.h"
 
 namespace eragon::cli {
 namespace {
@@ -89,13 +89,15 @@ void AddSetProducer(CLI::App& routes, const CliContext& ctx, int* exit_code) {
   auto* partitions = cmd->add_option("--partitions", args->partitions, "Partitions (default 8)");
   auto* channel = cmd->add_option("--channel", args->channel, "embedded (default) or kafka");
   cmd->callback([=, &ctx] {
-    JsonObjectWriter w;
-    w.Str("producer", args->producer);
-    if (channel->count()) w.Str("channel", args->channel);
-    if (topic->count()) w.Str("topic", args->topic);
-    if (ordered->count()) w.Bool("ordered", args->ordered);
-    if (partitions->count()) w.Int("partitions", args->partitions);
-    *exit_code = Put(ctx, ProducerPath(args->event_type), w.Finish());
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject().Key("producer").String(args->producer);
+    if (channel->count()) w.Key("channel").String(args->channel);
+    if (topic->count()) w.Key("topic").String(args->topic);
+    if (ordered->count()) w.Key("ordered").Bool(args->ordered);
+    if (partitions->count()) w.Key("partitions").Int(args->partitions);
+    w.EndObject();
+    *exit_code = Put(ctx, ProducerPath(args->event_type), body);
   });
 }
 
@@ -111,36 +113,44 @@ struct ConsumerArgs {
 // defaults apply to the rest. Returns nullopt (after printing why) on a bad --header.
 std::optional<std::string> ConsumerBody(const CLI::App& cmd, const ConsumerArgs& a) {
   auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
-  JsonObjectWriter w;
-  if (given("--type")) w.Str("type", a.type);
-  if (given("--url")) w.Str("url", a.url);
-  if (given("--timeout-ms")) w.Int("timeout_ms", a.timeout_ms);
+  for (const auto& kv : a.headers) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      PrintError("--header wants NAME=VALUE, got '" + kv + "'");
+      return std::nullopt;
+    }
+  }
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  if (given("--type")) w.Key("type").String(a.type);
+  if (given("--url")) w.Key("url").String(a.url);
+  if (given("--timeout-ms")) w.Key("timeout_ms").Int(a.timeout_ms);
   if (given("--header")) {
-    JsonObjectWriter h;
+    w.Key("headers").BeginObject();
     for (const auto& kv : a.headers) {
       size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        PrintError("--header wants NAME=VALUE, got '" + kv + "'");
-        return std::nullopt;
-      }
-      h.Str(kv.substr(0, eq), kv.substr(eq + 1));
+      w.Key(std::string_view(kv).substr(0, eq)).String(std::string_view(kv).substr(eq + 1));
     }
-    w.Raw("headers", h.Finish());
+    w.EndObject();
   }
-  if (given("--max-in-flight")) w.Int("max_in_flight", a.max_in_flight);
-  if (given("--rate-limit")) w.Int("rate_limit_per_s", a.rate_limit);
-  JsonObjectWriter retry;
-  if (given("--max-attempts")) retry.Int("max_attempts", a.max_attempts);
-  if (given("--initial-backoff-ms")) retry.Int("initial_backoff_ms", a.initial_backoff_ms);
-  if (given("--max-backoff-ms")) retry.Int("max_backoff_ms", a.max_backoff_ms);
-  if (!retry.empty()) w.Raw("retry", retry.Finish());
-  if (given("--dedup")) w.Str("dedup", a.dedup);
-  if (given("--dedup-ttl-hours")) w.Int("dedup_ttl_hours", a.dedup_ttl_hours);
-  if (given("--format")) w.Str("format", a.format);
-  if (given("--secret")) w.Str("secret", a.secret);
-  if (given("--start")) w.Str("start", a.start);
-  if (given("--enabled")) w.Bool("enabled", a.enabled);
-  return w.Finish();
+  if (given("--max-in-flight")) w.Key("max_in_flight").Int(a.max_in_flight);
+  if (given("--rate-limit")) w.Key("rate_limit_per_s").Int(a.rate_limit);
+  if (given("--max-attempts") || given("--initial-backoff-ms") || given("--max-backoff-ms")) {
+    w.Key("retry").BeginObject();
+    if (given("--max-attempts")) w.Key("max_attempts").Int(a.max_attempts);
+    if (given("--initial-backoff-ms")) w.Key("initial_backoff_ms").Int(a.initial_backoff_ms);
+    if (given("--max-backoff-ms")) w.Key("max_backoff_ms").Int(a.max_backoff_ms);
+    w.EndObject();
+  }
+  if (given("--dedup")) w.Key("dedup").String(a.dedup);
+  if (given("--dedup-ttl-hours")) w.Key("dedup_ttl_hours").Int(a.dedup_ttl_hours);
+  if (given("--format")) w.Key("format").String(a.format);
+  if (given("--secret")) w.Key("secret").String(a.secret);
+  if (given("--start")) w.Key("start").String(a.start);
+  if (given("--enabled")) w.Key("enabled").Bool(a.enabled);
+  w.EndObject();
+  return body;
 }
 
 void AddSetConsumer(CLI::App& routes, const CliContext& ctx, int* exit_code) {

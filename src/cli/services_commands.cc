@@ -3,7 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "client/json_text.h"
+#include "core/json.h"
 
 namespace eragon::cli {
 namespace {
@@ -14,11 +14,12 @@ struct CreateArgs {
 };
 
 int Create(const CliContext& ctx, const CreateArgs& a) {
-  std::string roles = "[";
-  for (size_t i = 0; i < a.roles.size(); ++i) roles += (i ? "," : "") + JsonQuote(a.roles[i]);
-  roles += "]";
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key("roles").BeginArray();
+  for (const auto& role : a.roles) w.String(role);
+  w.EndArray().EndObject();
   HttpReply reply;
-  std::string body = "{\"roles\":" + roles + "}";
   if (int rc = CallApi(ctx, "PUT", "/v1/services/" + UrlEncode(a.name), body, &reply)) return rc;
   if (ctx.json) {
     std::cout << reply.body << "\n";

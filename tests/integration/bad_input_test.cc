@@ -1,6 +1,5 @@
 // The bad-input matrix: every case gets its exact status and error code, and nothing is
 // stored (checked by id and by listing).
-#include "client/json_text.h"
 #include "test_util.h"
 
 namespace eragon::testing {

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <regex>
 
-#include "client/json_text.h"
 #include "test_util.h"
 
 namespace eragon::testing {

@@ -50,6 +50,9 @@ std::string ErrorCode(const HttpReply& reply);
 // "status body" for failure messages.
 std::string Describe(const HttpReply& reply);
 
+// `s` as a JSON string literal.
+std::string Quote(std::string_view s);
+
 // A minimal event; `data` is raw JSON text.
 std::string EventJson(const std::string& type, const std::string& entity, const std::string& data,
                       const std::string& id = "");
