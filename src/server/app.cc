@@ -9,6 +9,7 @@
 #include "log/log.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/http/http_error.h"
 #include "server/http/http_server.h"
 #include "server/http/router.h"
 #include "server/metrics.h"
@@ -153,6 +154,13 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   Metrics* metrics = p->metrics.get();
   p->http->SetLatencyHook([metrics](const http::RequestStats& s) {
     metrics->Request(s.status, std::chrono::duration<double>(s.duration).count());
+  });
+  // API.md ranks 401 before 413: a bad token on an oversized body is answered 401.
+  Auth* auth = p->auth.get();
+  p->http->SetOversizeHook([auth](const http::HttpRequest& req) -> std::optional<http::HttpResponse> {
+    Result<Caller> caller = auth->Authenticate(req.Header("Authorization").value_or(""));
+    if (!caller.ok()) return http::ErrorResponse(caller.status());
+    return std::nullopt;
   });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
   Parts* raw = p.get();

@@ -88,6 +88,7 @@ struct detail::ServerImpl : std::enable_shared_from_this<detail::ServerImpl> {
   const HttpServerOptions options;
   const Router* const router;
   LatencyHook hook;
+  OversizeHook oversize_hook;
   std::chrono::milliseconds tick;  // how often a connection checks its deadline
 
   asio::io_context ioc;
@@ -272,7 +273,13 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
 
   void OnParseError(const ErrorCode& ec) {
     HttpResponse r;
-    if (ec == bhttp::error::body_limit) {
+    std::optional<HttpResponse> hooked;
+    if (ec == bhttp::error::body_limit && server_->oversize_hook) {
+      hooked = server_->oversize_hook(HeadersOnly());
+    }
+    if (hooked) {
+      r = std::move(*hooked);
+    } else if (ec == bhttp::error::body_limit) {
       r = ErrorResponse(
           413, "too_large",
           "request body exceeds " + std::to_string(server_->options.max_body_bytes) + " bytes");
@@ -291,6 +298,19 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     ++request_id_;
     EnterGate();
     WriteResponse(request_id_, std::move(r));
+  }
+
+  // The request as far as it was parsed: method, target and headers, no body.
+  HttpRequest HeadersOnly() {
+    auto& msg = parser_->get();
+    HttpRequest req;
+    req.method_name.assign(SV(msg.method_string()));
+    req.method = ParseMethod(req.method_name);
+    req.SetTarget(SV(msg.target()));
+    for (const auto& f : msg) {
+      req.headers.Add(std::string(SV(f.name_string())), std::string(SV(f.value())));
+    }
+    return req;
   }
 
   void OnRequestComplete() {
@@ -506,6 +526,7 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::SetLatencyHook(LatencyHook hook) { impl_->hook = std::move(hook); }
+void HttpServer::SetOversizeHook(OversizeHook hook) { impl_->oversize_hook = std::move(hook); }
 
 Status HttpServer::Start() {
   detail::ServerImpl& s = *impl_;

@@ -62,6 +62,11 @@ struct RequestStats {
 // Called on an io thread after each answer is queued; must be cheap and thread-safe.
 using LatencyHook = std::function<void(const RequestStats&)>;
 
+// Called on an io thread when a request's Content-Length is over max_body_bytes, with
+// the request's method, target and headers (no body), before 413 is answered. An answer
+// it returns is sent instead (e.g. 401 when the token is bad: API.md ranks 401 first).
+using OversizeHook = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
+
 class HttpServer {
  public:
   // `router` must outlive the server.
@@ -74,6 +79,8 @@ class HttpServer {
 
   // REQUIRES: before Start().
   void SetLatencyHook(LatencyHook hook);
+  // REQUIRES: before Start().
+  void SetOversizeHook(OversizeHook hook);
 
   // Binds (SO_REUSEADDR), listens and starts the io threads. Returns an error if the
   // address cannot be resolved or bound. REQUIRES: called once.
