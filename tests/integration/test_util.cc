@@ -6,6 +6,21 @@
 
 namespace eragon::testing {
 
+std::string UrlEncode(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+        c == '~') {
+      out.push_back(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    }
+  }
+  return out;
+}
+
 std::string Quote(std::string_view s) {
   std::string out;
   AppendJsonString(&out, s);
@@ -215,17 +230,7 @@ int64_t ServerTest::CountEvents(const std::string& type) {
       ADD_FAILURE() << "'next' is neither null nor a cursor string: " << Describe(r);
       return count;
     }
-    after.clear();
-    for (char c : cursor) {  // percent-encode the opaque cursor
-      if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-          c == '~') {
-        after.push_back(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
-        after += buf;
-      }
-    }
+    after = UrlEncode(cursor);
   }
   ADD_FAILURE() << "listing of " << type << " does not end";
   return count;

@@ -50,6 +50,8 @@ std::string ErrorCode(const HttpReply& reply);
 // "status body" for failure messages.
 std::string Describe(const HttpReply& reply);
 
+// Percent-encodes a query value or path segment.
+std::string UrlEncode(std::string_view s);
 // `s` as a JSON string literal.
 std::string Quote(std::string_view s);
 
