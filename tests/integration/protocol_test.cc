@@ -1,0 +1,67 @@
+// HTTP-level conventions: error bodies everywhere, unknown paths, malformed requests,
+// big valid bodies, keep-alive, operations endpoints.
+#include "test_util.h"
+
+namespace eragon::testing {
+namespace {
+
+class ProtocolTest : public ServerTest {};
+
+TEST_F(ProtocolTest, EveryErrorHasTheErrorBody) {
+  EXPECT_API_ERROR(Admin("GET", "/v1/no-such-thing"), 404, "not_found");
+  HttpReply wrong_method = Admin("PATCH", "/v1/routes");
+  EXPECT_GE(wrong_method.status, 400) << Describe(wrong_method);
+  EXPECT_LT(wrong_method.status, 500) << Describe(wrong_method);
+  EXPECT_EQ(ErrorCode(wrong_method).find('<'), std::string::npos)
+      << "a non-2xx answer carries {\"error\":{code,message}}; " << Describe(wrong_method);
+  EXPECT_EQ(Json(Admin("GET", "/v1/no-such-thing").body).ok(), true);
+}
+
+TEST_F(ProtocolTest, MalformedHttpGets400AndServerSurvives) {
+  HttpClient raw(server_->url());
+  auto r = raw.SendRaw("THIS IS NOT HTTP\r\n\r\n");
+  if (r.ok()) {  // closing the connection without an answer is acceptable too
+    EXPECT_EQ(r->status, 400) << Describe(*r);
+  }
+  auto bad_length =
+      raw.SendRaw("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}");
+  if (bad_length.ok()) {
+    EXPECT_GE(bad_length->status, 400) << Describe(*bad_length);
+    EXPECT_LT(bad_length->status, 500) << Describe(*bad_length);
+  }
+  EXPECT_EQ(Call("", "GET", "/healthz").status, 200);
+}
+
+TEST_F(ProtocolTest, OperationsEndpoints) {
+  EXPECT_EQ(Call("", "GET", "/healthz").status, 200);
+  EXPECT_EQ(Call("", "GET", "/readyz").status, 200);
+  HttpReply metrics = Call("", "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200) << Describe(metrics);
+  EXPECT_EQ(metrics.Header("Content-Type").rfind("text/plain", 0), 0u)
+      << "Prometheus text format; Content-Type: " << metrics.Header("Content-Type");
+  EXPECT_NE(metrics.body.find("# TYPE"), std::string::npos) << metrics.body.substr(0, 300);
+}
+
+TEST_F(ProtocolTest, LargeValidBatchAndKeepAlive) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service");
+  // 7 events of ~900 KiB: under the 1 MiB event and 8 MiB request limits.
+  std::string body = "{\"events\":[";
+  for (int i = 0; i < 7; ++i) {
+    body += (i ? "," : "") + EventJson("order_created", "e",
+                                       "\"" + std::string(900 * 1024, 'a' + i) + "\"",
+                                       "big-" + std::to_string(i));
+  }
+  body += "]}";
+  ASSERT_LT(body.size(), 8u << 20);
+  HttpReply r = Admin("POST", "/v1/events", body);
+  ASSERT_EQ(r.status, 202) << Describe(r);
+  HttpReply got = Admin("GET", "/v1/events/big-6");
+  ASSERT_EQ(got.status, 200) << Describe(got);
+  EXPECT_EQ(RawEventData(got.body), "\"" + std::string(900 * 1024, 'g') + "\"");
+  // Many requests over the one kept-alive connection of client_.
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(GetStatus("big-" + std::to_string(i % 7)), 200);
+}
+
+}  // namespace
+}  // namespace eragon::testing
