@@ -1,0 +1,310 @@
+// ConsumerWorker: reading the log into the window, eligibility, completion, positions and
+// the admin operations (replay, seek, redrive). Delivery itself is in worker_delivery.cc.
+#include "dispatch/consumer_worker.h"
+
+#include <algorithm>
+
+#include "core/event_codec.h"
+
+namespace eragon::dispatch {
+
+namespace {
+constexpr size_t kReadBatch = 512;
+constexpr size_t kReadBytes = 4 << 20;
+}  // namespace
+
+ConsumerWorker::ConsumerWorker(std::string consumer, bool ordered, WorkerContext ctx)
+    : consumer_(std::move(consumer)),
+      ordered_(ordered),
+      ctx_(std::move(ctx)),
+      rng_(std::random_device{}()) {
+  parts_.resize(ctx_.topic->partitions());
+}
+
+void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> routes) {
+  std::lock_guard lock(mu_);
+  routes_ = std::move(routes);
+  if (!initialized_) {
+    InitPositions();
+    initialized_ = true;
+  }
+}
+
+// Committed positions from the PositionStore; a partition without one starts per the
+// route's `start` and is committed at once, so a restart keeps that choice.
+void ConsumerWorker::InitPositions() {
+  bool earliest = false;
+  for (const auto& [type, route] : routes_) earliest |= route.start == "earliest";
+  std::vector<log::PositionStore::Entry> fresh;
+  for (uint32_t p = 0; p < parts_.size(); ++p) {
+    std::optional<uint64_t> pos = ctx_.positions->Get(topic_name(), consumer_, p);
+    uint64_t start = ctx_.topic->StartOffset(p);
+    uint64_t at = pos ? std::max(*pos, start) : (earliest ? start : ctx_.topic->DurableEnd(p));
+    parts_[p].committed = parts_[p].read_pos = at;
+    if (!pos) fresh.push_back({topic_name(), consumer_, p, at});
+    parts_[p].last_committed = at;
+  }
+  if (!fresh.empty()) ctx_.positions->Commit(fresh).ok();
+}
+
+ConsumerWorker::Slot* ConsumerWorker::Find(const SlotKey& key) {
+  if (key.partition == kRedrivePartition) {
+    auto it = redrives_.find(key.offset);
+    return it == redrives_.end() ? nullptr : &it->second;
+  }
+  if (key.partition >= parts_.size()) return nullptr;
+  auto& w = parts_[key.partition].window;
+  auto it = w.find(key.offset);
+  return it == w.end() ? nullptr : &it->second;
+}
+
+const config::ConsumerRoute* ConsumerWorker::RouteOf(const Slot& slot) {
+  auto it = routes_.find(slot.event.event_type);
+  return it == routes_.end() ? nullptr : &it->second;
+}
+
+std::string ConsumerWorker::DedupKey(const Slot& slot, const config::ConsumerRoute& route) const {
+  if (route.dedup == "event_id") return "i" + slot.event.id;
+  return "e" + slot.event.entity_id;  // entity_event: the type is part of the store key
+}
+
+void ConsumerWorker::Fill(int64_t now) {
+  for (uint32_t p = 0; p < parts_.size() && window_size_ < kMaxWindow; ++p) {
+    Partition& part = parts_[p];
+    const uint64_t end = ctx_.topic->DurableEnd(p);
+    if (part.read_pos < ctx_.topic->StartOffset(p)) {  // retention passed us
+      part.read_pos = ctx_.topic->StartOffset(p);
+      if (part.window.empty()) part.committed = part.read_pos;
+    }
+    while (part.read_pos < end && window_size_ < kMaxWindow) {
+      size_t want = std::min<size_t>(kReadBatch, kMaxWindow - window_size_);
+      Result<std::vector<log::LogRecord>> recs =
+          ctx_.topic->Read(p, part.read_pos, want, kReadBytes);
+      if (!recs.ok() || recs->empty()) break;  // corruption is reported by the log's reads
+      for (log::LogRecord& rec : *recs) {
+        Result<Event> e = DecodeEventRecord(rec.payload);
+        if (e.ok()) Admit(p, rec, std::move(*e), now);
+        part.read_pos = rec.offset + 1;
+      }
+      if (part.window.empty()) part.committed = part.read_pos;
+    }
+  }
+}
+
+// One record read from the log: skipped (not routed, done before a restart, duplicate) or
+// added to the window.
+void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, int64_t now) {
+  auto route_it = routes_.find(event.event_type);
+  if (route_it == routes_.end()) return;
+  const config::ConsumerRoute& route = route_it->second;
+  Slot slot;
+  slot.log_ts = rec.timestamp_ms;
+  slot.ignore_dedup = rec.offset < parts_[p].ignore_dedup_below;
+  if (std::optional<DeliveryState> st =
+          ctx_.store->GetState(consumer_, topic_name(), p, rec.offset)) {
+    if (st->state != DeliveryStateKind::kRetrying) return;  // finished before a restart
+    slot.attempts = st->attempts;
+    slot.next_at = st->next_attempt_at;
+    slot.last_status = st->last_status;
+    slot.last_error = st->last_error;
+  }
+  slot.event = std::move(event);
+  if (route.dedup != "none" && !slot.ignore_dedup &&
+      ctx_.store->DedupClaimed(consumer_, slot.event.event_type, DedupKey(slot, route), now,
+                               route.dedup_ttl_hours * 3'600'000)) {
+    DeliveryBatch batch;
+    DeliveryState st;
+    st.state = DeliveryStateKind::kSkippedDuplicate;
+    batch.PutState(consumer_, topic_name(), p, rec.offset, st);
+    ctx_.store->Write(batch, false).ok();
+    Observe("skipped_duplicate");
+    return;
+  }
+  SlotKey key{p, rec.offset};
+  auto [it, inserted] = parts_[p].window.emplace(rec.offset, std::move(slot));
+  if (!inserted) return;
+  ++window_size_;
+  if (ordered_) {
+    std::deque<SlotKey>& q = entity_queue_[it->second.event.entity_id];
+    q.push_back(key);
+    if (q.size() > 1) return;  // waits for the entity's earlier events
+  }
+  MakeEligible(key, it->second);
+}
+
+void ConsumerWorker::MakeEligible(const SlotKey& key, Slot& slot) {
+  slot.state = SlotState::kQueued;
+  if (slot.next_at > ctx_.clock->WallMs()) {
+    slot.state = SlotState::kWaiting;
+    slot.tag = next_tag_++;
+    timers_.emplace(slot.next_at, std::make_pair(key, slot.tag));
+    return;
+  }
+  ready_.push_back(key);
+}
+
+void ConsumerWorker::ReleaseTimers(int64_t now) {
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    auto [key, tag] = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kWaiting || slot->tag != tag) continue;
+    slot->state = SlotState::kQueued;
+    ready_.push_back(key);
+  }
+}
+
+// A finished event leaves the window; its entity's next event becomes eligible, and the
+// partition's committed position moves up to the oldest event still in the window.
+void ConsumerWorker::Complete(const SlotKey& key, Slot& slot) {
+  if (key.partition == kRedrivePartition) {
+    redrives_.erase(key.offset);
+    return;
+  }
+  if (ordered_) {
+    auto q = entity_queue_.find(slot.event.entity_id);
+    if (q != entity_queue_.end()) {
+      auto pos = std::find(q->second.begin(), q->second.end(), key);
+      if (pos != q->second.end()) q->second.erase(pos);
+      if (q->second.empty()) {
+        entity_queue_.erase(q);
+      } else {
+        SlotKey next = q->second.front();
+        if (Slot* n = Find(next); n != nullptr && n->state == SlotState::kQueued) {
+          MakeEligible(next, *n);
+        }
+      }
+    }
+  }
+  Partition& part = parts_[key.partition];
+  part.window.erase(key.offset);
+  --window_size_;
+  part.committed = part.window.empty() ? part.read_pos : part.window.begin()->first;
+}
+
+std::vector<log::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
+  std::lock_guard lock(mu_);
+  std::vector<log::PositionStore::Entry> out;
+  for (uint32_t p = 0; p < parts_.size(); ++p) {
+    if (parts_[p].committed == parts_[p].last_committed) continue;
+    parts_[p].last_committed = parts_[p].committed;
+    out.push_back({topic_name(), consumer_, p, parts_[p].committed});
+  }
+  return out;
+}
+
+void ConsumerWorker::ResetWindow() {
+  for (Partition& part : parts_) {
+    window_size_ -= part.window.size();
+    part.window.clear();
+  }
+  entity_queue_.clear();
+  ready_.clear();
+  pull_ready_.clear();
+  timers_.clear();
+  leases_.clear();
+  streak_entities_.clear();
+  streak_slots_.clear();
+}
+
+Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> to(parts_.size());
+  for (uint32_t p = 0; p < parts_.size(); ++p) {
+    ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, from_ms));
+  }
+  ResetWindow();
+  for (uint32_t p = 0; p < parts_.size(); ++p) {
+    Partition& part = parts_[p];
+    uint64_t old_read = part.read_pos;
+    if (to[p] < old_read) {
+      ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, to[p], old_read));
+    }
+    part.ignore_dedup_below = ignore_dedup ? std::max(old_read, part.ignore_dedup_below) : 0;
+    part.committed = part.read_pos = to[p];
+  }
+  if (ctx_.wake) ctx_.wake();
+  return Status::Ok();
+}
+
+Status ConsumerWorker::Seek(int64_t to_ms) {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> to(parts_.size());
+  for (uint32_t p = 0; p < parts_.size(); ++p) {
+    if (to_ms < 0) {
+      to[p] = ctx_.topic->DurableEnd(p);
+    } else {
+      ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, to_ms));
+    }
+  }
+  ResetWindow();
+  for (uint32_t p = 0; p < parts_.size(); ++p) {
+    Partition& part = parts_[p];
+    uint64_t lo = std::min(part.committed, to[p]);
+    uint64_t hi = std::max(part.read_pos, to[p]);
+    ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, lo, hi));
+    part.ignore_dedup_below = 0;
+    part.committed = part.read_pos = to[p];
+  }
+  if (ctx_.wake) ctx_.wake();
+  return Status::Ok();
+}
+
+void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
+  std::lock_guard lock(mu_);
+  for (DeadLetter& d : dead) {
+    Slot slot;
+    slot.event = std::move(d.event);
+    slot.ignore_dedup = true;
+    slot.dead_key = d.key;
+    uint64_t id = next_redrive_id_++;
+    auto [it, inserted] = redrives_.emplace(id, std::move(slot));
+    MakeEligible({kRedrivePartition, id}, it->second);
+  }
+  if (ctx_.wake) ctx_.wake();
+}
+
+std::optional<DeliveryState> ConsumerWorker::StateOf(uint32_t partition, uint64_t offset) {
+  std::lock_guard lock(mu_);
+  if (partition < parts_.size()) {
+    Partition& part = parts_[partition];
+    auto it = part.window.find(offset);
+    if (it != part.window.end()) {
+      const Slot& s = it->second;
+      DeliveryState st;
+      st.attempts = s.attempts;
+      st.last_status = s.last_status;
+      st.last_error = s.last_error;
+      st.next_attempt_at = s.state == SlotState::kWaiting ? s.next_at : 0;
+      st.state = s.state == SlotState::kInFlight ? DeliveryStateKind::kInFlight
+                 : s.attempts > 0                ? DeliveryStateKind::kRetrying
+                                                 : DeliveryStateKind::kPending;
+      return st;
+    }
+    if (offset >= part.read_pos) return DeliveryState{};  // not read yet: pending
+  }
+  return ctx_.store->GetState(consumer_, topic_name(), partition, offset);
+}
+
+ConsumerWorker::Stats ConsumerWorker::GetStats() {
+  std::lock_guard lock(mu_);
+  Stats s;
+  s.circuit_open = circuit_open_;
+  s.window = window_size_;
+  int64_t oldest = INT64_MAX;
+  for (uint32_t p = 0; p < parts_.size(); ++p) {
+    uint64_t end = ctx_.topic->DurableEnd(p);
+    if (end > parts_[p].committed) s.lag_events += end - parts_[p].committed;
+    if (!parts_[p].window.empty()) {
+      oldest = std::min(oldest, parts_[p].window.begin()->second.log_ts);
+    }
+  }
+  if (oldest != INT64_MAX) s.lag_ms = std::max<int64_t>(0, ctx_.clock->WallMs() - oldest);
+  return s;
+}
+
+void ConsumerWorker::Observe(const char* outcome) {
+  if (ctx_.observer && ctx_.observer->outcome) ctx_.observer->outcome(consumer_, outcome);
+}
+
+}  // namespace eragon::dispatch

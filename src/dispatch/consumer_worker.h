@@ -1,0 +1,206 @@
+// ConsumerWorker: the delivery state machine of one consumer on one topic, covering every
+// event type of the topic the consumer is routed to.
+//
+// It reads the topic's partitions from the consumer's committed position (the log is the
+// queue: nothing is handed over by the publish path), keeps a bounded window of events
+// not yet done, and delivers them by HTTP push (PushClient) or hands them to pull
+// fetches. Ordered topics: only the oldest not-done event of an entity is eligible, so one
+// entity's events go strictly one after another across types, and a failing entity holds
+// back only itself. Unordered topics: every event in the window is eligible, up to
+// max_in_flight at once.
+//
+// Durable state: the committed position (lowest not-done offset per partition) is
+// committed by the Dispatcher; every finished or retrying event has a DeliveryState in
+// the DeliveryStore, so a restart skips what was done above the committed position and
+// resumes retries with their attempt counts and times.
+//
+// Circuit breaker: retryable failures on kCircuitEntities different entities in a row
+// open the circuit: attempts of that streak are refunded, no more attempts are made, and
+// one probe (not counted) goes out with exponential backoff until a 2xx closes it.
+//
+// Thread-safety: every public method takes the worker's mutex; push completions arrive
+// on the PushClient's threads. Memory: at most kMaxWindow events per worker.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config_store.h"
+#include "dispatch/delivery_store.h"
+#include "dispatch/push_client.h"
+#include "eragon/clock.h"
+#include "eragon/event.h"
+#include "log/log.h"
+
+namespace eragon::dispatch {
+
+inline constexpr size_t kMaxWindow = 4096;
+inline constexpr size_t kCircuitEntities = 5;
+
+// What the dispatcher reports to metrics; every member may be empty.
+struct DeliveryObserver {
+  // outcome: delivered | retry | dead | skipped_duplicate
+  std::function<void(const std::string& consumer, const char* outcome)> outcome;
+  // Seconds from the event's append to the log to its 2xx/ack.
+  std::function<void(const std::string& consumer, double seconds)> latency;
+};
+
+struct WorkerContext {
+  log::TopicLog* topic = nullptr;
+  log::PositionStore* positions = nullptr;
+  DeliveryStore* store = nullptr;
+  PushClient* push = nullptr;
+  Clock* clock = nullptr;
+  const DeliveryObserver* observer = nullptr;
+  std::function<void()> wake;  // asks the dispatcher to Pump soon
+};
+
+// A message handed to a pull fetch.
+struct PulledMessage {
+  std::string ack_id;
+  uint32_t attempt = 0;
+  Event event;
+};
+
+struct SlotKey {
+  uint32_t partition = 0;  // kRedrivePartition for redriven dead letters
+  uint64_t offset = 0;
+  auto operator<=>(const SlotKey&) const = default;
+};
+inline constexpr uint32_t kRedrivePartition = 0xffffffffu;
+
+class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
+ public:
+  ConsumerWorker(std::string consumer, bool ordered, WorkerContext ctx);
+
+  const std::string& consumer() const { return consumer_; }
+  const std::string& topic_name() const { return ctx_.topic->name(); }
+
+  // Replaces the consumer's routes for this topic's event types. New events use them;
+  // events already in the window pick up a changed URL or policy at their next attempt;
+  // events of a type no longer routed are dropped. On the first call, a partition without
+  // a committed position starts at the end (start "latest") or the beginning ("earliest").
+  void SetRoutes(std::map<std::string, config::ConsumerRoute> routes);
+
+  // Reads, delivers, fires due retries and expires pull leases. Returns the wall ms at
+  // which it wants to be called again without a wake-up (INT64_MAX: none).
+  int64_t Pump();
+
+  // Committed positions that changed since the last call (for PositionStore::Commit).
+  std::vector<log::PositionStore::Entry> TakeCommitted();
+
+  // Pull: up to `max` ready messages, leased for ack_timeout_ms.
+  void Fetch(size_t max, int64_t ack_timeout_ms, std::vector<PulledMessage>* out);
+  bool HasPullReady();
+  // Ack/nack of one delivery (partition, offset, tag from the ack id); false when stale.
+  bool Ack(uint32_t partition, uint64_t offset, uint64_t tag, DeliveryBatch* batch);
+  bool Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms);
+
+  // Replay: deliver again everything retained since from_ms.
+  Status Replay(int64_t from_ms, bool ignore_dedup);
+  // Seek: continue from the end (to_ms < 0) or from the first event at/after to_ms.
+  Status Seek(int64_t to_ms);
+  // Redrive dead letters: delivered again now, dedup ignored, attempts start at zero.
+  void Redrive(std::vector<DeadLetter> dead);
+
+  // The state of one event for this consumer, if the consumer has seen it.
+  std::optional<DeliveryState> StateOf(uint32_t partition, uint64_t offset);
+
+  struct Stats {
+    uint64_t lag_events = 0;
+    int64_t lag_ms = 0;  // age of the oldest not-done event
+    bool circuit_open = false;
+    size_t window = 0;
+  };
+  Stats GetStats();
+
+ private:
+  enum class SlotState { kQueued, kInFlight, kWaiting };
+  struct Slot {
+    Event event;
+    int64_t log_ts = 0;
+    SlotState state = SlotState::kQueued;
+    uint32_t attempts = 0;
+    int64_t next_at = 0;
+    int32_t last_status = 0;
+    std::string last_error;
+    uint64_t tag = 0;
+    bool probe = false;
+    bool pull = false;
+    bool ignore_dedup = false;
+    std::string dead_key;  // redrive: the dead letter it came from
+  };
+  struct Partition {
+    uint64_t committed = 0;
+    uint64_t read_pos = 0;
+    uint64_t last_committed = UINT64_MAX;  // what TakeCommitted last reported
+    uint64_t ignore_dedup_below = 0;       // replay with ignore_dedup
+    std::map<uint64_t, Slot> window;
+  };
+
+  // All private methods require mu_.
+  void InitPositions();
+  Slot* Find(const SlotKey& key);
+  const config::ConsumerRoute* RouteOf(const Slot& slot);
+  void Fill(int64_t now);
+  void Admit(uint32_t p, const log::LogRecord& rec, Event event, int64_t now);
+  void MakeEligible(const SlotKey& key, Slot& slot);
+  void ReleaseTimers(int64_t now);
+  void ExpireLeases(int64_t now);
+  void SendReady(int64_t now);
+  void SendProbe(int64_t now);
+  void Send(const SlotKey& key, Slot& slot, int64_t now);
+  void OnPushDone(SlotKey key, uint64_t tag, PushResult result);
+  void OnRetryable(const SlotKey& key, Slot& slot, int32_t status, std::string error,
+                   std::optional<int64_t> retry_after_ms, int64_t now);
+  void OpenCircuit(int64_t now);
+  void ScheduleRetry(const SlotKey& key, Slot& slot, std::optional<int64_t> retry_after_ms,
+                     int64_t now);
+  void Deliver(const SlotKey& key, Slot& slot, int64_t now, DeliveryBatch* batch);
+  void Dead(const SlotKey& key, Slot& slot, int64_t now);
+  void Complete(const SlotKey& key, Slot& slot);
+  void ResetWindow();
+  void Observe(const char* outcome);
+  std::string DedupKey(const Slot& slot, const config::ConsumerRoute& route) const;
+
+  const std::string consumer_;
+  const bool ordered_;
+  WorkerContext ctx_;
+
+  std::mutex mu_;
+  bool initialized_ = false;
+  std::map<std::string, config::ConsumerRoute> routes_;
+  std::vector<Partition> parts_;
+  std::map<uint64_t, Slot> redrives_;
+  uint64_t next_redrive_id_ = 1;
+  size_t window_size_ = 0;
+
+  std::unordered_map<std::string, std::deque<SlotKey>> entity_queue_;  // ordered topics
+  std::deque<SlotKey> ready_;
+  std::deque<SlotKey> pull_ready_;
+  std::multimap<int64_t, std::pair<SlotKey, uint64_t>> timers_;  // next_at -> (key, tag)
+  std::multimap<int64_t, std::pair<SlotKey, uint64_t>> leases_;  // lease end -> (key, tag)
+  uint64_t next_tag_ = 1;
+  size_t in_flight_ = 0;
+  int64_t next_send_ns_ = 0;  // rate limit
+
+  bool circuit_open_ = false;
+  bool probe_in_flight_ = false;
+  int64_t probe_at_ = 0;
+  int64_t probe_backoff_ms_ = 0;
+  std::set<std::string> streak_entities_;
+  std::vector<SlotKey> streak_slots_;
+
+  std::mt19937_64 rng_;
+};
+
+}  // namespace eragon::dispatch

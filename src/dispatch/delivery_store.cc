@@ -1,0 +1,289 @@
+#include "dispatch/delivery_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "core/event_codec.h"
+
+namespace eragon::dispatch {
+namespace {
+
+// Keys: <kind> '/' <consumer> '\0' <topic or type> '\0' <suffix>. The NUL separators keep
+// one consumer's keys apart from another's whose name it prefixes.
+std::string Prefix(char kind, std::string_view consumer, std::string_view second) {
+  std::string k;
+  k.reserve(4 + consumer.size() + second.size() + 12);
+  k.push_back(kind);
+  k.push_back('/');
+  k.append(consumer);
+  k.push_back('\0');
+  k.append(second);
+  k.push_back('\0');
+  return k;
+}
+
+void PutBe(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutLe(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetLe(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
+  return v;
+}
+
+std::string StateKey(std::string_view consumer, std::string_view topic, uint32_t partition,
+                     uint64_t offset) {
+  std::string k = Prefix('s', consumer, topic);
+  PutBe(&k, partition, 4);
+  PutBe(&k, offset, 8);
+  return k;
+}
+
+std::string EncodeState(const DeliveryState& s) {
+  std::string v;
+  v.push_back(static_cast<char>(s.state));
+  PutLe(&v, s.attempts, 4);
+  PutLe(&v, static_cast<uint32_t>(s.last_status), 4);
+  PutLe(&v, static_cast<uint64_t>(s.next_attempt_at), 8);
+  PutLe(&v, static_cast<uint64_t>(s.delivered_at), 8);
+  v.append(s.last_error);
+  return v;
+}
+
+std::optional<DeliveryState> DecodeState(std::string_view v) {
+  if (v.size() < 25) return std::nullopt;
+  DeliveryState s;
+  s.state = static_cast<DeliveryStateKind>(v[0]);
+  s.attempts = static_cast<uint32_t>(GetLe(v.data() + 1, 4));
+  s.last_status = static_cast<int32_t>(GetLe(v.data() + 5, 4));
+  s.next_attempt_at = static_cast<int64_t>(GetLe(v.data() + 9, 8));
+  s.delivered_at = static_cast<int64_t>(GetLe(v.data() + 17, 8));
+  s.last_error.assign(v.substr(25));
+  return s;
+}
+
+void PutString(std::string* out, std::string_view s) {
+  PutLe(out, s.size(), 4);
+  out->append(s);
+}
+bool GetString(std::string_view* in, std::string* out) {
+  if (in->size() < 4) return false;
+  size_t n = GetLe(in->data(), 4);
+  if (in->size() < 4 + n) return false;
+  out->assign(in->substr(4, n));
+  in->remove_prefix(4 + n);
+  return true;
+}
+
+std::string EncodeDead(const DeadLetter& d) {
+  std::string v;
+  std::string record;
+  EncodeEventRecord(d.event, &record);
+  PutString(&v, record);
+  PutString(&v, d.topic);
+  PutLe(&v, d.partition, 4);
+  PutLe(&v, d.offset, 8);
+  PutLe(&v, d.attempts, 4);
+  PutLe(&v, static_cast<uint32_t>(d.last_status), 4);
+  PutLe(&v, static_cast<uint64_t>(d.dead_at), 8);
+  PutString(&v, d.last_error);
+  return v;
+}
+
+std::optional<DeadLetter> DecodeDead(std::string_view v) {
+  DeadLetter d;
+  std::string record;
+  if (!GetString(&v, &record) || !GetString(&v, &d.topic) || v.size() < 28) return std::nullopt;
+  Result<Event> e = DecodeEventRecord(record);
+  if (!e.ok()) return std::nullopt;
+  d.event = std::move(*e);
+  d.partition = static_cast<uint32_t>(GetLe(v.data(), 4));
+  d.offset = GetLe(v.data() + 4, 8);
+  d.attempts = static_cast<uint32_t>(GetLe(v.data() + 12, 4));
+  d.last_status = static_cast<int32_t>(GetLe(v.data() + 16, 4));
+  d.dead_at = static_cast<int64_t>(GetLe(v.data() + 20, 8));
+  v.remove_prefix(28);
+  if (!GetString(&v, &d.last_error)) return std::nullopt;
+  return d;
+}
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  return Status::IOError("delivery store " + std::string(what) + ": " + s.ToString());
+}
+
+std::string PrefixEnd(std::string prefix) {
+  prefix.back() = '\x01';  // the prefix ends in '\0': this is the next key after all of it
+  return prefix;
+}
+
+}  // namespace
+
+std::string_view StateName(DeliveryStateKind k) {
+  switch (k) {
+    case DeliveryStateKind::kPending:
+      return "pending";
+    case DeliveryStateKind::kInFlight:
+      return "in_flight";
+    case DeliveryStateKind::kRetrying:
+      return "retrying";
+    case DeliveryStateKind::kDelivered:
+      return "delivered";
+    case DeliveryStateKind::kDead:
+      return "dead";
+    case DeliveryStateKind::kSkippedDuplicate:
+      return "skipped_duplicate";
+    case DeliveryStateKind::kExpired:
+      return "expired";
+  }
+  return "pending";
+}
+
+struct DeliveryBatch::Impl {
+  rocksdb::WriteBatch wb;
+};
+
+DeliveryBatch::DeliveryBatch() : impl_(std::make_unique<Impl>()) {}
+DeliveryBatch::~DeliveryBatch() = default;
+
+void DeliveryBatch::PutState(const std::string& consumer, const std::string& topic,
+                             uint32_t partition, uint64_t offset, const DeliveryState& state) {
+  impl_->wb.Put(StateKey(consumer, topic, partition, offset), EncodeState(state));
+}
+
+void DeliveryBatch::PutDead(const std::string& consumer, const DeadLetter& dead) {
+  std::string k = Prefix('d', consumer, dead.event.event_type);
+  PutBe(&k, static_cast<uint64_t>(dead.dead_at), 8);
+  k.append(dead.event.id);
+  impl_->wb.Put(k, EncodeDead(dead));
+}
+
+void DeliveryBatch::RemoveDead(const std::string& key) { impl_->wb.Delete(key); }
+
+void DeliveryBatch::ClaimDedup(const std::string& consumer, const std::string& event_type,
+                               const std::string& key, int64_t now_ms) {
+  std::string v;
+  PutLe(&v, static_cast<uint64_t>(now_ms), 8);
+  impl_->wb.Put(Prefix('k', consumer, event_type) + key, v);
+}
+
+bool DeliveryBatch::empty() const { return impl_->wb.Count() == 0; }
+
+struct DeliveryStore::Impl {
+  rocksdb::DB* db = nullptr;
+  ~Impl() { delete db; }
+};
+
+Result<std::unique_ptr<DeliveryStore>> DeliveryStore::Open(const std::string& dir) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_size = 32 << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  auto impl = std::make_unique<Impl>();
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &impl->db);
+  if (!s.ok()) return Status::IOError("open delivery store " + dir + ": " + s.ToString());
+  return std::unique_ptr<DeliveryStore>(new DeliveryStore(std::move(impl)));
+}
+
+DeliveryStore::DeliveryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DeliveryStore::~DeliveryStore() = default;
+
+Status DeliveryStore::Write(DeliveryBatch& batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(impl_->db->Write(wo, &batch.impl_->wb), "write");
+}
+
+std::optional<DeliveryState> DeliveryStore::GetState(const std::string& consumer,
+                                                     const std::string& topic, uint32_t partition,
+                                                     uint64_t offset) {
+  std::string v;
+  if (!impl_->db->Get({}, StateKey(consumer, topic, partition, offset), &v).ok()) {
+    return std::nullopt;
+  }
+  return DecodeState(v);
+}
+
+bool DeliveryStore::DedupClaimed(const std::string& consumer, const std::string& event_type,
+                                 const std::string& key, int64_t now_ms, int64_t ttl_ms) {
+  std::string v;
+  if (!impl_->db->Get({}, Prefix('k', consumer, event_type) + key, &v).ok() || v.size() < 8) {
+    return false;
+  }
+  int64_t claimed_at = static_cast<int64_t>(GetLe(v.data(), 8));
+  return ttl_ms <= 0 || now_ms - claimed_at < ttl_ms;
+}
+
+std::vector<DeadLetter> DeliveryStore::ListDead(const std::string& consumer,
+                                                const std::string& event_type,
+                                                const std::string& after_key, size_t limit) {
+  std::vector<DeadLetter> out;
+  const std::string prefix = Prefix('d', consumer, event_type);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
+  if (after_key.empty()) {
+    it->Seek(prefix);
+  } else {
+    it->Seek(after_key);
+    if (it->Valid() && it->key() == after_key) it->Next();
+  }
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    std::optional<DeadLetter> d = DecodeDead(it->value().ToStringView());
+    if (!d) continue;
+    d->key = it->key().ToString();
+    out.push_back(std::move(*d));
+  }
+  return out;
+}
+
+uint64_t DeliveryStore::CountDead(const std::string& consumer) {
+  std::string prefix = "d/" + consumer;
+  prefix.push_back('\0');
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+  return n;
+}
+
+Status DeliveryStore::RemoveStates(const std::string& consumer, const std::string& topic,
+                                   uint32_t partition, uint64_t from, uint64_t to) {
+  if (from >= to) return Status::Ok();
+  rocksdb::WriteOptions wo;
+  return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(),
+                                          StateKey(consumer, topic, partition, from),
+                                          StateKey(consumer, topic, partition, to)),
+                   "remove states");
+}
+
+Status DeliveryStore::RemoveConsumerType(const std::string& consumer,
+                                         const std::string& event_type) {
+  rocksdb::WriteBatch wb;
+  for (char kind : {'d', 'k'}) {
+    std::string p = Prefix(kind, consumer, event_type);
+    wb.DeleteRange(p, PrefixEnd(p));
+  }
+  return FromRocks(impl_->db->Write({}, &wb), "remove consumer type");
+}
+
+Status DeliveryStore::RemoveConsumerTopic(const std::string& consumer, const std::string& topic) {
+  std::string p = Prefix('s', consumer, topic);
+  rocksdb::WriteOptions wo;
+  return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(), p, PrefixEnd(p)),
+                   "remove consumer topic");
+}
+
+Status DeliveryStore::Close() {
+  if (impl_->db == nullptr) return Status::Ok();
+  Status st = FromRocks(impl_->db->FlushWAL(true), "flush");
+  delete impl_->db;
+  impl_->db = nullptr;
+  return st;
+}
+
+}  // namespace eragon::dispatch

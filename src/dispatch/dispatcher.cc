@@ -1,0 +1,388 @@
+#include "dispatch/dispatcher.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace eragon::dispatch {
+
+namespace {
+constexpr int64_t kRefreshMs = 500;
+constexpr int64_t kCommitMs = 100;
+constexpr int64_t kMaxSleepMs = 100;
+
+// "partition.offset.tag.topic" (see ConsumerWorker::Fetch).
+struct AckId {
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  uint64_t tag = 0;
+  std::string topic;
+};
+
+std::optional<AckId> ParseAckId(std::string_view s) {
+  AckId a;
+  auto num = [&](auto* v) {
+    size_t dot = s.find('.');
+    if (dot == std::string_view::npos) return false;
+    auto r = std::from_chars(s.data(), s.data() + dot, *v);
+    if (r.ec != std::errc() || r.ptr != s.data() + dot) return false;
+    s.remove_prefix(dot + 1);
+    return true;
+  };
+  if (!num(&a.partition) || !num(&a.offset) || !num(&a.tag) || s.empty()) return std::nullopt;
+  a.topic.assign(s);
+  return a;
+}
+}  // namespace
+
+Dispatcher::Dispatcher(Deps deps) : d_(std::move(deps)) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void Dispatcher::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  ServeFetches(true);
+  CommitPositions();
+  std::lock_guard lock(mu_);
+  for (auto& [topic, id] : subscriptions_) {
+    if (log::TopicLog* t = d_.logs->FindTopic(topic)) t->Unsubscribe(id);
+  }
+  subscriptions_.clear();
+}
+
+void Dispatcher::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+void Dispatcher::RoutesChanged() {
+  {
+    std::lock_guard lock(mu_);
+    refresh_ = true;
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+void Dispatcher::Loop() {
+  int64_t last_refresh = 0, last_commit = 0;
+  for (;;) {
+    const int64_t now = d_.clock->MonoMs();
+    bool refresh;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      refresh = refresh_ || now - last_refresh >= kRefreshMs;
+      refresh_ = false;
+    }
+    if (refresh) {
+      RefreshRoutes();
+      last_refresh = now;
+    }
+    int64_t next = INT64_MAX;
+    for (const auto& w : WorkersOf("")) next = std::min(next, w->Pump());
+    ServeFetches(false);
+    if (now - last_commit >= kCommitMs) {
+      CommitPositions();
+      last_commit = now;
+    }
+    int64_t sleep_ms = kMaxSleepMs;
+    if (next != INT64_MAX) sleep_ms = std::clamp<int64_t>(next - d_.clock->WallMs(), 0, kMaxSleepMs);
+    std::unique_lock lock(mu_);
+    if (!fetches_.empty()) sleep_ms = std::min<int64_t>(sleep_ms, 20);
+    cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms), [&] { return woken_ || stopping_; });
+    woken_ = false;
+  }
+}
+
+// Builds the wanted (consumer, topic) set from the routing table and adds, updates and
+// removes workers to match. Only reads the store when its version changed.
+void Dispatcher::RefreshRoutes() {
+  Result<int64_t> version = d_.store->Version();
+  if (!version.ok()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (*version == config_version_) return;
+  }
+  Result<std::vector<config::ProducerRoute>> producers = d_.store->ListProducers();
+  Result<std::vector<config::ConsumerRoute>> consumers = d_.store->ListConsumers();
+  if (!producers.ok() || !consumers.ok()) return;
+  std::map<std::string, const config::ProducerRoute*> producer_of;
+  for (const auto& p : *producers) producer_of[p.event_type] = &p;
+  std::map<WorkerKey, std::map<std::string, config::ConsumerRoute>> wanted;
+  std::map<std::string, const config::ProducerRoute*> topic_route;
+  for (const config::ConsumerRoute& c : *consumers) {
+    auto p = producer_of.find(c.event_type);
+    if (p == producer_of.end() || c.type == "kafka") continue;
+    wanted[{c.consumer, p->second->topic}][c.event_type] = c;
+    topic_route[p->second->topic] = p->second;
+  }
+  std::vector<std::pair<std::shared_ptr<ConsumerWorker>, std::map<std::string, config::ConsumerRoute>>>
+      updates;
+  {
+    std::lock_guard lock(mu_);
+    config_version_ = *version;
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (wanted.count(it->first) == 0) {
+        it = workers_.erase(it);  // in-flight answers find no worker and are dropped
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [key, routes] : wanted) {
+    const config::ProducerRoute* pr = topic_route[key.second];
+    Result<log::TopicLog*> topic = d_.logs->OpenTopic(pr->topic, {pr->partitions});
+    if (!topic.ok()) continue;
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(key);
+    if (it == workers_.end()) {
+      WorkerContext ctx;
+      ctx.topic = *topic;
+      ctx.positions = d_.logs->positions();
+      ctx.store = d_.deliveries;
+      ctx.push = d_.push;
+      ctx.clock = d_.clock;
+      ctx.observer = &d_.observer;
+      ctx.wake = [this] { Wake(); };
+      it = workers_.emplace(key, std::make_shared<ConsumerWorker>(key.first, pr->ordered, ctx)).first;
+      if (subscriptions_.count(pr->topic) == 0) {
+        subscriptions_[pr->topic] = (*topic)->Subscribe([this] { Wake(); });
+      }
+    }
+    updates.emplace_back(it->second, std::move(routes));
+  }
+  for (auto& [worker, routes] : updates) worker->SetRoutes(std::move(routes));
+}
+
+void Dispatcher::CommitPositions() {
+  std::vector<log::PositionStore::Entry> entries;
+  for (const auto& w : WorkersOf("")) {
+    std::vector<log::PositionStore::Entry> e = w->TakeCommitted();
+    entries.insert(entries.end(), e.begin(), e.end());
+  }
+  if (!entries.empty()) d_.logs->positions()->Commit(entries).ok();
+}
+
+std::vector<std::shared_ptr<ConsumerWorker>> Dispatcher::WorkersOf(const std::string& consumer) {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<ConsumerWorker>> out;
+  for (const auto& [key, w] : workers_) {
+    if (consumer.empty() || key.first == consumer) out.push_back(w);
+  }
+  return out;
+}
+
+void Dispatcher::Gather(const std::string& consumer, size_t max, int64_t ack_timeout_ms,
+                        std::vector<PulledMessage>* out) {
+  for (const auto& w : WorkersOf(consumer)) {
+    if (out->size() >= max) break;
+    w->Fetch(max, ack_timeout_ms, out);
+  }
+}
+
+void Dispatcher::Fetch(const std::string& consumer, size_t max, int64_t wait_ms,
+                       int64_t ack_timeout_ms, FetchDone done) {
+  std::vector<PulledMessage> out;
+  Gather(consumer, max, ack_timeout_ms, &out);
+  if (!out.empty() || wait_ms <= 0) {
+    done(std::move(out));
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      fetches_.push_back(
+          {consumer, max, d_.clock->WallMs() + wait_ms, ack_timeout_ms, std::move(done)});
+      woken_ = true;
+      cv_.notify_one();
+      return;
+    }
+  }
+  done({});
+}
+
+// Answers waiting fetches that now have messages or reached their deadline.
+void Dispatcher::ServeFetches(bool final) {
+  std::vector<PendingFetch> pending;
+  {
+    std::lock_guard lock(mu_);
+    pending.swap(fetches_);
+  }
+  if (pending.empty()) return;
+  const int64_t now = d_.clock->WallMs();
+  std::vector<PendingFetch> keep;
+  for (PendingFetch& f : pending) {
+    std::vector<PulledMessage> out;
+    if (!final) Gather(f.consumer, f.max, f.ack_timeout_ms, &out);
+    if (!out.empty() || final || now >= f.deadline_ms) {
+      f.done(std::move(out));
+    } else {
+      keep.push_back(std::move(f));
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (PendingFetch& f : keep) fetches_.push_back(std::move(f));
+}
+
+Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<std::string>& ids) {
+  DeliveryBatch batch;
+  size_t acked = 0;
+  for (const std::string& id : ids) {
+    std::optional<AckId> a = ParseAckId(id);
+    if (!a) continue;
+    std::shared_ptr<ConsumerWorker> w;
+    {
+      std::lock_guard lock(mu_);
+      auto it = workers_.find({consumer, a->topic});
+      if (it != workers_.end()) w = it->second;
+    }
+    if (w && w->Ack(a->partition, a->offset, a->tag, &batch)) ++acked;
+  }
+  if (!batch.empty()) ERAGON_RETURN_IF_ERROR(d_.deliveries->Write(batch, /*sync=*/true));
+  Wake();
+  return acked;
+}
+
+Result<size_t> Dispatcher::Nack(const std::string& consumer, const std::vector<std::string>& ids,
+                                int64_t delay_ms) {
+  size_t n = 0;
+  for (const std::string& id : ids) {
+    std::optional<AckId> a = ParseAckId(id);
+    if (!a) continue;
+    std::shared_ptr<ConsumerWorker> w;
+    {
+      std::lock_guard lock(mu_);
+      auto it = workers_.find({consumer, a->topic});
+      if (it != workers_.end()) w = it->second;
+    }
+    if (w && w->Nack(a->partition, a->offset, a->tag, delay_ms)) ++n;
+  }
+  return n;
+}
+
+std::shared_ptr<ConsumerWorker> Dispatcher::WorkerFor(const std::string& event_type,
+                                                      const std::string& consumer,
+                                                      Status* error) {
+  Result<std::optional<config::ConsumerRoute>> route = d_.store->GetConsumer(event_type, consumer);
+  Result<std::optional<config::ProducerRoute>> producer = d_.store->GetProducer(event_type);
+  if (!route.ok() || !producer.ok()) {
+    *error = !route.ok() ? route.status() : producer.status();
+    return nullptr;
+  }
+  if (!*route || !*producer) {
+    *error = Status::NotFound("no consumer route for '" + consumer + "' on '" + event_type + "'");
+    return nullptr;
+  }
+  RefreshRoutes();
+  std::lock_guard lock(mu_);
+  auto it = workers_.find({consumer, (*producer)->topic});
+  if (it == workers_.end()) {
+    *error = Status::Unavailable("the dispatcher has not started this consumer yet; retry");
+    return nullptr;
+  }
+  return it->second;
+}
+
+Status Dispatcher::Replay(const std::string& event_type, const std::string& consumer,
+                          int64_t from_ms, bool ignore_dedup) {
+  Status st;
+  std::shared_ptr<ConsumerWorker> w = WorkerFor(event_type, consumer, &st);
+  return w ? w->Replay(from_ms, ignore_dedup) : st;
+}
+
+Status Dispatcher::Seek(const std::string& event_type, const std::string& consumer,
+                        int64_t to_ms) {
+  Status st;
+  std::shared_ptr<ConsumerWorker> w = WorkerFor(event_type, consumer, &st);
+  return w ? w->Seek(to_ms) : st;
+}
+
+Result<size_t> Dispatcher::Redrive(const std::string& event_type, const std::string& consumer,
+                                   const std::vector<std::string>& ids) {
+  Status st;
+  std::shared_ptr<ConsumerWorker> w = WorkerFor(event_type, consumer, &st);
+  if (!w) return st;
+  std::vector<DeadLetter> chosen;
+  std::string after;
+  for (;;) {
+    std::vector<DeadLetter> page = d_.deliveries->ListDead(consumer, event_type, after, 1000);
+    if (page.empty()) break;
+    after = page.back().key;
+    for (DeadLetter& d : page) {
+      if (ids.empty() || std::find(ids.begin(), ids.end(), d.event.id) != ids.end()) {
+        chosen.push_back(std::move(d));
+      }
+    }
+  }
+  size_t n = chosen.size();
+  w->Redrive(std::move(chosen));
+  return n;
+}
+
+Status Dispatcher::RouteRemoved(const std::string& event_type, const std::string& consumer) {
+  ERAGON_RETURN_IF_ERROR(d_.deliveries->RemoveConsumerType(consumer, event_type));
+  RefreshRoutes();
+  // With no route left on a topic, its worker is gone: drop its position and states.
+  std::set<std::string> live_topics;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, w] : workers_) {
+      if (key.first == consumer) live_topics.insert(key.second);
+    }
+  }
+  std::set<std::string> topics;
+  for (const auto& e : d_.logs->positions()->List()) {
+    if (e.consumer == consumer && live_topics.count(e.topic) == 0) topics.insert(e.topic);
+  }
+  for (const std::string& topic : topics) {
+    ERAGON_RETURN_IF_ERROR(d_.logs->positions()->Remove(topic, consumer));
+    ERAGON_RETURN_IF_ERROR(d_.deliveries->RemoveConsumerTopic(consumer, topic));
+  }
+  return Status::Ok();
+}
+
+std::vector<DeliveryView> Dispatcher::DeliveriesOf(const std::string& event_type,
+                                                   const std::string& topic, uint32_t partition,
+                                                   uint64_t offset) {
+  std::vector<DeliveryView> out;
+  Result<std::vector<config::ConsumerRoute>> routes = d_.store->ListConsumers(event_type);
+  if (!routes.ok()) return out;
+  for (const config::ConsumerRoute& r : *routes) {
+    if (r.type == "kafka") continue;
+    std::shared_ptr<ConsumerWorker> w;
+    {
+      std::lock_guard lock(mu_);
+      auto it = workers_.find({r.consumer, topic});
+      if (it != workers_.end()) w = it->second;
+    }
+    std::optional<DeliveryState> st =
+        w ? w->StateOf(partition, offset)
+          : d_.deliveries->GetState(r.consumer, topic, partition, offset);
+    if (st) out.push_back({r.consumer, *st});
+  }
+  return out;
+}
+
+std::vector<ConsumerStats> Dispatcher::Stats() {
+  std::vector<ConsumerStats> out;
+  std::vector<std::pair<WorkerKey, std::shared_ptr<ConsumerWorker>>> ws;
+  {
+    std::lock_guard lock(mu_);
+    ws.assign(workers_.begin(), workers_.end());
+  }
+  for (auto& [key, w] : ws) out.push_back({key.first, key.second, w->GetStats()});
+  return out;
+}
+
+}  // namespace eragon::dispatch

@@ -1,0 +1,117 @@
+// Dispatcher: every event reaches every consumer routed to it (API.md "HTTP push",
+// "Pull", "Dead letters and replay").
+//
+// It keeps one ConsumerWorker per (consumer, topic) the routing table asks for, following
+// route changes within half a second (a consumer added at run time starts, a removed one
+// stops, no restart), runs them from one loop thread that wakes on new durable records,
+// push answers and timers, commits their positions every 100 ms, and serves pull fetches
+// (long-polled), acks and nacks and the admin operations. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config_store.h"
+#include "dispatch/consumer_worker.h"
+#include "dispatch/delivery_store.h"
+#include "dispatch/push_client.h"
+#include "log/log.h"
+
+namespace eragon::dispatch {
+
+struct DeliveryView {
+  std::string consumer;
+  DeliveryState state;
+};
+
+struct ConsumerStats {
+  std::string consumer;
+  std::string topic;
+  ConsumerWorker::Stats stats;
+};
+
+class Dispatcher {
+ public:
+  struct Deps {
+    config::ConfigStore* store = nullptr;
+    log::LogManager* logs = nullptr;
+    DeliveryStore* deliveries = nullptr;
+    PushClient* push = nullptr;
+    Clock* clock = nullptr;
+    DeliveryObserver observer;
+  };
+  explicit Dispatcher(Deps deps);
+  ~Dispatcher();
+
+  void Start();
+  // Stops the loop and commits positions. Pending fetches are answered empty.
+  void Stop();
+  // Re-reads the routing table now (after a change made through this node).
+  void RoutesChanged();
+
+  using FetchDone = std::function<void(std::vector<PulledMessage>)>;
+  // Long-polls up to wait_ms for at least one message over all the consumer's pull routes.
+  void Fetch(const std::string& consumer, size_t max, int64_t wait_ms, int64_t ack_timeout_ms,
+             FetchDone done);
+  // Durable (fsynced) before it returns. Stale or unknown ids are not counted.
+  Result<size_t> Ack(const std::string& consumer, const std::vector<std::string>& ack_ids);
+  Result<size_t> Nack(const std::string& consumer, const std::vector<std::string>& ack_ids,
+                      int64_t delay_ms);
+
+  // Admin operations on the consumer route (event_type, consumer). NotFound when there is
+  // no such route.
+  Status Replay(const std::string& event_type, const std::string& consumer, int64_t from_ms,
+                bool ignore_dedup);
+  Status Seek(const std::string& event_type, const std::string& consumer, int64_t to_ms);
+  // Redrives the dead letters with these event ids (all when empty); returns how many.
+  Result<size_t> Redrive(const std::string& event_type, const std::string& consumer,
+                         const std::vector<std::string>& ids);
+  // Forgets what a removed consumer route leaves behind.
+  Status RouteRemoved(const std::string& event_type, const std::string& consumer);
+
+  // Each routed consumer's delivery state of the event stored at (topic, partition, offset).
+  std::vector<DeliveryView> DeliveriesOf(const std::string& event_type, const std::string& topic,
+                                         uint32_t partition, uint64_t offset);
+  std::vector<ConsumerStats> Stats();
+
+ private:
+  using WorkerKey = std::pair<std::string, std::string>;  // (consumer, topic)
+  struct PendingFetch {
+    std::string consumer;
+    size_t max;
+    int64_t deadline_ms;
+    int64_t ack_timeout_ms;
+    FetchDone done;
+  };
+
+  void Loop();
+  void Wake();
+  void RefreshRoutes();
+  void CommitPositions();
+  void ServeFetches(bool final);
+  std::vector<std::shared_ptr<ConsumerWorker>> WorkersOf(const std::string& consumer);
+  std::shared_ptr<ConsumerWorker> WorkerFor(const std::string& event_type,
+                                            const std::string& consumer, Status* error);
+  void Gather(const std::string& consumer, size_t max, int64_t ack_timeout_ms,
+              std::vector<PulledMessage>* out);
+
+  Deps d_;
+  std::mutex mu_;  // guards workers_, subscriptions_, fetches_, wake/stop flags
+  std::condition_variable cv_;
+  std::map<WorkerKey, std::shared_ptr<ConsumerWorker>> workers_;
+  std::map<std::string, uint64_t> subscriptions_;  // topic -> log subscription id
+  std::vector<PendingFetch> fetches_;
+  bool woken_ = false;
+  bool refresh_ = true;
+  bool stopping_ = false;
+  int64_t config_version_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace eragon::dispatch

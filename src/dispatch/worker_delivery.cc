@@ -1,0 +1,375 @@
+// ConsumerWorker: delivery — push sends and their answers, retries, dead letters, the
+// circuit breaker, and pull leases, acks and nacks.
+#include <algorithm>
+
+#include "dispatch/consumer_worker.h"
+#include "dispatch/webhook.h"
+
+namespace eragon::dispatch {
+
+namespace {
+constexpr int64_t kMaxProbeBackoffMs = 60'000;
+
+std::string ErrorOf(const PushResult& r) {
+  if (!r.error.empty()) return r.error;
+  std::string e = "HTTP " + std::to_string(r.status);
+  if (!r.body_prefix.empty()) e += ": " + r.body_prefix.substr(0, 200);
+  return e;
+}
+}  // namespace
+
+int64_t ConsumerWorker::Pump() {
+  std::lock_guard lock(mu_);
+  if (!initialized_) return INT64_MAX;
+  const int64_t now = ctx_.clock->WallMs();
+  Fill(now);
+  ReleaseTimers(now);
+  ExpireLeases(now);
+  if (circuit_open_) {
+    SendProbe(now);
+  } else {
+    SendReady(now);
+  }
+  int64_t next = INT64_MAX;
+  if (!timers_.empty()) next = std::min(next, timers_.begin()->first);
+  if (!leases_.empty()) next = std::min(next, leases_.begin()->first);
+  if (circuit_open_ && !probe_in_flight_) next = std::min(next, probe_at_);
+  if (!ready_.empty() && next_send_ns_ > ctx_.clock->MonoNs()) next = std::min(next, now + 1);
+  return next;
+}
+
+// Starts pushes for ready events (pull ones move to the pull queue) while the consumer's
+// max_in_flight and rate limit allow.
+void ConsumerWorker::SendReady(int64_t now) {
+  while (!ready_.empty()) {
+    SlotKey key = ready_.front();
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kQueued) {
+      ready_.pop_front();
+      continue;
+    }
+    const config::ConsumerRoute* route = RouteOf(*slot);
+    if (route == nullptr) {  // route removed: nothing to deliver any more
+      ready_.pop_front();
+      Complete(key, *slot);
+      continue;
+    }
+    if (!route->enabled) break;  // paused: hold the position
+    if (route->type == "pull") {
+      ready_.pop_front();
+      slot->pull = true;
+      pull_ready_.push_back(key);
+      continue;
+    }
+    if (in_flight_ >= route->max_in_flight) break;
+    if (route->rate_limit_per_s > 0) {
+      int64_t mono = ctx_.clock->MonoNs();
+      if (mono < next_send_ns_) break;
+      next_send_ns_ =
+          std::max(next_send_ns_, mono - 1'000'000'000) + 1'000'000'000 / route->rate_limit_per_s;
+    }
+    ready_.pop_front();
+    Send(key, *slot, now);
+  }
+}
+
+// While the circuit is open: one probe at a time, with backoff, not counted as an attempt.
+void ConsumerWorker::SendProbe(int64_t now) {
+  if (probe_in_flight_ || now < probe_at_) return;
+  while (!ready_.empty()) {
+    SlotKey key = ready_.front();
+    Slot* slot = Find(key);
+    const config::ConsumerRoute* route = slot ? RouteOf(*slot) : nullptr;
+    if (slot == nullptr || slot->state != SlotState::kQueued || route == nullptr ||
+        route->type != "http") {
+      ready_.pop_front();
+      if (slot != nullptr && slot->state == SlotState::kQueued && route == nullptr) {
+        Complete(key, *slot);
+      }
+      continue;
+    }
+    if (!route->enabled) return;
+    ready_.pop_front();
+    slot->probe = true;
+    probe_in_flight_ = true;
+    Send(key, *slot, now);
+    return;
+  }
+}
+
+void ConsumerWorker::Send(const SlotKey& key, Slot& slot, int64_t now) {
+  const config::ConsumerRoute& route = *RouteOf(slot);
+  if (!slot.probe) ++slot.attempts;
+  slot.state = SlotState::kInFlight;
+  slot.tag = next_tag_++;
+  Result<PushRequest> req = BuildPush(slot.event, route, std::max<uint32_t>(slot.attempts, 1), now);
+  if (!req.ok()) {  // cannot be sent at all: dead at once
+    slot.last_error = req.status().message();
+    if (slot.probe) {
+      slot.probe = false;
+      probe_in_flight_ = false;
+    }
+    Dead(key, slot, now);
+    return;
+  }
+  ++in_flight_;
+  std::weak_ptr<ConsumerWorker> weak = weak_from_this();
+  uint64_t tag = slot.tag;
+  ctx_.push->Send(std::move(*req), [weak, key, tag](PushResult r) {
+    if (auto self = weak.lock()) self->OnPushDone(key, tag, std::move(r));
+  });
+}
+
+void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
+  {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) {
+      if (slot == nullptr) probe_in_flight_ = false;
+    } else {
+      const int64_t now = ctx_.clock->WallMs();
+      const bool probe = slot->probe;
+      slot->probe = false;
+      if (probe) probe_in_flight_ = false;
+      slot->last_status = result.status;
+      switch (ClassifyAnswer(result.status)) {
+        case AnswerClass::kDelivered: {
+          if (probe) circuit_open_ = false;
+          streak_entities_.clear();
+          streak_slots_.clear();
+          DeliveryBatch batch;
+          Deliver(key, *slot, now, &batch);
+          ctx_.store->Write(batch, false).ok();
+          break;
+        }
+        case AnswerClass::kRetryable:
+          if (probe) {
+            probe_backoff_ms_ = std::min(probe_backoff_ms_ * 2, kMaxProbeBackoffMs);
+            probe_at_ = now + probe_backoff_ms_;
+            slot->state = SlotState::kQueued;
+            slot->last_error = ErrorOf(result);
+            ready_.push_front(key);
+          } else {
+            OnRetryable(key, *slot, result.status, ErrorOf(result), result.retry_after_ms, now);
+          }
+          break;
+        case AnswerClass::kDead:
+          streak_entities_.clear();
+          streak_slots_.clear();
+          slot->last_error = ErrorOf(result);
+          if (probe) circuit_open_ = false;  // the endpoint answers: it is up
+          Dead(key, *slot, now);
+          break;
+      }
+    }
+  }
+  if (ctx_.wake) ctx_.wake();
+}
+
+void ConsumerWorker::OnRetryable(const SlotKey& key, Slot& slot, int32_t status, std::string error,
+                                 std::optional<int64_t> retry_after_ms, int64_t now) {
+  slot.last_status = status;
+  slot.last_error = std::move(error);
+  if (circuit_open_) {  // the outage is known: this attempt does not count
+    --slot.attempts;
+    slot.state = SlotState::kQueued;
+    ready_.push_back(key);
+    return;
+  }
+  streak_entities_.insert(slot.event.entity_id);
+  streak_slots_.push_back(key);
+  if (streak_entities_.size() >= kCircuitEntities) {
+    slot.state = SlotState::kQueued;
+    ready_.push_back(key);
+    OpenCircuit(now);
+    return;
+  }
+  const config::ConsumerRoute* route = RouteOf(slot);
+  if (route == nullptr || slot.attempts >= route->retry.max_attempts) {
+    Dead(key, slot, now);
+    return;
+  }
+  ScheduleRetry(key, slot, retry_after_ms, now);
+}
+
+// Failures on many entities in a row: the endpoint is down, not the events. Refund the
+// streak's attempts and hold everything until a probe gets a 2xx.
+void ConsumerWorker::OpenCircuit(int64_t now) {
+  circuit_open_ = true;
+  for (const SlotKey& k : streak_slots_) {
+    Slot* s = Find(k);
+    if (s == nullptr || s->attempts == 0) continue;
+    --s->attempts;
+    if (s->state == SlotState::kWaiting) {  // pull it out of its retry wait
+      s->state = SlotState::kQueued;
+      s->next_at = 0;
+      ready_.push_back(k);
+    }
+  }
+  streak_entities_.clear();
+  streak_slots_.clear();
+  int64_t initial = 500;
+  if (!routes_.empty())
+    initial = std::max<int64_t>(1, routes_.begin()->second.retry.initial_backoff_ms);
+  probe_backoff_ms_ = initial;
+  probe_at_ = now + probe_backoff_ms_;
+}
+
+void ConsumerWorker::ScheduleRetry(const SlotKey& key, Slot& slot,
+                                   std::optional<int64_t> retry_after_ms, int64_t now) {
+  const config::ConsumerRoute* route = RouteOf(slot);
+  int64_t delay = route ? RetryDelayMs(route->retry, slot.attempts, retry_after_ms, rng_) : 1000;
+  slot.state = SlotState::kWaiting;
+  slot.next_at = now + delay;
+  slot.tag = next_tag_++;
+  timers_.emplace(slot.next_at, std::make_pair(key, slot.tag));
+  if (key.partition != kRedrivePartition) {
+    DeliveryBatch batch;
+    DeliveryState st;
+    st.state = DeliveryStateKind::kRetrying;
+    st.attempts = slot.attempts;
+    st.last_status = slot.last_status;
+    st.last_error = slot.last_error;
+    st.next_attempt_at = slot.next_at;
+    batch.PutState(consumer_, topic_name(), key.partition, key.offset, st);
+    ctx_.store->Write(batch, false).ok();
+  }
+  Observe("retry");
+}
+
+// Records the delivery (state, dedup claim, a redriven dead letter's removal) in `batch`
+// and completes the event. The caller writes the batch.
+void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now, DeliveryBatch* batch) {
+  const config::ConsumerRoute* route = RouteOf(slot);
+  if (route != nullptr && route->dedup != "none") {
+    batch->ClaimDedup(consumer_, slot.event.event_type, DedupKey(slot, *route), now);
+  }
+  if (key.partition == kRedrivePartition) {
+    batch->RemoveDead(slot.dead_key);
+  } else {
+    DeliveryState st;
+    st.state = DeliveryStateKind::kDelivered;
+    st.attempts = std::max<uint32_t>(slot.attempts, 1);
+    st.last_status = slot.last_status;
+    st.delivered_at = now;
+    batch->PutState(consumer_, topic_name(), key.partition, key.offset, st);
+  }
+  Observe("delivered");
+  if (ctx_.observer && ctx_.observer->latency && slot.log_ts > 0) {
+    ctx_.observer->latency(consumer_, std::max<int64_t>(0, now - slot.log_ts) / 1000.0);
+  }
+  Complete(key, slot);
+}
+
+void ConsumerWorker::Dead(const SlotKey& key, Slot& slot, int64_t now) {
+  DeliveryBatch batch;
+  DeadLetter d;
+  d.event = slot.event;
+  d.topic = topic_name();
+  d.partition = key.partition;
+  d.offset = key.offset;
+  d.attempts = slot.attempts;
+  d.last_status = slot.last_status;
+  d.last_error = slot.last_error;
+  d.dead_at = now;
+  if (!slot.dead_key.empty()) batch.RemoveDead(slot.dead_key);
+  batch.PutDead(consumer_, d);
+  if (key.partition != kRedrivePartition) {
+    DeliveryState st;
+    st.state = DeliveryStateKind::kDead;
+    st.attempts = slot.attempts;
+    st.last_status = slot.last_status;
+    st.last_error = slot.last_error;
+    batch.PutState(consumer_, topic_name(), key.partition, key.offset, st);
+  }
+  ctx_.store->Write(batch, false).ok();
+  Observe("dead");
+  Complete(key, slot);
+}
+
+// ---- pull ----
+
+void ConsumerWorker::ExpireLeases(int64_t now) {
+  while (!leases_.empty() && leases_.begin()->first <= now) {
+    auto [key, tag] = leases_.begin()->second;
+    leases_.erase(leases_.begin());
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) continue;
+    slot->last_error = "not acknowledged within the ack timeout";
+    const config::ConsumerRoute* route = RouteOf(*slot);
+    if (route == nullptr || slot->attempts >= route->retry.max_attempts) {
+      Dead(key, *slot, now);
+      continue;
+    }
+    slot->state = SlotState::kQueued;
+    pull_ready_.push_back(key);
+  }
+}
+
+bool ConsumerWorker::HasPullReady() {
+  std::lock_guard lock(mu_);
+  return !pull_ready_.empty();
+}
+
+void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<PulledMessage>* out) {
+  std::lock_guard lock(mu_);
+  const int64_t now = ctx_.clock->WallMs();
+  while (!pull_ready_.empty() && out->size() < max) {
+    SlotKey key = pull_ready_.front();
+    pull_ready_.pop_front();
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kQueued) continue;
+    const config::ConsumerRoute* route = RouteOf(*slot);
+    if (route == nullptr || !route->enabled) {
+      if (route == nullptr) Complete(key, *slot);
+      continue;
+    }
+    ++slot->attempts;
+    slot->state = SlotState::kInFlight;
+    slot->tag = next_tag_++;
+    leases_.emplace(now + ack_timeout_ms, std::make_pair(key, slot->tag));
+    PulledMessage m;
+    m.ack_id = std::to_string(key.partition) + "." + std::to_string(key.offset) + "." +
+               std::to_string(slot->tag) + "." + topic_name();
+    m.attempt = slot->attempts;
+    m.event = slot->event;
+    out->push_back(std::move(m));
+  }
+}
+
+bool ConsumerWorker::Ack(uint32_t partition, uint64_t offset, uint64_t tag, DeliveryBatch* batch) {
+  std::lock_guard lock(mu_);
+  SlotKey key{partition, offset};
+  Slot* slot = Find(key);
+  if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) return false;
+  slot->last_status = 200;
+  Deliver(key, *slot, ctx_.clock->WallMs(), batch);
+  return true;
+}
+
+bool ConsumerWorker::Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms) {
+  {
+    std::lock_guard lock(mu_);
+    SlotKey key{partition, offset};
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) return false;
+    const int64_t now = ctx_.clock->WallMs();
+    slot->last_error = "nacked";
+    const config::ConsumerRoute* route = RouteOf(*slot);
+    if (route == nullptr || slot->attempts >= route->retry.max_attempts) {
+      Dead(key, *slot, now);
+    } else {
+      slot->next_at = now + std::max<int64_t>(0, delay_ms);
+      MakeEligible(key, *slot);
+      if (slot->state == SlotState::kQueued) {  // no delay: back to the front of the pull queue
+        ready_.pop_back();
+        pull_ready_.push_front(key);
+      }
+    }
+  }
+  if (ctx_.wake) ctx_.wake();
+  return true;
+}
+
+}  // namespace eragon::dispatch
