@@ -1,0 +1,789 @@
+// The only translation unit of eragon_push that includes Beast/Asio.
+//
+// Threading: every connection has its own strand; its socket, timer and resolver run
+// there, so a request never hops threads between Send's one post and `done`. Each
+// endpoint's Pool is shared between those strands and Send's callers and is guarded by
+// its own mutex, held only for list operations (never across I/O or a callback).
+#include <utility>  // first: Boost 1.74 with GCC 12 needs std::exchange declared
+
+#include "dispatch/push_client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <concepts>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/names.h"
+#include "dispatch/push_parse.h"
+
+namespace eragon::dispatch {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using ErrorCode = boost::system::error_code;
+using Strand = asio::strand<asio::io_context::executor_type>;
+
+constexpr size_t kBodyPrefixBytes = 512;
+constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
+constexpr const char* kStopped = "push client stopped";
+
+// A Beast body that keeps the first kBodyPrefixBytes of the answer, discards the rest
+// and fails with body_limit past `limit` bytes. (The limit is enforced here: Beast 1.74's
+// parser let a Content-Length above its body_limit through in our tests.)
+struct PrefixBody {
+  struct value_type {
+    std::string prefix;
+    uint64_t limit = 0;
+    uint64_t seen = 0;
+  };
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    // A long Content-Length is not refused up front: the prefix is still worth reading.
+    void init(const boost::optional<uint64_t>&, ErrorCode& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    size_t put(const ConstBufferSequence& buffers, ErrorCode& ec) {
+      ec = {};
+      size_t n = 0;
+      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+           ++it) {
+        asio::const_buffer b = *it;
+        size_t room = kBodyPrefixBytes - std::min(kBodyPrefixBytes, body_.prefix.size());
+        body_.prefix.append(static_cast<const char*>(b.data()), std::min(room, b.size()));
+        n += b.size();
+      }
+      body_.seen += n;
+      if (body_.seen > body_.limit) ec = bhttp::error::body_limit;
+      return n;
+    }
+    void finish(ErrorCode& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+using ResponseParser = bhttp::response_parser<PrefixBody>;
+
+// One push from Send to `done`.
+struct Call {
+  PushUrl url;
+  std::string head;  // request line and headers, ending with the blank line
+  std::string body;
+  std::chrono::milliseconds timeout{0};
+  SteadyClock::time_point deadline;
+  std::function<void(PushResult)> done;
+  bool retried = false;  // already re-sent once after a stale keep-alive connection
+};
+using CallPtr = std::unique_ptr<Call>;
+
+PushResult ErrorResult(std::string error) {
+  PushResult r;
+  r.error = std::move(error);
+  return r;
+}
+
+std::string TimeoutError(const Call& call) {
+  return "timeout after " + std::to_string(call.timeout.count()) + " ms";
+}
+
+// "Connection refused" -> "connection refused".
+std::string Describe(const ErrorCode& ec) {
+  std::string m = ec.message();
+  if (!m.empty() && m[0] >= 'A' && m[0] <= 'Z' && (m.size() < 2 || !(m[1] >= 'A' && m[1] <= 'Z'))) {
+    m[0] = static_cast<char>(m[0] - 'A' + 'a');
+  }
+  return m;
+}
+
+bool IsClosedByPeer(const ErrorCode& ec) {
+  return ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == ssl::error::stream_truncated || ec == bhttp::error::partial_message;
+}
+
+thread_local const void* current_client = nullptr;  // set on the client's io threads
+
+class Connection;
+
+struct Pool {
+  explicit Pool(detail::PushClientImpl* i, const PushUrl& url, asio::io_context& ioc)
+      : impl(i), endpoint(url), strand(asio::make_strand(ioc)), wait_timer(strand) {}
+
+  detail::PushClientImpl* const impl;  // outlives every pool
+  const PushUrl endpoint;              // host, port and tls of every call here
+  Strand strand;                       // runs wait_timer
+  asio::steady_timer wait_timer;       // expires calls that wait too long for a connection
+
+  std::mutex mu;                                  // guards everything below
+  std::vector<std::shared_ptr<Connection>> idle;  // LIFO: the warmest connection first
+  std::deque<CallPtr> waiting;                    // FIFO beyond the connection cap
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> all;
+  size_t open = 0;  // connections counted against the cap
+  bool wait_timer_armed = false;
+  bool closed = false;  // Stop() began: no new connections, no new calls
+};
+
+}  // namespace
+
+struct detail::PushClientImpl {
+  explicit PushClientImpl(PushClientOptions opts)
+      : options(std::move(opts)), ioc(std::max(1, options.io_threads)), work(ioc.get_executor()) {}
+
+  void Dispatch(const std::shared_ptr<Pool>& pool, CallPtr call);
+  void ArmWaitTimer(const std::shared_ptr<Pool>& pool);
+  void OnWaitTimer(const std::shared_ptr<Pool>& pool);
+  std::shared_ptr<Pool> GetPool(const PushUrl& url);
+  // Runs `done` and accounts for it. Call on an io thread.
+  void Complete(CallPtr call, PushResult result);
+  void Uncount();  // one accepted call fewer; wakes Stop() at zero
+  // Completes `call` with an error from an io thread.
+  void PostError(CallPtr call, std::string error);
+  void Stop();
+
+  const PushClientOptions options;
+  ssl::context tls{ssl::context::tls_client};  // before ioc: streams refer to it
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+
+  std::mutex mu;  // guards pools, stopping_locked and stopped
+  std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
+  bool stopping_locked = false;
+  bool stopped = false;
+  std::atomic<bool> stopping{false};
+
+  std::atomic<int64_t> outstanding{0};  // accepted calls whose `done` has not returned
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  std::atomic<uint64_t> opened{0};
+};
+
+namespace {
+
+// One keep-alive connection. Every member function runs on strand_.
+class Connection final : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<Pool> pool, asio::io_context& ioc)
+      : pool_(std::move(pool)),
+        impl_(pool_->impl),
+        strand_(asio::make_strand(ioc)),
+        socket_(strand_),
+        resolver_(strand_),
+        timer_(strand_) {}
+
+  const Strand& strand() const { return strand_; }
+
+  // A new connection's first call.
+  void Open(CallPtr call) {
+    call_ = std::move(call);
+    Connect();
+  }
+
+  // A call on a connection taken from the idle list.
+  void Reuse(CallPtr call) {
+    call_ = std::move(call);
+    if (closed_) {  // lost a race with Stop()
+      impl_->Complete(std::move(call_), ErrorResult(kStopped));
+      return;
+    }
+    if (!LooksAlive()) {
+      ResetSocket();
+      Connect();
+      return;
+    }
+    SetDeadline(call_->deadline);
+    Write();
+  }
+
+  // Stop(): finishes the current call with "push client stopped" and closes.
+  void Abort() {
+    aborted_ = true;
+    if (call_) {
+      Finish(ErrorResult(kStopped), false);
+    } else {
+      Close();
+    }
+  }
+
+ private:
+  enum class State : uint8_t { kConnecting, kHandshake, kWriting, kReading, kIdle, kClosed };
+
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
+  }
+
+  // Handlers carry the epoch they were issued in; a handler of a closed or replaced
+  // socket finds a newer epoch and does nothing.
+  template <typename F>
+  auto Bind(F f) {
+    return [ self = shared_from_this(), epoch = epoch_, f = std::move(f) ]<typename... A>(
+               A && ... args) mutable -> void requires std::invocable<F&, A...> {
+      if (epoch != self->epoch_ || self->closed_) return;
+      f(std::forward<A>(args)...);
+    };
+  }
+
+  // A pooled socket the server closed, or on which bytes arrived unasked, is not reused.
+  bool LooksAlive() {
+    char byte;
+    ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+    return n > 0 && tls_.has_value();  // TLS may carry a late session ticket; http may not
+  }
+
+  void SetDeadline(SteadyClock::time_point d) {
+    deadline_ = d;
+    if (!timer_waiting_ || timer_.expiry() > d) {
+      timer_.expires_at(d);  // cancels a wait that would fire later
+      timer_waiting_ = true;
+      timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) { self->OnTimer(ec); });
+    }
+  }
+
+  // The timer is re-armed lazily: a request that ends early leaves it pending, and when
+  // it fires it only moves on to the current deadline. So most requests cost no timer
+  // operation at all.
+  void OnTimer(const ErrorCode& ec) {
+    if (ec == asio::error::operation_aborted || closed_) return;
+    timer_waiting_ = false;
+    if (SteadyClock::now() < deadline_) {
+      SetDeadline(deadline_);
+      return;
+    }
+    if (state_ == State::kIdle) {
+      CloseIfStillIdle();
+      return;
+    }
+    if (!call_) return;
+    std::string error;
+    if (SteadyClock::now() >= call_->deadline) {
+      error = TimeoutError(*call_);
+    } else {  // the connect limit, shorter than the request's
+      error = std::string(state_ == State::kHandshake ? "tls: handshake" : "connect") +
+              ": timeout after " + std::to_string(impl_->options.connect_timeout.count()) + " ms";
+    }
+    Finish(ErrorResult(std::move(error)), false);
+  }
+
+  void Connect() {
+    state_ = State::kConnecting;
+    reused_ = false;
+    SetDeadline(std::min(call_->deadline, SteadyClock::now() + impl_->options.connect_timeout));
+    impl_->opened.fetch_add(1, std::memory_order_relaxed);
+    const PushUrl& ep = pool_->endpoint;
+    if (ep.host_is_ip) {
+      ErrorCode ec;
+      auto address = asio::ip::make_address(ep.host, ec);
+      if (ec) return Fail("connect", ec);
+      socket_.async_connect(tcp::endpoint(address, ep.port),
+                            Bind([this](const ErrorCode& e) { OnConnect(e); }));
+      return;
+    }
+    resolver_.async_resolve(
+        ep.host, std::to_string(ep.port),
+        Bind([this](const ErrorCode& e, const tcp::resolver::results_type& results) {
+          if (e) return Fail("resolve", e);
+          asio::async_connect(
+              socket_, results,
+              Bind([this](const ErrorCode& e2, const tcp::endpoint&) { OnConnect(e2); }));
+        }));
+  }
+
+  void OnConnect(const ErrorCode& ec) {
+    if (ec) return Fail("connect", ec);
+    ErrorCode ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    if (!pool_->endpoint.tls) {
+      SetDeadline(call_->deadline);
+      return Write();
+    }
+    state_ = State::kHandshake;
+    tls_.emplace(socket_, impl_->tls);
+    SSL* ssl = tls_->native_handle();
+    const PushUrl& ep = pool_->endpoint;
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    bool ok = ep.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, ep.host.c_str()) == 1
+                            : (SSL_set_tlsext_host_name(ssl, ep.host.c_str()) == 1 &&
+                               SSL_set1_host(ssl, ep.host.c_str()) == 1);
+    if (!ok) {
+      return Finish(ErrorResult("tls: cannot set up verification of " + ep.host), false);
+    }
+    tls_->set_verify_mode(ssl::verify_peer);
+    tls_->async_handshake(ssl::stream_base::client, Bind([this](const ErrorCode& e) {
+                            if (e) return FailHandshake(e);
+                            SetDeadline(call_->deadline);
+                            Write();
+                          }));
+  }
+
+  void FailHandshake(const ErrorCode& ec) {
+    long verify = SSL_get_verify_result(tls_->native_handle());
+    if (verify != X509_V_OK) {
+      return Finish(ErrorResult(std::string("tls: certificate verify failed: ") +
+                                X509_verify_cert_error_string(verify)),
+                    false);
+    }
+    Fail("tls", ec);
+  }
+
+  void Write() {
+    state_ = State::kWriting;
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(call_->head), asio::buffer(call_->body)};
+    WithStream([&](auto& stream) {
+      asio::async_write(stream, buffers, Bind([this](const ErrorCode& ec, size_t) {
+                          if (ec) return Fail("write", ec);
+                          Read();
+                        }));
+    });
+  }
+
+  void Read() {
+    state_ = State::kReading;
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(boost::none);  // PrefixBody enforces the limit
+    parser_->get().body().limit = impl_->options.max_response_body_bytes;
+    WithStream([&](auto& stream) {
+      bhttp::async_read(stream, buffer_, *parser_,
+                        Bind([this](const ErrorCode& ec, size_t) { OnRead(ec); }));
+    });
+  }
+
+  void OnRead(const ErrorCode& ec) {
+    bool too_long = ec == bhttp::error::body_limit && parser_->is_header_done();
+    if (ec && !too_long) return Fail("read", ec);
+    auto& answer = parser_->get();
+    int status = static_cast<int>(answer.result_int());
+    if (status >= 100 && status < 200 && status != 101 && !too_long) return Read();  // interim
+    PushResult result;
+    result.status = status;
+    auto retry_after = answer.find(bhttp::field::retry_after);
+    if (retry_after != answer.end()) {
+      auto v = retry_after->value();
+      int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      result.retry_after_ms = ParseRetryAfterMs(std::string_view(v.data(), v.size()), now_ms);
+    }
+    result.body_prefix = std::move(answer.body().prefix);
+    bool reusable = !too_long && status != 101 && answer.keep_alive() && !parser_->need_eof() &&
+                    buffer_.size() == 0;
+    parser_.reset();
+    Finish(std::move(result), reusable);
+  }
+
+  void Fail(const char* phase, const ErrorCode& ec) {
+    if (!call_) return;
+    bool nothing_answered = !parser_ || (!parser_->got_some() && buffer_.size() == 0);
+    bool stale = reused_ && nothing_answered && IsClosedByPeer(ec) &&
+                 (state_ == State::kWriting || state_ == State::kReading);
+    if (stale && !call_->retried && !aborted_) {
+      call_->retried = true;
+      ResetSocket();
+      Connect();
+      return;
+    }
+    std::string error;
+    if (ec == asio::error::connection_reset) {
+      error = "connection reset";
+    } else if (IsClosedByPeer(ec) && (state_ == State::kWriting || state_ == State::kReading)) {
+      error = "connection closed by the server before the answer";
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category()) {
+      error = "bad answer: " + Describe(ec);
+    } else {
+      error = std::string(phase) + ": " + Describe(ec);
+    }
+    Finish(ErrorResult(std::move(error)), false);
+  }
+
+  // Hands the connection back (or closes it) first, so `done` may Send at once.
+  void Finish(PushResult result, bool reusable) {
+    CallPtr call = std::move(call_);
+    parser_.reset();
+    if (reusable && !aborted_) {
+      reused_ = true;
+      Release();
+    } else {
+      Close();
+    }
+    impl_->Complete(std::move(call), std::move(result));
+  }
+
+  // After a good answer: take the next waiting call, or go idle.
+  void Release() {
+    std::vector<CallPtr> expired;
+    CallPtr next;
+    bool pool_closed = false;
+    {
+      std::lock_guard<std::mutex> lock(pool_->mu);
+      pool_closed = pool_->closed;
+      if (!pool_closed) {
+        next = TakeWaiting(&expired);
+        if (!next) {
+          state_ = State::kIdle;
+          pool_->idle.push_back(shared_from_this());
+        }
+      }
+    }
+    for (auto& c : expired) {
+      std::string e = TimeoutError(*c);
+      impl_->Complete(std::move(c), ErrorResult(std::move(e)));
+    }
+    if (pool_closed) return Close();
+    if (!next) return SetDeadline(SteadyClock::now() + impl_->options.idle_timeout);
+    call_ = std::move(next);
+    if (!LooksAlive()) {
+      ResetSocket();
+      return Connect();
+    }
+    SetDeadline(call_->deadline);
+    Write();
+  }
+
+  // REQUIRES: pool_->mu held. The first waiting call still in time; those past their
+  // deadline go to *expired.
+  CallPtr TakeWaiting(std::vector<CallPtr>* expired) {
+    auto now = SteadyClock::now();
+    auto& waiting = pool_->waiting;
+    while (!pool_->closed && !waiting.empty()) {
+      CallPtr c = std::move(waiting.front());
+      waiting.pop_front();
+      if (c->deadline > now) return c;
+      expired->push_back(std::move(c));
+    }
+    return nullptr;
+  }
+
+  void CloseIfStillIdle() {
+    {
+      std::lock_guard<std::mutex> lock(pool_->mu);
+      auto& idle = pool_->idle;
+      auto it =
+          std::find_if(idle.begin(), idle.end(), [this](const auto& c) { return c.get() == this; });
+      if (it == idle.end()) return;  // taken by Send: Reuse is on its way
+      idle.erase(it);                // `this` stays alive: the timer handler holds a reference
+    }
+    Close();
+  }
+
+  void ResetSocket() {
+    ++epoch_;
+    ErrorCode ignored;
+    socket_.close(ignored);
+    tls_.reset();
+    buffer_.clear();
+    parser_.reset();
+  }
+
+  // Closes for good and gives the slot to the first waiting call, if any.
+  void Close() {
+    if (closed_) return;
+    ResetSocket();
+    closed_ = true;
+    state_ = State::kClosed;
+    resolver_.cancel();
+    timer_.cancel();
+    std::shared_ptr<Connection> replacement;
+    CallPtr next;
+    std::vector<CallPtr> expired;
+    {
+      std::lock_guard<std::mutex> lock(pool_->mu);
+      --pool_->open;
+      pool_->all.erase(this);
+      next = TakeWaiting(&expired);
+      if (next) {
+        ++pool_->open;
+        replacement = std::make_shared<Connection>(pool_, impl_->ioc);
+        pool_->all.emplace(replacement.get(), replacement);
+      }
+    }
+    for (auto& c : expired) {
+      std::string e = TimeoutError(*c);
+      impl_->Complete(std::move(c), ErrorResult(std::move(e)));
+    }
+    if (replacement) {
+      asio::post(replacement->strand(),
+                 [replacement, c = std::move(next)]() mutable { replacement->Open(std::move(c)); });
+    }
+  }
+
+  std::shared_ptr<Pool> pool_;
+  detail::PushClientImpl* const impl_;
+  Strand strand_;
+  tcp::socket socket_;
+  std::optional<ssl::stream<tcp::socket&>> tls_;
+  tcp::resolver resolver_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<ResponseParser> parser_;
+  CallPtr call_;
+  State state_ = State::kConnecting;
+  SteadyClock::time_point deadline_;
+  uint64_t epoch_ = 0;
+  bool timer_waiting_ = false;
+  bool reused_ = false;  // an answer already came over this connection
+  bool aborted_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+void detail::PushClientImpl::Complete(CallPtr call, PushResult result) {
+  call->done(std::move(result));
+  call.reset();
+  Uncount();
+}
+
+void detail::PushClientImpl::Uncount() {
+  if (outstanding.fetch_sub(1) == 1 && stopping.load()) {
+    std::lock_guard<std::mutex> lock(done_mu);
+    done_cv.notify_all();
+  }
+}
+
+void detail::PushClientImpl::PostError(CallPtr call, std::string error) {
+  asio::post(ioc, [this, c = std::move(call), e = std::move(error)]() mutable {
+    Complete(std::move(c), ErrorResult(std::move(e)));
+  });
+}
+
+std::shared_ptr<Pool> detail::PushClientImpl::GetPool(const PushUrl& url) {
+  std::string key = url.EndpointKey();
+  std::lock_guard<std::mutex> lock(mu);
+  if (stopping_locked) return nullptr;
+  auto& pool = pools[key];
+  if (!pool) pool = std::make_shared<Pool>(this, url, ioc);
+  return pool;
+}
+
+void detail::PushClientImpl::Dispatch(const std::shared_ptr<Pool>& pool, CallPtr call) {
+  std::shared_ptr<Connection> conn;
+  bool fresh = false;
+  {
+    std::lock_guard<std::mutex> lock(pool->mu);
+    if (pool->closed) {
+      // Fall through to the error below, outside the lock.
+    } else if (!pool->idle.empty()) {
+      conn = std::move(pool->idle.back());
+      pool->idle.pop_back();
+    } else if (pool->open < options.max_connections_per_endpoint) {
+      ++pool->open;
+      fresh = true;
+      conn = std::make_shared<Connection>(pool, ioc);
+      pool->all.emplace(conn.get(), conn);
+    } else {
+      pool->waiting.push_back(std::move(call));
+      if (!pool->wait_timer_armed) {
+        pool->wait_timer_armed = true;
+        asio::post(pool->strand, [this, pool] { ArmWaitTimer(pool); });
+      }
+      return;
+    }
+  }
+  if (!conn) return PostError(std::move(call), kStopped);
+  const Strand& strand = conn->strand();
+  asio::post(strand, [conn = std::move(conn), c = std::move(call), fresh]() mutable {
+    fresh ? conn->Open(std::move(c)) : conn->Reuse(std::move(c));
+  });
+}
+
+// On pool->strand. Fires at the earliest deadline among the waiting calls.
+void detail::PushClientImpl::ArmWaitTimer(const std::shared_ptr<Pool>& pool) {
+  std::optional<SteadyClock::time_point> earliest;
+  {
+    std::lock_guard<std::mutex> lock(pool->mu);
+    for (const auto& c : pool->waiting) {
+      if (!earliest || c->deadline < *earliest) earliest = c->deadline;
+    }
+    if (!earliest) {
+      pool->wait_timer_armed = false;
+      return;
+    }
+  }
+  pool->wait_timer.expires_at(*earliest);
+  pool->wait_timer.async_wait([this, pool](const ErrorCode& ec) {
+    if (!ec) OnWaitTimer(pool);
+  });
+}
+
+void detail::PushClientImpl::OnWaitTimer(const std::shared_ptr<Pool>& pool) {
+  std::vector<CallPtr> expired;
+  {
+    std::lock_guard<std::mutex> lock(pool->mu);
+    auto now = SteadyClock::now();
+    auto& w = pool->waiting;
+    for (auto it = w.begin(); it != w.end();) {
+      if ((*it)->deadline <= now) {
+        expired.push_back(std::move(*it));
+        it = w.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& c : expired) {
+    std::string e = TimeoutError(*c) + " (no free connection)";
+    Complete(std::move(c), ErrorResult(std::move(e)));
+  }
+  ArmWaitTimer(pool);
+}
+
+void detail::PushClientImpl::Stop() {
+  if (current_client == this) {
+    std::fprintf(stderr, "PushClient::Stop called from a done callback\n");
+    std::abort();
+  }
+  std::vector<std::shared_ptr<Pool>> all_pools;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopped) return;
+    stopped = true;
+    stopping_locked = true;
+    stopping.store(true);
+    for (auto& [key, pool] : pools) all_pools.push_back(pool);
+  }
+  for (auto& pool : all_pools) {
+    std::deque<CallPtr> waiting;
+    std::vector<std::shared_ptr<Connection>> conns;
+    {
+      std::lock_guard<std::mutex> lock(pool->mu);
+      pool->closed = true;
+      waiting.swap(pool->waiting);
+      for (auto& [ptr, weak] : pool->all) {
+        if (auto c = weak.lock()) conns.push_back(std::move(c));
+      }
+      pool->idle.clear();  // `conns` still holds them: nothing is destroyed under the lock
+    }
+    for (auto& c : waiting) PostError(std::move(c), kStopped);
+    for (auto& c : conns) {
+      asio::post(c->strand(), [c] { c->Abort(); });
+    }
+    asio::post(pool->strand, [pool] { pool->wait_timer.cancel(); });
+  }
+  {
+    std::unique_lock<std::mutex> lock(done_mu);
+    done_cv.wait(lock, [this] { return outstanding.load() == 0; });
+  }
+  work.reset();
+  for (auto& t : threads) t.join();
+  threads.clear();
+}
+
+Result<std::unique_ptr<PushClient>> PushClient::Create(PushClientOptions options) {
+  if (options.io_threads < 1) return Status::InvalidArgument("io_threads: must be >= 1");
+  if (options.max_connections_per_endpoint < 1) {
+    return Status::InvalidArgument("max_connections_per_endpoint: must be >= 1");
+  }
+  if (options.connect_timeout.count() <= 0 || options.idle_timeout.count() <= 0) {
+    return Status::InvalidArgument("connect_timeout and idle_timeout: must be > 0");
+  }
+  auto impl = std::make_shared<detail::PushClientImpl>(std::move(options));
+  ErrorCode ec;
+  SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_2_VERSION);
+  impl->tls.set_default_verify_paths(ec);  // no system CAs is not fatal: extra CA may do
+  if (!impl->options.extra_ca_file.empty()) {
+    impl->tls.load_verify_file(impl->options.extra_ca_file, ec);
+    if (ec) {
+      return Status::InvalidArgument("extra_ca_file: cannot load " + impl->options.extra_ca_file +
+                                     ": " + ec.message());
+    }
+  }
+  impl->tls.set_verify_mode(ssl::verify_peer);
+  for (int i = 0; i < impl->options.io_threads; ++i) {
+    impl->threads.emplace_back([raw = impl.get()] {
+      current_client = raw;
+      raw->ioc.run();
+    });
+  }
+  return std::unique_ptr<PushClient>(new PushClient(std::move(impl)));
+}
+
+PushClient::PushClient(std::shared_ptr<detail::PushClientImpl> impl) : impl_(std::move(impl)) {}
+
+PushClient::~PushClient() { Stop(); }
+
+void PushClient::Stop() { impl_->Stop(); }
+
+uint64_t PushClient::connections_opened() const { return impl_->opened.load(); }
+
+void PushClient::Send(PushRequest request, std::function<void(PushResult)> done) {
+  // Counted before the check, so a Stop() that has not seen this call yet waits for it.
+  impl_->outstanding.fetch_add(1);
+  if (impl_->stopping.load()) {
+    impl_->Uncount();
+    done(ErrorResult(kStopped));
+    return;
+  }
+  auto call = std::make_unique<Call>();
+  call->timeout = request.timeout;
+  call->deadline = SteadyClock::now() + request.timeout;
+  call->done = std::move(done);
+
+  auto url = ParsePushUrl(request.url);
+  if (!url.ok()) return impl_->PostError(std::move(call), url.status().message());
+  call->url = std::move(url).value();
+
+  std::string& head = call->head;
+  head.reserve(128 + request.headers.size() * 48);
+  head.append("POST ").append(call->url.target).append(" HTTP/1.1\r\nHost: ");
+  head.append(call->url.HostHeader()).append("\r\n");
+  for (const auto& [name, value] : request.headers) {
+    if (!IsValidHeaderName(name) || !IsSafeHeaderValue(value)) {
+      return impl_->PostError(std::move(call), "invalid header: " + PercentEncodeHeaderValue(name));
+    }
+    if (beast::iequals(name, "host") || beast::iequals(name, "content-length") ||
+        beast::iequals(name, "transfer-encoding") || beast::iequals(name, "connection")) {
+      return impl_->PostError(std::move(call), "invalid header: " + name + " is set by the client");
+    }
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  head.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n\r\n");
+  call->body = std::move(request.body);
+
+  auto pool = impl_->GetPool(call->url);
+  if (!pool) return impl_->PostError(std::move(call), kStopped);
+  impl_->Dispatch(pool, std::move(call));
+}
+
+}  // namespace eragon::dispatch

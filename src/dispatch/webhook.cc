@@ -1,0 +1,160 @@
+#include "dispatch/webhook.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+
+#include "core/event_codec.h"
+#include "core/hash.h"
+#include "core/names.h"
+#include "dispatch/push_parse.h"
+
+namespace eragon::dispatch {
+namespace {
+
+constexpr std::string_view kSecretPrefix = "whsec_";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
+
+// Names a route's custom header may not use: ours and HTTP framing.
+bool IsReservedHeader(std::string_view name) {
+  static constexpr std::array<std::string_view, 7> kReserved = {
+      "content-type",   "user-agent",        "traceparent", "host",
+      "content-length", "transfer-encoding", "connection"};
+  for (auto r : kReserved) {
+    if (EqualsIgnoreCase(name, r)) return true;
+  }
+  return StartsWithIgnoreCase(name, "eragon-") || StartsWithIgnoreCase(name, "webhook-");
+}
+
+std::string SignedContent(std::string_view id, std::string_view timestamp, std::string_view body) {
+  std::string msg;
+  msg.reserve(id.size() + timestamp.size() + body.size() + 2);
+  msg.append(id).append(".").append(timestamp).append(".").append(body);
+  return msg;
+}
+
+}  // namespace
+
+Result<std::string> DecodeWebhookSecret(std::string_view secret) {
+  if (secret.starts_with(kSecretPrefix)) secret.remove_prefix(kSecretPrefix.size());
+  std::optional<std::string> key = Base64Decode(secret);
+  if (!key || key->empty()) {
+    return Status::InvalidArgument("secret: must be \"whsec_\" followed by base64");
+  }
+  return std::move(*key);
+}
+
+Result<std::string> SignWebhook(std::string_view secret, std::string_view id, int64_t timestamp_s,
+                                std::string_view body) {
+  ERAGON_ASSIGN_OR_RETURN(std::string key, DecodeWebhookSecret(secret));
+  return "v1," +
+         Base64Encode(HmacSha256(key, SignedContent(id, std::to_string(timestamp_s), body)));
+}
+
+Status VerifyWebhookSignature(std::string_view secret, std::string_view id,
+                              std::string_view timestamp, std::string_view signatures,
+                              std::string_view body, int64_t now_s, int64_t tolerance_s) {
+  ERAGON_ASSIGN_OR_RETURN(std::string key, DecodeWebhookSecret(secret));
+  int64_t ts = 0;
+  auto [end, ec] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), ts);
+  if (timestamp.empty() || timestamp[0] == '-' || ec != std::errc() ||
+      end != timestamp.data() + timestamp.size()) {
+    return Status::InvalidArgument("webhook-timestamp: not unix seconds");
+  }
+  if (ts < now_s - tolerance_s) return Status::Unauthenticated("webhook-timestamp: too old");
+  if (ts > now_s + tolerance_s) return Status::Unauthenticated("webhook-timestamp: in the future");
+
+  std::string expected = Base64Encode(HmacSha256(key, SignedContent(id, timestamp, body)));
+  bool match = false;
+  size_t pos = 0;
+  while (pos < signatures.size()) {
+    size_t space = signatures.find(' ', pos);
+    if (space == std::string_view::npos) space = signatures.size();
+    std::string_view entry = signatures.substr(pos, space - pos);
+    pos = space + 1;
+    if (!entry.starts_with("v1,")) continue;  // other schemes (v1a, ...) are not ours to check
+    // Check every entry: the time taken does not tell which one matched.
+    match |= ConstantTimeEquals(entry.substr(3), expected);
+  }
+  if (!match) return Status::Unauthenticated("webhook-signature: no matching signature");
+  return Status::Ok();
+}
+
+Result<PushRequest> BuildPush(const Event& event, const config::ConsumerRoute& route,
+                              uint32_t attempt, int64_t now_ms) {
+  if (!IsSafeHeaderValue(event.id) || !IsSafeHeaderValue(event.event_type)) {
+    return Status::InvalidArgument("event id and type must be header-safe");
+  }
+  PushRequest req;
+  req.url = route.url;
+  req.timeout = std::chrono::milliseconds(route.timeout_ms);
+  std::string_view content_type;
+  if (route.format == "eragon") {
+    req.body = EventToJson(event);
+    content_type = "application/json";
+  } else if (route.format == "cloudevents") {
+    req.body = CloudEventToJson(event);
+    content_type = "application/cloudevents+json";
+  } else {
+    return Status::InvalidArgument("format: must be eragon or cloudevents, not " + route.format);
+  }
+
+  auto& h = req.headers;
+  h.reserve(10 + route.headers.size());
+  h.emplace_back("Content-Type", content_type);
+  h.emplace_back("User-Agent", "Eragon-Push/1");
+  h.emplace_back("Eragon-Event-Id", event.id);
+  h.emplace_back("Eragon-Event-Type", event.event_type);
+  h.emplace_back("Eragon-Entity-Id", PercentEncodeHeaderValue(event.entity_id));
+  h.emplace_back("Eragon-Attempt", std::to_string(attempt));
+  if (!event.traceparent.empty() && IsValidTraceparent(event.traceparent)) {
+    h.emplace_back("traceparent", event.traceparent);
+  }
+  if (!route.secret.empty()) {
+    int64_t ts = now_ms / 1000;
+    ERAGON_ASSIGN_OR_RETURN(std::string signature,
+                            SignWebhook(route.secret, event.id, ts, req.body));
+    h.emplace_back("webhook-id", event.id);
+    h.emplace_back("webhook-timestamp", std::to_string(ts));
+    h.emplace_back("webhook-signature", std::move(signature));
+  }
+  for (const auto& [name, value] : route.headers) {
+    if (IsReservedHeader(name) || !IsValidHeaderName(name) || !IsSafeHeaderValue(value)) continue;
+    h.emplace_back(name, value);
+  }
+  return req;
+}
+
+AnswerClass ClassifyAnswer(int status) {
+  if (status >= 200 && status <= 299) return AnswerClass::kDelivered;
+  if (status == 0 || status == 429 || (status >= 500 && status <= 599)) {
+    return AnswerClass::kRetryable;
+  }
+  return AnswerClass::kDead;
+}
+
+int64_t RetryDelayMs(const config::RetryPolicy& policy, uint32_t attempt,
+                     std::optional<int64_t> retry_after_ms, std::mt19937_64& rng) {
+  const int64_t max_ms = std::max<int64_t>(0, policy.max_backoff_ms);
+  const int64_t initial = std::clamp<int64_t>(policy.initial_backoff_ms, 0, max_ms);
+  const uint32_t shift = attempt > 0 ? attempt - 1 : 0;
+  // initial * 2^shift, saturating at max_ms without overflowing.
+  int64_t ceiling = max_ms;
+  if (shift < 62 && initial <= (max_ms >> shift)) ceiling = initial << shift;
+  int64_t delay = std::uniform_int_distribution<int64_t>(0, ceiling)(rng);
+  if (retry_after_ms) delay = std::max(delay, std::min(*retry_after_ms, max_ms));
+  return std::min(delay, max_ms);
+}
+
+}  // namespace eragon::dispatch
