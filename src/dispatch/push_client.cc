@@ -32,6 +32,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <concepts>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +45,10 @@
 
 #include "core/names.h"
 #include "dispatch/push_parse.h"
+
+// GCC 12 with -fsanitize reports a false -Wmaybe-uninitialized inside Beast 1.74's
+// basic_parser (a boost::optional<uint64_t> in do_field); the code there is fine.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace eragon::dispatch {
 namespace {

@@ -425,3 +425,50 @@ TEST_F(PushClientTlsTest, BadExtraCaFileFailsCreate) {
 
 }  // namespace
 }  // namespace eragon::dispatch
+
+namespace eragon::dispatch {
+namespace {
+
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::atoll(v) : fallback;
+}
+
+// Not a test: a throughput figure. Run with
+//   push_test --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
+// (PUSH_BENCH_N, PUSH_BENCH_WINDOW, PUSH_BENCH_CONNS, PUSH_BENCH_THREADS to vary it).
+TEST(PushClientBench, DISABLED_KeepAliveThroughput) {
+  const int64_t total = EnvInt("PUSH_BENCH_N", 200'000);
+  const int64_t window = EnvInt("PUSH_BENCH_WINDOW", 64);
+  TestHttpServer server([](const TestRequest&) { return TestAnswer{}; }, std::nullopt,
+                        /*record=*/false);
+  PushClientOptions opts;
+  opts.io_threads = static_cast<int>(EnvInt("PUSH_BENCH_THREADS", 1));
+  opts.max_connections_per_endpoint = static_cast<size_t>(EnvInt("PUSH_BENCH_CONNS", 16));
+  auto client = NewClient(opts);
+  const std::string body(400, 'e');  // about the size of a small event
+  std::atomic<int64_t> next{0}, ok{0}, finished{0};
+  std::promise<void> all_done;
+  std::function<void()> send_next = [&] {
+    if (next.fetch_add(1) >= total) return;
+    client->Send(Post(server.Url("/bench"), body), [&](PushResult r) {
+      send_next();
+      ok += r.status == 200;
+      if (finished.fetch_add(1) + 1 == total) all_done.set_value();
+    });
+  };
+  auto start = Clock::now();
+  for (int64_t i = 0; i < window; ++i) send_next();
+  all_done.get_future().wait();
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  client->Stop();
+  EXPECT_EQ(ok.load(), total);
+  std::printf(
+      "pushes=%lld window=%lld connections=%llu io_threads=%d seconds=%.3f pushes_per_s=%.0f\n",
+      static_cast<long long>(total), static_cast<long long>(window),
+      static_cast<unsigned long long>(server.accepted()), opts.io_threads, secs,
+      static_cast<double>(total) / secs);
+}
+
+}  // namespace
+}  // namespace eragon::dispatch
