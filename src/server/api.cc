@@ -53,6 +53,15 @@ void Api::RegisterOps(http::Router& router) {
       HttpResponse r;
       r.status = 200;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      if (d_.dispatcher) {
+        std::vector<Metrics::ConsumerGauges> gauges;
+        for (const dispatch::ConsumerStats& s : d_.dispatcher->Stats()) {
+          gauges.push_back({s.consumer, s.topic, double(s.stats.lag_events),
+                            s.stats.lag_ms / 1000.0, s.stats.circuit_open,
+                            double(d_.deliveries->CountDead(s.consumer))});
+        }
+        d_.metrics->SetConsumerGauges(gauges);
+      }
       r.body = d_.metrics->Serialize(d_.logs);
       (*shared)(std::move(r));
     });
@@ -63,7 +72,9 @@ void Api::Register(http::Router& router) {
   RegisterEvents(router);
   RegisterRoutes(router);
   RegisterServices(router);
+  RegisterSchedules(router);
   RegisterOps(router);
+  RegisterConsumers(router);
 }
 
 }  // namespace eragon::server

@@ -7,6 +7,8 @@
 #pragma once
 
 #include "config/config_store.h"
+#include "dispatch/delivery_store.h"
+#include "dispatch/dispatcher.h"
 #include "eragon/clock.h"
 #include "index/id_index.h"
 #include "log/log.h"
@@ -32,6 +34,8 @@ struct ApiDeps {
   Metrics* metrics = nullptr;
   WorkerPool* workers = nullptr;
   Clock* clock = nullptr;
+  dispatch::Dispatcher* dispatcher = nullptr;
+  dispatch::DeliveryStore* deliveries = nullptr;
 };
 
 class Api {
@@ -46,7 +50,10 @@ class Api {
   void RegisterEvents(http::Router& router);
   void RegisterRoutes(http::Router& router);
   void RegisterServices(http::Router& router);
+  void RegisterSchedules(http::Router& router);
   void RegisterOps(http::Router& router);
+  void RegisterConsumers(http::Router& router);
+  void RegisterDeadLetters(http::Router& router);
 
   void PublishEvents(http::HttpRequest&& req, http::Responder respond);
   void GetEvent(http::HttpRequest&& req, http::Responder respond);

@@ -68,8 +68,19 @@ void Api::GetEvent(HttpRequest&& req, Responder respond) {
   JsonWriter w(&out);
   w.BeginObject().Key("event");
   EventToJson(*event, w);
-  // Delivery states come with the dispatcher; until then no consumer has any.
-  w.Key("deliveries").BeginArray().EndArray().EndObject();
+  w.Key("deliveries").BeginArray();
+  if (std::optional<index::Location> loc = d_.ids->Find(id); loc && d_.dispatcher) {
+    for (const dispatch::DeliveryView& v :
+         d_.dispatcher->DeliveriesOf(event->event_type, loc->topic, loc->partition, loc->offset)) {
+      w.BeginObject().Key("consumer").String(v.consumer);
+      w.Key("state").String(dispatch::StateName(v.state.state));
+      w.Key("attempts").Uint(v.state.attempts).Key("last_status").Int(v.state.last_status);
+      w.Key("last_error").String(v.state.last_error);
+      w.Key("next_attempt_at").Int(v.state.next_attempt_at);
+      w.Key("delivered_at").Int(v.state.delivered_at).EndObject();
+    }
+  }
+  w.EndArray().EndObject();
   respond(HttpResponse::Json(200, std::move(out)));
 }
 

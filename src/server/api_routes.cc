@@ -144,6 +144,7 @@ void Api::RegisterRoutes(http::Router& router) {
                if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
                config::ConsumerRoute stored;
                auto outcome = d_.route_admin->PutConsumer(std::move(*route), &stored);
+               if (outcome.ok() && d_.dispatcher) d_.dispatcher->RoutesChanged();
                return EchoResponse(outcome, stored, [](const auto& r, JsonWriter& w) {
                  config::ConsumerRouteToJson(r, w);
                });
@@ -158,6 +159,7 @@ void Api::RegisterRoutes(http::Router& router) {
                   if (!*route) return StatusResponse(Status::NotFound("no such consumer route"));
                   if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
                   Status st = d_.route_admin->DeleteConsumer(type, consumer);
+                  if (st.ok() && d_.dispatcher) st = d_.dispatcher->RouteRemoved(type, consumer);
                   return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
                 }));
 }

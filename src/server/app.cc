@@ -5,6 +5,9 @@
 #include <thread>
 
 #include "config/sqlite_config_store.h"
+#include "dispatch/delivery_store.h"
+#include "dispatch/dispatcher.h"
+#include "dispatch/push_client.h"
 #include "index/id_index.h"
 #include "log/log.h"
 #include "server/api.h"
@@ -29,7 +32,10 @@ struct App::Parts {
   std::unique_ptr<config::ConfigStore> store;
   std::unique_ptr<log::LogManager> logs;
   std::unique_ptr<index::IdIndex> ids;
+  std::unique_ptr<dispatch::DeliveryStore> deliveries;
+  std::unique_ptr<dispatch::PushClient> push;
   std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::unique_ptr<Auth> auth;
   std::unique_ptr<RouteCache> routes;
   std::unique_ptr<RouteAdmin> route_admin;
@@ -112,6 +118,10 @@ Status OpenStores(App::Parts& p) {
   lo.max_pending_bytes = p.options.max_pending_bytes;
   ERAGON_ASSIGN_OR_RETURN(p.logs, log::LogManager::Open(dir + "/log", lo));
   ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
+  ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch"));
+  dispatch::PushClientOptions po;
+  po.extra_ca_file = p.options.push_ca_file;
+  ERAGON_ASSIGN_OR_RETURN(p.push, dispatch::PushClient::Create(po));
   return Status::Ok();
 }
 
@@ -135,10 +145,23 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(),
                                              p->clock, p->metrics.get(), po);
   p->workers = std::make_unique<WorkerPool>(2);
+  dispatch::Dispatcher::Deps dd;
+  dd.store = p->store.get();
+  dd.logs = p->logs.get();
+  dd.deliveries = p->deliveries.get();
+  dd.push = p->push.get();
+  dd.clock = p->clock;
+  Metrics* m = p->metrics.get();
+  dd.observer.outcome = [m](const std::string& consumer, const char* outcome) {
+    m->DeliveryOutcome(consumer, outcome);
+  };
+  dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
+  p->dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
+  p->dispatcher->Start();
   ApiDeps deps{p->store.get(),  p->logs.get(),      p->ids.get(),
                p->auth.get(),   p->routes.get(),    p->route_admin.get(),
                p->publisher.get(), p->metrics.get(), p->workers.get(),
-               p->clock};
+               p->clock,        p->dispatcher.get(), p->deliveries.get()};
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
@@ -186,11 +209,19 @@ Status App::Stop() {
   }
   p_->cv.notify_all();
   if (p_->maintenance.joinable()) p_->maintenance.join();
+  // The dispatcher first: waiting long-poll fetches are answered (empty) at once, so the
+  // HTTP server's drain is not held up by them.
+  p_->dispatcher->Stop();
   p_->http->Stop(std::chrono::milliseconds(p_->options.shutdown_grace_ms));
   p_->workers->Stop();
+  p_->push->Stop();
+  Status dst = p_->deliveries->Close();
   Status st = p_->logs->Close();
   Status ist = p_->ids->Close();
-  return st.ok() ? ist : st;
+  for (const Status& s : {st, ist, dst}) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 }  // namespace eragon::server

@@ -108,6 +108,34 @@ struct Metrics::Impl {
                                      .Help("Free bytes on the file system holding the log")
                                      .Register(registry)
                                      .Add({});
+  Family<Counter>& deliveries = BuildCounter()
+                                    .Name("eragon_deliveries_total")
+                                    .Help("Delivery outcomes by consumer: delivered, retry, dead, "
+                                          "skipped_duplicate")
+                                    .Register(registry);
+  Histogram& delivery_latency = BuildHistogram()
+                                    .Name("eragon_delivery_latency_seconds")
+                                    .Help("From an event's append to the log to its 2xx or ack")
+                                    .Register(registry)
+                                    .Add({}, LatencyBuckets());
+  Family<prometheus::Gauge>& lag_events = BuildGauge()
+                                              .Name("eragon_consumer_lag_events")
+                                              .Help("Events not yet done, by consumer and topic")
+                                              .Register(registry);
+  Family<prometheus::Gauge>& lag_seconds = BuildGauge()
+                                               .Name("eragon_consumer_lag_seconds")
+                                               .Help("Age of the oldest event not yet done")
+                                               .Register(registry);
+  Family<prometheus::Gauge>& circuit = BuildGauge()
+                                           .Name("eragon_consumer_circuit_open")
+                                           .Help("1 while the consumer's circuit is open")
+                                           .Register(registry);
+  Family<prometheus::Gauge>& dead = BuildGauge()
+                                        .Name("eragon_dead_letters")
+                                        .Help("Dead letters held, by consumer")
+                                        .Register(registry);
+  std::mutex delivery_mu;
+  std::unordered_map<std::string, Counter*> delivery_counters;
   LabelledCounters published_by_type{published, "event_type"};
   LabelledCounters duplicates_by_type{duplicates, "event_type"};
   LabelledCounters requests_by_code{requests, "code"};
@@ -128,6 +156,32 @@ void Metrics::Request(int status, double seconds) {
   impl_->requests_by_code.Get(code).Increment();
   if (status >= 300) impl_->rejected_by_code.Get(code).Increment();
   impl_->request_latency.Observe(seconds);
+}
+
+void Metrics::DeliveryOutcome(const std::string& consumer, const char* outcome) {
+  std::string key = consumer + '\0' + outcome;
+  Counter* c;
+  {
+    std::lock_guard lock(impl_->delivery_mu);
+    Counter*& slot = impl_->delivery_counters[key];
+    if (slot == nullptr) {
+      slot = &impl_->deliveries.Add({{"consumer", consumer}, {"outcome", outcome}});
+    }
+    c = slot;
+  }
+  c->Increment();
+}
+
+void Metrics::DeliveryLatency(double seconds) { impl_->delivery_latency.Observe(seconds); }
+
+void Metrics::SetConsumerGauges(const std::vector<ConsumerGauges>& gauges) {
+  for (const ConsumerGauges& g : gauges) {
+    prometheus::Labels ct{{"consumer", g.consumer}, {"topic", g.topic}};
+    impl_->lag_events.Add(ct).Set(g.lag_events);
+    impl_->lag_seconds.Add(ct).Set(g.lag_seconds);
+    impl_->circuit.Add(ct).Set(g.circuit_open ? 1 : 0);
+    impl_->dead.Add({{"consumer", g.consumer}}).Set(g.dead_letters);
+  }
 }
 
 void Metrics::LogCommit(double write_seconds, double fsync_seconds, uint64_t bytes) {

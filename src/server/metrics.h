@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace eragon::log {
 class LogManager;
@@ -21,6 +22,21 @@ class Metrics {
   void PublishLatency(double seconds);
   // Every answered request; non-2xx answers also count as rejected by code.
   void Request(int status, double seconds);
+  // One delivery outcome of a consumer: delivered | retry | dead | skipped_duplicate.
+  void DeliveryOutcome(const std::string& consumer, const char* outcome);
+  // Seconds from an event's append to its 2xx (or ack).
+  void DeliveryLatency(double seconds);
+  // Per-consumer gauges, set at scrape time.
+  struct ConsumerGauges {
+    std::string consumer;
+    std::string topic;
+    double lag_events = 0;
+    double lag_seconds = 0;
+    bool circuit_open = false;
+    double dead_letters = 0;
+  };
+  void SetConsumerGauges(const std::vector<ConsumerGauges>& gauges);
+
   // One log group commit: write and fsync durations (fsync < 0 when none happened).
   void LogCommit(double write_seconds, double fsync_seconds, uint64_t bytes);
 

@@ -50,6 +50,8 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--shutdown-grace-ms", o.shutdown_grace_ms,
                  "Time in-flight requests get on SIGTERM")
       ->capture_default_str();
+  app.add_option("--push-ca-file", o.push_ca_file,
+                 "PEM file of CAs trusted for https pushes in addition to the system's");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

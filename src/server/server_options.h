@@ -27,6 +27,7 @@ struct ServerOptions {
   uint64_t min_free_bytes = 256ull << 20;  // below this free space publish answers 507
   double max_disk_used = 0.95;             // above this used fraction publish answers 507
   int64_t shutdown_grace_ms = 10'000;      // SIGTERM: time in-flight requests get
+  std::string push_ca_file;                // PEM CAs trusted for https pushes, besides the system's
 };
 
 // Parses argv (and the --config file it names). On --help prints usage and returns
