@@ -1,4 +1,4 @@
-// ConfigStore: the routing table, services with token hashes, and (later) schedules.
+// ConfigStore: the routing table, services with token hashes, and schedules.
 // SQLite implementation for a single node (sqlite_config_store.h); PostgreSQL later,
 // so the SQL stays portable and this interface narrow. Thread-safe.
 #pragma once
@@ -64,6 +64,21 @@ struct Service {
   bool operator==(const Service&) const = default;
 };
 
+// API.md "Schedules": publishes {event_type, entity_id, data} at every tick of `every`
+// or `cron` (exactly one is non-empty; validated by src/schedule before it is stored).
+struct Schedule {
+  std::string name;
+  std::string event_type;
+  std::string entity_id;
+  std::string data;       // the `data` JSON value, byte-for-byte as given
+  std::string every;      // e.g. "5m"; "" when cron is set
+  std::string cron;       // five fields, UTC; "" when every is set
+  int64_t last_tick_ms = 0;  // the latest tick fired (or skipped at creation); ms
+  int64_t created_at = 0;    // ms
+  int64_t updated_at = 0;
+  bool operator==(const Schedule&) const = default;
+};
+
 // Outcome of a Put: whether the object was created (201) or replaced (200).
 enum class PutOutcome { kCreated, kReplaced };
 
@@ -91,6 +106,17 @@ class ConfigStore {
   virtual Result<std::vector<Service>> ListServices() = 0;
   virtual Result<PutOutcome> PutService(const Service& service) = 0;
   virtual Status DeleteService(const std::string& name) = 0;
+
+  virtual Result<std::optional<Schedule>> GetSchedule(const std::string& name) = 0;
+  // All schedules, ordered by name.
+  virtual Result<std::vector<Schedule>> ListSchedules() = 0;
+  // Stores every field as given, last_tick_ms included.
+  virtual Result<PutOutcome> PutSchedule(const Schedule& schedule) = 0;
+  virtual Status DeleteSchedule(const std::string& name) = 0;
+  // Raises the schedule's last_tick_ms to `tick_ms`; never lowers it, and a missing
+  // schedule is not an error (it was deleted meanwhile). Durable on return. Runtime
+  // state, not configuration: does not bump Version().
+  virtual Status SetScheduleLastTick(const std::string& name, int64_t tick_ms) = 0;
 
   // A counter that increases with every change (any table); cheap to read. Caches use it
   // to notice changes made by another process sharing the store.

@@ -34,6 +34,14 @@ const std::vector<std::vector<std::string>>& Migrations() {
           " created_at BIGINT NOT NULL)",
           "CREATE UNIQUE INDEX services_by_token_hash ON services (token_hash)",
       },
+      {
+          "CREATE TABLE schedules ("
+          " name TEXT PRIMARY KEY, event_type TEXT NOT NULL, entity_id TEXT NOT NULL,"
+          " data TEXT NOT NULL, every_spec TEXT NOT NULL, cron_spec TEXT NOT NULL,"
+          " last_tick_ms BIGINT NOT NULL, created_at BIGINT NOT NULL,"
+          " updated_at BIGINT NOT NULL)",
+          "CREATE INDEX schedules_by_event_type ON schedules (event_type)",
+      },
   };
   return *migrations;
 }
@@ -45,6 +53,9 @@ constexpr char kConsumerColumns[] =
     " max_attempts, initial_backoff_ms, max_backoff_ms, dedup, dedup_ttl_hours, format, secret,"
     " start_position, enabled, created_at, updated_at";
 constexpr char kServiceColumns[] = "name, roles, token_hash, created_at";
+constexpr char kScheduleColumns[] =
+    "name, event_type, entity_id, data, every_spec, cron_spec, last_tick_ms, created_at,"
+    " updated_at";
 
 ProducerRoute ReadProducer(const Query& q) {
   ProducerRoute r;
@@ -130,6 +141,20 @@ Service ReadService(const Query& q) {
   s.roles = SplitRoles(q.Text(1));
   s.token_hash = q.Text(2);
   s.created_at = q.Int(3);
+  return s;
+}
+
+Schedule ReadSchedule(const Query& q) {
+  Schedule s;
+  s.name = q.Text(0);
+  s.event_type = q.Text(1);
+  s.entity_id = q.Text(2);
+  s.data = q.Text(3);
+  s.every = q.Text(4);
+  s.cron = q.Text(5);
+  s.last_tick_ms = q.Int(6);
+  s.created_at = q.Int(7);
+  s.updated_at = q.Int(8);
   return s;
 }
 
@@ -278,6 +303,56 @@ class SqliteConfigStore final : public ConfigStore {
 
   Status DeleteService(const std::string& name) override {
     return Delete("services", "name = ?", {name}, "no service '" + name + "'");
+  }
+
+  Result<std::optional<Schedule>> GetSchedule(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kScheduleColumns +
+                                                 " FROM schedules WHERE name = ?"));
+    q->Bind(name);
+    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) return std::optional<Schedule>();
+    return std::optional<Schedule>(ReadSchedule(*q));
+  }
+
+  Result<std::vector<Schedule>> ListSchedules() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kScheduleColumns +
+                                                 " FROM schedules ORDER BY name"));
+    std::vector<Schedule> out;
+    for (;;) {
+      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) return out;
+      out.push_back(ReadSchedule(*q));
+    }
+  }
+
+  Result<PutOutcome> PutSchedule(const Schedule& s) override {
+    return Put("schedules", "name = ?", {s.name}, [&](bool exists) {
+      auto q = db_->Prepare(exists ? "UPDATE schedules SET event_type = ?, entity_id = ?,"
+                                     " data = ?, every_spec = ?, cron_spec = ?,"
+                                     " last_tick_ms = ?, created_at = ?, updated_at = ?"
+                                     " WHERE name = ?"
+                                   : "INSERT INTO schedules (event_type, entity_id, data,"
+                                     " every_spec, cron_spec, last_tick_ms, created_at,"
+                                     " updated_at, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      if (!q.ok()) return q.status();
+      (*q)->Bind(s.event_type).Bind(s.entity_id).Bind(s.data).Bind(s.every).Bind(s.cron);
+      (*q)->Bind(s.last_tick_ms).Bind(s.created_at).Bind(s.updated_at).Bind(s.name);
+      return (*q)->Run();
+    });
+  }
+
+  Status DeleteSchedule(const std::string& name) override {
+    return Delete("schedules", "name = ?", {name}, "no schedule '" + name + "'");
+  }
+
+  Status SetScheduleLastTick(const std::string& name, int64_t tick_ms) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare("UPDATE schedules SET last_tick_ms = ?"
+                                                 " WHERE name = ? AND last_tick_ms < ?"));
+    q->Bind(tick_ms).Bind(name).Bind(tick_ms);
+    return q->Run();
   }
 
   Result<int64_t> Version() override {

@@ -195,7 +195,7 @@ TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 1);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 2);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
@@ -221,6 +221,74 @@ TEST_F(SqliteConfigStoreTest, ANonDatabaseFileIsReported) {
   Result<std::unique_ptr<ConfigStore>> store = OpenSqliteConfigStore(path_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Code::kCorruption) << store.status().ToString();
+}
+
+Schedule SampleSchedule(std::string name = "nightly-report") {
+  Schedule s;
+  s.name = std::move(name);
+  s.event_type = "report_due";
+  s.entity_id = "report é 1";
+  s.data = R"({"kind": "nightly",  "n": 1e400})";
+  s.cron = "0 3 * * *";
+  s.last_tick_ms = 1'700'000'000'000;
+  s.created_at = 1000;
+  s.updated_at = 2000;
+  return s;
+}
+
+TEST_F(SqliteConfigStoreTest, SchedulesPutGetListDelete) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->GetSchedule("nightly-report").value().has_value());
+  EXPECT_EQ(store->PutSchedule(SampleSchedule()).value(), PutOutcome::kCreated);
+  EXPECT_EQ(store->GetSchedule("nightly-report").value(), SampleSchedule());
+  Schedule every = SampleSchedule("a-every");
+  every.cron = "";
+  every.every = "1h30m";
+  ASSERT_EQ(store->PutSchedule(every).value(), PutOutcome::kCreated);
+  every.data = "[1,2]";
+  every.updated_at = 3000;
+  EXPECT_EQ(store->PutSchedule(every).value(), PutOutcome::kReplaced);
+  std::vector<Schedule> all = store->ListSchedules().value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], every);  // ordered by name
+  EXPECT_EQ(all[1], SampleSchedule());
+  EXPECT_TRUE(store->DeleteSchedule("a-every").ok());
+  EXPECT_EQ(store->DeleteSchedule("a-every").code(), Code::kNotFound);
+  EXPECT_EQ(store->ListSchedules().value().size(), 1u);
+}
+
+TEST_F(SqliteConfigStoreTest, ScheduleLastTickOnlyRisesAndIsNotAConfigChange) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->PutSchedule(SampleSchedule()).ok());
+  int64_t version = store->Version().value();
+  const int64_t t0 = SampleSchedule().last_tick_ms;
+  ASSERT_TRUE(store->SetScheduleLastTick("nightly-report", t0 + 60'000).ok());
+  EXPECT_EQ(store->GetSchedule("nightly-report").value()->last_tick_ms, t0 + 60'000);
+  ASSERT_TRUE(store->SetScheduleLastTick("nightly-report", t0).ok());  // never lowers
+  EXPECT_EQ(store->GetSchedule("nightly-report").value()->last_tick_ms, t0 + 60'000);
+  EXPECT_TRUE(store->SetScheduleLastTick("deleted-meanwhile", t0).ok());
+  EXPECT_EQ(store->Version().value(), version);
+}
+
+TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->PutProducer(SampleProducer()).ok());
+  }
+  // Turn the file back into what the first release wrote.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE schedules; DELETE FROM schema_version WHERE version > 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->GetProducer("order_created").value().has_value());
+  EXPECT_EQ(store->PutSchedule(SampleSchedule()).value(), PutOutcome::kCreated);
 }
 
 TEST_F(SqliteConfigStoreTest, ConcurrentReadersAndWriters) {

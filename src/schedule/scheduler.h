@@ -1,0 +1,86 @@
+// Scheduler: fires each schedule's ticks (API.md "Schedules").
+//
+// On every Tick(now_ms) it reads the schedules from the config store and, for each,
+// computes the latest tick at or before now. When that tick is later than the schedule's
+// last fired tick, it fires ONLY that tick (ticks missed meanwhile, e.g. while no server
+// ran, coalesce into it) and, once the fire callback succeeded, records it with
+// ConfigStore::SetScheduleLastTick. A failed fire is retried on the next Tick.
+//
+// Exactly once: the fire callback publishes with the deterministic id
+// ScheduleEventId(name, tick) and treats the publish dedup's "duplicate" as success, so a
+// tick fired by another node, or fired before a crash that lost the last_tick_ms update,
+// is not stored twice. The store's last_tick_ms only saves work.
+//
+// Thread-safe: Tick calls are serialised. Start/Stop run Tick on a thread of its own.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config_store.h"
+#include "eragon/clock.h"
+#include "eragon/status.h"
+
+namespace eragon::schedule {
+
+// Publishes `schedule`'s event for `tick_ms`. Ok when the event is stored (or was
+// already: a duplicate); any error means "not fired, try again later".
+using FireFn = std::function<Status(const config::Schedule& schedule, int64_t tick_ms)>;
+
+struct TickReport {
+  int fired = 0;
+  // One line per schedule that could not fire (or not be read) in this Tick.
+  std::vector<std::string> errors;
+};
+
+// Sets what a PUT stores besides the body: created_at (kept from `old`), updated_at = now,
+// and last_tick_ms = the latest tick at or before now (never lower than old's), so a new
+// or changed schedule fires from its next tick on, never for ticks before the PUT.
+// REQUIRES: `s` passed ParseSchedule.
+void StampForPut(config::Schedule* s, const std::optional<config::Schedule>& old, int64_t now_ms);
+
+class Scheduler {
+ public:
+  // `store` and `clock` are borrowed and must outlive the Scheduler; `clock` is used only
+  // by the thread that Start runs.
+  Scheduler(config::ConfigStore* store, Clock* clock, FireFn fire);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Fires every due tick once, as described above. Never throws; errors are reported.
+  TickReport Tick(int64_t now_ms);
+
+  // Calls Tick(clock->WallMs()) every `interval` on a new thread, logging errors to stderr
+  // (each distinct message once until it changes). Stop() wakes and joins it; a Tick in
+  // progress finishes first. Start at most once.
+  void Start(std::chrono::milliseconds interval);
+  void Stop();
+
+ private:
+  void Loop(std::chrono::milliseconds interval);
+
+  config::ConfigStore* store_;
+  Clock* clock_;
+  FireFn fire_;
+
+  std::mutex tick_mu_;  // serialises Tick
+  // Ticks fired by this process, in case recording one in the store failed. Guarded by
+  // tick_mu_.
+  std::map<std::string, int64_t> fired_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace eragon::schedule
