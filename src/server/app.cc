@@ -1,6 +1,7 @@
 #include "server/app.h"
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -9,7 +10,9 @@
 #include "dispatch/dispatcher.h"
 #include "dispatch/push_client.h"
 #include "index/id_index.h"
+#include "core/uuid.h"
 #include "log/log.h"
+#include "schedule/scheduler.h"
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/http/http_error.h"
@@ -40,6 +43,7 @@ struct App::Parts {
   std::unique_ptr<RouteCache> routes;
   std::unique_ptr<RouteAdmin> route_admin;
   std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<schedule::Scheduler> scheduler;  // fires schedule ticks through publisher
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<Api> api;
   std::unique_ptr<http::Router> router;
@@ -95,6 +99,30 @@ Status SplitListen(const std::string& listen, std::string* host, uint16_t* port)
   if (p < 0 || p > 65535) return Status::InvalidArgument("--listen: bad port in '" + listen + "'");
   *port = static_cast<uint16_t>(p);
   return Status::Ok();
+}
+
+// Publishes one schedule tick as the type's producer (an admin caller publishes as the
+// type's producer) and waits for the answer. A duplicate means the tick was stored before
+// (by this or another node, or before a crash), so it counts as fired; so does a conflict
+// (the tick's id is stored with the schedule's earlier data or producer).
+Status FireScheduleTick(Publisher* publisher, const config::Schedule& s, int64_t tick_ms) {
+  Event e;
+  e.id = ScheduleEventId(s.name, tick_ms);
+  e.event_type = s.event_type;
+  e.entity_id = s.entity_id;
+  e.occurred_at = tick_ms;
+  e.data = s.data;
+  Caller caller;
+  caller.service = "scheduler";
+  caller.admin = true;
+  std::promise<Status> done;
+  std::future<Status> result = done.get_future();
+  std::vector<Event> events;
+  events.push_back(std::move(e));
+  publisher->Publish(caller, std::move(events), "",
+                     [&done](Result<PublishReply> r) { done.set_value(r.status()); });
+  Status st = result.get();
+  return st.code() == Code::kConflict ? Status::Ok() : st;
 }
 
 Status OpenStores(App::Parts& p) {
@@ -186,6 +214,12 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
     return std::nullopt;
   });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
+  Publisher* publisher = p->publisher.get();
+  p->scheduler = std::make_unique<schedule::Scheduler>(
+      p->store.get(), p->clock, [publisher](const config::Schedule& s, int64_t tick_ms) {
+        return FireScheduleTick(publisher, s, tick_ms);
+      });
+  p->scheduler->Start(std::chrono::milliseconds(200));
   Parts* raw = p.get();
   p->maintenance = std::thread([raw] { raw->MaintenanceLoop(); });
   return std::unique_ptr<App>(new App(std::move(p)));
@@ -212,6 +246,7 @@ Status App::Stop() {
   // The dispatcher first: waiting long-poll fetches are answered (empty) at once, so the
   // HTTP server's drain is not held up by them.
   p_->dispatcher->Stop();
+  if (p_->scheduler) p_->scheduler->Stop();  // publishes no more ticks
   p_->http->Stop(std::chrono::milliseconds(p_->options.shutdown_grace_ms));
   p_->workers->Stop();
   p_->push->Stop();

@@ -61,6 +61,13 @@ Status RouteAdmin::DeleteProducer(const std::string& event_type) {
                             std::to_string(consumers.size()) +
                             " consumer route(s), e.g. '" + consumers[0].consumer + "'");
   }
+  ERAGON_ASSIGN_OR_RETURN(std::vector<config::Schedule> schedules, store_->ListSchedules());
+  for (const config::Schedule& s : schedules) {
+    if (s.event_type == event_type) {
+      return Status::Conflict("event type '" + event_type + "' is used by schedule '" + s.name +
+                              "'");
+    }
+  }
   Status st = store_->DeleteProducer(event_type);
   cache_->Invalidate(event_type);
   return st;
