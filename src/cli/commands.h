@@ -14,6 +14,9 @@ void AddRoutesCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
 void AddPublishCommand(CLI::App& app, const CliContext& ctx, int* exit_code);
 void AddEventsCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
 void AddServicesCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
+void AddDeliveryCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
+void AddTailCommand(CLI::App& app, const CliContext& ctx, int* exit_code);
+void AddSchedulesCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
 
 // Reads a whole file, or stdin when `path` is "-". Prints an error and returns false
 // when it cannot.

@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
   eragon::cli::AddPublishCommand(app, ctx, &exit_code);
   eragon::cli::AddEventsCommands(app, ctx, &exit_code);
   eragon::cli::AddServicesCommands(app, ctx, &exit_code);
+  eragon::cli::AddDeliveryCommands(app, ctx, &exit_code);
+  eragon::cli::AddTailCommand(app, ctx, &exit_code);
+  eragon::cli::AddSchedulesCommands(app, ctx, &exit_code);
 
   // The token must be known before a subcommand's callback runs.
   app.parse_complete_callback([&] {
