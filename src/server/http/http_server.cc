@@ -307,24 +307,18 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     req.method_name.assign(SV(msg.method_string()));
     req.method = ParseMethod(req.method_name);
     req.SetTarget(SV(msg.target()));
+    req.headers.reserve(8);
     for (const auto& f : msg) {
       req.headers.Add(std::string(SV(f.name_string())), std::string(SV(f.value())));
     }
+    req.version = msg.version();
+    req.keep_alive = msg.keep_alive();
     return req;
   }
 
   void OnRequestComplete() {
-    auto& msg = parser_->get();
-    HttpRequest req;
-    req.method_name.assign(SV(msg.method_string()));
-    req.method = ParseMethod(req.method_name);
-    req.SetTarget(SV(msg.target()));
-    req.headers.reserve(8);
-    for (const auto& f : msg)
-      req.headers.Add(std::string(SV(f.name_string())), std::string(SV(f.value())));
-    req.body = std::move(msg.body());
-    req.version = msg.version();
-    req.keep_alive = msg.keep_alive();
+    HttpRequest req = HeadersOnly();
+    req.body = std::move(parser_->get().body());
     if (!req.keep_alive) close_after_write_ = true;
     version_ = req.version;
     method_ = req.method;

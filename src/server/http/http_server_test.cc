@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/http/http_error.h"
 #include "server/http/http_test_client.h"
 
 namespace eragon::http {
@@ -55,6 +56,7 @@ class HttpServerTest : public ::testing::Test {
     opts.port = 0;
     server_ = std::make_unique<HttpServer>(opts, &router_);
     if (hook_) server_->SetLatencyHook(hook_);
+    if (oversize_hook_) server_->SetOversizeHook(oversize_hook_);
     Status st = server_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
     ASSERT_NE(server_->port(), 0);
@@ -73,6 +75,7 @@ class HttpServerTest : public ::testing::Test {
 
   Router router_;
   LatencyHook hook_;
+  OversizeHook oversize_hook_;
   std::unique_ptr<HttpServer> server_;
   std::mutex mu_;
   std::vector<std::thread> threads_;
@@ -190,6 +193,38 @@ TEST_F(HttpServerTest, OversizedContentLengthIs413BeforeTheBodyIsSent) {
   EXPECT_NE(r->body.find(R"("code":"too_large")"), std::string::npos);
   EXPECT_EQ(r->headers.Get("Connection"), "close");
   EXPECT_TRUE(c.WaitClosed(3s));
+}
+
+TEST_F(HttpServerTest, OversizeHookAnswersInsteadOf413) {
+  HttpServerOptions opts;
+  opts.max_body_bytes = 1024;
+  std::atomic<int> calls{0};
+  oversize_hook_ = [&](const HttpRequest& r) -> std::optional<HttpResponse> {
+    ++calls;
+    EXPECT_EQ(r.path, "/v1/events");
+    EXPECT_TRUE(r.body.empty());
+    if (r.Header("authorization") == "Bearer good") return std::nullopt;
+    return ErrorResponse(Status::Unauthenticated("bad token"));
+  };
+  StartServer(opts);
+
+  TestClient bad(server_->port());
+  ASSERT_TRUE(
+      bad.Send("POST /v1/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer x\r\n"
+               "Content-Length: 5000\r\n\r\n"));
+  auto r = bad.Read(2s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->headers.Get("Connection"), "close");
+
+  TestClient good(server_->port());
+  ASSERT_TRUE(
+      good.Send("POST /v1/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer good\r\n"
+                "Content-Length: 5000\r\n\r\n"));
+  r = good.Read(2s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(calls.load(), 2);
 }
 
 TEST_F(HttpServerTest, BodyAtTheLimitIsAccepted) {
