@@ -28,6 +28,11 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
     InitPositions();
     initialized_ = true;
   }
+  if (!paused_.empty()) {  // a route may be enabled again: look at them once more
+    ready_.insert(ready_.begin(), paused_.begin(), paused_.end());
+    paused_.clear();
+    if (ctx_.wake) ctx_.wake();
+  }
 }
 
 // Committed positions from the PositionStore; a partition without one starts per the
@@ -109,15 +114,11 @@ void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, i
     slot.last_error = st->last_error;
   }
   slot.event = std::move(event);
+  // An early check, so duplicates take no window slot; CheckDedup decides before sending.
   if (route.dedup != "none" && !slot.ignore_dedup &&
       ctx_.store->DedupClaimed(consumer_, slot.event.event_type, DedupKey(slot, route), now,
                                route.dedup_ttl_hours * 3'600'000)) {
-    DeliveryBatch batch;
-    DeliveryState st;
-    st.state = DeliveryStateKind::kSkippedDuplicate;
-    batch.PutState(consumer_, topic_name(), p, rec.offset, st);
-    ctx_.store->Write(batch, false).ok();
-    Observe("skipped_duplicate");
+    SkipDuplicate(p, rec.offset);
     return;
   }
   SlotKey key{p, rec.offset};
@@ -130,6 +131,57 @@ void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, i
     if (q.size() > 1) return;  // waits for the entity's earlier events
   }
   MakeEligible(key, it->second);
+}
+
+void ConsumerWorker::SkipDuplicate(uint32_t partition, uint64_t offset) {
+  DeliveryBatch batch;
+  DeliveryState st;
+  st.state = DeliveryStateKind::kSkippedDuplicate;
+  batch.PutState(consumer_, topic_name(), partition, offset, st);
+  ctx_.store->Write(batch, false).ok();
+  Observe("skipped_duplicate");
+}
+
+// Right before an event is pushed or leased: a key is claimed only at the 2xx/ack, so two
+// copies read before the first is delivered would both pass the check in Admit. The first
+// copy holds the key until it is done; later copies park and are checked again then.
+// Returns true when the slot may go; otherwise it was skipped (completed) or parked.
+bool ConsumerWorker::CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route,
+                                int64_t now) {
+  if (route.dedup == "none" || slot.ignore_dedup || !slot.dedup_hold.empty()) return true;
+  std::string k = slot.event.event_type;
+  k.push_back('\0');
+  k += DedupKey(slot, route);
+  if (auto it = dedup_wait_.find(k); it != dedup_wait_.end()) {
+    slot.state = SlotState::kParked;
+    it->second.push_back(key);
+    return false;
+  }
+  if (ctx_.store->DedupClaimed(consumer_, slot.event.event_type, DedupKey(slot, route), now,
+                               route.dedup_ttl_hours * 3'600'000)) {
+    if (key.partition != kRedrivePartition) SkipDuplicate(key.partition, key.offset);
+    Complete(key, slot);
+    return false;
+  }
+  dedup_wait_.emplace(k, std::vector<SlotKey>{});
+  slot.dedup_hold = std::move(k);
+  return true;
+}
+
+// The holder of a dedup key is done: every copy waiting for it is checked again.
+void ConsumerWorker::ReleaseDedup(Slot& slot) {
+  if (slot.dedup_hold.empty()) return;
+  auto it = dedup_wait_.find(slot.dedup_hold);
+  slot.dedup_hold.clear();
+  if (it == dedup_wait_.end()) return;
+  std::vector<SlotKey> waiting = std::move(it->second);
+  dedup_wait_.erase(it);
+  for (const SlotKey& k : waiting) {
+    if (Slot* s = Find(k); s != nullptr && s->state == SlotState::kParked) {
+      s->state = SlotState::kQueued;
+      ready_.push_back(k);
+    }
+  }
 }
 
 void ConsumerWorker::MakeEligible(const SlotKey& key, Slot& slot) {
@@ -157,6 +209,7 @@ void ConsumerWorker::ReleaseTimers(int64_t now) {
 // A finished event leaves the window; its entity's next event becomes eligible, and the
 // partition's committed position moves up to the oldest event still in the window.
 void ConsumerWorker::Complete(const SlotKey& key, Slot& slot) {
+  ReleaseDedup(slot);
   if (key.partition == kRedrivePartition) {
     redrives_.erase(key.offset);
     return;
@@ -201,10 +254,20 @@ void ConsumerWorker::ResetWindow() {
   entity_queue_.clear();
   ready_.clear();
   pull_ready_.clear();
+  paused_.clear();
+  dedup_wait_.clear();
   timers_.clear();
   leases_.clear();
   streak_entities_.clear();
   streak_slots_.clear();
+  // Redriven dead letters are not part of the window: the queues and timers just cleared
+  // held some of them, so make those eligible again (a push in flight keeps its answer;
+  // a pull lease is dropped: a new tag makes its ack id stale and it is fetched again).
+  for (auto& [id, slot] : redrives_) {
+    if (slot.state == SlotState::kInFlight && !slot.pull) continue;
+    slot.tag = next_tag_++;
+    MakeEligible({kRedrivePartition, id}, slot);
+  }
 }
 
 Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {

@@ -124,7 +124,9 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   Stats GetStats();
 
  private:
-  enum class SlotState { kQueued, kInFlight, kWaiting };
+  // kQueued: in ready_, pull_ready_ or paused_, or behind its entity's head (ordered);
+  // kParked: waits for another slot holding its dedup key (in dedup_wait_).
+  enum class SlotState { kQueued, kInFlight, kWaiting, kParked };
   struct Slot {
     Event event;
     int64_t log_ts = 0;
@@ -137,7 +139,8 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
     bool probe = false;
     bool pull = false;
     bool ignore_dedup = false;
-    std::string dead_key;  // redrive: the dead letter it came from
+    std::string dead_key;    // redrive: the dead letter it came from
+    std::string dedup_hold;  // the dedup_wait_ key this slot holds, if any
   };
   struct Partition {
     uint64_t committed = 0;
@@ -168,6 +171,10 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void Deliver(const SlotKey& key, Slot& slot, int64_t now, DeliveryBatch* batch);
   void Dead(const SlotKey& key, Slot& slot, int64_t now);
   void Complete(const SlotKey& key, Slot& slot);
+  bool CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route, int64_t now);
+  void SkipDuplicate(uint32_t partition, uint64_t offset);
+  void ReleaseDedup(Slot& slot);
+  void PersistRetrying(const SlotKey& key, const Slot& slot);
   void ResetWindow();
   void Observe(const char* outcome);
   std::string DedupKey(const Slot& slot, const config::ConsumerRoute& route) const;
@@ -187,6 +194,12 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   std::unordered_map<std::string, std::deque<SlotKey>> entity_queue_;  // ordered topics
   std::deque<SlotKey> ready_;
   std::deque<SlotKey> pull_ready_;
+  // Events of a disabled route: they keep their window slot (the position holds) and go
+  // back to ready_ at the next SetRoutes. They never block other routes' events.
+  std::vector<SlotKey> paused_;
+  // Dedup keys (type '\0' key) held by a slot being delivered, and the slots waiting for
+  // them: a copy is checked again once the holder is done (claimed, dead or dropped).
+  std::unordered_map<std::string, std::vector<SlotKey>> dedup_wait_;
   std::multimap<int64_t, std::pair<SlotKey, uint64_t>> timers_;  // next_at -> (key, tag)
   std::multimap<int64_t, std::pair<SlotKey, uint64_t>> leases_;  // lease end -> (key, tag)
   uint64_t next_tag_ = 1;
@@ -195,6 +208,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
 
   bool circuit_open_ = false;
   bool probe_in_flight_ = false;
+  uint64_t probe_tag_ = 0;  // the tag of the probe in flight
   int64_t probe_at_ = 0;
   int64_t probe_backoff_ms_ = 0;
   std::set<std::string> streak_entities_;

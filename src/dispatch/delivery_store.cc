@@ -201,6 +201,8 @@ Status DeliveryStore::Write(DeliveryBatch& batch, bool sync) {
   return FromRocks(impl_->db->Write(wo, &batch.impl_->wb), "write");
 }
 
+Status DeliveryStore::Sync() { return FromRocks(impl_->db->SyncWAL(), "sync"); }
+
 std::optional<DeliveryState> DeliveryStore::GetState(const std::string& consumer,
                                                      const std::string& topic, uint32_t partition,
                                                      uint64_t offset) {

@@ -80,6 +80,9 @@ class DeliveryStore {
   ~DeliveryStore();
 
   Status Write(DeliveryBatch& batch, bool sync);
+  // Makes every write so far durable (fsyncs the WAL). The dispatcher calls it before it
+  // commits positions, so a position never passes an event whose state could be lost.
+  Status Sync();
 
   std::optional<DeliveryState> GetState(const std::string& consumer, const std::string& topic,
                                         uint32_t partition, uint64_t offset);

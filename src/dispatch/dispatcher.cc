@@ -38,7 +38,9 @@ Dispatcher::Dispatcher(Deps deps) : d_(std::move(deps)) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 
-void Dispatcher::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Dispatcher::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Dispatcher::Stop() {
   {
@@ -97,7 +99,8 @@ void Dispatcher::Loop() {
       last_commit = now;
     }
     int64_t sleep_ms = kMaxSleepMs;
-    if (next != INT64_MAX) sleep_ms = std::clamp<int64_t>(next - d_.clock->WallMs(), 0, kMaxSleepMs);
+    if (next != INT64_MAX)
+      sleep_ms = std::clamp<int64_t>(next - d_.clock->WallMs(), 0, kMaxSleepMs);
     std::unique_lock lock(mu_);
     if (!fetches_.empty()) sleep_ms = std::min<int64_t>(sleep_ms, 20);
     cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms), [&] { return woken_ || stopping_; });
@@ -108,6 +111,11 @@ void Dispatcher::Loop() {
 // Builds the wanted (consumer, topic) set from the routing table and adds, updates and
 // removes workers to match. Only reads the store when its version changed.
 void Dispatcher::RefreshRoutes() {
+  std::lock_guard refresh(refresh_mu_);
+  RefreshRoutesLocked();
+}
+
+void Dispatcher::RefreshRoutesLocked() {
   Result<int64_t> version = d_.store->Version();
   if (!version.ok()) return;
   {
@@ -127,7 +135,8 @@ void Dispatcher::RefreshRoutes() {
     wanted[{c.consumer, p->second->topic}][c.event_type] = c;
     topic_route[p->second->topic] = p->second;
   }
-  std::vector<std::pair<std::shared_ptr<ConsumerWorker>, std::map<std::string, config::ConsumerRoute>>>
+  std::vector<
+      std::pair<std::shared_ptr<ConsumerWorker>, std::map<std::string, config::ConsumerRoute>>>
       updates;
   {
     std::lock_guard lock(mu_);
@@ -155,7 +164,8 @@ void Dispatcher::RefreshRoutes() {
       ctx.clock = d_.clock;
       ctx.observer = &d_.observer;
       ctx.wake = [this] { Wake(); };
-      it = workers_.emplace(key, std::make_shared<ConsumerWorker>(key.first, pr->ordered, ctx)).first;
+      it = workers_.emplace(key, std::make_shared<ConsumerWorker>(key.first, pr->ordered, ctx))
+               .first;
       if (subscriptions_.count(pr->topic) == 0) {
         subscriptions_[pr->topic] = (*topic)->Subscribe([this] { Wake(); });
       }
@@ -165,13 +175,21 @@ void Dispatcher::RefreshRoutes() {
   for (auto& [worker, routes] : updates) worker->SetRoutes(std::move(routes));
 }
 
+// The delivery states (dead letters, retry schedules, dedup claims) of events below the
+// new positions are made durable first: otherwise a machine crash could keep a position
+// past an event whose dead letter was lost.
 void Dispatcher::CommitPositions() {
+  std::lock_guard refresh(refresh_mu_);
   std::vector<log::PositionStore::Entry> entries;
   for (const auto& w : WorkersOf("")) {
     std::vector<log::PositionStore::Entry> e = w->TakeCommitted();
     entries.insert(entries.end(), e.begin(), e.end());
   }
-  if (!entries.empty()) d_.logs->positions()->Commit(entries).ok();
+  if (entries.empty()) return;
+  // A failed sync or commit is not retried until the position moves again; a restart
+  // then resumes from the older position (delivering some events again: at-least-once).
+  if (!d_.deliveries->Sync().ok()) return;
+  d_.logs->positions()->Commit(entries).ok();
 }
 
 std::vector<std::shared_ptr<ConsumerWorker>> Dispatcher::WorkersOf(const std::string& consumer) {
@@ -272,8 +290,7 @@ Result<size_t> Dispatcher::Nack(const std::string& consumer, const std::vector<s
 }
 
 std::shared_ptr<ConsumerWorker> Dispatcher::WorkerFor(const std::string& event_type,
-                                                      const std::string& consumer,
-                                                      Status* error) {
+                                                      const std::string& consumer, Status* error) {
   Result<std::optional<config::ConsumerRoute>> route = d_.store->GetConsumer(event_type, consumer);
   Result<std::optional<config::ProducerRoute>> producer = d_.store->GetProducer(event_type);
   if (!route.ok() || !producer.ok()) {
@@ -301,8 +318,7 @@ Status Dispatcher::Replay(const std::string& event_type, const std::string& cons
   return w ? w->Replay(from_ms, ignore_dedup) : st;
 }
 
-Status Dispatcher::Seek(const std::string& event_type, const std::string& consumer,
-                        int64_t to_ms) {
+Status Dispatcher::Seek(const std::string& event_type, const std::string& consumer, int64_t to_ms) {
   Status st;
   std::shared_ptr<ConsumerWorker> w = WorkerFor(event_type, consumer, &st);
   return w ? w->Seek(to_ms) : st;
@@ -331,8 +347,9 @@ Result<size_t> Dispatcher::Redrive(const std::string& event_type, const std::str
 }
 
 Status Dispatcher::RouteRemoved(const std::string& event_type, const std::string& consumer) {
+  std::lock_guard refresh(refresh_mu_);
   ERAGON_RETURN_IF_ERROR(d_.deliveries->RemoveConsumerType(consumer, event_type));
-  RefreshRoutes();
+  RefreshRoutesLocked();
   // With no route left on a topic, its worker is gone: drop its position and states.
   std::set<std::string> live_topics;
   {

@@ -36,6 +36,8 @@ struct ConsumerStats {
   ConsumerWorker::Stats stats;
 };
 
+// REQUIRES: the PushClient is stopped (its callbacks have returned) before the Dispatcher
+// is destroyed; the stores and the log outlive both.
 class Dispatcher {
  public:
   struct Deps {
@@ -93,6 +95,7 @@ class Dispatcher {
   void Loop();
   void Wake();
   void RefreshRoutes();
+  void RefreshRoutesLocked();  // REQUIRES: refresh_mu_
   void CommitPositions();
   void ServeFetches(bool final);
   std::vector<std::shared_ptr<ConsumerWorker>> WorkersOf(const std::string& consumer);
@@ -102,6 +105,12 @@ class Dispatcher {
               std::vector<PulledMessage>* out);
 
   Deps d_;
+  // Serializes route refreshes, position commits and route removal: two refreshes
+  // interleaving could apply an older routing table after a newer one, or answer "not
+  // started yet" while the other is still creating the worker; a commit racing a removal
+  // could bring a removed consumer's position back. Lock order: refresh_mu_, a worker's
+  // mutex, mu_.
+  std::mutex refresh_mu_;
   std::mutex mu_;  // guards workers_, subscriptions_, fetches_, wake/stop flags
   std::condition_variable cv_;
   std::map<WorkerKey, std::shared_ptr<ConsumerWorker>> workers_;

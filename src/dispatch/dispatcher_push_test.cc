@@ -122,8 +122,14 @@ TEST(DispatcherPush, RetryAfterIsHonoured) {
   auto route = rig.HttpRoute("t", "c", ep.Url());
   route.retry = {3, 10, 60'000};
   rig.Put(route);
-  rig.Publish("t", "e1");
-  ASSERT_TRUE(WaitFor([&] { return ep.count() == 1; }));
+  auto ev = rig.Publish("t", "e1");
+  std::optional<DeliveryState> st;
+  ASSERT_TRUE(WaitFor([&] {  // the answer was processed (not just sent)
+    st = rig.StateOf(ev, "c");
+    return st && st->state == DeliveryStateKind::kRetrying;
+  }));
+  EXPECT_EQ(st->next_attempt_at, rig.clock.WallMs() + 7000);
+  EXPECT_EQ(st->last_status, 429);
   for (int i = 0; i < 69; ++i) rig.Advance(100);  // +6.9 s
   EXPECT_FALSE(WaitFor([&] { return ep.count() > 1; }, 0.1)) << "retried before Retry-After";
   rig.Advance(100);

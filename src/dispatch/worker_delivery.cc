@@ -54,7 +54,11 @@ void ConsumerWorker::SendReady(int64_t now) {
       Complete(key, *slot);
       continue;
     }
-    if (!route->enabled) break;  // paused: hold the position
+    if (!route->enabled) {  // paused: hold the position, let other routes' events go
+      ready_.pop_front();
+      paused_.push_back(key);
+      continue;
+    }
     if (route->type == "pull") {
       ready_.pop_front();
       slot->pull = true;
@@ -62,13 +66,14 @@ void ConsumerWorker::SendReady(int64_t now) {
       continue;
     }
     if (in_flight_ >= route->max_in_flight) break;
+    if (route->rate_limit_per_s > 0 && ctx_.clock->MonoNs() < next_send_ns_) break;
+    ready_.pop_front();
+    if (!CheckDedup(key, *slot, *route, now)) continue;
     if (route->rate_limit_per_s > 0) {
       int64_t mono = ctx_.clock->MonoNs();
-      if (mono < next_send_ns_) break;
       next_send_ns_ =
           std::max(next_send_ns_, mono - 1'000'000'000) + 1'000'000'000 / route->rate_limit_per_s;
     }
-    ready_.pop_front();
     Send(key, *slot, now);
   }
 }
@@ -78,22 +83,23 @@ void ConsumerWorker::SendProbe(int64_t now) {
   if (probe_in_flight_ || now < probe_at_) return;
   while (!ready_.empty()) {
     SlotKey key = ready_.front();
-    Slot* slot = Find(key);
-    const config::ConsumerRoute* route = slot ? RouteOf(*slot) : nullptr;
-    if (slot == nullptr || slot->state != SlotState::kQueued || route == nullptr ||
-        route->type != "http") {
-      ready_.pop_front();
-      if (slot != nullptr && slot->state == SlotState::kQueued && route == nullptr) {
-        Complete(key, *slot);
-      }
-      continue;
-    }
-    if (!route->enabled) return;
     ready_.pop_front();
-    slot->probe = true;
-    probe_in_flight_ = true;
-    Send(key, *slot, now);
-    return;
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kQueued) continue;
+    const config::ConsumerRoute* route = RouteOf(*slot);
+    if (route == nullptr) {
+      Complete(key, *slot);
+    } else if (!route->enabled) {
+      paused_.push_back(key);
+    } else if (route->type == "pull") {  // pull routes have no endpoint: not held back
+      slot->pull = true;
+      pull_ready_.push_back(key);
+    } else if (CheckDedup(key, *slot, *route, now)) {
+      slot->probe = true;
+      probe_in_flight_ = true;
+      Send(key, *slot, now);
+      return;
+    }
   }
 }
 
@@ -102,6 +108,7 @@ void ConsumerWorker::Send(const SlotKey& key, Slot& slot, int64_t now) {
   if (!slot.probe) ++slot.attempts;
   slot.state = SlotState::kInFlight;
   slot.tag = next_tag_++;
+  if (slot.probe) probe_tag_ = slot.tag;
   Result<PushRequest> req = BuildPush(slot.event, route, std::max<uint32_t>(slot.attempts, 1), now);
   if (!req.ok()) {  // cannot be sent at all: dead at once
     slot.last_error = req.status().message();
@@ -124,18 +131,20 @@ void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
   {
     std::lock_guard lock(mu_);
     --in_flight_;
+    // The probe is identified by its tag, not by its slot: after a replay or seek the
+    // slot may be gone or hold another delivery, and the circuit must not wait forever
+    // for a probe answer that was already dropped.
+    if (probe_in_flight_ && tag == probe_tag_) probe_in_flight_ = false;
+    const bool up = ClassifyAnswer(result.status) == AnswerClass::kDelivered;
+    if (up) circuit_open_ = false;  // any 2xx: the endpoint is up
     Slot* slot = Find(key);
-    if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) {
-      if (slot == nullptr) probe_in_flight_ = false;
-    } else {
+    if (slot != nullptr && slot->state == SlotState::kInFlight && slot->tag == tag) {
       const int64_t now = ctx_.clock->WallMs();
       const bool probe = slot->probe;
       slot->probe = false;
-      if (probe) probe_in_flight_ = false;
       slot->last_status = result.status;
       switch (ClassifyAnswer(result.status)) {
         case AnswerClass::kDelivered: {
-          if (probe) circuit_open_ = false;
           streak_entities_.clear();
           streak_slots_.clear();
           DeliveryBatch batch;
@@ -186,11 +195,13 @@ void ConsumerWorker::OnRetryable(const SlotKey& key, Slot& slot, int32_t status,
     return;
   }
   const config::ConsumerRoute* route = RouteOf(slot);
-  if (route == nullptr || slot.attempts >= route->retry.max_attempts) {
+  if (route == nullptr) {  // route removed meanwhile: nothing to deliver any more
+    Complete(key, slot);
+  } else if (slot.attempts >= route->retry.max_attempts) {
     Dead(key, slot, now);
-    return;
+  } else {
+    ScheduleRetry(key, slot, retry_after_ms, now);
   }
-  ScheduleRetry(key, slot, retry_after_ms, now);
 }
 
 // Failures on many entities in a row: the endpoint is down, not the events. Refund the
@@ -224,18 +235,22 @@ void ConsumerWorker::ScheduleRetry(const SlotKey& key, Slot& slot,
   slot.next_at = now + delay;
   slot.tag = next_tag_++;
   timers_.emplace(slot.next_at, std::make_pair(key, slot.tag));
-  if (key.partition != kRedrivePartition) {
-    DeliveryBatch batch;
-    DeliveryState st;
-    st.state = DeliveryStateKind::kRetrying;
-    st.attempts = slot.attempts;
-    st.last_status = slot.last_status;
-    st.last_error = slot.last_error;
-    st.next_attempt_at = slot.next_at;
-    batch.PutState(consumer_, topic_name(), key.partition, key.offset, st);
-    ctx_.store->Write(batch, false).ok();
-  }
+  PersistRetrying(key, slot);
   Observe("retry");
+}
+
+// The retry schedule is durable: a restart resumes with these attempts and this time.
+void ConsumerWorker::PersistRetrying(const SlotKey& key, const Slot& slot) {
+  if (key.partition == kRedrivePartition) return;
+  DeliveryBatch batch;
+  DeliveryState st;
+  st.state = DeliveryStateKind::kRetrying;
+  st.attempts = slot.attempts;
+  st.last_status = slot.last_status;
+  st.last_error = slot.last_error;
+  st.next_attempt_at = slot.next_at;
+  batch.PutState(consumer_, topic_name(), key.partition, key.offset, st);
+  ctx_.store->Write(batch, false).ok();
 }
 
 // Records the delivery (state, dedup claim, a redriven dead letter's removal) in `batch`
@@ -298,12 +313,16 @@ void ConsumerWorker::ExpireLeases(int64_t now) {
     if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) continue;
     slot->last_error = "not acknowledged within the ack timeout";
     const config::ConsumerRoute* route = RouteOf(*slot);
-    if (route == nullptr || slot->attempts >= route->retry.max_attempts) {
+    if (route == nullptr) {
+      Complete(key, *slot);
+    } else if (slot->attempts >= route->retry.max_attempts) {
       Dead(key, *slot, now);
-      continue;
+    } else {
+      slot->state = SlotState::kQueued;
+      slot->next_at = now;
+      PersistRetrying(key, *slot);
+      pull_ready_.push_back(key);
     }
-    slot->state = SlotState::kQueued;
-    pull_ready_.push_back(key);
   }
 }
 
@@ -321,10 +340,20 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
     Slot* slot = Find(key);
     if (slot == nullptr || slot->state != SlotState::kQueued) continue;
     const config::ConsumerRoute* route = RouteOf(*slot);
-    if (route == nullptr || !route->enabled) {
-      if (route == nullptr) Complete(key, *slot);
+    if (route == nullptr) {
+      Complete(key, *slot);
       continue;
     }
+    if (!route->enabled) {  // held until the route is enabled again (SetRoutes)
+      paused_.push_back(key);
+      continue;
+    }
+    if (route->type != "pull") {  // the route became http
+      slot->pull = false;
+      ready_.push_back(key);
+      continue;
+    }
+    if (!CheckDedup(key, *slot, *route, now)) continue;
     ++slot->attempts;
     slot->state = SlotState::kInFlight;
     slot->tag = next_tag_++;
@@ -357,10 +386,13 @@ bool ConsumerWorker::Nack(uint32_t partition, uint64_t offset, uint64_t tag, int
     const int64_t now = ctx_.clock->WallMs();
     slot->last_error = "nacked";
     const config::ConsumerRoute* route = RouteOf(*slot);
-    if (route == nullptr || slot->attempts >= route->retry.max_attempts) {
+    if (route == nullptr) {
+      Complete(key, *slot);
+    } else if (slot->attempts >= route->retry.max_attempts) {
       Dead(key, *slot, now);
     } else {
       slot->next_at = now + std::max<int64_t>(0, delay_ms);
+      PersistRetrying(key, *slot);
       MakeEligible(key, *slot);
       if (slot->state == SlotState::kQueued) {  // no delay: back to the front of the pull queue
         ready_.pop_back();
