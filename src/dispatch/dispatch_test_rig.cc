@@ -27,6 +27,7 @@ TestAnswer Endpoint::Handle(const TestRequest& req) {
   hit.type = req.Header("Eragon-Event-Type").value_or("");
   hit.entity = req.Header("Eragon-Entity-Id").value_or("");
   hit.attempt = std::atoi(req.Header("Eragon-Attempt").value_or("0").c_str());
+  ++arrived_;
   int now = ++concurrent_;
   for (int m = max_concurrent_.load(); now > m && !max_concurrent_.compare_exchange_weak(m, now);) {
   }

@@ -69,6 +69,8 @@ class Endpoint {
   std::vector<std::string> Delivered() const;
   size_t delivered() const;
   int max_concurrent() const { return max_concurrent_.load(); }
+  // Requests that arrived (counted before the hold and the answer).
+  size_t arrived() const { return arrived_.load(); }
 
  private:
   TestAnswer Handle(const TestRequest& req);
@@ -77,6 +79,7 @@ class Endpoint {
   Policy policy_;
   std::vector<Hit> hits_;
   std::atomic<int64_t> hold_ms_{0};
+  std::atomic<size_t> arrived_{0};
   std::atomic<int> concurrent_{0};
   std::atomic<int> max_concurrent_{0};
   TestHttpServer server_;  // last: stopped first, while the rest is alive

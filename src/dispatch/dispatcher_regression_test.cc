@@ -1,0 +1,86 @@
+// Named regression tests for dispatcher bugs that need a precise interleaving (a push in
+// flight while an admin operation or a route change happens).
+#include <gtest/gtest.h>
+
+#include "dispatch/dispatch_test_rig.h"
+
+namespace eragon::dispatch::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Regression: the circuit's probe was recognized by its slot; a replay while the probe was
+// in flight replaced the slot, the answer was ignored and probe_in_flight_ stayed set, so
+// the circuit stayed open with no probe ever again.
+TEST(DispatcherRegression, ProbeAnsweredAfterReplayDoesNotLeaveTheCircuitOpenForever) {
+  Rig rig;
+  rig.Producer("t", "t", false);
+  std::atomic<bool> up{false};
+  Endpoint ep([&](const Hit&) { return up ? Answer(200) : Answer(503); });
+  auto r = rig.HttpRoute("t", "c", ep.Url());
+  r.retry = {3, 100, 1000};
+  rig.Put(r);
+  for (int i = 0; i < 10; ++i) rig.Publish("t", "e" + std::to_string(i));
+  ASSERT_TRUE(WaitFor([&] { return rig.StatsOf("c", "t")->stats.circuit_open; }));
+  ASSERT_TRUE(WaitFor([&] { return ep.count() == ep.arrived(); }));  // nothing in flight
+  ep.SetHold(300ms);
+  const size_t before = ep.arrived();
+  rig.Advance(1000);  // the probe goes out and is held by the endpoint
+  ASSERT_TRUE(WaitFor([&] { return ep.arrived() > before; }));
+  ASSERT_TRUE(rig.dispatcher->Replay("t", "c", 0, false).ok());
+  ASSERT_TRUE(WaitFor([&] { return ep.count() == ep.arrived(); }));  // the 503 came back
+  ep.SetHold(0ms);
+  up = true;
+  ASSERT_TRUE(rig.AdvanceUntil([&] { return ep.delivered() >= 10; }, 1000, 180'000))
+      << "circuit stuck open";
+  EXPECT_TRUE(rig.Dead("c", "t").empty());
+}
+
+// Regression: replay and seek cleared every queue and timer, including those of redriven
+// dead letters, which then waited forever.
+TEST(DispatcherRegression, RedrivenDeadLetterWaitingForRetrySurvivesReplay) {
+  Rig rig;
+  rig.Producer("t", "t", false);
+  std::atomic<int> status{400};
+  Endpoint ep([&](const Hit&) { return Answer(status.load()); });
+  auto r = rig.HttpRoute("t", "c", ep.Url());
+  r.retry = {5, 1000, 1000};
+  rig.Put(r);
+  auto ev = rig.Publish("t", "x");
+  ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").size() == 1; }));
+  status = 500;
+  ASSERT_EQ(*rig.dispatcher->Redrive("t", "c", {}), 1u);
+  ASSERT_TRUE(WaitFor([&] { return ep.count() == 2; }));  // the redrive failed: it waits
+  rig.Advance(0);
+  WaitFor([] { return false; }, 0.05);
+  ASSERT_TRUE(rig.dispatcher->Replay("t", "c", rig.clock.WallMs() + 1, false).ok());
+  status = 200;
+  ASSERT_TRUE(rig.AdvanceUntil([&] { return ep.delivered() == 1; }, 200, 10'000));
+  EXPECT_EQ(ep.Delivered()[0], ev.event.id);
+  EXPECT_TRUE(WaitFor([&] { return rig.Dead("c", "t").empty(); }));
+}
+
+// Regression: an answer that arrived after its route was removed (while the consumer's
+// other route on the topic kept the worker alive) wrote a dead letter for the removed
+// route, after RouteRemoved had already cleared them.
+TEST(DispatcherRegression, AnswerAfterRouteRemovalWritesNoDeadLetter) {
+  Rig rig;
+  rig.Producer("a", "o", false);
+  rig.Producer("b", "o", false);
+  Endpoint ep([](const Hit&) { return Answer(500); });
+  auto ra = rig.HttpRoute("a", "c", ep.Url());
+  ra.retry = {1, 1000, 1000};  // the first failure would be dead
+  rig.Put(ra);
+  rig.Put(rig.HttpRoute("b", "c", ep.Url()));
+  ep.SetHold(300ms);
+  rig.Publish("a", "x");
+  ASSERT_TRUE(WaitFor([&] { return ep.arrived() == 1; }));
+  ASSERT_TRUE(rig.config->DeleteConsumer("a", "c").ok());
+  ASSERT_TRUE(rig.dispatcher->RouteRemoved("a", "c").ok());
+  ASSERT_TRUE(WaitFor([&] { return ep.count() == 1; }));
+  EXPECT_FALSE(WaitFor([&] { return !rig.Dead("c", "a").empty(); }, 0.3));
+  EXPECT_TRUE(WaitFor([&] { return rig.Idle("c", "o"); }));
+}
+
+}  // namespace
+}  // namespace eragon::dispatch::testing
