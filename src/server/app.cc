@@ -6,11 +6,11 @@
 #include <thread>
 
 #include "config/sqlite_config_store.h"
+#include "core/uuid.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/push_client.h"
 #include "index/id_index.h"
-#include "core/uuid.h"
 #include "log/log.h"
 #include "schedule/scheduler.h"
 #include "server/api.h"
