@@ -2,8 +2,11 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstdio>
 #include <iostream>
+
+#include "core/time_format.h"
 
 namespace eragon::cli {
 
@@ -24,8 +27,6 @@ std::string UrlEncode(std::string_view s) {
   }
   return out;
 }
-
-namespace {
 
 // "HTTP 404 not_found: no event with id x" from an API error body, or the raw body.
 std::string DescribeError(const HttpReply& reply) {
@@ -49,11 +50,25 @@ std::string DescribeError(const HttpReply& reply) {
   return line;
 }
 
-}  // namespace
+std::optional<int64_t> ParseTimeArg(std::string_view text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos) {
+    int64_t ms = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return ms;
+  }
+  return ParseRfc3339Ms(text);
+}
 
 int CallApi(const CliContext& ctx, std::string_view method, const std::string& path,
             std::string_view body, HttpReply* reply, const HttpHeaders& extra_headers) {
   HttpClient client(ctx.url);
+  return CallApi(ctx, client, method, path, body, reply, extra_headers);
+}
+
+int CallApi(const CliContext& ctx, HttpClient& client, std::string_view method,
+            const std::string& path, std::string_view body, HttpReply* reply,
+            const HttpHeaders& extra_headers) {
   HttpHeaders headers = extra_headers;
   if (!ctx.token.empty()) headers.emplace_back("Authorization", "Bearer " + ctx.token);
   auto result = client.Request(method, path, body, headers);

@@ -2,6 +2,8 @@
 // and one call that turns an HTTP exchange into an exit code and a one-line error.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,19 @@ struct CliContext {
 // message) and returns kExitApiError or kExitUnreachable.
 int CallApi(const CliContext& ctx, std::string_view method, const std::string& path,
             std::string_view body, HttpReply* reply, const HttpHeaders& extra_headers = {});
+// The same on the caller's client, so a loop of calls keeps one connection alive and
+// may use its own timeouts (long polls).
+int CallApi(const CliContext& ctx, HttpClient& client, std::string_view method,
+            const std::string& path, std::string_view body, HttpReply* reply,
+            const HttpHeaders& extra_headers = {});
+
+// A time given on the command line: milliseconds since the Unix epoch ("1764144000000")
+// or RFC 3339 ("2026-11-26T08:00:00Z", "2026-11-26T09:00:00.5+01:00"). nullopt when
+// neither.
+std::optional<int64_t> ParseTimeArg(std::string_view text);
+
+// "HTTP 404 not_found: <message>" (and "(retry after N s)") for a non-2xx answer.
+std::string DescribeError(const HttpReply& reply);
 
 // Percent-encodes one path segment or query value (all but RFC 3986 unreserved bytes).
 std::string UrlEncode(std::string_view s);

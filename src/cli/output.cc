@@ -32,6 +32,16 @@ std::string Field(simdjson::dom::element obj, std::string_view key) {
   return Text(value);
 }
 
+std::string OneLine(std::string s, size_t max) {
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  return s.substr(0, cut) + "...";
+}
+
 void PrintObject(std::ostream& out, simdjson::dom::element obj, std::string_view indent) {
   simdjson::dom::object members;
   if (obj.get(members)) {

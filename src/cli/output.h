@@ -29,6 +29,10 @@ std::string Field(simdjson::dom::element obj, std::string_view key);
 // An element as display text, by the same rules.
 std::string Text(simdjson::dom::element value);
 
+// `s` on one line: control characters become spaces; longer than `max` bytes, it is cut
+// on a UTF-8 boundary and "..." appended.
+std::string OneLine(std::string s, size_t max = 60);
+
 // Prints each member of `obj` as "key: value", one per line.
 void PrintObject(std::ostream& out, simdjson::dom::element obj, std::string_view indent = "");
 
