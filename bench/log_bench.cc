@@ -113,6 +113,15 @@ struct RunResult {
   double mb_per_s = 0;
   double fsyncs_per_s = 0;
   double events_per_fsync = 0;
+  double commit_fsync_us = 0;  // mean fdatasync of a group commit (LogOptions::on_commit)
+  double commit_cycle_us = 0;  // run time / group commits: what a commit costs in all
+};
+
+// Sums of LogOptions::on_commit reports during a run (called from the writer only).
+struct CommitStats {
+  std::atomic<int64_t> commits{0};
+  std::atomic<int64_t> fsync_ns{0};
+  std::atomic<int64_t> fsyncs{0};
 };
 
 // `threads` appenders each appending batches of `batch` x 1 KiB records for `seconds`.
@@ -125,6 +134,14 @@ RunResult RunLog(const std::string& dir, const std::string& policy, int threads,
   o.segment_bytes = segment_bytes;
   o.retention_ms = 0;
   o.max_pending_bytes = 256ull << 20;
+  CommitStats stats;
+  o.on_commit = [&stats](double, double fsync_s, uint64_t bytes, size_t) {
+    if (bytes > 0) stats.commits.fetch_add(1, std::memory_order_relaxed);
+    if (fsync_s >= 0) {
+      stats.fsyncs.fetch_add(1, std::memory_order_relaxed);
+      stats.fsync_ns.fetch_add(static_cast<int64_t>(fsync_s * 1e9), std::memory_order_relaxed);
+    }
+  };
   const std::string run_dir = dir + "/log-" + std::to_string(threads) + "x" +
                               std::to_string(batch) + "-" + policy.substr(0, 3);
   auto lm = log::LogManager::Open(run_dir, o);
@@ -140,6 +157,9 @@ RunResult RunLog(const std::string& dir, const std::string& policy, int threads,
   std::atomic<bool> stop{false};
   std::atomic<int64_t> events{0};
   const int64_t syncs_before = env.syncs.load();
+  const int64_t commits_before = stats.commits.load();
+  const int64_t fsyncs_before = stats.fsyncs.load();
+  const int64_t fsync_ns_before = stats.fsync_ns.load();
   std::vector<std::thread> workers;
   const double start = Now();
   for (int w = 0; w < threads; ++w) {
@@ -160,6 +180,9 @@ RunResult RunLog(const std::string& dir, const std::string& policy, int threads,
   const double elapsed = Now() - start;
   const int64_t n = events.load();
   const int64_t syncs = env.syncs.load() - syncs_before;
+  const int64_t commits = stats.commits.load() - commits_before;
+  const int64_t fsyncs = stats.fsyncs.load() - fsyncs_before;
+  const int64_t fsync_ns = stats.fsync_ns.load() - fsync_ns_before;
   for (auto& th : workers) th.join();
   if (!(*lm)->Close().ok()) Die("close failed");
   lm->reset();
@@ -170,6 +193,8 @@ RunResult RunLog(const std::string& dir, const std::string& policy, int threads,
   r.mb_per_s = n * 1024.0 / elapsed / 1e6;
   r.fsyncs_per_s = syncs / elapsed;
   r.events_per_fsync = syncs > 0 ? static_cast<double>(n) / syncs : 0;
+  r.commit_fsync_us = fsyncs > 0 ? fsync_ns / 1e3 / fsyncs : 0;
+  r.commit_cycle_us = commits > 0 ? elapsed * 1e6 / commits : 0;
   return r;
 }
 
@@ -219,9 +244,11 @@ int Main(int argc, char** argv) {
     for (int s = 0; s < 3; ++s) {
       RunResult r =
           RunLog(work, policy, shapes[s].threads, shapes[s].batch, seconds, segment_mb << 20);
-      std::printf("%-13s %-7s events/s=%-10.0f MB/s=%-8.1f fsyncs/s=%-8.0f events/fsync=%.1f\n",
-                  policy, shapes[s].name, r.events_per_s, r.mb_per_s, r.fsyncs_per_s,
-                  r.events_per_fsync);
+      std::printf(
+          "%-13s %-7s events/s=%-10.0f MB/s=%-8.1f fsyncs/s=%-8.0f events/fsync=%-8.1f "
+          "commit_us=%-7.0f fsync_us=%.0f\n",
+          policy, shapes[s].name, r.events_per_s, r.mb_per_s, r.fsyncs_per_s, r.events_per_fsync,
+          r.commit_cycle_us, r.commit_fsync_us);
       std::fflush(stdout);
       if (std::string(policy) == "always") always[s] = r;
       std::string p = std::string(policy).substr(0, std::string(policy).find(':'));

@@ -52,6 +52,16 @@ struct LogOptions {
   // Bytes accepted but not yet written, per topic; appends beyond it fail at once with
   // Code::kResourceExhausted (the server answers 429) instead of queueing without bound.
   uint64_t max_pending_bytes = 64ull << 20;
+  // Commit statistics (may be empty), e.g. for metrics: called after each group commit
+  // with the seconds spent in write(2) and in fdatasync (< 0 when the commit did not
+  // sync), and the bytes and records written. A sync on its own (kInterval's timer,
+  // sealing a segment under kInterval/kNever, close) is reported with write_seconds,
+  // bytes and records 0. Called on the committing thread (a topic's writer thread, or a
+  // caller of the blocking Append, see TopicLog::Append), never concurrently for one
+  // topic, but concurrently for different topics; it delays the next commit, so keep
+  // it cheap and non-blocking.
+  std::function<void(double write_seconds, double fsync_seconds, uint64_t bytes, size_t records)>
+      on_commit;
 };
 
 struct TopicOptions {
@@ -79,8 +89,12 @@ struct LogRecord {
   std::string payload;
 };
 
-// Called once per append from the topic's writer thread: ok with one position per
-// record (in input order), or the error. Must not block for long.
+// Called once per append: ok with one position per record (in input order), or the
+// error. The callbacks of one topic's accepted appends run one at a time, in append
+// order, on one of the topic's internal threads (its writer thread for small groups, its
+// completion thread otherwise). An append refused at once (closed, read-only, too large,
+// kResourceExhausted) gets its callback on the calling thread before AppendAsync
+// returns. Must not block for long, and must not call the blocking Append or Close.
 using AppendCallback = std::function<void(const Status&, std::span<const RecordPosition>)>;
 
 class TopicLog {
@@ -95,7 +109,10 @@ class TopicLog {
   // none is. Records of one partition get consecutive increasing offsets in input order.
   // The callback runs when the batch is durable under the fsync policy, or failed.
   virtual void AppendAsync(std::span<const AppendRecord> records, AppendCallback done) = 0;
-  // Blocking form of AppendAsync.
+  // Blocking form of AppendAsync: same durability, no copy of the records. Under kAlways,
+  // while appends arrive one at a time, the calling thread may itself write and fsync
+  // (and run on_commit and the Subscribe functions) instead of handing over to the
+  // writer thread, saving two thread wake-ups per append.
   virtual Result<std::vector<RecordPosition>> Append(std::span<const AppendRecord> records) = 0;
 
   // Records of `partition` from `offset` on, at most max_records and about max_bytes
@@ -114,8 +131,9 @@ class TopicLog {
   // Blocks until DurableEnd(partition) > offset, the deadline (Clock::MonoNs) passes, or
   // the log closes. Returns true when data is there.
   virtual bool WaitForData(uint32_t partition, uint64_t offset, int64_t deadline_mono_ns) = 0;
-  // Registers a function called (from the writer thread, without locks held) each time
-  // the durable watermark of any partition advances. Returns an id for Unsubscribe.
+  // Registers a function called (on the committing thread — the writer thread, or a
+  // blocking Append's caller, see Append — without locks held) each time the durable
+  // watermark of any partition advances. Returns an id for Unsubscribe.
   virtual uint64_t Subscribe(std::function<void()> on_advance) = 0;
   virtual void Unsubscribe(uint64_t id) = 0;
 

@@ -118,7 +118,7 @@ TEST(Positions, ConcurrentCommitsAreAllDurable) {
   for (int c = 0; c < 8; ++c) {
     threads.emplace_back([ps, c] {
       for (uint64_t i = 1; i <= 50; ++i) {
-        PositionStore::Entry e{"t", "c" + std::to_string(c), 0, i};
+        PositionStore::Entry e{"t", std::string("c").append(std::to_string(c)), 0, i};
         ASSERT_TRUE(ps->Commit(std::span(&e, 1)).ok());
       }
     });
@@ -127,7 +127,7 @@ TEST(Positions, ConcurrentCommitsAreAllDurable) {
   f.Crash();
   ASSERT_TRUE(f.Open().ok());
   for (int c = 0; c < 8; ++c)
-    EXPECT_EQ(f.log->positions()->Get("t", "c" + std::to_string(c), 0), 50u);
+    EXPECT_EQ(f.log->positions()->Get("t", std::string("c").append(std::to_string(c)), 0), 50u);
 }
 
 TEST(Positions, TornLastRecordIsDroppedAndABadMiddleRecordIsCorruption) {

@@ -3,7 +3,6 @@
 #include "log/topic_log.h"
 
 #include <algorithm>
-#include <future>
 
 #include "core/murmur2.h"
 #include "log/segment_recovery.h"
@@ -32,7 +31,7 @@ Result<std::unique_ptr<TopicLogImpl>> TopicLogImpl::Open(std::string name, std::
   ERAGON_RETURN_IF_ERROR(t->Recover());
   t->last_sync_mono_ns_ = options.clock->MonoNs();
   t->writer_ = std::thread([p = t.get()] { p->WriterLoop(); });
-  t->writer_id_ = t->writer_.get_id();
+  t->completer_ = std::thread([p = t.get()] { p->CompletionLoop(); });
   return t;
 }
 
@@ -72,19 +71,6 @@ Status TopicLogImpl::Recover() {
 
 uint32_t TopicLogImpl::PartitionFor(std::string_view key) const {
   return Murmur2Partition(key, partitions_);
-}
-
-Result<std::vector<RecordPosition>> TopicLogImpl::Append(std::span<const AppendRecord> records) {
-  std::promise<Result<std::vector<RecordPosition>>> promise;
-  auto future = promise.get_future();
-  AppendAsync(records, [&promise](const Status& s, std::span<const RecordPosition> pos) {
-    if (s.ok()) {
-      promise.set_value(std::vector<RecordPosition>(pos.begin(), pos.end()));
-    } else {
-      promise.set_value(s);
-    }
-  });
-  return future.get();
 }
 
 std::vector<std::shared_ptr<Segment>> TopicLogImpl::SnapshotSegments() const {
@@ -163,7 +149,7 @@ void TopicLogImpl::Unsubscribe(uint64_t id) {
   subs_.erase(id);
   // After return the function is never called again: wait out a running round, unless
   // we are that round (a subscriber unsubscribing itself).
-  if (std::this_thread::get_id() != writer_id_) {
+  if (!notifying_ || notifier_ != std::this_thread::get_id()) {
     sub_cv_.wait(l, [&] { return !notifying_; });
   }
 }
@@ -199,8 +185,14 @@ void TopicLogImpl::ApplyRetention(int64_t now_ms,
       for (uint32_t p = 0; p < partitions_; ++p) {
         PartitionIndex info = seg->Info(p);
         if (info.any && committed[p] && info.next > *committed[p]) {
-          unconsumed += " " + std::to_string(p) + ":" + std::to_string(*committed[p]) + "<" +
-                        std::to_string(info.next);
+          // Appended piece by piece: `"literal" + std::string&&` trips GCC 12's
+          // -Wrestrict false positive (GCC bug 105329).
+          unconsumed += ' ';
+          unconsumed += std::to_string(p);
+          unconsumed += ':';
+          unconsumed += std::to_string(*committed[p]);
+          unconsumed += '<';
+          unconsumed += std::to_string(info.next);
         }
       }
       if (!unconsumed.empty()) {

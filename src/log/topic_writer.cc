@@ -1,6 +1,8 @@
-// TopicLogImpl's write side: appenders enqueue; one writer thread per topic takes all
-// that is queued, writes it with one pwrite (per segment touched), syncs once under
-// kAlways, advances the durable watermarks, wakes readers, then runs the callbacks.
+// TopicLogImpl's commit side: one writer thread per topic takes all that is queued,
+// writes it with one pwrite (per segment touched), syncs once under kAlways, advances the
+// durable watermarks, wakes readers, then hands the group over for completion
+// (topic_append.cc) and starts on the next. A lone blocking Append runs the same
+// WriteGroup on its own thread while it holds the writer role.
 #include <algorithm>
 #include <chrono>
 
@@ -9,101 +11,91 @@
 
 namespace eragon::log {
 
-void TopicLogImpl::AppendAsync(std::span<const AppendRecord> records, AppendCallback done) {
-  if (records.empty()) return done(Status::Ok(), {});
-  PendingAppend a;
-  a.records.reserve(records.size());
-  for (const AppendRecord& r : records) {
-    if (r.payload.size() > kMaxPayload) {
-      return done(Status::TooLarge("record payload of " + std::to_string(r.payload.size()) +
-                                   " bytes exceeds the limit of 16 MiB"),
-                  {});
-    }
-    a.records.push_back({PartitionFor(r.key), r.timestamp_ms, std::string(r.payload)});
-    a.bytes += kRecordHeaderSize + r.payload.size();
-  }
-  a.done = std::move(done);
-  std::unique_lock<std::mutex> l(q_mu_);
-  Status refused;
-  if (closing_) {
-    refused = Status::Unavailable("topic " + name_ + " is closed");
-  } else if (!health_.ok()) {
-    refused = health_;
-  } else if (pending_bytes_ > 0 && pending_bytes_ + a.bytes > options_.max_pending_bytes) {
-    refused =
-        Status::ResourceExhausted("topic " + name_ + " has " + std::to_string(pending_bytes_) +
-                                  " bytes waiting to be written; try again later");
-  }
-  if (!refused.ok()) {
-    l.unlock();
-    return a.done(refused, {});
-  }
-  pending_bytes_ += a.bytes;
-  queue_.push_back(std::move(a));
-  l.unlock();
-  q_cv_.notify_one();
-}
-
 bool TopicLogImpl::IntervalSyncDue() const {
   return options_.clock->MonoNs() - last_sync_mono_ns_ >= options_.fsync.interval_ms * 1'000'000;
 }
 
 void TopicLogImpl::WriterLoop() {
+  std::unique_lock<std::mutex> l(q_mu_);
   for (;;) {
-    Group group;
-    bool closing;
-    {
-      std::unique_lock<std::mutex> l(q_mu_);
-      while (queue_.empty() && !closing_) {
-        if (!unsynced_ || options_.fsync.policy != FsyncPolicy::kInterval) {
-          q_cv_.wait(l);
-          continue;
-        }
-        if (IntervalSyncDue()) break;
+    GatherMore(l);
+    // Wait for appends and the writer role (a leading Append may hold it), or for close,
+    // or under kInterval for the next sync.
+    while (committing_ || (queue_.empty() && !closing_)) {
+      const bool timed =
+          !committing_ && unsynced_ && options_.fsync.policy == FsyncPolicy::kInterval;
+      if (timed && IntervalSyncDue()) break;
+      wake_at_ = 1;
+      if (timed) {
         const int64_t left =
             last_sync_mono_ns_ + options_.fsync.interval_ms * 1'000'000 - options_.clock->MonoNs();
         q_cv_.wait_for(l, std::chrono::nanoseconds(std::clamp<int64_t>(left, 1, 50'000'000)));
+      } else {
+        q_cv_.wait(l);
       }
-      GatherMore(l);
-      group.reserve(queue_.size());
-      for (auto& a : queue_) group.push_back(std::move(a));
-      queue_.clear();
-      closing = closing_;
+      wake_at_ = 0;
     }
-    if (!group.empty()) WriteGroup(group);
+    Group group;
+    group.number = groups_taken_++;
+    group.appends.swap(queue_);
+    const bool closing = closing_;
+    committing_ = true;
+    l.unlock();
+    const size_t n = group.appends.size();
+    if (n > 0) {
+      WriteGroup(group);
+      Deliver(std::move(group));
+    }
     // Sync when the interval is due, and on close under every policy.
     const bool due = options_.fsync.policy == FsyncPolicy::kInterval && IntervalSyncDue();
-    if (unsynced_ && (due || (closing && group.empty()))) {
+    if (unsynced_ && (due || (closing && n == 0))) {
       Status s = SyncActive();
       if (!s.ok()) Fail(s);
     }
-    if (closing && group.empty()) return;
+    l.lock();
+    committing_ = false;
+    if (n > 0) {
+      lone_ = n == 1 && queue_.empty();
+      PlanGather(n, queue_.size());
+    }
+    if (closing && n == 0) return;
   }
 }
 
-// Closed-loop appenders re-enqueue one by one as their callbacks run; taking the first
-// arrival alone would alternate tiny and large groups, each paying a whole fsync. So
-// under kAlways, when far fewer appends are queued than the previous group had, wait a
-// fraction of an fsync (at most 1 ms) for the rest. A lone appender never waits.
+// Closed-loop appenders append again as soon as their previous append completes; taking
+// whatever is queued when the writer is free would split them into cohorts that each pay
+// a whole fsync. So under kAlways, after a commit of n appends with `queued` more waiting,
+// expect about n + queued appenders and, before the next commit, wait until 7/8 of them
+// are queued, for at most half an fsync (and 1 ms). Appenders wake the writer only once
+// that many are queued (wake_at_), not on every arrival.
+void TopicLogImpl::PlanGather(size_t n, size_t queued) {
+  const bool gather = options_.fsync.policy == FsyncPolicy::kAlways && n >= 4;
+  expected_ = gather ? n + queued : 0;
+  gather_wait_ns_ = std::min<int64_t>(last_sync_ns_ / 2, 1'000'000);
+}
+
 void TopicLogImpl::GatherMore(std::unique_lock<std::mutex>& l) {
-  if (options_.fsync.policy != FsyncPolicy::kAlways || queue_.empty()) return;
-  const size_t target = last_group_appends_ * 3 / 4;
-  if (queue_.size() >= target || last_group_appends_ < 4) return;
-  const auto wait = std::chrono::nanoseconds(std::min<int64_t>(last_sync_ns_ / 2, 1'000'000));
-  q_cv_.wait_for(l, wait, [&] { return closing_ || queue_.size() >= target; });
+  if (expected_ == 0 || committing_ || closing_) return;
+  const size_t target = expected_ * 7 / 8;
+  expected_ = 0;
+  if (queue_.size() >= target) return;
+  wake_at_ = target;
+  q_cv_.wait_for(l, std::chrono::nanoseconds(gather_wait_ns_),
+                 [&] { return closing_ || queue_.size() >= target; });
+  wake_at_ = 0;
 }
 
 void TopicLogImpl::WriteGroup(Group& group) {
-  last_group_appends_ = group.size();
+  std::vector<PendingAppend>& appends = group.appends;
   Status health = this->health();
   size_t i = 0;
-  while (health.ok() && i < group.size()) {
-    Status s = EnsureRoom(group[i].bytes);
+  while (health.ok() && i < appends.size()) {
+    Status s = EnsureRoom(appends[i].bytes);
     size_t j = i;
     if (s.ok()) {
       const uint64_t room = active_capacity_ - active_seg_->data_end();
       uint64_t used = 0;
-      while (j < group.size() && used + group[j].bytes <= room) used += group[j++].bytes;
+      while (j < appends.size() && used + appends[j].bytes <= room) used += appends[j++].bytes;
       s = WriteChunk(group, i, j);
     }
     if (!s.ok()) {
@@ -113,54 +105,55 @@ void TopicLogImpl::WriteGroup(Group& group) {
     }
     i = j;
   }
-  if (i < group.size()) {
+  if (i < appends.size()) {
     uint64_t bytes = 0;
-    for (size_t k = i; k < group.size(); ++k) bytes += group[k].bytes;
-    {
-      std::lock_guard<std::mutex> l(q_mu_);
-      pending_bytes_ -= bytes;
+    for (size_t k = i; k < appends.size(); ++k) {
+      bytes += appends[k].bytes;
+      appends[k].status = health;
     }
-    Finish(group, i, group.size(), health);
+    std::lock_guard<std::mutex> l(q_mu_);
+    pending_bytes_ -= bytes;
   }
 }
 
 Status TopicLogImpl::WriteChunk(Group& group, size_t begin, size_t end) {
+  using Clock = std::chrono::steady_clock;
   const uint64_t start = active_seg_->data_end();
-  std::string buf;
-  struct Added {
-    uint32_t p;
-    uint64_t offset;
-    int64_t ts;
-    uint64_t pos;
-  };
-  std::vector<Added> added;
+  write_buf_.clear();
+  index_adds_.clear();
   uint64_t bytes = 0;
+  size_t records = 0;
   for (size_t k = begin; k < end; ++k) {
-    PendingAppend& a = group[k];
+    PendingAppend& a = group.appends[k];
     bytes += a.bytes;
-    for (size_t r = 0; r < a.records.size(); ++r) {
-      const PendingRecord& rec = a.records[r];
-      const uint64_t offset = next_offset_[rec.partition]++;
-      const uint8_t flags = r + 1 == a.records.size() ? kFlagBatchEnd : 0;
-      added.push_back({rec.partition, offset, rec.timestamp_ms, start + buf.size()});
-      EncodeRecord(rec.partition, offset, rec.timestamp_ms, flags, rec.payload, &buf);
-      a.positions.push_back({rec.partition, offset});
+    const std::span<const AppendRecord> recs = a.records();
+    std::vector<RecordPosition>& out = a.out();
+    for (size_t r = 0; r < recs.size(); ++r) {
+      const uint32_t p = PartitionFor(recs[r].key);
+      const uint64_t offset = next_offset_[p]++;
+      const uint8_t flags = r + 1 == recs.size() ? kFlagBatchEnd : 0;
+      index_adds_.push_back({p, offset, recs[r].timestamp_ms, start + write_buf_.size()});
+      EncodeRecord(p, offset, recs[r].timestamp_ms, flags, recs[r].payload, &write_buf_);
+      out.push_back({p, offset});
     }
+    records += recs.size();
   }
-  ERAGON_RETURN_IF_ERROR(active_file_->Write(start, buf));
-  for (const Added& x : added) active_seg_->AddToIndex(x.p, x.offset, x.ts, x.pos);
-  active_seg_->set_data_end(start + buf.size());
+  const auto t0 = Clock::now();
+  ERAGON_RETURN_IF_ERROR(active_file_->Write(start, write_buf_));
+  const auto t1 = Clock::now();
+  for (const IndexAdd& x : index_adds_) active_seg_->AddToIndex(x.p, x.offset, x.ts, x.pos);
+  active_seg_->set_data_end(start + write_buf_.size());
   {
     std::lock_guard<std::mutex> l(q_mu_);
     pending_bytes_ -= bytes;
   }
+  double fsync_s = -1;
   switch (options_.fsync.policy) {
     case FsyncPolicy::kAlways: {
-      const auto t0 = std::chrono::steady_clock::now();
       ERAGON_RETURN_IF_ERROR(active_file_->Sync());
-      last_sync_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now() - t0)
-                          .count();
+      const auto t2 = Clock::now();
+      last_sync_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
+      fsync_s = std::chrono::duration<double>(t2 - t1).count();
       PublishDurable(next_offset_);
       break;
     }
@@ -172,14 +165,24 @@ Status TopicLogImpl::WriteChunk(Group& group, size_t begin, size_t end) {
       unsynced_ = true;
       break;
   }
-  Finish(group, begin, end, Status::Ok());
+  ReportCommit(std::chrono::duration<double>(t1 - t0).count(), fsync_s, write_buf_.size(), records);
+  // Keep the buffer for the next group unless a huge batch blew it up.
+  if (write_buf_.capacity() > (8u << 20)) std::string().swap(write_buf_);
   return Status::Ok();
+}
+
+void TopicLogImpl::ReportCommit(double write_s, double fsync_s, uint64_t bytes,
+                                size_t records) const {
+  if (options_.on_commit) options_.on_commit(write_s, fsync_s, bytes, records);
 }
 
 Status TopicLogImpl::SyncActive() {
   if (!unsynced_ || !active_file_) return Status::Ok();
   last_sync_mono_ns_ = options_.clock->MonoNs();
+  const auto t0 = std::chrono::steady_clock::now();
   ERAGON_RETURN_IF_ERROR(active_file_->Sync());
+  ReportCommit(0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0,
+               0);
   unsynced_ = false;
   if (options_.fsync.policy == FsyncPolicy::kInterval) PublishDurable(next_offset_);
   return Status::Ok();
@@ -243,6 +246,7 @@ void TopicLogImpl::PublishDurable(const std::vector<uint64_t>& ends) {
     if (subs_.empty()) return;
     for (auto& [id, fn] : subs_) fns.push_back(fn);
     notifying_ = true;
+    notifier_ = std::this_thread::get_id();
   }
   for (auto& fn : fns) (*fn)();
   {
@@ -260,16 +264,6 @@ void TopicLogImpl::Fail(const Status& cause) {
       " is read-only after a failed write or fsync (never retried): " + cause.ToString());
 }
 
-void TopicLogImpl::Finish(Group& group, size_t begin, size_t end, const Status& s) {
-  for (size_t k = begin; k < end; ++k) {
-    if (s.ok()) {
-      group[k].done(s, group[k].positions);
-    } else {
-      group[k].done(s, {});
-    }
-  }
-}
-
 Status TopicLogImpl::Close() {
   std::lock_guard<std::mutex> close_lock(close_mu_);
   {
@@ -278,6 +272,12 @@ Status TopicLogImpl::Close() {
   }
   q_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard<std::mutex> l(done_mu_);
+    done_stop_ = true;
+  }
+  done_cv_.notify_all();
+  if (completer_.joinable()) completer_.join();
   closed_.store(true);
   { std::lock_guard<std::mutex> l(wait_mu_); }
   wait_cv_.notify_all();
