@@ -1,6 +1,12 @@
 // The `eragon` CLI against a live eragond.
+#include <atomic>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
 
+#include "dispatch/test_http_server.h"
 #include "test_util.h"
 
 #ifndef ERAGON_CLI_PATH
@@ -27,6 +33,48 @@ class CliTest : public ServerTest {
   static std::string Show(const ProcessResult& r) {
     return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
   }
+
+  // Number of dead letters of the route, as the API lists them.
+  int64_t DeadCount(const std::string& type, const std::string& consumer) {
+    HttpReply r = Admin("GET", "/v1/routes/" + type + "/consumers/" + consumer + "/dead");
+    return r.status == 200 ? Json(r.body).Len({"items"}) : -1;
+  }
+};
+
+// Polls `done` every 20 ms until it holds or `limit` passes.
+bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+// An endpoint answering `status` (settable) and counting the pushes per event id.
+class Endpoint {
+ public:
+  Endpoint()
+      : server_([this](const dispatch::testing::TestRequest& r) {
+          std::lock_guard lock(mu_);
+          ++received_[r.Header("Eragon-Event-Id").value_or("")];
+          dispatch::testing::TestAnswer a;
+          a.status = status_.load();
+          a.body = a.status == 200 ? "ok" : "order 7 is not valid\nmissing total";
+          return a;
+        }) {}
+  void set_status(int s) { status_ = s; }
+  int Received(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return received_[id];
+  }
+  std::string Url() const { return server_.Url("/hook"); }
+
+ private:
+  std::atomic<int> status_{400};
+  std::mutex mu_;
+  std::map<std::string, int> received_;
+  dispatch::testing::TestHttpServer server_;  // last: stopped before the members it uses
 };
 
 TEST_F(CliTest, RoutesServicesPublishAndGet) {
@@ -131,6 +179,126 @@ TEST_F(CliTest, ErrorsExitNonZeroWithOneLine) {
       {ERAGON_CLI_PATH, "--url", "http://127.0.0.1:1", "--token", "t", "routes", "list"});
   EXPECT_EQ(down.exit_code, 3) << Show(down);
   EXPECT_FALSE(down.err.empty()) << Show(down);
+}
+
+TEST_F(CliTest, DeadListRedriveReplaySeek) {
+  Endpoint endpoint;
+  SetProducer("cli_dead", "shop");
+  HttpReply route = Admin("PUT", "/v1/routes/cli_dead/consumers/hook-svc",
+                          R"({"type":"http","url":")" + endpoint.Url() +
+                              R"(","start":"earliest","retry":{"max_attempts":3,)"
+                              R"("initial_backoff_ms":10,"max_backoff_ms":50}})");
+  ASSERT_EQ(route.status, 201) << Describe(route);
+  PublishOk(EventJson("cli_dead", "order-7", R"({"total":1})", "dead-1"));
+  PublishOk(EventJson("cli_dead", "order-8", R"({"total":2})", "dead-2"));
+
+  // 400 is not retried: both go dead after one attempt.
+  ASSERT_TRUE(
+      WaitFor([&] { return DeadCount("cli_dead", "hook-svc") == 2; }, std::chrono::seconds(10)));
+  ProcessResult list = Cli({"dead", "list", "cli_dead", "hook-svc"});
+  ASSERT_EQ(list.exit_code, 0) << Show(list);
+  for (const char* want : {"EVENT_ID", "DEAD_AT", "dead-1", "dead-2", "order-7", "400",
+                           "order 7 is not valid missing total", "Z"}) {
+    EXPECT_NE(list.out.find(want), std::string::npos) << want << "\n" << Show(list);
+  }
+  ProcessResult page = Cli({"--json", "dead", "list", "cli_dead", "hook-svc", "--limit", "1"});
+  ASSERT_EQ(page.exit_code, 0) << Show(page);
+  Json pj(page.out);
+  ASSERT_TRUE(pj.ok()) << Show(page);
+  EXPECT_EQ(pj.Len({"items"}), 1) << Show(page);
+  EXPECT_EQ(pj.Int({"items", "0", "attempts"}), 1) << Show(page);
+  EXPECT_EQ(pj.Int({"items", "0", "last_status"}), 400) << Show(page);
+  std::string next = pj.Str({"next"});
+  ASSERT_FALSE(next.empty()) << Show(page);
+  ProcessResult page2 =
+      Cli({"--json", "dead", "list", "cli_dead", "hook-svc", "--limit", "1", "--after", next});
+  ASSERT_EQ(page2.exit_code, 0) << Show(page2);
+  EXPECT_EQ(Json(page2.out).Len({"items"}), 1) << Show(page2);
+  EXPECT_NE(Json(page2.out).Str({"items", "0", "event", "id"}),
+            pj.Str({"items", "0", "event", "id"}));
+
+  // Redrive one by id, then the rest, once the endpoint accepts.
+  endpoint.set_status(200);
+  ProcessResult one = Cli({"dead", "redrive", "cli_dead", "hook-svc", "--id", "dead-1"});
+  ASSERT_EQ(one.exit_code, 0) << Show(one);
+  EXPECT_NE(one.out.find("redriven 1 "), std::string::npos) << Show(one);
+  ASSERT_TRUE(WaitFor([&] { return endpoint.Received("dead-1") == 2; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return DeadCount("cli_dead", "hook-svc") == 1; }, std::chrono::seconds(10)));
+  EXPECT_EQ(endpoint.Received("dead-2"), 1);
+  ProcessResult all = Cli({"--json", "dead", "redrive", "cli_dead", "hook-svc"});
+  ASSERT_EQ(all.exit_code, 0) << Show(all);
+  EXPECT_EQ(Json(all.out).Int({"redriven"}), 1) << Show(all);
+  ASSERT_TRUE(
+      WaitFor([&] { return DeadCount("cli_dead", "hook-svc") == 0; }, std::chrono::seconds(10)));
+  EXPECT_EQ(endpoint.Received("dead-2"), 2);
+
+  // Replay from the epoch (RFC 3339) delivers both again.
+  ProcessResult replay =
+      Cli({"replay", "cli_dead", "hook-svc", "--from", "1970-01-01T00:00:00Z", "--ignore-dedup"});
+  ASSERT_EQ(replay.exit_code, 0) << Show(replay);
+  EXPECT_NE(replay.out.find("replaying"), std::string::npos) << Show(replay);
+  ASSERT_TRUE(
+      WaitFor([&] { return endpoint.Received("dead-1") == 3 && endpoint.Received("dead-2") == 3; },
+              std::chrono::seconds(10)));
+  ProcessResult replay_ms = Cli({"--json", "replay", "cli_dead", "hook-svc", "--from", "0"});
+  ASSERT_EQ(replay_ms.exit_code, 0) << Show(replay_ms);
+  EXPECT_EQ(Json(replay_ms.out).Int({"replaying_from"}), 0) << Show(replay_ms);
+  ASSERT_TRUE(WaitFor([&] { return endpoint.Received("dead-1") == 4; }, std::chrono::seconds(10)));
+
+  // Seek to the end, to a time, and bad times.
+  ProcessResult latest = Cli({"--json", "seek", "cli_dead", "hook-svc", "--to", "latest"});
+  ASSERT_EQ(latest.exit_code, 0) << Show(latest);
+  EXPECT_EQ(Json(latest.out).Bool({"seeked"}), true) << Show(latest);
+  ProcessResult at = Cli({"seek", "cli_dead", "hook-svc", "--to", "2026-11-26T08:00:00Z"});
+  ASSERT_EQ(at.exit_code, 0) << Show(at);
+  EXPECT_NE(at.out.find("1795680000000"), std::string::npos) << Show(at);
+  ProcessResult bad = Cli({"seek", "cli_dead", "hook-svc", "--to", "yesterday"});
+  EXPECT_EQ(bad.exit_code, 2) << Show(bad);
+  ProcessResult no_route = Cli({"replay", "cli_dead", "nobody", "--from", "0"});
+  EXPECT_EQ(no_route.exit_code, 1) << Show(no_route);
+  EXPECT_NE(no_route.err.find("not_found"), std::string::npos) << Show(no_route);
+}
+
+TEST_F(CliTest, TailPrintsPulledEvents) {
+  SetProducer("cli_pull", "shop");
+  HttpReply route =
+      Admin("PUT", "/v1/routes/cli_pull/consumers/puller", R"({"type":"pull","start":"earliest"})");
+  ASSERT_EQ(route.status, 201) << Describe(route);
+
+  // tail runs first and prints the event when it arrives, then exits (--max 1).
+  ProcessResult tail;
+  std::thread runner([&] {
+    tail = Cli({"tail", "puller", "--max", "1", "--ack", "--wait-ms", "500"}, "", {});
+  });
+  PublishOk(EventJson("cli_pull", "cart-1", R"({"items": [1, 2]})", "pull-1"));
+  runner.join();
+  ASSERT_EQ(tail.exit_code, 0) << Show(tail);
+  EXPECT_NE(tail.out.find("pull-1"), std::string::npos) << Show(tail);
+  EXPECT_NE(tail.out.find("cart-1"), std::string::npos) << Show(tail);
+  EXPECT_NE(tail.out.find(R"(data={"items": [1, 2]})"), std::string::npos) << Show(tail);
+  EXPECT_NE(tail.out.find("attempt=1"), std::string::npos) << Show(tail);
+
+  // Acked: nothing left to fetch.
+  HttpReply fetch = Admin("POST", "/v1/consumers/puller/fetch", R"({"wait_ms":0})");
+  ASSERT_EQ(fetch.status, 200) << Describe(fetch);
+  EXPECT_EQ(Json(fetch.body).Len({"messages"}), 0) << Describe(fetch);
+
+  // --json: one message per line as the server sent it; without --ack it stays unacked.
+  PublishOk(EventJson("cli_pull", "cart-2", "7", "pull-2"));
+  ProcessResult peek = Cli({"--json", "tail", "puller", "--max", "1", "--ack-timeout-ms", "200"});
+  ASSERT_EQ(peek.exit_code, 0) << Show(peek);
+  Json line(peek.out);
+  ASSERT_TRUE(line.ok()) << Show(peek);
+  EXPECT_EQ(line.Str({"event", "id"}), "pull-2") << Show(peek);
+  EXPECT_FALSE(line.Str({"ack_id"}).empty()) << Show(peek);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        HttpReply again = Admin("POST", "/v1/consumers/puller/fetch", R"({"wait_ms":100})");
+        return Json(again.body).Str({"messages", "0", "event", "id"}) == "pull-2";
+      },
+      std::chrono::seconds(10)))
+      << "a peeked message is delivered again after its ack timeout";
 }
 
 }  // namespace
