@@ -62,5 +62,6 @@ std::string Ms(uint64_t ns);  // "0.123"
 
 int PublishMain(Flags& flags);  // eragon-bench publish
 int TrivialMain(Flags& flags);  // eragon-bench trivial
+int DeliverMain(Flags& flags);  // eragon-bench deliver (bench_deliver.cc)
 
 }  // namespace eragon::bench

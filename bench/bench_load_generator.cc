@@ -341,32 +341,57 @@ Result<LoadResult> LoadGenerator::Run() {
   return result;
 }
 
-Result<SimpleResponse> SendOnce(const Endpoint& endpoint, const std::string& request,
-                                int timeout_ms) {
+struct HttpConnection::Impl {
   asio::io_context ioc;
-  ERAGON_ASSIGN_OR_RETURN(tcp::endpoint ep, Resolve(ioc, endpoint));
-  tcp::socket socket(ioc);
+  tcp::socket socket{ioc};
+  std::string where;
+  std::string data;  // bytes read past the previous answer
+};
+
+HttpConnection::HttpConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpConnection::HttpConnection(HttpConnection&&) noexcept = default;
+HttpConnection& HttpConnection::operator=(HttpConnection&&) noexcept = default;
+HttpConnection::~HttpConnection() = default;
+
+Result<HttpConnection> HttpConnection::Open(const Endpoint& endpoint, int timeout_ms) {
+  auto impl = std::make_unique<Impl>();
+  ERAGON_ASSIGN_OR_RETURN(tcp::endpoint ep, Resolve(impl->ioc, endpoint));
+  impl->where = endpoint.host + ":" + std::to_string(endpoint.port);
   ErrorCode ec;
-  socket.connect(ep, ec);
-  std::string where = endpoint.host + ":" + std::to_string(endpoint.port);
-  if (ec) return Status::Unavailable("connect " + where + ": " + ec.message());
+  impl->socket.connect(ep, ec);
+  if (ec) return Status::Unavailable("connect " + impl->where + ": " + ec.message());
+  impl->socket.set_option(tcp::no_delay(true), ec);
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  asio::write(socket, asio::buffer(request), ec);
-  if (ec) return Status::Unavailable("write to " + where + ": " + ec.message());
-  std::string data;
-  char tmp[16384];
+  ::setsockopt(impl->socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return HttpConnection(std::move(impl));
+}
+
+Result<SimpleResponse> HttpConnection::RoundTrip(std::string_view request) {
+  Impl& c = *impl_;
+  ErrorCode ec;
+  asio::write(c.socket, asio::buffer(request.data(), request.size()), ec);
+  if (ec) return Status::Unavailable("write to " + c.where + ": " + ec.message());
+  char tmp[64 * 1024];
   for (;;) {
     ResponseHead head;
-    int r = ParseResponseHead(data, &head);
-    if (r < 0) return Status::Unavailable("malformed response from " + where);
-    if (r == 1 && data.size() >= head.header_bytes + head.content_length) {
-      return SimpleResponse{head.status, data.substr(head.header_bytes, head.content_length)};
+    int r = ParseResponseHead(c.data, &head);
+    if (r < 0) return Status::Unavailable("malformed response from " + c.where);
+    if (r == 1 && c.data.size() >= head.header_bytes + head.content_length) {
+      SimpleResponse out{head.status, c.data.substr(head.header_bytes, head.content_length)};
+      c.data.erase(0, head.header_bytes + head.content_length);
+      if (head.close) c.socket.close(ec);
+      return out;
     }
-    size_t n = socket.read_some(asio::buffer(tmp), ec);
-    if (ec) return Status::Unavailable("read from " + where + ": " + ec.message());
-    data.append(tmp, n);
+    size_t n = c.socket.read_some(asio::buffer(tmp), ec);
+    if (ec) return Status::Unavailable("read from " + c.where + ": " + ec.message());
+    c.data.append(tmp, n);
   }
+}
+
+Result<SimpleResponse> SendOnce(const Endpoint& endpoint, const std::string& request,
+                                int timeout_ms) {
+  ERAGON_ASSIGN_OR_RETURN(HttpConnection conn, HttpConnection::Open(endpoint, timeout_ms));
+  return conn.RoundTrip(request);
 }
 
 }  // namespace eragon::bench

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -80,6 +81,26 @@ class LoadGenerator {
 struct SimpleResponse {
   int status = 0;
   std::string body;
+};
+
+// A blocking keep-alive HTTP/1.1 client connection (setup calls, pullers): one request
+// at a time, answers framed by Content-Length. Not thread-safe; one per thread.
+class HttpConnection {
+ public:
+  // Connects, with TCP_NODELAY; `timeout_ms` bounds every later read.
+  static Result<HttpConnection> Open(const Endpoint& endpoint, int timeout_ms = 10'000);
+  HttpConnection(HttpConnection&&) noexcept;
+  HttpConnection& operator=(HttpConnection&&) noexcept;
+  ~HttpConnection();
+
+  // Writes `request` (complete HTTP/1.1 bytes) and reads its answer. After an error or
+  // an answer with "Connection: close" the connection is unusable; open a new one.
+  Result<SimpleResponse> RoundTrip(std::string_view request);
+
+ private:
+  struct Impl;
+  explicit HttpConnection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 // One blocking request on a fresh connection (setup calls, probes). `request` is

@@ -18,6 +18,16 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
   trivial   only the trivial endpoint (in-process eragon_http server)
               --serve-only [--port P]: serve it for --duration seconds, for wrk & co.
 
+  deliver   end to end: spawns build/bin/eragond (or --url/--data-dir), runs consumer
+            endpoints and pullers in-process; measures publish->receive latency at a fixed
+            rate, push deliveries/s to 1 and to --consumers consumers, pull fetch+ack/s.
+              --rate 10000  --duration 10  --connections 32  --event-bytes 1024
+              --backlog 200000 (push, pull)  --fanout-backlog 30000  --consumers 10
+              --pull-threads 2  --fetch-max 500  --max-in-flight 256  --endpoint-threads 2
+              --preload-batch 500  --preload-threads 4  --phase-timeout 30
+              --skip-latency --skip-push --skip-pull --skip-fanout
+              --eragond PATH  --fsync always  --server-args "..."  --keep-data
+
   common:   --connections 64  --threads 1 (client io threads)  --duration 10  --warmup 1
             --batch 1  --event-bytes 1024  --server-threads 2 (trivial server io threads)
 
@@ -39,6 +49,7 @@ int main(int argc, char** argv) {
   }
   if (sub == "publish") return eragon::bench::PublishMain(*flags);
   if (sub == "trivial") return eragon::bench::TrivialMain(*flags);
+  if (sub == "deliver") return eragon::bench::DeliverMain(*flags);
   std::fprintf(stderr, "eragon-bench: unknown subcommand '%.*s'\n%s", static_cast<int>(sub.size()),
                sub.data(), kUsage);
   return 2;
