@@ -171,8 +171,17 @@ bool ConsumerWorker::CheckDedup(const SlotKey& key, Slot& slot, const config::Co
 // The holder of a dedup key is done: every copy waiting for it is checked again.
 void ConsumerWorker::ReleaseDedup(Slot& slot) {
   if (slot.dedup_hold.empty()) return;
-  auto it = dedup_wait_.find(slot.dedup_hold);
+  std::string hold = std::move(slot.dedup_hold);
   slot.dedup_hold.clear();
+  if (defer_dedup_release_) {
+    acked_holds_.push_back(std::move(hold));
+  } else {
+    ReleaseDedupKey(hold);
+  }
+}
+
+void ConsumerWorker::ReleaseDedupKey(const std::string& hold) {
+  auto it = dedup_wait_.find(hold);
   if (it == dedup_wait_.end()) return;
   std::vector<SlotKey> waiting = std::move(it->second);
   dedup_wait_.erase(it);
@@ -256,6 +265,7 @@ void ConsumerWorker::ResetWindow() {
   pull_ready_.clear();
   paused_.clear();
   dedup_wait_.clear();
+  acked_holds_.clear();
   timers_.clear();
   leases_.clear();
   streak_entities_.clear();

@@ -102,7 +102,10 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void Fetch(size_t max, int64_t ack_timeout_ms, std::vector<PulledMessage>* out);
   bool HasPullReady();
   // Ack/nack of one delivery (partition, offset, tag from the ack id); false when stale.
+  // An acked message's dedup key stays held (copies wait) until AcksWritten(), which the
+  // caller runs once `batch` is written: a copy checked in between would miss the claim.
   bool Ack(uint32_t partition, uint64_t offset, uint64_t tag, DeliveryBatch* batch);
+  void AcksWritten();
   bool Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms);
 
   // Replay: deliver again everything retained since from_ms.
@@ -174,6 +177,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   bool CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route, int64_t now);
   void SkipDuplicate(uint32_t partition, uint64_t offset);
   void ReleaseDedup(Slot& slot);
+  void ReleaseDedupKey(const std::string& hold);
   void PersistRetrying(const SlotKey& key, const Slot& slot);
   void ResetWindow();
   void Observe(const char* outcome);
@@ -200,6 +204,8 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // Dedup keys (type '\0' key) held by a slot being delivered, and the slots waiting for
   // them: a copy is checked again once the holder is done (claimed, dead or dropped).
   std::unordered_map<std::string, std::vector<SlotKey>> dedup_wait_;
+  bool defer_dedup_release_ = false;                             // inside Ack
+  std::vector<std::string> acked_holds_;                         // released by AcksWritten
   std::multimap<int64_t, std::pair<SlotKey, uint64_t>> timers_;  // next_at -> (key, tag)
   std::multimap<int64_t, std::pair<SlotKey, uint64_t>> leases_;  // lease end -> (key, tag)
   uint64_t next_tag_ = 1;

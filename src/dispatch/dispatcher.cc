@@ -256,6 +256,7 @@ void Dispatcher::ServeFetches(bool final) {
 Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<std::string>& ids) {
   DeliveryBatch batch;
   size_t acked = 0;
+  std::vector<std::shared_ptr<ConsumerWorker>> touched;
   for (const std::string& id : ids) {
     std::optional<AckId> a = ParseAckId(id);
     if (!a) continue;
@@ -265,10 +266,15 @@ Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<st
       auto it = workers_.find({consumer, a->topic});
       if (it != workers_.end()) w = it->second;
     }
-    if (w && w->Ack(a->partition, a->offset, a->tag, &batch)) ++acked;
+    if (w && w->Ack(a->partition, a->offset, a->tag, &batch)) {
+      ++acked;
+      if (std::find(touched.begin(), touched.end(), w) == touched.end()) touched.push_back(w);
+    }
   }
-  if (!batch.empty()) ERAGON_RETURN_IF_ERROR(d_.deliveries->Write(batch, /*sync=*/true));
+  Status st = batch.empty() ? Status::Ok() : d_.deliveries->Write(batch, /*sync=*/true);
+  for (const auto& w : touched) w->AcksWritten();
   Wake();
+  if (!st.ok()) return st;
   return acked;
 }
 

@@ -182,5 +182,24 @@ TEST(DispatcherPull, DisabledPullRouteHoldsMessagesAndReenablingDeliversThem) {
   EXPECT_EQ(again[0].event.id, ev.event.id);
 }
 
+// Copies of one (entity, type) read together: the second waits for the first, and once
+// the first is acked (durably claimed) the second is skipped, never fetched.
+TEST(DispatcherPull, EntityEventDedupCopyWaitsForTheAckAndIsSkipped) {
+  Rig rig;
+  rig.Producer("t", "t", false);
+  auto r = rig.PullRoute("t", "p");
+  r.dedup = "entity_event";
+  rig.Put(r);
+  auto first = rig.Publish("t", "order-1");
+  rig.Publish("t", "order-1");
+  auto got = rig.FetchN("p", 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].event.id, first.event.id);
+  EXPECT_FALSE(WaitFor([&] { return !rig.FetchNow("p").empty(); }, 0.1));
+  ASSERT_EQ(*rig.dispatcher->Ack("p", AckIds(got)), 1u);
+  ASSERT_TRUE(WaitFor([&] { return rig.Idle("p", "t"); }));
+  EXPECT_TRUE(rig.FetchNow("p").empty());
+}
+
 }  // namespace
 }  // namespace eragon::dispatch::testing

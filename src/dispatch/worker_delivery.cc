@@ -61,6 +61,7 @@ void ConsumerWorker::SendReady(int64_t now) {
     }
     if (route->type == "pull") {
       ready_.pop_front();
+      if (!CheckDedup(key, *slot, *route, now)) continue;
       slot->pull = true;
       pull_ready_.push_back(key);
       continue;
@@ -373,8 +374,20 @@ bool ConsumerWorker::Ack(uint32_t partition, uint64_t offset, uint64_t tag, Deli
   Slot* slot = Find(key);
   if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) return false;
   slot->last_status = 200;
+  defer_dedup_release_ = true;
   Deliver(key, *slot, ctx_.clock->WallMs(), batch);
+  defer_dedup_release_ = false;
   return true;
+}
+
+void ConsumerWorker::AcksWritten() {
+  {
+    std::lock_guard lock(mu_);
+    if (acked_holds_.empty()) return;
+    for (const std::string& hold : acked_holds_) ReleaseDedupKey(hold);
+    acked_holds_.clear();
+  }
+  if (ctx_.wake) ctx_.wake();
 }
 
 bool ConsumerWorker::Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms) {
