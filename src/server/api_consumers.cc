@@ -186,11 +186,20 @@ void Api::RegisterDeadLetters(http::Router& router) {
                size_t limit = 100;
                std::string after;
                for (const auto& [k, v] : query) {
-                 if (k == "after") after = HexDecode(v).value_or("");
+                 if (k == "after") {
+                   std::optional<std::string> key = HexDecode(v);
+                   if (!key || key->empty()) {
+                     return StatusResponse(
+                         Status::InvalidArgument("after: not a cursor returned by this endpoint"));
+                   }
+                   after = std::move(*key);
+                 }
                  if (k == "limit") {
                    auto r = std::from_chars(v.data(), v.data() + v.size(), limit);
-                   if (r.ec != std::errc() || limit < 1 || limit > 1000) {
-                     return StatusResponse(Status::InvalidArgument("limit: 1..1000"));
+                   if (r.ec != std::errc() || r.ptr != v.data() + v.size() || limit < 1 ||
+                       limit > 1000) {
+                     return StatusResponse(
+                         Status::InvalidArgument("limit: must be an integer from 1 to 1000"));
                    }
                  }
                }

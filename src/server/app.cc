@@ -144,6 +144,10 @@ Status OpenStores(App::Parts& p) {
   lo.retention_ms = p.options.retention_hours * 3600 * 1000;
   lo.retention_bytes = p.options.retention_bytes;
   lo.max_pending_bytes = p.options.max_pending_bytes;
+  Metrics* metrics = p.metrics.get();
+  lo.on_commit = [metrics](double write_s, double fsync_s, uint64_t bytes, size_t) {
+    metrics->LogCommit(write_s, fsync_s, bytes);
+  };
   ERAGON_ASSIGN_OR_RETURN(p.logs, log::LogManager::Open(dir + "/log", lo));
   ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
   ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch"));
@@ -160,8 +164,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->options = options;
   uint16_t port = 0;
   ERAGON_RETURN_IF_ERROR(SplitListen(options.listen, &p->host, &port));
-  ERAGON_RETURN_IF_ERROR(OpenStores(*p));
   p->metrics = std::make_unique<Metrics>();
+  ERAGON_RETURN_IF_ERROR(OpenStores(*p));
   p->auth = std::make_unique<Auth>(p->store.get(), p->clock);
   ERAGON_RETURN_IF_ERROR(p->auth->EnsureAdminToken(p->env, options.data_dir));
   p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);

@@ -193,12 +193,15 @@ void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) 
     return;
   }
   state->remaining = static_cast<int>(topics.size());
+  // Records carry the ingest time (not occurred_at, which producers may set): retention,
+  // replay and seek by time, and delivery latency all go by it.
+  const int64_t ingest_ms = clock_->WallMs();
   for (size_t t = 0; t < topics.size(); ++t) {
     std::vector<log::AppendRecord> recs;
     recs.reserve(state->members[t].size());
     for (size_t i : state->members[t]) {
       const Event& e = state->events[i];
-      recs.push_back({e.entity_id, state->records[i], e.occurred_at});
+      recs.push_back({e.entity_id, state->records[i], ingest_ms});
     }
     log::TopicLog* topic = topics[t];
     topic->AppendAsync(recs, [this, state, t, topic, finish](
