@@ -42,6 +42,9 @@ struct DeliverSettings {
   int event_bytes = 1024, endpoint_threads = 2;
   double phase_timeout_s = 30;
   bool skip_latency = false, skip_push = false, skip_fanout = false, skip_pull = false;
+  // Fan-out consumers as paths of the shared endpoint server (one host:port, so they share
+  // the server's per-endpoint connection pool) instead of one server each.
+  bool fanout_shared_endpoint = false;
 };
 
 DeliverSettings ReadDeliverSettings(Flags& f) {
@@ -78,6 +81,7 @@ DeliverSettings ReadDeliverSettings(Flags& f) {
   s.skip_push = f.GetBool("skip-push");
   s.skip_fanout = f.GetBool("skip-fanout");
   s.skip_pull = f.GetBool("skip-pull");
+  s.fanout_shared_endpoint = f.GetBool("fanout-shared-endpoint");
   return s;
 }
 
@@ -279,23 +283,28 @@ Result<LatencyOutcome> RunLatency(const Endpoint& endpoint, const std::string& t
   return out;
 }
 
-// Preloads `backlog` events into a new topic, then adds `sink_ids.size()` push consumers
-// (start earliest) and times how fast the backlog reaches all of them.
+// One push consumer's endpoint: where its events land and the URL the server pushes to.
+struct PushTarget {
+  PushSink* sink;
+  std::string url;
+};
+
+// Adds one push consumer (start earliest) per target to a topic holding `backlog` events
+// and times how fast the backlog reaches all of them.
 Result<RateOutcome> RunPushBacklog(const std::string& type, const std::string& name_prefix,
-                                   const std::vector<int>& sink_ids, int64_t backlog,
-                                   ApiClient& api, SinkServer& sinks, const DeliverSettings& s) {
-  std::vector<PushSink*> targets;
-  for (int id : sink_ids) {
-    sinks.sink(id).Reset();
-    targets.push_back(&sinks.sink(id));
+                                   const std::vector<PushTarget>& targets, int64_t backlog,
+                                   ApiClient& api, const DeliverSettings& s) {
+  std::vector<PushSink*> sinks;
+  for (const PushTarget& t : targets) {
+    t.sink->Reset();
+    sinks.push_back(t.sink);
   }
   std::vector<std::string> names;
-  for (size_t i = 0; i < sink_ids.size(); ++i) {
+  for (size_t i = 0; i < targets.size(); ++i) {
     names.push_back(name_prefix + std::to_string(i));
-    ERAGON_RETURN_IF_ERROR(
-        AddConsumer(api, type, names.back(), sinks.url(sink_ids[i]), s.max_in_flight));
+    ERAGON_RETURN_IF_ERROR(AddConsumer(api, type, names.back(), targets[i].url, s.max_in_flight));
   }
-  RateOutcome out = WaitForSinks(targets, static_cast<uint64_t>(backlog), s.phase_timeout_s);
+  RateOutcome out = WaitForSinks(sinks, static_cast<uint64_t>(backlog), s.phase_timeout_s);
   for (const std::string& n : names) RemoveConsumer(api, type, n);
   return out;
 }
@@ -494,7 +503,8 @@ int DeliverMain(Flags& flags) {
     std::printf("push: backlog of %lld to 1 consumer (max_in_flight %d)\n",
                 static_cast<long long>(s.backlog), s.max_in_flight);
     std::fflush(stdout);
-    auto r = RunPushBacklog(backlog_type, "push-" + tag + "-", {1}, s.backlog, api, sinks, s);
+    auto r = RunPushBacklog(backlog_type, "push-" + tag + "-", {{&sinks.sink(1), sinks.url(1)}},
+                            s.backlog, api, s);
     if (!r.ok()) return fail("push", r.status());
     push = *r;
   }
@@ -510,14 +520,26 @@ int DeliverMain(Flags& flags) {
     std::string type = "bench-" + tag + "-fanout";
     if (Status st = SetupProducer(api, type); !st.ok()) return fail("setup", st);
     WaitForRoutes();
-    std::printf("fan-out: backlog of %lld to %d consumers\n",
-                static_cast<long long>(s.fanout_backlog), s.consumers);
+    std::printf("fan-out: backlog of %lld to %d consumers (%s)\n",
+                static_cast<long long>(s.fanout_backlog), s.consumers,
+                s.fanout_shared_endpoint ? "paths of one endpoint server"
+                                         : "one endpoint server each, 1 io thread");
     std::fflush(stdout);
     auto rate = Preload(*endpoint, s.token, type, s.fanout_backlog, s);
     if (!rate.ok()) return fail("preload", rate.status());
-    std::vector<int> ids;
-    for (int i = 0; i < s.consumers; ++i) ids.push_back(2 + i);
-    auto r = RunPushBacklog(type, "fan-" + tag + "-", ids, s.fanout_backlog, api, sinks, s);
+    // Separate services, separate endpoints (and connection pools) by default.
+    std::vector<std::unique_ptr<SinkServer>> own;
+    std::vector<PushTarget> targets;
+    for (int i = 0; i < s.consumers; ++i) {
+      if (s.fanout_shared_endpoint) {
+        targets.push_back({&sinks.sink(2 + i), sinks.url(2 + i)});
+        continue;
+      }
+      own.push_back(std::make_unique<SinkServer>(1, 1));
+      if (Status st = own.back()->Start(); !st.ok()) return fail("fan-out endpoint", st);
+      targets.push_back({&own.back()->sink(0), own.back()->url(0)});
+    }
+    auto r = RunPushBacklog(type, "fan-" + tag + "-", targets, s.fanout_backlog, api, s);
     if (!r.ok()) return fail("fan-out", r.status());
     fanout = *r;
   }

@@ -25,6 +25,7 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --backlog 200000 (push, pull)  --fanout-backlog 30000  --consumers 10
               --pull-threads 2  --fetch-max 500  --max-in-flight 256  --endpoint-threads 2
               --preload-batch 500  --preload-threads 4  --phase-timeout 30
+              --fanout-shared-endpoint (10 paths of one server, not 10 servers)
               --skip-latency --skip-push --skip-pull --skip-fanout
               --eragond PATH  --fsync always  --server-args "..."  --keep-data
 
