@@ -330,6 +330,7 @@ void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
     slot.event = std::move(d.event);
     slot.ignore_dedup = true;
     slot.dead_key = d.key;
+    if (d.topic == topic_name()) slot.origin = {d.partition, d.offset};
     uint64_t id = next_redrive_id_++;
     auto [it, inserted] = redrives_.emplace(id, std::move(slot));
     MakeEligible({kRedrivePartition, id}, it->second);

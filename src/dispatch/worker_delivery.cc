@@ -261,15 +261,16 @@ void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now, Delive
   if (route != nullptr && route->dedup != "none") {
     batch->ClaimDedup(consumer_, slot.event.event_type, DedupKey(slot, *route), now);
   }
-  if (key.partition == kRedrivePartition) {
-    batch->RemoveDead(slot.dead_key);
-  } else {
+  if (key.partition == kRedrivePartition) batch->RemoveDead(slot.dead_key);
+  // A redriven event's state is its log position's, so GET /v1/events/{id} shows it.
+  const SlotKey at = key.partition == kRedrivePartition ? slot.origin : key;
+  if (at.partition != kRedrivePartition) {
     DeliveryState st;
     st.state = DeliveryStateKind::kDelivered;
     st.attempts = std::max<uint32_t>(slot.attempts, 1);
     st.last_status = slot.last_status;
     st.delivered_at = now;
-    batch->PutState(consumer_, topic_name(), key.partition, key.offset, st);
+    batch->PutState(consumer_, topic_name(), at.partition, at.offset, st);
   }
   Observe("delivered");
   if (ctx_.observer && ctx_.observer->latency && slot.log_ts > 0) {
@@ -283,21 +284,22 @@ void ConsumerWorker::Dead(const SlotKey& key, Slot& slot, int64_t now) {
   DeadLetter d;
   d.event = slot.event;
   d.topic = topic_name();
-  d.partition = key.partition;
-  d.offset = key.offset;
+  const SlotKey at = key.partition == kRedrivePartition ? slot.origin : key;
+  d.partition = at.partition;
+  d.offset = at.offset;
   d.attempts = slot.attempts;
   d.last_status = slot.last_status;
   d.last_error = slot.last_error;
   d.dead_at = now;
   if (!slot.dead_key.empty()) batch.RemoveDead(slot.dead_key);
   batch.PutDead(consumer_, d);
-  if (key.partition != kRedrivePartition) {
+  if (at.partition != kRedrivePartition) {
     DeliveryState st;
     st.state = DeliveryStateKind::kDead;
     st.attempts = slot.attempts;
     st.last_status = slot.last_status;
     st.last_error = slot.last_error;
-    batch.PutState(consumer_, topic_name(), key.partition, key.offset, st);
+    batch.PutState(consumer_, topic_name(), at.partition, at.offset, st);
   }
   ctx_.store->Write(batch, false).ok();
   Observe("dead");

@@ -153,6 +153,7 @@ Status OpenStores(App::Parts& p) {
   ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch"));
   dispatch::PushClientOptions po;
   po.extra_ca_file = p.options.push_ca_file;
+  po.io_threads = 2;  // one thread was the push bottleneck (bench/README.md)
   ERAGON_ASSIGN_OR_RETURN(p.push, dispatch::PushClient::Create(po));
   return Status::Ok();
 }
