@@ -31,10 +31,14 @@ Args ParseArgs(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--url") a.url = v;
-    else if (k == "--data-dir") a.data_dir = v;
-    else if (k == "--rate") a.rate = std::max(0.1, std::atof(v.c_str()));
-    else if (k == "--orders") a.orders = std::atoi(v.c_str());
+    if (k == "--url")
+      a.url = v;
+    else if (k == "--data-dir")
+      a.data_dir = v;
+    else if (k == "--rate")
+      a.rate = std::max(0.1, std::atof(v.c_str()));
+    else if (k == "--orders")
+      a.orders = std::atoi(v.c_str());
     else {
       fprintf(stderr, "eragon-demo: unknown flag %s\n", k.c_str());
       std::exit(2);
@@ -48,7 +52,8 @@ std::string Call(eragon::HttpClient& c, const std::string& token, const char* me
                  const std::string& path, const std::string& body, int want) {
   auto r = c.Request(method, path, body, {{"Authorization", "Bearer " + token}});
   if (!r.ok()) {
-    fprintf(stderr, "eragon-demo: %s %s: %s\n", method, path.c_str(), r.status().ToString().c_str());
+    fprintf(stderr, "eragon-demo: %s %s: %s\n", method, path.c_str(),
+            r.status().ToString().c_str());
     std::exit(1);
   }
   if (want != 0 && r->status != want && !(want == 201 && r->status == 200)) {
@@ -99,10 +104,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   eragon::HttpClient api(args.url);
-  std::string order_token =
-      TokenOf(Call(api, admin, "PUT", "/v1/services/order-service", R"({"roles":["producer"]})", 201));
-  std::string notify_token = TokenOf(
-      Call(api, admin, "PUT", "/v1/services/notification-service", R"({"roles":["consumer"]})", 201));
+  std::string order_token = TokenOf(
+      Call(api, admin, "PUT", "/v1/services/order-service", R"({"roles":["producer"]})", 201));
+  std::string notify_token = TokenOf(Call(api, admin, "PUT", "/v1/services/notification-service",
+                                          R"({"roles":["consumer"]})", 201));
 
   const std::string secret = "whsec_" + eragon::Base64Encode(eragon::RandomBytes(24));
   demo::PushService payment("payment-service", secret, 7);
@@ -114,7 +119,8 @@ int main(int argc, char** argv) {
     Call(api, admin, "PUT", "/v1/routes/" + t + "/producer",
          R"({"producer":"order-service","topic":"orders","ordered":true,"partitions":8})", 201);
   }
-  const std::string retry = R"("retry":{"max_attempts":20,"initial_backoff_ms":200,"max_backoff_ms":5000})";
+  const std::string retry =
+      R"("retry":{"max_attempts":20,"initial_backoff_ms":200,"max_backoff_ms":5000})";
   Call(api, admin, "PUT", "/v1/routes/order_created/consumers/payment-service",
        R"({"type":"http","url":")" + payment.url() + R"(","secret":")" + secret +
            R"(","dedup":"entity_event",)" + retry + "}",
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
     }
     for (size_t i = 0; i < live.size();) {
       Order& o = live[i];
-      const char* type = o.step == 0 ? "order_created"
+      const char* type = o.step == 0   ? "order_created"
                          : o.step == 1 ? (o.cancel ? "order_cancelled" : "order_paid")
                                        : "order_delivered";
       std::string body = R"({"event_type":")" + std::string(type) + R"(","entity_id":")" + o.id +
@@ -166,13 +172,13 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(next);
   }
   std::this_thread::sleep_for(std::chrono::seconds(2));  // let the last deliveries land
-  printf("\npublished %d events for %d orders; received: payment %llu, restaurant %llu, "
-         "notification %llu; out of order: %llu\n",
-         published, created, (unsigned long long)payment.checker().seen(),
-         (unsigned long long)restaurant.checker().seen(),
-         (unsigned long long)notification.checker().seen(),
-         (unsigned long long)(payment.checker().out_of_order() +
-                              restaurant.checker().out_of_order() +
-                              notification.checker().out_of_order()));
+  printf(
+      "\npublished %d events for %d orders; received: payment %llu, restaurant %llu, "
+      "notification %llu; out of order: %llu\n",
+      published, created, (unsigned long long)payment.checker().seen(),
+      (unsigned long long)restaurant.checker().seen(),
+      (unsigned long long)notification.checker().seen(),
+      (unsigned long long)(payment.checker().out_of_order() + restaurant.checker().out_of_order() +
+                           notification.checker().out_of_order()));
   return 0;
 }

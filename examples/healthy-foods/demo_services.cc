@@ -61,8 +61,9 @@ bool OrderChecker::See(const std::string& entity, int64_t seq) {
   int64_t& last = last_[entity];
   if (seq < last) {
     ++out_of_order_;
-    Show(service_, "!!", "OUT OF ORDER: " + entity + " seq " + std::to_string(seq) +
-                             " after " + std::to_string(last));
+    Show(service_, "!!",
+         "OUT OF ORDER: " + entity + " seq " + std::to_string(seq) + " after " +
+             std::to_string(last));
     return false;
   }
   last = seq;
@@ -96,17 +97,17 @@ eragon::http::HttpResponse PushService::Handle(const eragon::http::HttpRequest& 
   if (!secret_.empty()) {
     eragon::Status st = eragon::dispatch::VerifyWebhookSignature(
         secret_, req.Header("webhook-id").value_or(""),
-        req.Header("webhook-timestamp").value_or(""),
-        req.Header("webhook-signature").value_or(""), req.body, std::time(nullptr));
+        req.Header("webhook-timestamp").value_or(""), req.Header("webhook-signature").value_or(""),
+        req.body, std::time(nullptr));
     if (!st.ok()) {
       Show(name_, "!!", "rejected a push with a bad signature: " + st.message());
       return HttpResponse::Json(401, R"({"error":"bad signature"})");
     }
   }
   if (fail_every_ > 0 && ++requests_ % fail_every_ == 0) {
-    Show(name_, "✗ ", "503 on purpose (" + std::string(req.Header("Eragon-Event-Type").value_or("")) +
-                          " " + std::string(req.Header("Eragon-Entity-Id").value_or("")) +
-                          ") — Eragon will retry");
+    Show(name_, "✗ ",
+         "503 on purpose (" + std::string(req.Header("Eragon-Event-Type").value_or("")) + " " +
+             std::string(req.Header("Eragon-Entity-Id").value_or("")) + ") — Eragon will retry");
     return HttpResponse::Json(503, R"({"error":"busy"})");
   }
   auto doc = eragon::ParseJson(req.body);
@@ -114,7 +115,8 @@ eragon::http::HttpResponse PushService::Handle(const eragon::http::HttpRequest& 
   Parsed p = ParseEvent(*doc);
   checker_.See(p.entity, p.seq);
   std::string attempt(req.Header("Eragon-Attempt").value_or("1"));
-  Show(name_, "◀──", p.type + "  " + p.entity + (attempt != "1" ? "  (attempt " + attempt + ")" : ""));
+  Show(name_, "◀──",
+       p.type + "  " + p.entity + (attempt != "1" ? "  (attempt " + attempt + ")" : ""));
   return HttpResponse::Json(200, R"({"ok":true})");
 }
 

@@ -15,22 +15,22 @@ namespace eragon {
 
 enum class Code : int {
   kOk = 0,
-  kInvalidArgument,   // bad input from a caller (invalid_field): 400
-  kInvalidJson,       // a body that is not JSON, or nested deeper than allowed: 400
-  kNotFound,          // 404
-  kUnknownEventType,  // 404 unknown_event_type: no producer destination for the type
-  kAlreadyExists,     // 409 where creation collides
-  kConflict,          // 409
-  kPermissionDenied,  // 403
-  kUnauthenticated,   // 401
-  kTooLarge,          // 413
-  kResourceExhausted, // backpressure: 429
-  kStorageFull,       // disk high-watermark reached: 507
-  kUnavailable,       // 503, transient
-  kCorruption,        // stored data failed its checksum or format checks
-  kIOError,           // the OS refused a read, write or fsync
-  kReadOnly,          // a component stopped accepting writes after a failure
-  kInternal,          // a bug
+  kInvalidArgument,    // bad input from a caller (invalid_field): 400
+  kInvalidJson,        // a body that is not JSON, or nested deeper than allowed: 400
+  kNotFound,           // 404
+  kUnknownEventType,   // 404 unknown_event_type: no producer destination for the type
+  kAlreadyExists,      // 409 where creation collides
+  kConflict,           // 409
+  kPermissionDenied,   // 403
+  kUnauthenticated,    // 401
+  kTooLarge,           // 413
+  kResourceExhausted,  // backpressure: 429
+  kStorageFull,        // disk high-watermark reached: 507
+  kUnavailable,        // 503, transient
+  kCorruption,         // stored data failed its checksum or format checks
+  kIOError,            // the OS refused a read, write or fsync
+  kReadOnly,           // a component stopped accepting writes after a failure
+  kInternal,           // a bug
 };
 
 std::string_view CodeName(Code code);
@@ -44,9 +44,7 @@ class [[nodiscard]] Status {
   static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
   static Status InvalidJson(std::string m) { return {Code::kInvalidJson, std::move(m)}; }
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
-  static Status UnknownEventType(std::string m) {
-    return {Code::kUnknownEventType, std::move(m)};
-  }
+  static Status UnknownEventType(std::string m) { return {Code::kUnknownEventType, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
   static Status Conflict(std::string m) { return {Code::kConflict, std::move(m)}; }
   static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
@@ -83,9 +81,9 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
-    if (std::get<Status>(v_).ok()) std::abort();  // an ok Status carries no value
+    if (std::get<Status>(v_).ok()) std::abort();   // an ok Status carries no value
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -109,10 +107,10 @@ class [[nodiscard]] Result {
 }  // namespace eragon
 
 // Returns early from the calling function when `expr` yields a non-ok Status.
-#define ERAGON_RETURN_IF_ERROR(expr)            \
-  do {                                          \
-    ::eragon::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                  \
+#define ERAGON_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::eragon::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 #define ERAGON_CONCAT_INNER(a, b) a##b

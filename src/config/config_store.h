@@ -17,18 +17,18 @@ namespace eragon::config {
 // Exactly one per event type (API.md "PUT /v1/routes/{event_type}/producer").
 struct ProducerRoute {
   std::string event_type;
-  std::string producer;            // service name
+  std::string producer;  // service name
   std::string channel = "embedded";
-  std::string topic;               // defaults to event_type
+  std::string topic;  // defaults to event_type
   bool ordered = false;
   uint32_t partitions = 8;
-  int64_t created_at = 0;          // ms
+  int64_t created_at = 0;  // ms
   int64_t updated_at = 0;
   bool operator==(const ProducerRoute&) const = default;
 };
 
 struct RetryPolicy {
-  uint32_t max_attempts = 12;        // counts the first attempt; >= 1
+  uint32_t max_attempts = 12;  // counts the first attempt; >= 1
   int64_t initial_backoff_ms = 500;
   int64_t max_backoff_ms = 3'600'000;
   bool operator==(const RetryPolicy&) const = default;
@@ -38,18 +38,18 @@ struct RetryPolicy {
 struct ConsumerRoute {
   std::string event_type;
   std::string consumer;
-  std::string type = "http";        // http | pull | kafka
-  std::string url;                  // http only
+  std::string type = "http";  // http | pull | kafka
+  std::string url;            // http only
   int64_t timeout_ms = 5000;
   std::map<std::string, std::string> headers;
   uint32_t max_in_flight = 64;
-  uint32_t rate_limit_per_s = 0;    // 0 = unlimited
+  uint32_t rate_limit_per_s = 0;  // 0 = unlimited
   RetryPolicy retry;
-  std::string dedup = "none";       // none | entity_event | event_id
-  int64_t dedup_ttl_hours = 0;      // 0 = never expire
-  std::string format = "eragon";    // eragon | cloudevents
-  std::string secret;               // "" = unsigned; "whsec_<base64>"
-  std::string start = "latest";     // latest | earliest
+  std::string dedup = "none";     // none | entity_event | event_id
+  int64_t dedup_ttl_hours = 0;    // 0 = never expire
+  std::string format = "eragon";  // eragon | cloudevents
+  std::string secret;             // "" = unsigned; "whsec_<base64>"
+  std::string start = "latest";   // latest | earliest
   bool enabled = true;
   int64_t created_at = 0;
   int64_t updated_at = 0;
@@ -58,8 +58,8 @@ struct ConsumerRoute {
 
 struct Service {
   std::string name;
-  std::vector<std::string> roles;   // subset of producer, consumer, admin; sorted
-  std::string token_hash;           // hex SHA-256 of the token; the token is never stored
+  std::vector<std::string> roles;  // subset of producer, consumer, admin; sorted
+  std::string token_hash;          // hex SHA-256 of the token; the token is never stored
   int64_t created_at = 0;
   bool operator==(const Service&) const = default;
 };
@@ -70,9 +70,9 @@ struct Schedule {
   std::string name;
   std::string event_type;
   std::string entity_id;
-  std::string data;       // the `data` JSON value, byte-for-byte as given
-  std::string every;      // e.g. "5m"; "" when cron is set
-  std::string cron;       // five fields, UTC; "" when every is set
+  std::string data;          // the `data` JSON value, byte-for-byte as given
+  std::string every;         // e.g. "5m"; "" when cron is set
+  std::string cron;          // five fields, UTC; "" when every is set
   int64_t last_tick_ms = 0;  // the latest tick fired (or skipped at creation); ms
   int64_t created_at = 0;    // ms
   int64_t updated_at = 0;

@@ -6,23 +6,40 @@ namespace eragon {
 
 std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid_argument";
-    case Code::kInvalidJson: return "invalid_json";
-    case Code::kNotFound: return "not_found";
-    case Code::kUnknownEventType: return "unknown_event_type";
-    case Code::kAlreadyExists: return "already_exists";
-    case Code::kConflict: return "conflict";
-    case Code::kPermissionDenied: return "permission_denied";
-    case Code::kUnauthenticated: return "unauthenticated";
-    case Code::kTooLarge: return "too_large";
-    case Code::kResourceExhausted: return "resource_exhausted";
-    case Code::kStorageFull: return "storage_full";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kCorruption: return "corruption";
-    case Code::kIOError: return "io_error";
-    case Code::kReadOnly: return "read_only";
-    case Code::kInternal: return "internal";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kInvalidJson:
+      return "invalid_json";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kUnknownEventType:
+      return "unknown_event_type";
+    case Code::kAlreadyExists:
+      return "already_exists";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kPermissionDenied:
+      return "permission_denied";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
+    case Code::kTooLarge:
+      return "too_large";
+    case Code::kResourceExhausted:
+      return "resource_exhausted";
+    case Code::kStorageFull:
+      return "storage_full";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kIOError:
+      return "io_error";
+    case Code::kReadOnly:
+      return "read_only";
+    case Code::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -142,9 +142,9 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
     bool probe = false;
     bool pull = false;
     bool ignore_dedup = false;
-    std::string dead_key;    // redrive: the dead letter it came from
+    std::string dead_key;                  // redrive: the dead letter it came from
     SlotKey origin{kRedrivePartition, 0};  // redrive: where the event is in the log
-    std::string dedup_hold;  // the dedup_wait_ key this slot holds, if any
+    std::string dedup_hold;                // the dedup_wait_ key this slot holds, if any
   };
   struct Partition {
     uint64_t committed = 0;

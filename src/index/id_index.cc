@@ -104,7 +104,9 @@ class IdIndex::Impl {
 
   Status LoadTypes();
   Status CatchUp();
-  void StartWriter() { writer_ = std::thread([this] { WriterLoop(); }); }
+  void StartWriter() {
+    writer_ = std::thread([this] { WriterLoop(); });
+  }
 
   ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);
   void Commit(const std::string& id, const std::string& type, const Location& loc);
@@ -129,7 +131,9 @@ class IdIndex::Impl {
     Entry entry;
   };
 
-  Stripe& StripeOf(const std::string& id) { return stripes_[std::hash<std::string>{}(id) % kStripes]; }
+  Stripe& StripeOf(const std::string& id) {
+    return stripes_[std::hash<std::string>{}(id) % kStripes];
+  }
   std::optional<Entry> Lookup(const std::string& id);
   bool Retained(const Location& loc);
   void WriterLoop();
@@ -292,8 +296,8 @@ Status IdIndex::Impl::LoadTypes() {
 Status IdIndex::Impl::IndexPartition(log::TopicLog* topic, uint32_t partition) {
   std::string cp_value;
   uint64_t from = topic->StartOffset(partition);
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), CheckpointKey(topic->name(), partition),
-                               &cp_value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), CheckpointKey(topic->name(), partition), &cp_value);
   if (s.ok() && cp_value.size() == 8) from = std::max(from, GetFixed(cp_value.data(), 8));
   const uint64_t end = topic->DurableEnd(partition);
   while (from < end) {

@@ -33,7 +33,8 @@ void Api::RegisterOps(http::Router& router) {
     d_.workers->Post([this, shared] {
       Result<int64_t> version = d_.store->Version();
       if (!version.ok()) {
-        (*shared)(StatusResponse(Status::Unavailable("config store: " + version.status().message())));
+        (*shared)(
+            StatusResponse(Status::Unavailable("config store: " + version.status().message())));
         return;
       }
       for (const std::string& name : d_.logs->TopicNames()) {

@@ -107,48 +107,47 @@ void Api::RegisterConsumers(http::Router& router) {
     };
   };
 
-  router.Post("/v1/consumers/{consumer}/fetch",
-              pull([this](const std::string& consumer, simdjson::dom::element body,
-                          Responder respond) {
-                int64_t max = 100, wait_ms = 5000, ack_timeout = 30'000;
-                for (Status st : {IntField(body, "max", 1, 1000, &max),
-                                  IntField(body, "wait_ms", 0, kMaxWaitMs, &wait_ms),
-                                  IntField(body, "ack_timeout_ms", 1, kMaxAckTimeoutMs,
-                                           &ack_timeout)}) {
-                  if (!st.ok()) return respond(StatusResponse(st));
-                }
-                auto shared = std::make_shared<Responder>(std::move(respond));
-                d_.dispatcher->Fetch(consumer, max, wait_ms, ack_timeout,
-                                     [shared](std::vector<dispatch::PulledMessage> msgs) {
-                                       (*shared)(HttpResponse::Json(200, MessagesJson(msgs)));
-                                     });
-              }));
+  router.Post(
+      "/v1/consumers/{consumer}/fetch",
+      pull([this](const std::string& consumer, simdjson::dom::element body, Responder respond) {
+        int64_t max = 100, wait_ms = 5000, ack_timeout = 30'000;
+        for (Status st : {IntField(body, "max", 1, 1000, &max),
+                          IntField(body, "wait_ms", 0, kMaxWaitMs, &wait_ms),
+                          IntField(body, "ack_timeout_ms", 1, kMaxAckTimeoutMs, &ack_timeout)}) {
+          if (!st.ok()) return respond(StatusResponse(st));
+        }
+        auto shared = std::make_shared<Responder>(std::move(respond));
+        d_.dispatcher->Fetch(consumer, max, wait_ms, ack_timeout,
+                             [shared](std::vector<dispatch::PulledMessage> msgs) {
+                               (*shared)(HttpResponse::Json(200, MessagesJson(msgs)));
+                             });
+      }));
 
-  router.Post("/v1/consumers/{consumer}/ack",
-              pull([this](const std::string& consumer, simdjson::dom::element body,
-                          Responder respond) {
-                Result<std::vector<std::string>> ids = StringArray(body, "ack_ids", true);
-                if (!ids.ok()) return respond(StatusResponse(ids.status()));
-                auto shared = std::make_shared<Responder>(std::move(respond));
-                d_.workers->Post([this, consumer, ids = std::move(*ids), shared] {
-                  Result<size_t> n = d_.dispatcher->Ack(consumer, ids);
-                  (*shared)(n.ok() ? HttpResponse::Json(200, "{\"acked\":" + std::to_string(*n) + "}")
-                                   : StatusResponse(n.status()));
-                });
-              }));
+  router.Post(
+      "/v1/consumers/{consumer}/ack",
+      pull([this](const std::string& consumer, simdjson::dom::element body, Responder respond) {
+        Result<std::vector<std::string>> ids = StringArray(body, "ack_ids", true);
+        if (!ids.ok()) return respond(StatusResponse(ids.status()));
+        auto shared = std::make_shared<Responder>(std::move(respond));
+        d_.workers->Post([this, consumer, ids = std::move(*ids), shared] {
+          Result<size_t> n = d_.dispatcher->Ack(consumer, ids);
+          (*shared)(n.ok() ? HttpResponse::Json(200, "{\"acked\":" + std::to_string(*n) + "}")
+                           : StatusResponse(n.status()));
+        });
+      }));
 
-  router.Post("/v1/consumers/{consumer}/nack",
-              pull([this](const std::string& consumer, simdjson::dom::element body,
-                          Responder respond) {
-                Result<std::vector<std::string>> ids = StringArray(body, "ack_ids", true);
-                int64_t delay = 0;
-                Status st = ids.ok() ? IntField(body, "delay_ms", 0, kMaxAckTimeoutMs, &delay)
-                                     : ids.status();
-                if (!st.ok()) return respond(StatusResponse(st));
-                Result<size_t> n = d_.dispatcher->Nack(consumer, *ids, delay);
-                respond(n.ok() ? HttpResponse::Json(200, "{\"nacked\":" + std::to_string(*n) + "}")
-                               : StatusResponse(n.status()));
-              }));
+  router.Post(
+      "/v1/consumers/{consumer}/nack",
+      pull([this](const std::string& consumer, simdjson::dom::element body, Responder respond) {
+        Result<std::vector<std::string>> ids = StringArray(body, "ack_ids", true);
+        int64_t delay = 0;
+        Status st =
+            ids.ok() ? IntField(body, "delay_ms", 0, kMaxAckTimeoutMs, &delay) : ids.status();
+        if (!st.ok()) return respond(StatusResponse(st));
+        Result<size_t> n = d_.dispatcher->Nack(consumer, *ids, delay);
+        respond(n.ok() ? HttpResponse::Json(200, "{\"nacked\":" + std::to_string(*n) + "}")
+                       : StatusResponse(n.status()));
+      }));
 
   RegisterDeadLetters(router);
 }
@@ -162,7 +161,8 @@ void Api::RegisterDeadLetters(http::Router& router) {
       std::string type(req.Param("event_type")), consumer(req.Param("consumer"));
       Result<simdjson::dom::element> body = ObjectBody(req.body);
       if (!IsValidEventType(type) || !IsValidServiceName(consumer)) {
-        return respond(StatusResponse(Status::InvalidArgument("event_type or consumer: invalid name")));
+        return respond(
+            StatusResponse(Status::InvalidArgument("event_type or consumer: invalid name")));
       }
       if (!body.ok()) return respond(StatusResponse(body.status()));
       auto shared = std::make_shared<Responder>(std::move(respond));
@@ -180,49 +180,49 @@ void Api::RegisterDeadLetters(http::Router& router) {
   };
   using Query = std::vector<std::pair<std::string, std::string>>;
 
-  router.Get("/v1/routes/{event_type}/consumers/{consumer}/dead",
-             admin([this](const std::string& type, const std::string& consumer,
-                          simdjson::dom::element, const Query& query) {
-               size_t limit = 100;
-               std::string after;
-               for (const auto& [k, v] : query) {
-                 if (k == "after") {
-                   std::optional<std::string> key = HexDecode(v);
-                   if (!key || key->empty()) {
-                     return StatusResponse(
-                         Status::InvalidArgument("after: not a cursor returned by this endpoint"));
-                   }
-                   after = std::move(*key);
-                 }
-                 if (k == "limit") {
-                   auto r = std::from_chars(v.data(), v.data() + v.size(), limit);
-                   if (r.ec != std::errc() || r.ptr != v.data() + v.size() || limit < 1 ||
-                       limit > 1000) {
-                     return StatusResponse(
-                         Status::InvalidArgument("limit: must be an integer from 1 to 1000"));
-                   }
-                 }
-               }
-               std::vector<dispatch::DeadLetter> dead =
-                   d_.deliveries->ListDead(consumer, type, after, limit);
-               std::string out;
-               JsonWriter w(&out);
-               w.BeginObject().Key("items").BeginArray();
-               for (const auto& d : dead) {
-                 w.BeginObject().Key("event");
-                 EventToJson(d.event, w);
-                 w.Key("attempts").Uint(d.attempts).Key("last_status").Int(d.last_status);
-                 w.Key("last_error").String(d.last_error).Key("dead_at").Int(d.dead_at).EndObject();
-               }
-               w.EndArray().Key("next");
-               if (dead.size() == limit) {
-                 w.String(HexEncode(dead.back().key));
-               } else {
-                 w.Null();
-               }
-               w.EndObject();
-               return HttpResponse::Json(200, std::move(out));
-             }));
+  router.Get(
+      "/v1/routes/{event_type}/consumers/{consumer}/dead",
+      admin([this](const std::string& type, const std::string& consumer, simdjson::dom::element,
+                   const Query& query) {
+        size_t limit = 100;
+        std::string after;
+        for (const auto& [k, v] : query) {
+          if (k == "after") {
+            std::optional<std::string> key = HexDecode(v);
+            if (!key || key->empty()) {
+              return StatusResponse(
+                  Status::InvalidArgument("after: not a cursor returned by this endpoint"));
+            }
+            after = std::move(*key);
+          }
+          if (k == "limit") {
+            auto r = std::from_chars(v.data(), v.data() + v.size(), limit);
+            if (r.ec != std::errc() || r.ptr != v.data() + v.size() || limit < 1 || limit > 1000) {
+              return StatusResponse(
+                  Status::InvalidArgument("limit: must be an integer from 1 to 1000"));
+            }
+          }
+        }
+        std::vector<dispatch::DeadLetter> dead =
+            d_.deliveries->ListDead(consumer, type, after, limit);
+        std::string out;
+        JsonWriter w(&out);
+        w.BeginObject().Key("items").BeginArray();
+        for (const auto& d : dead) {
+          w.BeginObject().Key("event");
+          EventToJson(d.event, w);
+          w.Key("attempts").Uint(d.attempts).Key("last_status").Int(d.last_status);
+          w.Key("last_error").String(d.last_error).Key("dead_at").Int(d.dead_at).EndObject();
+        }
+        w.EndArray().Key("next");
+        if (dead.size() == limit) {
+          w.String(HexEncode(dead.back().key));
+        } else {
+          w.Null();
+        }
+        w.EndObject();
+        return HttpResponse::Json(200, std::move(out));
+      }));
 
   router.Post("/v1/routes/{event_type}/consumers/{consumer}/redrive",
               admin([this](const std::string& type, const std::string& consumer,
@@ -253,26 +253,27 @@ void Api::RegisterDeadLetters(http::Router& router) {
                 return HttpResponse::Json(200, "{\"replaying_from\":" + std::to_string(from) + "}");
               }));
 
-  router.Post("/v1/routes/{event_type}/consumers/{consumer}/seek",
-              admin([this](const std::string& type, const std::string& consumer,
-                           simdjson::dom::element body, const Query&) {
-                int64_t to = -1;
-                simdjson::dom::element v;
-                if (body["to"].get(v) != simdjson::SUCCESS) {
-                  return StatusResponse(Status::InvalidArgument("to: required (\"latest\" or ms)"));
-                }
-                std::string_view s;
-                if (v.get_string().get(s) == simdjson::SUCCESS) {
-                  if (s != "latest") {
-                    return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
-                  }
-                } else if (v.get_int64().get(to) != simdjson::SUCCESS || to < 0) {
-                  return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
-                }
-                Status st = d_.dispatcher->Seek(type, consumer, to);
-                if (!st.ok()) return StatusResponse(st);
-                return HttpResponse::Json(200, "{\"seeked\":true}");
-              }));
+  router.Post(
+      "/v1/routes/{event_type}/consumers/{consumer}/seek",
+      admin([this](const std::string& type, const std::string& consumer,
+                   simdjson::dom::element body, const Query&) {
+        int64_t to = -1;
+        simdjson::dom::element v;
+        if (body["to"].get(v) != simdjson::SUCCESS) {
+          return StatusResponse(Status::InvalidArgument("to: required (\"latest\" or ms)"));
+        }
+        std::string_view s;
+        if (v.get_string().get(s) == simdjson::SUCCESS) {
+          if (s != "latest") {
+            return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
+          }
+        } else if (v.get_int64().get(to) != simdjson::SUCCESS || to < 0) {
+          return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
+        }
+        Status st = d_.dispatcher->Seek(type, consumer, to);
+        if (!st.ok()) return StatusResponse(st);
+        return HttpResponse::Json(200, "{\"seeked\":true}");
+      }));
 }
 
 }  // namespace eragon::server

@@ -101,15 +101,12 @@ void Api::ListEvents(HttpRequest&& req, Responder respond) {
 }
 
 void Api::RegisterEvents(http::Router& router) {
-  router.Post("/v1/events", [this](HttpRequest&& r, Responder s) {
-    PublishEvents(std::move(r), std::move(s));
-  });
-  router.Get("/v1/events/{id}", [this](HttpRequest&& r, Responder s) {
-    GetEvent(std::move(r), std::move(s));
-  });
-  router.Get("/v1/events", [this](HttpRequest&& r, Responder s) {
-    ListEvents(std::move(r), std::move(s));
-  });
+  router.Post("/v1/events",
+              [this](HttpRequest&& r, Responder s) { PublishEvents(std::move(r), std::move(s)); });
+  router.Get("/v1/events/{id}",
+             [this](HttpRequest&& r, Responder s) { GetEvent(std::move(r), std::move(s)); });
+  router.Get("/v1/events",
+             [this](HttpRequest&& r, Responder s) { ListEvents(std::move(r), std::move(s)); });
 }
 
 }  // namespace eragon::server

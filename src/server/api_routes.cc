@@ -72,13 +72,13 @@ void Api::RegisterRoutes(http::Router& router) {
   };
 
   router.Get("/v1/routes", blocking([this](const Caller& c, const HttpRequest&) {
-    if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-    auto producers = d_.store->ListProducers();
-    if (!producers.ok()) return StatusResponse(producers.status());
-    auto consumers = d_.store->ListConsumers();
-    if (!consumers.ok()) return StatusResponse(consumers.status());
-    return HttpResponse::Json(200, RoutesJson(*producers, *consumers));
-  }));
+               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+               auto producers = d_.store->ListProducers();
+               if (!producers.ok()) return StatusResponse(producers.status());
+               auto consumers = d_.store->ListConsumers();
+               if (!consumers.ok()) return StatusResponse(consumers.status());
+               return HttpResponse::Json(200, RoutesJson(*producers, *consumers));
+             }));
 
   router.Get("/v1/routes/{event_type}/producer",
              blocking([this](const Caller& c, const HttpRequest& req) {
@@ -92,17 +92,17 @@ void Api::RegisterRoutes(http::Router& router) {
                return HttpResponse::Json(200, std::move(out));
              }));
 
-  router.Put("/v1/routes/{event_type}/producer",
-             blocking([this](const Caller& c, const HttpRequest& req) {
-               auto route = config::ParseProducerRoute(req.body, std::string(req.Param("event_type")));
-               if (!route.ok()) return StatusResponse(route.status());
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               config::ProducerRoute stored;
-               auto outcome = d_.route_admin->PutProducer(std::move(*route), &stored);
-               return EchoResponse(outcome, stored, [](const auto& r, JsonWriter& w) {
-                 config::ProducerRouteToJson(r, w);
-               });
-             }));
+  router.Put(
+      "/v1/routes/{event_type}/producer", blocking([this](const Caller& c, const HttpRequest& req) {
+        auto route = config::ParseProducerRoute(req.body, std::string(req.Param("event_type")));
+        if (!route.ok()) return StatusResponse(route.status());
+        if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+        config::ProducerRoute stored;
+        auto outcome = d_.route_admin->PutProducer(std::move(*route), &stored);
+        return EchoResponse(outcome, stored, [](const auto& r, JsonWriter& w) {
+          config::ProducerRouteToJson(r, w);
+        });
+      }));
 
   router.Delete("/v1/routes/{event_type}/producer",
                 blocking([this](const Caller& c, const HttpRequest& req) {
@@ -132,8 +132,9 @@ void Api::RegisterRoutes(http::Router& router) {
 
   router.Put("/v1/routes/{event_type}/consumers/{consumer}",
              blocking([this](const Caller& c, const HttpRequest& req) {
-               auto route = config::ParseConsumerRoute(
-                   req.body, std::string(req.Param("event_type")), std::string(req.Param("consumer")));
+               auto route =
+                   config::ParseConsumerRoute(req.body, std::string(req.Param("event_type")),
+                                              std::string(req.Param("consumer")));
                if (!route.ok()) return StatusResponse(route.status());
                auto producer = d_.store->GetProducer(route->event_type);
                if (!producer.ok()) return StatusResponse(producer.status());

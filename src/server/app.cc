@@ -175,8 +175,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   PublisherOptions po;
   po.min_free_bytes = options.min_free_bytes;
   po.max_used_fraction = options.max_disk_used;
-  p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(),
-                                             p->clock, p->metrics.get(), po);
+  p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,
+                                             p->metrics.get(), po);
   p->workers = std::make_unique<WorkerPool>(2);
   dispatch::Dispatcher::Deps dd;
   dd.store = p->store.get();
@@ -191,10 +191,10 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
   p->dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
   p->dispatcher->Start();
-  ApiDeps deps{p->store.get(),  p->logs.get(),      p->ids.get(),
-               p->auth.get(),   p->routes.get(),    p->route_admin.get(),
-               p->publisher.get(), p->metrics.get(), p->workers.get(),
-               p->clock,        p->dispatcher.get(), p->deliveries.get()};
+  ApiDeps deps{p->store.get(),     p->logs.get(),       p->ids.get(),
+               p->auth.get(),      p->routes.get(),     p->route_admin.get(),
+               p->publisher.get(), p->metrics.get(),    p->workers.get(),
+               p->clock,           p->dispatcher.get(), p->deliveries.get()};
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
@@ -213,11 +213,12 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   });
   // API.md ranks 401 before 413: a bad token on an oversized body is answered 401.
   Auth* auth = p->auth.get();
-  p->http->SetOversizeHook([auth](const http::HttpRequest& req) -> std::optional<http::HttpResponse> {
-    Result<Caller> caller = auth->Authenticate(req.Header("Authorization").value_or(""));
-    if (!caller.ok()) return http::ErrorResponse(caller.status());
-    return std::nullopt;
-  });
+  p->http->SetOversizeHook(
+      [auth](const http::HttpRequest& req) -> std::optional<http::HttpResponse> {
+        Result<Caller> caller = auth->Authenticate(req.Header("Authorization").value_or(""));
+        if (!caller.ok()) return http::ErrorResponse(caller.status());
+        return std::nullopt;
+      });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
   Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(

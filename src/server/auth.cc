@@ -80,8 +80,7 @@ Result<std::pair<std::string, config::PutOutcome>> Auth::PutService(
   std::sort(roles.begin(), roles.end());
   roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
   ERAGON_ASSIGN_OR_RETURN(std::optional<config::Service> old, store_->GetService(name));
-  if (old && HasAdmin(*old) &&
-      std::find(roles.begin(), roles.end(), "admin") == roles.end()) {
+  if (old && HasAdmin(*old) && std::find(roles.begin(), roles.end(), "admin") == roles.end()) {
     ERAGON_ASSIGN_OR_RETURN(std::vector<config::Service> all, store_->ListServices());
     if (std::count_if(all.begin(), all.end(), HasAdmin) <= 1) {
       return Status::Conflict("service '" + name + "' is the last admin; it keeps its admin role");

@@ -11,8 +11,8 @@
 namespace eragon::server {
 namespace {
 
-constexpr size_t kWindow = 256;           // records read per backwards step
-constexpr size_t kScanBudget = 20'000;    // records examined per page, at most
+constexpr size_t kWindow = 256;         // records read per backwards step
+constexpr size_t kScanBudget = 20'000;  // records examined per page, at most
 constexpr size_t kMaxReadBytes = 8 << 20;
 
 struct Candidate {
@@ -26,8 +26,8 @@ struct Source {
   log::TopicLog* topic;
   uint32_t partition;
   uint64_t upper;
-  uint64_t scanned_to;             // lowest offset examined so far
-  std::vector<Candidate> found;    // matches, newest first
+  uint64_t scanned_to;           // lowest offset examined so far
+  std::vector<Candidate> found;  // matches, newest first
   size_t taken = 0;
 };
 
@@ -148,8 +148,7 @@ Result<ListQuery> ParseListQuery(const http::HttpRequest& req) {
   return q;
 }
 
-Result<std::string> ListEventsJson(log::LogManager* logs, RouteCache* routes,
-                                   const ListQuery& q) {
+Result<std::string> ListEventsJson(log::LogManager* logs, RouteCache* routes, const ListQuery& q) {
   std::vector<Source> sources;
   if (q.after.empty()) {
     ERAGON_ASSIGN_OR_RETURN(sources, InitialSources(logs, routes, q));

@@ -25,8 +25,8 @@ namespace {
 
 // Latency buckets in seconds: 50 us .. 10 s.
 Histogram::BucketBoundaries LatencyBuckets() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,    5,    10};
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 
 // Caches Family::Add by one label value: Add takes a lock and hashes every time.
@@ -110,8 +110,9 @@ struct Metrics::Impl {
                                      .Add({});
   Family<Counter>& deliveries = BuildCounter()
                                     .Name("eragon_deliveries_total")
-                                    .Help("Delivery outcomes by consumer: delivered, retry, dead, "
-                                          "skipped_duplicate")
+                                    .Help(
+                                        "Delivery outcomes by consumer: delivered, retry, dead, "
+                                        "skipped_duplicate")
                                     .Register(registry);
   Histogram& delivery_latency = BuildHistogram()
                                     .Name("eragon_delivery_latency_seconds")

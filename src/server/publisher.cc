@@ -16,18 +16,13 @@ namespace eragon::server {
 struct Publisher::Resolved {
   std::vector<log::TopicLog*> topic_of;  // per event
   std::vector<index::Fingerprint> fingerprints;
-  std::vector<bool> duplicate;           // per event
-  std::vector<std::string> claimed;      // ids claimed (kNew), to Abort on failure
+  std::vector<bool> duplicate;       // per event
+  std::vector<std::string> claimed;  // ids claimed (kNew), to Abort on failure
 };
 
-Publisher::Publisher(RouteCache* routes, log::LogManager* logs, index::IdIndex* ids,
-                     Clock* clock, Metrics* metrics, PublisherOptions options)
-    : routes_(routes),
-      logs_(logs),
-      ids_(ids),
-      clock_(clock),
-      metrics_(metrics),
-      options_(options) {
+Publisher::Publisher(RouteCache* routes, log::LogManager* logs, index::IdIndex* ids, Clock* clock,
+                     Metrics* metrics, PublisherOptions options)
+    : routes_(routes), logs_(logs), ids_(ids), clock_(clock), metrics_(metrics), options_(options) {
   RefreshDiskSpace();
 }
 
@@ -47,16 +42,15 @@ Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, Reso
                             routes_->Producer(events[i].event_type));
     if (!route) {
       return Status::UnknownEventType("no producer destination for event type '" +
-                              events[i].event_type + "'");
+                                      events[i].event_type + "'");
     }
     route_of.push_back(std::move(*route));
   }
   for (size_t i = 0; i < events.size(); ++i) {
     if (!caller.admin && !(caller.producer && route_of[i].producer == caller.service)) {
-      return Status::PermissionDenied("service '" + caller.service +
-                                      "' is not the producer of event type '" +
-                                      events[i].event_type + "' (owner: '" +
-                                      route_of[i].producer + "')");
+      return Status::PermissionDenied(
+          "service '" + caller.service + "' is not the producer of event type '" +
+          events[i].event_type + "' (owner: '" + route_of[i].producer + "')");
     }
   }
   if (storage_full_) {
@@ -144,7 +138,7 @@ struct BatchState {
   std::vector<Event> events;
   std::vector<bool> duplicate;
   std::vector<std::vector<size_t>> members;  // per topic: indexes into events
-  std::vector<std::string> records;           // encoded records, per event
+  std::vector<std::string> records;          // encoded records, per event
   std::atomic<int> remaining{0};
   std::mutex mu;
   Status failure;

@@ -14,11 +14,10 @@ Status RouteAdmin::CheckTopicAgreement(const config::ProducerRoute& route) {
     if (other.topic != route.topic || other.event_type == route.event_type) continue;
     if (other.channel != route.channel || other.ordered != route.ordered ||
         other.partitions != route.partitions) {
-      return Status::Conflict("topic '" + route.topic + "' is used by event type '" +
-                              other.event_type + "' with channel " + other.channel +
-                              ", ordered " + (other.ordered ? "true" : "false") +
-                              ", partitions " + std::to_string(other.partitions) +
-                              "; all types of a topic must agree");
+      return Status::Conflict(
+          "topic '" + route.topic + "' is used by event type '" + other.event_type +
+          "' with channel " + other.channel + ", ordered " + (other.ordered ? "true" : "false") +
+          ", partitions " + std::to_string(other.partitions) + "; all types of a topic must agree");
     }
   }
   log::TopicLog* topic = logs_->FindTopic(route.topic);
@@ -58,8 +57,8 @@ Status RouteAdmin::DeleteProducer(const std::string& event_type) {
                           store_->ListConsumers(event_type));
   if (!consumers.empty()) {
     return Status::Conflict("event type '" + event_type + "' still has " +
-                            std::to_string(consumers.size()) +
-                            " consumer route(s), e.g. '" + consumers[0].consumer + "'");
+                            std::to_string(consumers.size()) + " consumer route(s), e.g. '" +
+                            consumers[0].consumer + "'");
   }
   ERAGON_ASSIGN_OR_RETURN(std::vector<config::Schedule> schedules, store_->ListSchedules());
   for (const config::Schedule& s : schedules) {
@@ -79,8 +78,8 @@ Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
   ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> producer,
                           store_->GetProducer(route.event_type));
   if (!producer) {
-    return Status::UnknownEventType("no producer destination for event type '" +
-                                    route.event_type + "'");
+    return Status::UnknownEventType("no producer destination for event type '" + route.event_type +
+                                    "'");
   }
   ERAGON_ASSIGN_OR_RETURN(std::optional<config::ConsumerRoute> old,
                           store_->GetConsumer(route.event_type, route.consumer));

@@ -40,8 +40,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--max-pending-bytes", o.max_pending_bytes,
                  "Unwritten bytes per topic before publish answers 429")
       ->capture_default_str();
-  app.add_option("--min-free-bytes", o.min_free_bytes,
-                 "Free disk below which publish answers 507")
+  app.add_option("--min-free-bytes", o.min_free_bytes, "Free disk below which publish answers 507")
       ->capture_default_str();
   app.add_option("--max-disk-used", o.max_disk_used,
                  "Used disk fraction above which publish answers 507")

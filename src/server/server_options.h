@@ -12,22 +12,22 @@
 namespace eragon::server {
 
 struct ServerOptions {
-  std::string data_dir = "./eragon-data";  // log, index, config store, admin.token
-  std::string listen = "127.0.0.1:7070";   // HOST:PORT; port 0 picks a free port
-  log::FsyncOptions fsync;                 // always | interval:MS | never
-  int io_threads = 2;                      // HTTP io threads
-  uint64_t max_body_bytes = 8ull << 20;    // larger Content-Length: 413 before reading
-  int64_t request_timeout_ms = 30'000;     // reading one request (headers and body)
-  int64_t idle_timeout_ms = 60'000;        // keep-alive connection without a request
-  int64_t route_cache_ttl_ms = 500;        // route/token cache; changes visible < 1 s
-  uint64_t segment_bytes = 64ull << 20;    // log segment file size
-  int64_t retention_hours = 168;           // delete segments older than this (0 = never)
-  uint64_t retention_bytes = 0;            // per topic (0 = no size limit)
+  std::string data_dir = "./eragon-data";    // log, index, config store, admin.token
+  std::string listen = "127.0.0.1:7070";     // HOST:PORT; port 0 picks a free port
+  log::FsyncOptions fsync;                   // always | interval:MS | never
+  int io_threads = 2;                        // HTTP io threads
+  uint64_t max_body_bytes = 8ull << 20;      // larger Content-Length: 413 before reading
+  int64_t request_timeout_ms = 30'000;       // reading one request (headers and body)
+  int64_t idle_timeout_ms = 60'000;          // keep-alive connection without a request
+  int64_t route_cache_ttl_ms = 500;          // route/token cache; changes visible < 1 s
+  uint64_t segment_bytes = 64ull << 20;      // log segment file size
+  int64_t retention_hours = 168;             // delete segments older than this (0 = never)
+  uint64_t retention_bytes = 0;              // per topic (0 = no size limit)
   uint64_t max_pending_bytes = 64ull << 20;  // per topic; beyond it publish answers 429
-  uint64_t min_free_bytes = 256ull << 20;  // below this free space publish answers 507
-  double max_disk_used = 0.95;             // above this used fraction publish answers 507
-  int64_t shutdown_grace_ms = 10'000;      // SIGTERM: time in-flight requests get
-  std::string push_ca_file;                // PEM CAs trusted for https pushes, besides the system's
+  uint64_t min_free_bytes = 256ull << 20;    // below this free space publish answers 507
+  double max_disk_used = 0.95;               // above this used fraction publish answers 507
+  int64_t shutdown_grace_ms = 10'000;        // SIGTERM: time in-flight requests get
+  std::string push_ca_file;  // PEM CAs trusted for https pushes, besides the system's
 };
 
 // Parses argv (and the --config file it names). On --help prints usage and returns

@@ -111,7 +111,8 @@ class DeliveryTest : public ServerTest {
     ASSERT_TRUE(r.status == 201 || r.status == 200) << Describe(r);
   }
   int DeadCount(const std::string& type, const std::string& consumer) {
-    HttpReply r = Admin("GET", "/v1/routes/" + type + "/consumers/" + consumer + "/dead?limit=1000");
+    HttpReply r =
+        Admin("GET", "/v1/routes/" + type + "/consumers/" + consumer + "/dead?limit=1000");
     EXPECT_EQ(r.status, 200) << Describe(r);
     return static_cast<int>(Json(r.body).Len({"items"}));
   }
@@ -170,9 +171,10 @@ TEST_F(DeliveryTest, KillDuringDeliveryToThreeConsumersLosesNothing) {
                 ConsumerBody(eps.back()->Url("/e"), R"("max_in_flight":16)"));
   }
   const int n = 3000 / kScale;
-  std::vector<std::string> ids = PublishMany(*client_, server_->admin_token(),
-                                             "order_created", n, 50, "k-");
-  WaitFor([&] { return got[2]->Distinct() > static_cast<size_t>(n / 4); }, std::chrono::seconds(30));
+  std::vector<std::string> ids =
+      PublishMany(*client_, server_->admin_token(), "order_created", n, 50, "k-");
+  WaitFor([&] { return got[2]->Distinct() > static_cast<size_t>(n / 4); },
+          std::chrono::seconds(30));
   Restart(/*kill=*/true);
   for (int c = 0; c < 3; ++c) {
     ASSERT_TRUE(WaitFor([&] { return got[c]->Distinct() == ids.size(); }, std::chrono::seconds(90)))
@@ -205,8 +207,8 @@ TEST_F(DeliveryTest, OutageLongerThanRetryHorizonDeadLettersNothing) {
   AddConsumer("order_created", "fragile",
               R"({"type":"http","url":")" + ep.Url("/e") +
                   R"(","retry":{"max_attempts":3,"initial_backoff_ms":20,"max_backoff_ms":50}})");
-  std::vector<std::string> ids = PublishMany(*client_, server_->admin_token(),
-                                             "order_created", 200, 20, "out-");
+  std::vector<std::string> ids =
+      PublishMany(*client_, server_->admin_token(), "order_created", 200, 20, "out-");
   std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_EQ(DeadCount("order_created", "fragile"), 0);
   down = false;
@@ -234,8 +236,8 @@ TEST_F(DeliveryTest, ClientErrorGoesDeadAtOnceAndRedriveDelivers) {
   });
   AddConsumer("order_created", "strict", ConsumerBody(ep.Url("/e")));
   PublishOk(EventJson("order_created", "e1", "{}", "bad-1"));
-  ASSERT_TRUE(WaitFor([&] { return DeadCount("order_created", "strict") == 1; },
-                      std::chrono::seconds(30)));
+  ASSERT_TRUE(
+      WaitFor([&] { return DeadCount("order_created", "strict") == 1; }, std::chrono::seconds(30)));
   HttpReply dead = Admin("GET", "/v1/routes/order_created/consumers/strict/dead");
   Json j(dead.body);
   EXPECT_EQ(j.Str({"items", "0", "event", "id"}), "bad-1");
@@ -247,8 +249,8 @@ TEST_F(DeliveryTest, ClientErrorGoesDeadAtOnceAndRedriveDelivers) {
   HttpReply rd = Admin("POST", "/v1/routes/order_created/consumers/strict/redrive", "{}");
   ASSERT_EQ(rd.status, 200) << Describe(rd);
   ASSERT_TRUE(WaitFor([&] { return got.Distinct() == 1; }, std::chrono::seconds(30)));
-  EXPECT_TRUE(WaitFor([&] { return DeadCount("order_created", "strict") == 0; },
-                      std::chrono::seconds(10)));
+  EXPECT_TRUE(
+      WaitFor([&] { return DeadCount("order_created", "strict") == 0; }, std::chrono::seconds(10)));
   // Regression: the redriven delivery updates the event's own state.
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -274,8 +276,8 @@ TEST_F(DeliveryTest, RestartDuringRetriesKeepsAttempts) {
   PublishOk(EventJson("order_created", "e1", "{}", "r-1"));
   ASSERT_TRUE(WaitFor([&] { return seen >= 2; }, std::chrono::seconds(30)));
   Restart(/*kill=*/true);
-  ASSERT_TRUE(WaitFor([&] { return DeadCount("order_created", "flaky") == 1; },
-                      std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      WaitFor([&] { return DeadCount("order_created", "flaky") == 1; }, std::chrono::seconds(60)));
   HttpReply dead = Admin("GET", "/v1/routes/order_created/consumers/flaky/dead");
   EXPECT_EQ(Json(dead.body).Int({"items", "0", "attempts"}), 6) << Describe(dead);
   // At most one attempt may repeat: the one in flight when the server was killed.
@@ -333,8 +335,8 @@ TEST_F(DeliveryTest, HangingAndDeadConsumersDoNotHoldUpOthersAndMemoryStaysBound
   AddConsumer("order_created", "healthy", ConsumerBody(ok.Url("/e"), R"("max_in_flight":256)"));
   // Release: the issue's million events; sanitizer builds: a tenth.
   const int n = 1'000'000 / kScale;
-  std::vector<std::string> ids = PublishMany(*client_, server_->admin_token(),
-                                             "order_created", n, 1000, "b-");
+  std::vector<std::string> ids =
+      PublishMany(*client_, server_->admin_token(), "order_created", n, 1000, "b-");
   ASSERT_TRUE(WaitFor([&] { return received() == ids.size(); }, std::chrono::seconds(400)))
       << received() << " of " << ids.size();
   std::string status = ReadFileOrEmpty("/proc/" + std::to_string(server_->pid()) + "/status");
@@ -355,11 +357,12 @@ TEST(DeliveryHttpsTest, VerifiesCertificates) {
   auto other = dispatch::testing::MakeTestPki(dir, "other");
   ASSERT_TRUE(trusted.ok() && other.ok());
   Received got;
-  TestHttpServer good([&](const TestRequest& r) {
-                        got.Add(r);
-                        return TestAnswer{};
-                      },
-                      TestHttpServer::Tls{trusted->server_cert_file, trusted->server_key_file});
+  TestHttpServer good(
+      [&](const TestRequest& r) {
+        got.Add(r);
+        return TestAnswer{};
+      },
+      TestHttpServer::Tls{trusted->server_cert_file, trusted->server_key_file});
   TestHttpServer bad([](const TestRequest&) { return TestAnswer{}; },
                      TestHttpServer::Tls{other->server_cert_file, other->server_key_file});
   ServerProcess server(ERAGOND_PATH, {"--push-ca-file", trusted->ca_cert_file});
