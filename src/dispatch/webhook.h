@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "config/config_store.h"
+#include "core/webhook_signature.h"
 #include "dispatch/push_client.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
@@ -33,22 +34,11 @@ namespace eragon::dispatch {
 Result<PushRequest> BuildPush(const Event& event, const config::ConsumerRoute& route,
                               uint32_t attempt, int64_t now_ms);
 
-// The key of a Standard Webhooks secret: base64-decoded after the optional "whsec_"
-// prefix. InvalidArgument when it is not base64 or decodes to nothing.
-Result<std::string> DecodeWebhookSecret(std::string_view secret);
-
-// "v1," + base64(HMAC-SHA256(key, id + "." + timestamp + "." + body)).
-Result<std::string> SignWebhook(std::string_view secret, std::string_view id, int64_t timestamp_s,
-                                std::string_view body);
-
-// Checks a push as a receiver would (for tests and, later, the SDK). `signatures` is the
-// webhook-signature header: space-separated "version,base64" entries, of which one "v1"
-// entry must match (others are ignored). `timestamp` (unix seconds, digits only) must be
-// within `tolerance_s` of `now_s` either way. Ok, InvalidArgument for a malformed secret
-// or timestamp, Unauthenticated for a stale or future timestamp or no matching signature.
-Status VerifyWebhookSignature(std::string_view secret, std::string_view id,
-                              std::string_view timestamp, std::string_view signatures,
-                              std::string_view body, int64_t now_s, int64_t tolerance_s = 300);
+// Signing and verifying live in core/webhook_signature.h (the SDK's push receiver
+// verifies with the same code); these names keep the dispatcher's callers unchanged.
+using ::eragon::DecodeWebhookSecret;
+using ::eragon::SignWebhook;
+using ::eragon::VerifyWebhookSignature;
 
 // API.md "HTTP push": 2xx delivered; 429, 5xx and 0 (no answer: timeout, connection
 // failure) retried; 3xx, other 4xx and anything else not retried (dead).
