@@ -107,6 +107,7 @@ class Conn {
       next_due_ns_ = run_.start_ns + run_.interval_ns * index / run_.options->connections;
     }
     buf_.resize(64 * 1024);
+    if (run_.options->framer) framer_ = run_.options->framer();
   }
 
   void Start() {
@@ -142,6 +143,7 @@ class Conn {
     ErrorCode ignored;
     socket_.close(ignored);
     begin_ = end_ = 0;
+    if (framer_) framer_->Reset();
     socket_.async_connect(run_.endpoint, [this](const ErrorCode& ec) {
       if (ec) return Fail();
       ever_connected_ = true;
@@ -190,6 +192,7 @@ class Conn {
   }
 
   void Parse() {
+    if (framer_) return ParseFramed();
     std::string_view data(buf_.data() + begin_, end_ - begin_);
     ResponseHead head;
     int r = ParseResponseHead(data, &head);
@@ -202,6 +205,26 @@ class Conn {
       if (begin_ == end_) begin_ = end_ = 0;
       return OnResponse(head, data.substr(head.header_bytes, head.content_length));
     }
+    ReadMore();
+  }
+
+  void ParseFramed() {
+    size_t consumed = 0;
+    ResponseHead head;
+    std::string error;
+    int r = framer_->Frame(std::string_view(buf_.data() + begin_, end_ - begin_), built_, &consumed,
+                           &head.status, &error);
+    begin_ += consumed;
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (r < 0) {
+      ++errors_;
+      return Connect();
+    }
+    if (r == 1) return OnResponse(head, error);
+    ReadMore();
+  }
+
+  void ReadMore() {
     if (begin_ > 0 && buf_.size() - end_ < 16 * 1024) {  // compact
       std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
       end_ -= begin_;
@@ -245,6 +268,7 @@ class Conn {
   std::string request_;
   BuiltRequest built_;
   std::vector<char> buf_;
+  std::unique_ptr<ResponseFramer> framer_;
   size_t begin_ = 0, end_ = 0;
   int64_t sent_at_ns_ = 0;
   int64_t next_due_ns_ = 0;

@@ -32,6 +32,7 @@ Result<Endpoint> ParseHttpUrl(std::string_view url);
 struct BuiltRequest {
   int events = 1;            // events the request carries, for events/s
   size_t payload_bytes = 0;  // body bytes, for MB/s
+  int replies = 1;           // answers the request expects (a pipeline of N commands: N)
 };
 
 // Writes request number `seq` (unique within a run, from 0) into `out` as complete
@@ -39,13 +40,29 @@ struct BuiltRequest {
 // threads, each with its own `out`.
 using RequestBuilder = std::function<BuiltRequest(uint64_t seq, std::string& out)>;
 
+// Frames the answers of a protocol other than HTTP (Redis RESP through hiredis, in
+// `eragon-bench compare`). One per connection; the generator feeds it what it reads.
+class ResponseFramer {
+ public:
+  virtual ~ResponseFramer() = default;
+  // Takes bytes from the front of `data` (*consumed of them) towards the answer(s) of
+  // `request`. 1: the answer is complete, *status is an HTTP-like status (2xx: success)
+  // and *error the text of a failure; 0: needs more bytes; -1: the stream is broken.
+  virtual int Frame(std::string_view data, const BuiltRequest& request, size_t* consumed,
+                    int* status, std::string* error) = 0;
+  // The connection was (re)opened: forget any partial answer.
+  virtual void Reset() = 0;
+};
+using ResponseFramerFactory = std::function<std::unique_ptr<ResponseFramer>()>;
+
 struct LoadOptions {
   Endpoint endpoint;
   int connections = 64;
-  int threads = 1;          // client io threads
-  double duration_s = 10;   // measured time, after the warm-up
-  double warmup_s = 1;      // run but not measured
-  double request_rate = 0;  // requests/s over all connections; 0 = as fast as possible
+  int threads = 1;               // client io threads
+  double duration_s = 10;        // measured time, after the warm-up
+  double warmup_s = 1;           // run but not measured
+  double request_rate = 0;       // requests/s over all connections; 0 = as fast as possible
+  ResponseFramerFactory framer;  // empty: HTTP/1.1 answers framed by Content-Length
 };
 
 struct LoadResult {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "bench/bench_compare.h"
 #include "bench/bench_flags.h"
 
 namespace {
@@ -29,6 +30,16 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --skip-latency --skip-push --skip-pull --skip-fanout
               --eragond PATH  --fsync always  --server-args "..."  --keep-data
 
+  compare   Eragon vs Redis Streams vs NATS JetStream, same workloads, alternating rounds
+            (bench/compare starts the servers; see bench/README.md).
+              --eragon URL --eragon-token T  --eragon-relaxed URL --eragon-relaxed-token T
+              --redis HOST:PORT  --redis-relaxed HOST:PORT  --nats nats://HOST:PORT
+              --rounds 3  --workloads publish,relaxed,batch,consume,latency
+              --clients 64  --batch-clients 16  --batch 100  --threads 2  --nats-connections 4
+              --duration 5  --warmup 1  --backlog 100000  --consumers 4
+              --rate 10000  --latency-duration 8  --eragon-latency push|pull
+              --out FILE.md  --note TEXT  --command TEXT
+
   common:   --connections 64  --threads 1 (client io threads)  --duration 10  --warmup 1
             --batch 1  --event-bytes 1024  --server-threads 2 (trivial server io threads)
 
@@ -51,6 +62,7 @@ int main(int argc, char** argv) {
   if (sub == "publish") return eragon::bench::PublishMain(*flags);
   if (sub == "trivial") return eragon::bench::TrivialMain(*flags);
   if (sub == "deliver") return eragon::bench::DeliverMain(*flags);
+  if (sub == "compare") return eragon::bench::CompareMain(*flags);
   std::fprintf(stderr, "eragon-bench: unknown subcommand '%.*s'\n%s", static_cast<int>(sub.size()),
                sub.data(), kUsage);
   return 2;
