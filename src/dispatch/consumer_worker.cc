@@ -26,13 +26,37 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
   routes_ = std::move(routes);
   if (!initialized_) {
     InitPositions();
+    // Redrives requested before a restart go on (the marks are removed when they end).
+    AddRedrives(ctx_.store->ListRedrives(consumer_, topic_name()));
     initialized_ = true;
   }
   if (!paused_.empty()) {  // a route may be enabled again: look at them once more
     ready_.insert(ready_.begin(), paused_.begin(), paused_.end());
     paused_.clear();
-    if (ctx_.wake) ctx_.wake();
   }
+  RequestPump();
+}
+
+void ConsumerWorker::RequestPump() {
+  dirty_.store(true, std::memory_order_release);
+  if (ctx_.wake) ctx_.wake();
+}
+
+// Writes the pending batch, then lets copies waiting for its dedup claims look again. A
+// failed write is not retried: those events may be delivered again (at-least-once), and
+// the dispatcher does not commit positions past them (its Sync fails too).
+Status ConsumerWorker::FlushPending(bool sync) {
+  Status st = Status::Ok();
+  if (!pending_.empty()) {
+    st = ctx_.store->Write(pending_, sync);
+    pending_.Clear();
+  }
+  if (!pending_holds_.empty()) {
+    std::vector<std::string> holds = std::move(pending_holds_);
+    pending_holds_.clear();
+    for (const std::string& hold : holds) ReleaseDedupKey(hold);
+  }
+  return st;
 }
 
 // Committed positions from the PositionStore; a partition without one starts per the
@@ -46,6 +70,7 @@ void ConsumerWorker::InitPositions() {
     uint64_t start = ctx_.topic->StartOffset(p);
     uint64_t at = pos ? std::max(*pos, start) : (earliest ? start : ctx_.topic->DurableEnd(p));
     parts_[p].committed = parts_[p].read_pos = at;
+    parts_[p].state_end = ctx_.store->StateEnd(consumer_, topic_name(), p);
     if (!pos) fresh.push_back({topic_name(), consumer_, p, at});
     parts_[p].last_committed = at;
   }
@@ -105,8 +130,10 @@ void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, i
   Slot slot;
   slot.log_ts = rec.timestamp_ms;
   slot.ignore_dedup = rec.offset < parts_[p].ignore_dedup_below;
-  if (std::optional<DeliveryState> st =
-          ctx_.store->GetState(consumer_, topic_name(), p, rec.offset)) {
+  std::optional<DeliveryState> st;
+  if (rec.offset < parts_[p].state_end)
+    st = ctx_.store->GetState(consumer_, topic_name(), p, rec.offset);
+  if (st) {
     if (st->state != DeliveryStateKind::kRetrying) return;  // finished before a restart
     slot.attempts = st->attempts;
     slot.next_at = st->next_attempt_at;
@@ -134,11 +161,9 @@ void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, i
 }
 
 void ConsumerWorker::SkipDuplicate(uint32_t partition, uint64_t offset) {
-  DeliveryBatch batch;
   DeliveryState st;
   st.state = DeliveryStateKind::kSkippedDuplicate;
-  batch.PutState(consumer_, topic_name(), partition, offset, st);
-  ctx_.store->Write(batch, false).ok();
+  pending_.PutState(consumer_, topic_name(), partition, offset, st);
   Observe("skipped_duplicate");
 }
 
@@ -173,11 +198,7 @@ void ConsumerWorker::ReleaseDedup(Slot& slot) {
   if (slot.dedup_hold.empty()) return;
   std::string hold = std::move(slot.dedup_hold);
   slot.dedup_hold.clear();
-  if (defer_dedup_release_) {
-    acked_holds_.push_back(std::move(hold));
-  } else {
-    ReleaseDedupKey(hold);
-  }
+  ReleaseDedupKey(hold);
 }
 
 void ConsumerWorker::ReleaseDedupKey(const std::string& hold) {
@@ -246,6 +267,9 @@ void ConsumerWorker::Complete(const SlotKey& key, Slot& slot) {
 
 std::vector<log::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
   std::lock_guard lock(mu_);
+  // The states of every event below the positions reported here are in pending_ or
+  // written: write them, so the dispatcher's Sync covers them before the commit.
+  FlushPending(false).ok();
   std::vector<log::PositionStore::Entry> out;
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     if (parts_[p].committed == parts_[p].last_committed) continue;
@@ -265,7 +289,6 @@ void ConsumerWorker::ResetWindow() {
   pull_ready_.clear();
   paused_.clear();
   dedup_wait_.clear();
-  acked_holds_.clear();
   timers_.clear();
   leases_.clear();
   streak_entities_.clear();
@@ -286,6 +309,7 @@ Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, from_ms));
   }
+  FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
   ResetWindow();
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     Partition& part = parts_[p];
@@ -296,7 +320,7 @@ Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
     part.ignore_dedup_below = ignore_dedup ? std::max(old_read, part.ignore_dedup_below) : 0;
     part.committed = part.read_pos = to[p];
   }
-  if (ctx_.wake) ctx_.wake();
+  RequestPump();
   return Status::Ok();
 }
 
@@ -310,6 +334,7 @@ Status ConsumerWorker::Seek(int64_t to_ms) {
       ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, to_ms));
     }
   }
+  FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
   ResetWindow();
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     Partition& part = parts_[p];
@@ -319,12 +344,17 @@ Status ConsumerWorker::Seek(int64_t to_ms) {
     part.ignore_dedup_below = 0;
     part.committed = part.read_pos = to[p];
   }
-  if (ctx_.wake) ctx_.wake();
+  RequestPump();
   return Status::Ok();
 }
 
 void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
   std::lock_guard lock(mu_);
+  AddRedrives(std::move(dead));
+  RequestPump();
+}
+
+void ConsumerWorker::AddRedrives(std::vector<DeadLetter> dead) {
   for (DeadLetter& d : dead) {
     Slot slot;
     slot.event = std::move(d.event);
@@ -335,11 +365,11 @@ void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
     auto [it, inserted] = redrives_.emplace(id, std::move(slot));
     MakeEligible({kRedrivePartition, id}, it->second);
   }
-  if (ctx_.wake) ctx_.wake();
 }
 
 std::optional<DeliveryState> ConsumerWorker::StateOf(uint32_t partition, uint64_t offset) {
   std::lock_guard lock(mu_);
+  FlushPending(false).ok();  // a finished event's state may still be pending
   if (partition < parts_.size()) {
     Partition& part = parts_[partition];
     auto it = part.window.find(offset);

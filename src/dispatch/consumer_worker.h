@@ -22,6 +22,7 @@
 // on the PushClient's threads. Memory: at most kMaxWindow events per worker.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -91,9 +92,15 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // a committed position starts at the end (start "latest") or the beginning ("earliest").
   void SetRoutes(std::map<std::string, config::ConsumerRoute> routes);
 
-  // Reads, delivers, fires due retries and expires pull leases. Returns the wall ms at
-  // which it wants to be called again without a wake-up (INT64_MAX: none).
+  // Reads, delivers, fires due retries and expires pull leases; first writes the delivery
+  // states gathered since the last Pump (see pending_). Returns the wall ms at which it
+  // wants to be called again without a wake-up (INT64_MAX: none).
   int64_t Pump();
+  // Whether something happened since the last Pump that it should look at (an answer, an
+  // ack, an admin operation), and the wall ms its last Pump asked to be called at. The
+  // dispatcher pumps a worker only when it is dirty, due, or new records arrived.
+  bool dirty() const { return dirty_.load(std::memory_order_acquire); }
+  int64_t pump_at() const { return pump_at_.load(std::memory_order_acquire); }
 
   // Committed positions that changed since the last call (for PositionStore::Commit).
   std::vector<log::PositionStore::Entry> TakeCommitted();
@@ -102,10 +109,11 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void Fetch(size_t max, int64_t ack_timeout_ms, std::vector<PulledMessage>* out);
   bool HasPullReady();
   // Ack/nack of one delivery (partition, offset, tag from the ack id); false when stale.
-  // An acked message's dedup key stays held (copies wait) until AcksWritten(), which the
-  // caller runs once `batch` is written: a copy checked in between would miss the claim.
-  bool Ack(uint32_t partition, uint64_t offset, uint64_t tag, DeliveryBatch* batch);
-  void AcksWritten();
+  // An ack is recorded with the worker's pending writes; the caller makes the acks
+  // durable with FlushAcks() before answering. The acked message's dedup key stays held
+  // (copies wait) until then: a copy checked in between would miss the claim.
+  bool Ack(uint32_t partition, uint64_t offset, uint64_t tag);
+  Status FlushAcks();
   bool Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms);
 
   // Replay: deliver again everything retained since from_ms.
@@ -113,6 +121,8 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // Seek: continue from the end (to_ms < 0) or from the first event at/after to_ms.
   Status Seek(int64_t to_ms);
   // Redrive dead letters: delivered again now, dedup ignored, attempts start at zero.
+  // The caller marks them in the store first (DeliveryBatch::MarkRedrive), so a restart
+  // goes on with the redrive; the worker removes each mark when that delivery ends.
   void Redrive(std::vector<DeadLetter> dead);
 
   // The state of one event for this consumer, if the consumer has seen it.
@@ -151,11 +161,17 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
     uint64_t read_pos = 0;
     uint64_t last_committed = UINT64_MAX;  // what TakeCommitted last reported
     uint64_t ignore_dedup_below = 0;       // replay with ignore_dedup
+    // States exist only below this offset (found at start, raised when a redrive writes
+    // one ahead of read_pos): above it Admit needs no store lookup per record.
+    uint64_t state_end = UINT64_MAX;
     std::map<uint64_t, Slot> window;
   };
 
   // All private methods require mu_.
   void InitPositions();
+  void RequestPump();
+  Status FlushPending(bool sync);
+  void AddRedrives(std::vector<DeadLetter> dead);
   Slot* Find(const SlotKey& key);
   const config::ConsumerRoute* RouteOf(const Slot& slot);
   void Fill(int64_t now);
@@ -172,7 +188,8 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void OpenCircuit(int64_t now);
   void ScheduleRetry(const SlotKey& key, Slot& slot, std::optional<int64_t> retry_after_ms,
                      int64_t now);
-  void Deliver(const SlotKey& key, Slot& slot, int64_t now, DeliveryBatch* batch);
+  void Deliver(const SlotKey& key, Slot& slot, int64_t now);
+  void PutState(const SlotKey& at, const DeliveryState& st);
   void Dead(const SlotKey& key, Slot& slot, int64_t now);
   void Complete(const SlotKey& key, Slot& slot);
   bool CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route, int64_t now);
@@ -205,8 +222,12 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // Dedup keys (type '\0' key) held by a slot being delivered, and the slots waiting for
   // them: a copy is checked again once the holder is done (claimed, dead or dropped).
   std::unordered_map<std::string, std::vector<SlotKey>> dedup_wait_;
-  bool defer_dedup_release_ = false;                             // inside Ack
-  std::vector<std::string> acked_holds_;                         // released by AcksWritten
+  // Delivery states, dead letters and dedup claims not written yet: every change of this
+  // worker goes here, in order, and is written as one batch by the next Pump (or sooner:
+  // FlushAcks, TakeCommitted, StateOf, Replay, Seek), never after a position that passes
+  // it is committed. The dedup keys claimed in it stay held until it is written.
+  DeliveryBatch pending_;
+  std::vector<std::string> pending_holds_;
   std::multimap<int64_t, std::pair<SlotKey, uint64_t>> timers_;  // next_at -> (key, tag)
   std::multimap<int64_t, std::pair<SlotKey, uint64_t>> leases_;  // lease end -> (key, tag)
   uint64_t next_tag_ = 1;
@@ -222,6 +243,9 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   std::vector<SlotKey> streak_slots_;
 
   std::mt19937_64 rng_;
+
+  std::atomic<bool> dirty_{true};
+  std::atomic<int64_t> pump_at_{0};
 };
 
 }  // namespace eragon::dispatch

@@ -172,7 +172,20 @@ void DeliveryBatch::ClaimDedup(const std::string& consumer, const std::string& e
   impl_->wb.Put(Prefix('k', consumer, event_type) + key, v);
 }
 
+// Marks are keyed by the dead letter's key: a list returns them in dead-letter order.
+void DeliveryBatch::MarkRedrive(const std::string& consumer, const std::string& topic,
+                                const std::string& dead_key) {
+  impl_->wb.Put(Prefix('r', consumer, topic) + dead_key, "");
+}
+
+void DeliveryBatch::UnmarkRedrive(const std::string& consumer, const std::string& topic,
+                                  const std::string& dead_key) {
+  impl_->wb.Delete(Prefix('r', consumer, topic) + dead_key);
+}
+
 bool DeliveryBatch::empty() const { return impl_->wb.Count() == 0; }
+
+void DeliveryBatch::Clear() { impl_->wb.Clear(); }
 
 struct DeliveryStore::Impl {
   rocksdb::DB* db = nullptr;
@@ -211,6 +224,18 @@ std::optional<DeliveryState> DeliveryStore::GetState(const std::string& consumer
     return std::nullopt;
   }
   return DecodeState(v);
+}
+
+uint64_t DeliveryStore::StateEnd(const std::string& consumer, const std::string& topic,
+                                 uint32_t partition) {
+  const std::string first = StateKey(consumer, topic, partition, 0);
+  const std::string_view part(first.data(), first.size() - 8);  // the partition's prefix
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
+  it->SeekForPrev(StateKey(consumer, topic, partition, UINT64_MAX));
+  if (!it->Valid() || !it->key().starts_with(part) || it->key().size() != first.size()) return 0;
+  uint64_t offset = 0;
+  for (char c : it->key().ToStringView().substr(part.size())) offset = offset << 8 | uint8_t(c);
+  return offset + 1;
 }
 
 bool DeliveryStore::DedupClaimed(const std::string& consumer, const std::string& event_type,
@@ -253,6 +278,23 @@ uint64_t DeliveryStore::CountDead(const std::string& consumer) {
   return n;
 }
 
+std::vector<DeadLetter> DeliveryStore::ListRedrives(const std::string& consumer,
+                                                    const std::string& topic) {
+  std::vector<DeadLetter> out;
+  const std::string prefix = Prefix('r', consumer, topic);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string dead_key(it->key().ToStringView().substr(prefix.size()));
+    std::string v;
+    if (!impl_->db->Get({}, dead_key, &v).ok()) continue;  // removed with its route
+    std::optional<DeadLetter> d = DecodeDead(v);
+    if (!d) continue;
+    d->key = std::move(dead_key);
+    out.push_back(std::move(*d));
+  }
+  return out;
+}
+
 Status DeliveryStore::RemoveStates(const std::string& consumer, const std::string& topic,
                                    uint32_t partition, uint64_t from, uint64_t to) {
   if (from >= to) return Status::Ok();
@@ -274,10 +316,12 @@ Status DeliveryStore::RemoveConsumerType(const std::string& consumer,
 }
 
 Status DeliveryStore::RemoveConsumerTopic(const std::string& consumer, const std::string& topic) {
-  std::string p = Prefix('s', consumer, topic);
-  rocksdb::WriteOptions wo;
-  return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(), p, PrefixEnd(p)),
-                   "remove consumer topic");
+  rocksdb::WriteBatch wb;
+  for (char kind : {'s', 'r'}) {
+    std::string p = Prefix(kind, consumer, topic);
+    wb.DeleteRange(p, PrefixEnd(p));
+  }
+  return FromRocks(impl_->db->Write({}, &wb), "remove consumer topic");
 }
 
 Status DeliveryStore::Close() {

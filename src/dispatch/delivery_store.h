@@ -66,7 +66,14 @@ class DeliveryBatch {
   void RemoveDead(const std::string& key);
   void ClaimDedup(const std::string& consumer, const std::string& event_type,
                   const std::string& key, int64_t now_ms);
+  // A redrive in progress: the dead letter `dead_key` is being delivered again by the
+  // (consumer, topic) worker. Marks survive a restart until the delivery ends.
+  void MarkRedrive(const std::string& consumer, const std::string& topic,
+                   const std::string& dead_key);
+  void UnmarkRedrive(const std::string& consumer, const std::string& topic,
+                     const std::string& dead_key);
   bool empty() const;
+  void Clear();
 
  private:
   friend class DeliveryStore;
@@ -86,6 +93,8 @@ class DeliveryStore {
 
   std::optional<DeliveryState> GetState(const std::string& consumer, const std::string& topic,
                                         uint32_t partition, uint64_t offset);
+  // One past the highest offset of the partition with a state (0 when none).
+  uint64_t StateEnd(const std::string& consumer, const std::string& topic, uint32_t partition);
   // Whether the dedup key was claimed and has not expired (ttl_ms 0 = never expires).
   bool DedupClaimed(const std::string& consumer, const std::string& event_type,
                     const std::string& key, int64_t now_ms, int64_t ttl_ms);
@@ -94,13 +103,15 @@ class DeliveryStore {
   std::vector<DeadLetter> ListDead(const std::string& consumer, const std::string& event_type,
                                    const std::string& after_key, size_t limit);
   uint64_t CountDead(const std::string& consumer);
+  // The dead letters marked as being redriven by (consumer, topic), in redrive order.
+  std::vector<DeadLetter> ListRedrives(const std::string& consumer, const std::string& topic);
 
   // Drops states of (consumer, topic) for offsets in [from, to) of a partition.
   Status RemoveStates(const std::string& consumer, const std::string& topic, uint32_t partition,
                       uint64_t from, uint64_t to);
   // Drops everything of (consumer, event type): dead letters and dedup keys.
   Status RemoveConsumerType(const std::string& consumer, const std::string& event_type);
-  // Drops every state of (consumer, topic).
+  // Drops every state and redrive mark of (consumer, topic).
   Status RemoveConsumerTopic(const std::string& consumer, const std::string& topic);
 
   Status Close();

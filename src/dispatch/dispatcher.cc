@@ -59,11 +59,16 @@ void Dispatcher::Stop() {
   subscriptions_.clear();
 }
 
+void Dispatcher::WakeAll() {
+  pump_all_.store(true, std::memory_order_release);
+  Wake();
+}
+
+// Many answers arrive per loop pass: only the first since the loop last looked takes the
+// mutex and signals; the others see the flag already set.
 void Dispatcher::Wake() {
-  {
-    std::lock_guard lock(mu_);
-    woken_ = true;
-  }
+  if (wake_.exchange(true, std::memory_order_acq_rel)) return;
+  { std::lock_guard lock(mu_); }  // the loop is before its check or waiting: not in between
   cv_.notify_one();
 }
 
@@ -71,9 +76,8 @@ void Dispatcher::RoutesChanged() {
   {
     std::lock_guard lock(mu_);
     refresh_ = true;
-    woken_ = true;
   }
-  cv_.notify_one();
+  WakeAll();
 }
 
 void Dispatcher::Loop() {
@@ -91,8 +95,15 @@ void Dispatcher::Loop() {
       RefreshRoutes();
       last_refresh = now;
     }
+    // Pump the workers something happened to, whose time came, or all when records
+    // arrived (or routes changed); the others keep their next time.
+    const bool all = pump_all_.exchange(false, std::memory_order_acq_rel) || refresh;
+    const int64_t wall = d_.clock->WallMs();
     int64_t next = INT64_MAX;
-    for (const auto& w : WorkersOf("")) next = std::min(next, w->Pump());
+    for (const auto& w : WorkersOf("")) {
+      const bool pump = all || w->dirty() || w->pump_at() <= wall;
+      next = std::min(next, pump ? w->Pump() : w->pump_at());
+    }
     ServeFetches(false);
     if (now - last_commit >= kCommitMs) {
       CommitPositions();
@@ -103,8 +114,9 @@ void Dispatcher::Loop() {
       sleep_ms = std::clamp<int64_t>(next - d_.clock->WallMs(), 0, kMaxSleepMs);
     std::unique_lock lock(mu_);
     if (!fetches_.empty()) sleep_ms = std::min<int64_t>(sleep_ms, 20);
-    cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms), [&] { return woken_ || stopping_; });
-    woken_ = false;
+    cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
+                 [&] { return wake_.load(std::memory_order_acquire) || stopping_; });
+    wake_.store(false, std::memory_order_release);
   }
 }
 
@@ -167,7 +179,7 @@ void Dispatcher::RefreshRoutesLocked() {
       it = workers_.emplace(key, std::make_shared<ConsumerWorker>(key.first, pr->ordered, ctx))
                .first;
       if (subscriptions_.count(pr->topic) == 0) {
-        subscriptions_[pr->topic] = (*topic)->Subscribe([this] { Wake(); });
+        subscriptions_[pr->topic] = (*topic)->Subscribe([this] { WakeAll(); });
       }
     }
     updates.emplace_back(it->second, std::move(routes));
@@ -217,17 +229,20 @@ void Dispatcher::Fetch(const std::string& consumer, size_t max, int64_t wait_ms,
     done(std::move(out));
     return;
   }
+  bool stopping;
   {
     std::lock_guard lock(mu_);
-    if (!stopping_) {
+    stopping = stopping_;
+    if (!stopping) {
       fetches_.push_back(
           {consumer, max, d_.clock->WallMs() + wait_ms, ack_timeout_ms, std::move(done)});
-      woken_ = true;
-      cv_.notify_one();
-      return;
     }
   }
-  done({});
+  if (stopping) {
+    done({});
+    return;
+  }
+  Wake();
 }
 
 // Answers waiting fetches that now have messages or reached their deadline.
@@ -254,7 +269,6 @@ void Dispatcher::ServeFetches(bool final) {
 }
 
 Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<std::string>& ids) {
-  DeliveryBatch batch;
   size_t acked = 0;
   std::vector<std::shared_ptr<ConsumerWorker>> touched;
   for (const std::string& id : ids) {
@@ -266,14 +280,16 @@ Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<st
       auto it = workers_.find({consumer, a->topic});
       if (it != workers_.end()) w = it->second;
     }
-    if (w && w->Ack(a->partition, a->offset, a->tag, &batch)) {
+    if (w && w->Ack(a->partition, a->offset, a->tag)) {
       ++acked;
       if (std::find(touched.begin(), touched.end(), w) == touched.end()) touched.push_back(w);
     }
   }
-  Status st = batch.empty() ? Status::Ok() : d_.deliveries->Write(batch, /*sync=*/true);
-  for (const auto& w : touched) w->AcksWritten();
-  Wake();
+  Status st = Status::Ok();
+  for (const auto& w : touched) {
+    Status s = w->FlushAcks();
+    if (st.ok()) st = s;
+  }
   if (!st.ok()) return st;
   return acked;
 }
@@ -348,6 +364,11 @@ Result<size_t> Dispatcher::Redrive(const std::string& event_type, const std::str
     }
   }
   size_t n = chosen.size();
+  if (n == 0) return n;
+  // Marked durably first: a restart goes on with the redrive instead of forgetting it.
+  DeliveryBatch marks;
+  for (const DeadLetter& d : chosen) marks.MarkRedrive(consumer, w->topic_name(), d.key);
+  ERAGON_RETURN_IF_ERROR(d_.deliveries->Write(marks, /*sync=*/true));
   w->Redrive(std::move(chosen));
   return n;
 }

@@ -8,6 +8,7 @@
 // (long-polled), acks and nacks and the admin operations. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -93,7 +94,8 @@ class Dispatcher {
   };
 
   void Loop();
-  void Wake();
+  void Wake();     // run the loop soon (workers that asked are dirty themselves)
+  void WakeAll();  // and pump every worker (new records, route changes)
   void RefreshRoutes();
   void RefreshRoutesLocked();  // REQUIRES: refresh_mu_
   void CommitPositions();
@@ -116,7 +118,8 @@ class Dispatcher {
   std::map<WorkerKey, std::shared_ptr<ConsumerWorker>> workers_;
   std::map<std::string, uint64_t> subscriptions_;  // topic -> log subscription id
   std::vector<PendingFetch> fetches_;
-  bool woken_ = false;
+  std::atomic<bool> wake_{false};      // the loop should run again
+  std::atomic<bool> pump_all_{false};  // ... and pump every worker
   bool refresh_ = true;
   bool stopping_ = false;
   int64_t config_version_ = -1;

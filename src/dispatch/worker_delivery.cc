@@ -19,8 +19,10 @@ std::string ErrorOf(const PushResult& r) {
 }  // namespace
 
 int64_t ConsumerWorker::Pump() {
+  dirty_.store(false, std::memory_order_release);
   std::lock_guard lock(mu_);
   if (!initialized_) return INT64_MAX;
+  FlushPending(false).ok();
   const int64_t now = ctx_.clock->WallMs();
   Fill(now);
   ReleaseTimers(now);
@@ -35,6 +37,7 @@ int64_t ConsumerWorker::Pump() {
   if (!leases_.empty()) next = std::min(next, leases_.begin()->first);
   if (circuit_open_ && !probe_in_flight_) next = std::min(next, probe_at_);
   if (!ready_.empty() && next_send_ns_ > ctx_.clock->MonoNs()) next = std::min(next, now + 1);
+  pump_at_.store(next, std::memory_order_release);
   return next;
 }
 
@@ -145,14 +148,11 @@ void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
       slot->probe = false;
       slot->last_status = result.status;
       switch (ClassifyAnswer(result.status)) {
-        case AnswerClass::kDelivered: {
+        case AnswerClass::kDelivered:
           streak_entities_.clear();
           streak_slots_.clear();
-          DeliveryBatch batch;
-          Deliver(key, *slot, now, &batch);
-          ctx_.store->Write(batch, false).ok();
+          Deliver(key, *slot, now);
           break;
-        }
         case AnswerClass::kRetryable:
           if (probe) {
             probe_backoff_ms_ = std::min(probe_backoff_ms_ * 2, kMaxProbeBackoffMs);
@@ -174,7 +174,7 @@ void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
       }
     }
   }
-  if (ctx_.wake) ctx_.wake();
+  RequestPump();
 }
 
 void ConsumerWorker::OnRetryable(const SlotKey& key, Slot& slot, int32_t status, std::string error,
@@ -218,6 +218,7 @@ void ConsumerWorker::OpenCircuit(int64_t now) {
       s->next_at = 0;
       ready_.push_back(k);
     }
+    PersistRetrying(k, *s);  // the refund survives a restart
   }
   streak_entities_.clear();
   streak_slots_.clear();
@@ -243,25 +244,39 @@ void ConsumerWorker::ScheduleRetry(const SlotKey& key, Slot& slot,
 // The retry schedule is durable: a restart resumes with these attempts and this time.
 void ConsumerWorker::PersistRetrying(const SlotKey& key, const Slot& slot) {
   if (key.partition == kRedrivePartition) return;
-  DeliveryBatch batch;
   DeliveryState st;
   st.state = DeliveryStateKind::kRetrying;
   st.attempts = slot.attempts;
   st.last_status = slot.last_status;
   st.last_error = slot.last_error;
   st.next_attempt_at = slot.next_at;
-  batch.PutState(consumer_, topic_name(), key.partition, key.offset, st);
-  ctx_.store->Write(batch, false).ok();
+  pending_.PutState(consumer_, topic_name(), key.partition, key.offset, st);
 }
 
-// Records the delivery (state, dedup claim, a redriven dead letter's removal) in `batch`
-// and completes the event. The caller writes the batch.
-void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now, DeliveryBatch* batch) {
+// A state for a log position; one ahead of read_pos (a redriven event after a seek back)
+// raises state_end, so Admit looks it up when the read gets there.
+void ConsumerWorker::PutState(const SlotKey& at, const DeliveryState& st) {
+  if (at.partition >= parts_.size()) return;
+  Partition& part = parts_[at.partition];
+  if (at.offset >= part.read_pos && at.offset >= part.state_end) part.state_end = at.offset + 1;
+  pending_.PutState(consumer_, topic_name(), at.partition, at.offset, st);
+}
+
+// Records the delivery (state, dedup claim, a redriven dead letter's removal) in pending_
+// and completes the event. Its dedup key stays held until pending_ is written.
+void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now) {
   const config::ConsumerRoute* route = RouteOf(slot);
   if (route != nullptr && route->dedup != "none") {
-    batch->ClaimDedup(consumer_, slot.event.event_type, DedupKey(slot, *route), now);
+    pending_.ClaimDedup(consumer_, slot.event.event_type, DedupKey(slot, *route), now);
   }
-  if (key.partition == kRedrivePartition) batch->RemoveDead(slot.dead_key);
+  if (!slot.dedup_hold.empty()) {
+    pending_holds_.push_back(std::move(slot.dedup_hold));
+    slot.dedup_hold.clear();
+  }
+  if (key.partition == kRedrivePartition) {
+    pending_.RemoveDead(slot.dead_key);
+    pending_.UnmarkRedrive(consumer_, topic_name(), slot.dead_key);
+  }
   // A redriven event's state is its log position's, so GET /v1/events/{id} shows it.
   const SlotKey at = key.partition == kRedrivePartition ? slot.origin : key;
   if (at.partition != kRedrivePartition) {
@@ -270,7 +285,7 @@ void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now, Delive
     st.attempts = std::max<uint32_t>(slot.attempts, 1);
     st.last_status = slot.last_status;
     st.delivered_at = now;
-    batch->PutState(consumer_, topic_name(), at.partition, at.offset, st);
+    PutState(at, st);
   }
   Observe("delivered");
   if (ctx_.observer && ctx_.observer->latency && slot.log_ts > 0) {
@@ -280,7 +295,6 @@ void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now, Delive
 }
 
 void ConsumerWorker::Dead(const SlotKey& key, Slot& slot, int64_t now) {
-  DeliveryBatch batch;
   DeadLetter d;
   d.event = slot.event;
   d.topic = topic_name();
@@ -291,17 +305,19 @@ void ConsumerWorker::Dead(const SlotKey& key, Slot& slot, int64_t now) {
   d.last_status = slot.last_status;
   d.last_error = slot.last_error;
   d.dead_at = now;
-  if (!slot.dead_key.empty()) batch.RemoveDead(slot.dead_key);
-  batch.PutDead(consumer_, d);
+  if (!slot.dead_key.empty()) {
+    pending_.RemoveDead(slot.dead_key);
+    pending_.UnmarkRedrive(consumer_, topic_name(), slot.dead_key);
+  }
+  pending_.PutDead(consumer_, d);
   if (at.partition != kRedrivePartition) {
     DeliveryState st;
     st.state = DeliveryStateKind::kDead;
     st.attempts = slot.attempts;
     st.last_status = slot.last_status;
     st.last_error = slot.last_error;
-    batch.PutState(consumer_, topic_name(), at.partition, at.offset, st);
+    PutState(at, st);
   }
-  ctx_.store->Write(batch, false).ok();
   Observe("dead");
   Complete(key, slot);
 }
@@ -370,26 +386,26 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
   }
 }
 
-bool ConsumerWorker::Ack(uint32_t partition, uint64_t offset, uint64_t tag, DeliveryBatch* batch) {
+bool ConsumerWorker::Ack(uint32_t partition, uint64_t offset, uint64_t tag) {
   std::lock_guard lock(mu_);
   SlotKey key{partition, offset};
   Slot* slot = Find(key);
   if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) return false;
   slot->last_status = 200;
-  defer_dedup_release_ = true;
-  Deliver(key, *slot, ctx_.clock->WallMs(), batch);
-  defer_dedup_release_ = false;
+  Deliver(key, *slot, ctx_.clock->WallMs());
   return true;
 }
 
-void ConsumerWorker::AcksWritten() {
+// The acks (and everything pending before them, in order) are fsynced before the caller
+// answers; the window moved, so the next Pump may read more.
+Status ConsumerWorker::FlushAcks() {
+  Status st;
   {
     std::lock_guard lock(mu_);
-    if (acked_holds_.empty()) return;
-    for (const std::string& hold : acked_holds_) ReleaseDedupKey(hold);
-    acked_holds_.clear();
+    st = FlushPending(/*sync=*/true);
   }
-  if (ctx_.wake) ctx_.wake();
+  RequestPump();
+  return st;
 }
 
 bool ConsumerWorker::Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms) {
@@ -415,7 +431,7 @@ bool ConsumerWorker::Nack(uint32_t partition, uint64_t offset, uint64_t tag, int
       }
     }
   }
-  if (ctx_.wake) ctx_.wake();
+  RequestPump();
   return true;
 }
 
