@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -92,8 +93,11 @@ Status ServerProcess::Start() {
     stderr_path_ = root + "/eragond.stderr";
     stdout_path_ = root + "/eragond.stdout";
   }
-  std::vector<std::string> args = {binary_,       "--data-dir", data_dir_, "--listen",
-                                   "127.0.0.1:0", "--fsync",    "always"};
+  std::vector<std::string> args = {binary_, "--data-dir", data_dir_, "--fsync", "always"};
+  // A test that needs the same address across restarts passes its own --listen.
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--listen") == extra_args_.end()) {
+    args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   auto argv = CStrings(args);
   int err_fd = open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

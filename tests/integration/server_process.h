@@ -23,7 +23,8 @@ inline constexpr std::chrono::seconds kStopTimeout{60};
 
 class ServerProcess {
  public:
-  // `binary` is eragond's path; `extra_args` go after the standard flags.
+  // `binary` is eragond's path; `extra_args` go after the standard flags. When they hold
+  // "--listen", that address replaces 127.0.0.1:0 (and survives restarts).
   explicit ServerProcess(std::string binary, std::vector<std::string> extra_args = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
@@ -37,7 +38,7 @@ class ServerProcess {
   Result<int> Stop();
   // SIGKILL and wait. No-op when not running.
   void Kill();
-  // Stop() or Kill(), then Start() on the same data dir (on a new port).
+  // Stop() or Kill(), then Start() on the same data dir (on a new port, unless --listen).
   Status Restart(bool kill = false);
 
   bool running() const { return pid_ > 0; }

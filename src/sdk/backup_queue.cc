@@ -1,0 +1,319 @@
+// BackupQueue at run time: enqueue with group commit, take, done (acks), close.
+#include "sdk/backup_queue.h"
+
+#include <algorithm>
+
+#include "sdk/backup_format.h"
+
+namespace eragon::sdk {
+
+BackupQueue::BackupQueue(FileQueueOptions options)
+    : options_(std::move(options)), env_(options_.env ? options_.env : Env::Default()) {
+  usage_.max_records = std::max<uint64_t>(options_.max_records, 1);
+  usage_.max_bytes = std::max<uint64_t>(options_.max_bytes, 1);
+}
+
+BackupQueue::~BackupQueue() { Close(); }
+
+Result<uint64_t> BackupQueue::Enqueue(std::string payload, std::shared_ptr<void> context,
+                                      std::chrono::milliseconds block_for) {
+  const uint64_t bytes = payload.size();
+  if (bytes == 0 || bytes >= (uint64_t{1} << 32) - kRecordHeaderBytes) {
+    return Status::InvalidArgument("event queue record must be 1 byte .. 4 GiB, got " +
+                                   std::to_string(bytes));
+  }
+  std::unique_lock lock(mu_);
+  if (!failed_.ok()) return failed_;
+  if (closed_ || !usage_.Fits(bytes)) {
+    ERAGON_RETURN_IF_ERROR(WaitForSpace(lock, space_, usage_, bytes, block_for,
+                                        [this] { return closed_ || !failed_.ok(); }));
+  }
+  const uint64_t seq = next_seq_++;
+  usage_.Add(bytes);
+  staging_.push_back(QueuedRecord{seq, std::move(payload), std::move(context)});
+  // Wait until a writer (maybe this thread) has stored the record. A record still staged
+  // when the queue closes is dropped by Close(); one taken by a writer is stored or failed.
+  while (durable_end_ <= seq && failed_.ok() && !(closed_ && seq >= taken_end_)) {
+    if (!writer_active_ && !closed_) {
+      CommitStaged(lock);
+    } else {
+      turn_.wait(lock);
+    }
+  }
+  if (durable_end_ > seq) return seq;
+  if (!failed_.ok()) return failed_;
+  return Status::Unavailable("event queue is closed");
+}
+
+void BackupQueue::CommitStaged(std::unique_lock<std::mutex>& lock) {
+  writer_active_ = true;
+  const size_t n = options_.fsync == BackupFsync::kPerEvent ? 1 : staging_.size();
+  std::vector<QueuedRecord> batch;
+  batch.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    batch.push_back(std::move(staging_.front()));
+    staging_.pop_front();
+  }
+  taken_end_ = batch.back().seq + 1;
+  lock.unlock();
+  CommitEffects effects;
+  Status s = WriteRecords(batch, &effects);
+  lock.lock();
+  writer_active_ = false;
+  if (!s.ok()) {
+    for (const QueuedRecord& r : batch) usage_.Remove(r.payload.size());
+    FailLocked(s);
+    return;
+  }
+  std::vector<uint64_t> dead;
+  ApplyCommit(effects, &dead);
+  durable_end_ = taken_end_;
+  for (QueuedRecord& r : batch) pending_.push_back(std::move(r));
+  if (options_.fsync == BackupFsync::kInterval) unsynced_ = true;
+  turn_.notify_all();
+  if (taker_waiting_) {
+    taker_waiting_ = false;
+    not_empty_.notify_one();
+  }
+  if (!dead.empty()) {
+    std::lock_guard ack_lock(ack_mu_);
+    for (uint64_t base : dead) RemoveSegmentFiles(base);
+  }
+}
+
+Status BackupQueue::WriteRecords(const std::vector<QueuedRecord>& batch, CommitEffects* effects) {
+  std::string buf;
+  uint64_t count = 0;
+  auto flush = [&]() -> Status {
+    if (buf.empty()) return Status::Ok();
+    ERAGON_RETURN_IF_ERROR(active_->Write(active_offset_, buf));
+    active_offset_ += buf.size();
+    effects->adds.emplace_back(active_base_, count);
+    buf.clear();
+    count = 0;
+    return Status::Ok();
+  };
+  for (const QueuedRecord& r : batch) {
+    const uint64_t need = kRecordHeaderBytes + r.payload.size();
+    const uint64_t used = active_offset_ + buf.size();
+    if (!active_ || (used > 0 && used + need > active_capacity_)) {
+      ERAGON_RETURN_IF_ERROR(flush());
+      if (active_) ERAGON_RETURN_IF_ERROR(SealActive(effects));
+      ERAGON_RETURN_IF_ERROR(StartSegment(r.seq, need, effects));
+    }
+    AppendRecord(&buf, r.payload);
+    ++count;
+  }
+  ERAGON_RETURN_IF_ERROR(flush());
+  if (options_.fsync != BackupFsync::kInterval) ERAGON_RETURN_IF_ERROR(active_->Sync());
+  return Status::Ok();
+}
+
+Status BackupQueue::StartSegment(uint64_t base, uint64_t min_bytes, CommitEffects* effects) {
+  const std::string path = PathOf(SegmentFileName(base));
+  ERAGON_ASSIGN_OR_RETURN(active_, env_->OpenWritable(path));
+  active_base_ = base;
+  active_offset_ = 0;
+  active_capacity_ = std::max(options_.segment_bytes, min_bytes);
+  ERAGON_RETURN_IF_ERROR(active_->Preallocate(active_capacity_));
+  ERAGON_RETURN_IF_ERROR(active_->Sync());
+  // The new file's directory entry must be durable before anything in it is acknowledged.
+  ERAGON_RETURN_IF_ERROR(env_->SyncDir(options_.dir));
+  effects->created.push_back(base);
+  return Status::Ok();
+}
+
+Status BackupQueue::SealActive(CommitEffects* effects) {
+  // Sealed segments are synced, so only the last segment can ever have a torn tail.
+  ERAGON_RETURN_IF_ERROR(active_->Sync());
+  ERAGON_RETURN_IF_ERROR(active_->Close());
+  active_.reset();
+  effects->sealed.push_back(active_base_);
+  return Status::Ok();
+}
+
+void BackupQueue::ApplyCommit(const CommitEffects& effects, std::vector<uint64_t>* dead) {
+  for (uint64_t base : effects.created) segments_[base];
+  for (const auto& [base, n] : effects.adds) {
+    segments_[base].records += n;
+    segments_[base].live += n;
+  }
+  for (uint64_t base : effects.sealed) {
+    auto it = segments_.find(base);
+    if (it == segments_.end()) continue;
+    it->second.sealed = true;
+    if (it->second.live == 0) {
+      dead->push_back(base);
+      segments_.erase(it);
+    }
+  }
+}
+
+void BackupQueue::FailLocked(const Status& cause) {
+  if (failed_.ok()) {
+    failed_ = Status::ReadOnly("event backup in " + options_.dir +
+                               " failed and accepts no more events (a failed write or fsync is "
+                               "never retried; reopen the queue to recover): " +
+                               cause.ToString());
+  }
+  for (const QueuedRecord& r : staging_) usage_.Remove(r.payload.size());
+  staging_.clear();
+  turn_.notify_all();
+  space_.notify_all();
+}
+
+void BackupQueue::SyncLoop() {
+  std::unique_lock lock(mu_);
+  const auto interval = std::chrono::milliseconds(std::max<int64_t>(options_.fsync_interval_ms, 1));
+  while (!closed_) {
+    syncer_wake_.wait_for(lock, interval, [this] { return closed_; });
+    while (writer_active_ && !closed_) turn_.wait(lock);
+    if (closed_) break;
+    if (!unsynced_ || !failed_.ok() || !active_) continue;
+    writer_active_ = true;
+    unsynced_ = false;
+    lock.unlock();
+    Status s = active_->Sync();
+    lock.lock();
+    writer_active_ = false;
+    if (!s.ok()) FailLocked(s);
+    turn_.notify_all();
+  }
+}
+
+Status BackupQueue::Take(size_t max_records, std::chrono::milliseconds wait,
+                         std::vector<QueuedRecord>* out) {
+  std::unique_lock lock(mu_);
+  if (head_ == pending_.size() && !closed_ && wait.count() > 0) {
+    taker_waiting_ = true;
+    not_empty_.wait_for(lock, wait, [this] { return head_ < pending_.size() || closed_; });
+    taker_waiting_ = false;
+  }
+  const size_t n = std::min(max_records, pending_.size() - head_);
+  for (size_t i = head_; i < head_ + n; ++i) {
+    window_.Add(pending_[i].seq, pending_[i].payload.size());
+    out->push_back(std::move(pending_[i]));
+  }
+  head_ += n;
+  if (head_ == pending_.size()) {
+    pending_.clear();
+    head_ = 0;
+  }
+  if (n == 0 && !failed_.ok() && usage_.records == 0) return failed_;
+  return Status::Ok();
+}
+
+Status BackupQueue::Done(std::span<const uint64_t> seqs) {
+  std::map<uint64_t, std::vector<uint32_t>> acks;
+  std::vector<uint64_t> dead;
+  size_t unknown = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (uint64_t seq : seqs) {
+      std::optional<uint64_t> bytes = window_.Remove(seq);
+      if (!bytes) {
+        ++unknown;
+        continue;
+      }
+      usage_.Remove(*bytes);
+      auto it = segments_.upper_bound(seq);
+      if (it == segments_.begin()) continue;  // cannot happen: taken records are in a segment
+      --it;
+      acks[it->first].push_back(static_cast<uint32_t>(seq - it->first));
+      if (--it->second.live == 0 && it->second.sealed) {
+        dead.push_back(it->first);
+        segments_.erase(it);
+      }
+    }
+    if (usage_.space_waiters > 0) space_.notify_all();
+  }
+  WriteAcks(acks, dead);
+  if (unknown > 0) {
+    return Status::InvalidArgument(std::to_string(unknown) +
+                                   " seq(s) passed to Done were not taken or already done");
+  }
+  return Status::Ok();
+}
+
+void BackupQueue::WriteAcks(const std::map<uint64_t, std::vector<uint32_t>>& acks,
+                            const std::vector<uint64_t>& dead) {
+  std::lock_guard lock(ack_mu_);
+  for (uint64_t base : dead) RemoveSegmentFiles(base);
+  for (const auto& [base, indexes] : acks) {
+    if (removed_.count(base)) continue;  // fully acknowledged: the files are gone already
+    AckFile& af = ack_files_[base];
+    if (!af.file) {
+      const std::string path = PathOf(AckFileName(base));
+      auto f = env_->OpenWritable(path);
+      if (!f.ok()) continue;  // acks are an optimisation: the record is replayed, deduped
+      af.file = std::move(f).value();
+      auto size = env_->FileSize(path);
+      af.offset = size.ok() ? *size : 0;
+    }
+    std::string rec;
+    AppendAckRecord(&rec, indexes);
+    if (af.file->Write(af.offset, rec).ok()) af.offset += rec.size();
+  }
+}
+
+void BackupQueue::RemoveSegmentFiles(uint64_t base) {
+  if (auto it = ack_files_.find(base); it != ack_files_.end()) {
+    if (it->second.file) (void)it->second.file->Close();
+    ack_files_.erase(it);
+  }
+  removed_.insert(base);
+  // Segment first: an ack file without its segment is an orphan that open removes, while
+  // a segment without its ack file would be replayed in full (harmless, but wasteful).
+  (void)env_->RemoveFile(PathOf(SegmentFileName(base)));
+  (void)env_->RemoveFile(PathOf(AckFileName(base)));
+}
+
+QueueStats BackupQueue::Stats() const {
+  std::lock_guard lock(mu_);
+  QueueStats s;
+  s.records = usage_.records;
+  s.bytes = usage_.bytes;
+  s.next_seq = next_seq_;
+  s.oldest_seq = !window_.empty()          ? window_.front_seq()
+                 : head_ < pending_.size() ? pending_[head_].seq
+                 : !staging_.empty()       ? staging_.front().seq
+                                           : next_seq_;
+  return s;
+}
+
+void BackupQueue::Close() {
+  std::lock_guard close_guard(close_mu_);
+  if (close_done_) return;
+  close_done_ = true;
+  {
+    std::unique_lock lock(mu_);
+    closed_ = true;
+    for (const QueuedRecord& r : staging_) usage_.Remove(r.payload.size());
+    staging_.clear();
+    turn_.notify_all();
+    space_.notify_all();
+    not_empty_.notify_all();
+    syncer_wake_.notify_all();
+  }
+  if (syncer_.joinable()) syncer_.join();
+  std::unique_lock lock(mu_);
+  while (writer_active_) turn_.wait(lock);
+  if (active_) {
+    if (unsynced_ && failed_.ok()) {
+      Status s = active_->Sync();
+      if (!s.ok()) FailLocked(s);
+    }
+    (void)active_->Close();
+    active_.reset();
+  }
+  unsynced_ = false;
+  lock.unlock();
+  std::lock_guard ack_lock(ack_mu_);
+  for (auto& [base, af] : ack_files_) {
+    if (af.file) (void)af.file->Close();
+  }
+  ack_files_.clear();
+  dir_lock_.reset();  // another queue (this process or the next) may open the directory
+}
+
+}  // namespace eragon::sdk
