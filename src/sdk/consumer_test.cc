@@ -13,6 +13,8 @@
 
 #include "core/json.h"
 #include "eragon/consumer.h"
+#include "sdk/consumer_event.h"
+#include "sdk/consumer_scheduler.h"
 #include "sdk/consumer_testutil.h"
 
 namespace eragon {
@@ -293,3 +295,103 @@ TEST_F(ConsumerTest, GracefulStopAcksRunningHandlersAndReturnsTheRest) {
 
 }  // namespace
 }  // namespace eragon
+
+namespace eragon::sdk {
+namespace {
+
+EntityScheduler::Item ItemOf(const std::string& entity, int seq) {
+  EntityScheduler::Item item;
+  item.ack_id = entity + "#" + std::to_string(seq);
+  item.delivery.event.entity_id = entity;
+  item.delivery.event.data = std::to_string(seq);
+  return item;
+}
+
+// Several events of one entity in one fetch (as an unordered topic may hand out): 8
+// threads still run each entity's events one at a time and in the order added.
+TEST(EntitySchedulerTest, OneEntityAtATimeInOrder) {
+  EntityScheduler s;
+  std::vector<EntityScheduler::Item> items;
+  for (int seq = 0; seq < 200; ++seq) {
+    for (int e = 0; e < 5; ++e) items.push_back(ItemOf("e" + std::to_string(e), seq));
+  }
+  s.Add(std::move(items));
+  std::mutex mu;
+  std::map<std::string, std::vector<int>> order;
+  std::set<std::string> running;
+  std::atomic<int> overlaps{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      while (auto item = s.Take()) {
+        const std::string entity = item->delivery.event.entity_id;
+        {
+          std::lock_guard lock(mu);
+          if (!running.insert(entity).second) ++overlaps;
+          order[entity].push_back(std::stoi(item->delivery.event.data));
+        }
+        std::this_thread::yield();
+        {
+          std::lock_guard lock(mu);
+          running.erase(entity);
+        }
+        s.Done(entity);
+      }
+    });
+  }
+  ASSERT_TRUE(testing::WaitFor([&] { return s.outstanding() == 0; }));
+  s.Close();
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  ASSERT_EQ(order.size(), 5u);
+  for (const auto& [entity, seqs] : order) {
+    ASSERT_EQ(seqs.size(), 200u) << entity;
+    for (int i = 0; i < 200; ++i) ASSERT_EQ(seqs[i], i) << entity;
+  }
+}
+
+TEST(EntitySchedulerTest, CloseStopsTakingAndReturnsTheUnstarted) {
+  EntityScheduler s;
+  s.Add({ItemOf("a", 1), ItemOf("a", 2), ItemOf("b", 1)});
+  EXPECT_EQ(s.WaitForRoom(10), 7u);
+  std::optional<EntityScheduler::Item> first = s.Take();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->ack_id, "a#1");
+  std::optional<EntityScheduler::Item> second = s.Take();  // "a" is running: "b" is next
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->ack_id, "b#1");
+  s.Close();
+  EXPECT_FALSE(s.Take().has_value());
+  EXPECT_EQ(s.WaitForRoom(10), 0u);
+  std::vector<EntityScheduler::Item> rest = s.TakeUnstarted();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].ack_id, "a#2");
+  s.Done("a");
+  s.Done("b");
+  EXPECT_EQ(s.outstanding(), 0u);
+}
+
+TEST(FetchAnswerTest, ParsesMessagesAndFlagsBrokenEvents) {
+  Result<std::vector<PulledMessage>> msgs = ParseFetchAnswer(
+      R"({"messages":[{"ack_id":"k1","attempt":2,"event":{"id":"e1","event_type":"t","entity_id":"x","producer":"p","occurred_at":5,"data":{"a": [1, 2]}}},)"
+      R"({"ack_id":"k2","attempt":1,"event":{"id":"e2","event_type":"BAD TYPE","entity_id":"x","data":1}}]})");
+  ASSERT_TRUE(msgs.ok()) << msgs.status().ToString();
+  ASSERT_EQ(msgs->size(), 2u);
+  const PulledMessage& m = (*msgs)[0];
+  EXPECT_TRUE(m.status.ok());
+  EXPECT_EQ(m.ack_id, "k1");
+  EXPECT_EQ(m.delivery.attempt, 2u);
+  EXPECT_EQ(m.delivery.event.id, "e1");
+  EXPECT_EQ(m.delivery.event.producer, "p");
+  EXPECT_EQ(m.delivery.event.occurred_at, 5);
+  EXPECT_EQ(m.delivery.event.data, R"({"a": [1, 2]})");
+  EXPECT_EQ((*msgs)[1].ack_id, "k2");
+  EXPECT_EQ((*msgs)[1].status.code(), Code::kInvalidArgument);
+
+  EXPECT_FALSE(ParseFetchAnswer("{}").ok());
+  EXPECT_FALSE(ParseFetchAnswer("not json").ok());
+  EXPECT_FALSE(ParseFetchAnswer(R"({"messages":[{"attempt":1}]})").ok());
+}
+
+}  // namespace
+}  // namespace eragon::sdk
