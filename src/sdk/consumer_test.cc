@@ -293,6 +293,52 @@ TEST_F(ConsumerTest, GracefulStopAcksRunningHandlersAndReturnsTheRest) {
   for (const std::string& id : first) EXPECT_EQ(second.count(id), 0u) << id;
 }
 
+// eragond goes away (SIGTERM) while the consumer runs and comes back on the same
+// address: the consumer reconnects by itself and handles what was published meanwhile
+// and afterwards.
+TEST(ConsumerReconnectTest, RidesOutAnUnreachableServer) {
+  const uint16_t port = sdk::testing::FreePort();
+  ASSERT_NE(port, 0);
+  SdkServer server({"--listen", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(server.Start().ok());
+  ASSERT_TRUE(server.SetProducer("order_created", "orders", true));
+  ASSERT_TRUE(server.SetConsumer("order_created", "sdk-consumer", kRoute));
+  const std::string token = server.CreateService("sdk-consumer", R"(["consumer"])");
+  std::mutex mu;
+  std::set<std::string> seen;
+  ConsumerOptions o;
+  o.endpoint = server.url();
+  o.token = token;
+  o.consumer = "sdk-consumer";
+  o.wait_ms = 100;
+  o.retry_initial_backoff_ms = 10;
+  o.retry_max_backoff_ms = 100;
+  Consumer c(o);
+  c.OnAny([&](const Delivery& d) {
+    std::lock_guard lock(mu);
+    seen.insert(d.event.entity_id);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(c.Start().ok());
+  ASSERT_FALSE(server.Publish(EventJson("order_created", "before", 1)).empty());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return seen.count("before") == 1;
+  }));
+
+  ASSERT_TRUE(server.process().Stop().ok());
+  ASSERT_TRUE(WaitFor([&] { return c.stats().fetch_errors >= 3; }));
+  ASSERT_TRUE(server.process().Start().ok());
+  ASSERT_EQ(server.url(), o.endpoint);
+  ASSERT_FALSE(server.Publish(EventJson("order_created", "after", 1)).empty());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return seen.count("after") == 1;
+  }));
+  c.Stop();
+  EXPECT_EQ(c.stats().acked, 2u);
+}
+
 }  // namespace
 }  // namespace eragon
 

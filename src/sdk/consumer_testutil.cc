@@ -1,5 +1,15 @@
 #include "sdk/consumer_testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "core/json.h"
@@ -15,8 +25,24 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
   return true;
 }
 
-SdkServer::SdkServer()
-    : server_(std::make_unique<::eragon::testing::ServerProcess>(ERAGOND_PATH)) {}
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  uint16_t port = 0;
+  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+SdkServer::SdkServer(std::vector<std::string> extra_args)
+    : server_(std::make_unique<::eragon::testing::ServerProcess>(ERAGOND_PATH,
+                                                                 std::move(extra_args))) {}
 
 SdkServer::~SdkServer() = default;
 

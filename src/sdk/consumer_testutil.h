@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,9 +20,14 @@ namespace eragon::sdk::testing {
 bool WaitFor(const std::function<bool()>& cond,
              std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close).
+uint16_t FreePort();
+
 class SdkServer {
  public:
-  SdkServer();
+  // `extra_args` go to eragond (e.g. {"--listen", "127.0.0.1:PORT"} to keep the address
+  // across restarts).
+  explicit SdkServer(std::vector<std::string> extra_args = {});
   ~SdkServer();
   // Starts eragond; an error when it cannot.
   Status Start();
