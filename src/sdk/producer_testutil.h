@@ -56,9 +56,37 @@ class TestServer {
   ::eragon::testing::ServerProcess process_;
 };
 
-// Checks a listing against what was published: every id in `want` exactly once, nothing
-// else, and each entity's events in increasing seq order. Returns "" or the problems.
+// Checks a listing against what was published: every id in `want` exactly once, no id
+// twice, at most `max_unlisted` ids that are not in `want` (events whose publish did not
+// return before a crash), and each entity's events in increasing seq order. Returns ""
+// or the problems.
 std::string CheckExactlyOnceInOrder(const std::vector<StoredEvent>& stored,
-                                    const std::vector<std::string>& want_ids);
+                                    const std::vector<std::string>& want_ids,
+                                    size_t max_unlisted = 0);
+
+// A child process whose stdout the test reads line by line (the SDK helper programs).
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess();  // kills a still-running child
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  Status Start(const std::vector<std::string>& argv);
+  // Reads until `n` complete lines arrived in total, the child closed stdout, or `timeout`.
+  // Returns all complete lines read so far.
+  const std::vector<std::string>& ReadLines(size_t n, std::chrono::milliseconds timeout);
+  // SIGKILL, then reads what the child had written before it died.
+  void Kill9();
+  // Waits for the exit; the exit code, or -1 when killed by a signal.
+  int Wait();
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string partial_;
+  std::vector<std::string> lines_;
+};
 
 }  // namespace eragon::sdk::producer_testing
