@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "core/event_codec.h"
-
 namespace eragon::dispatch {
 
 namespace {
@@ -89,13 +87,13 @@ ConsumerWorker::Slot* ConsumerWorker::Find(const SlotKey& key) {
 }
 
 const config::ConsumerRoute* ConsumerWorker::RouteOf(const Slot& slot) {
-  auto it = routes_.find(slot.event.event_type);
+  auto it = routes_.find(slot.event->event_type);
   return it == routes_.end() ? nullptr : &it->second;
 }
 
 std::string ConsumerWorker::DedupKey(const Slot& slot, const config::ConsumerRoute& route) const {
-  if (route.dedup == "event_id") return "i" + slot.event.id;
-  return "e" + slot.event.entity_id;  // entity_event: the type is part of the store key
+  if (route.dedup == "event_id") return "i" + slot.event->id;
+  return "e" + slot.event->entity_id;  // entity_event: the type is part of the store key
 }
 
 void ConsumerWorker::Fill(int64_t now) {
@@ -108,12 +106,11 @@ void ConsumerWorker::Fill(int64_t now) {
     }
     while (part.read_pos < end && window_size_ < kMaxWindow) {
       size_t want = std::min<size_t>(kReadBatch, kMaxWindow - window_size_);
-      Result<std::vector<log::LogRecord>> recs =
-          ctx_.topic->Read(p, part.read_pos, want, kReadBytes);
-      if (!recs.ok() || recs->empty()) break;  // corruption is reported by the log's reads
-      for (log::LogRecord& rec : *recs) {
-        Result<Event> e = DecodeEventRecord(rec.payload);
-        if (e.ok()) Admit(p, rec, std::move(*e), now);
+      std::vector<CachedRecord> recs;
+      Status st = ctx_.records->Read(p, part.read_pos, want, kReadBytes, &recs);
+      if (!st.ok() || recs.empty()) break;  // corruption is reported by the log's reads
+      for (const CachedRecord& rec : recs) {
+        if (rec.event) Admit(p, rec, now);
         part.read_pos = rec.offset + 1;
       }
       if (part.window.empty()) part.committed = part.read_pos;
@@ -123,8 +120,8 @@ void ConsumerWorker::Fill(int64_t now) {
 
 // One record read from the log: skipped (not routed, done before a restart, duplicate) or
 // added to the window.
-void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, int64_t now) {
-  auto route_it = routes_.find(event.event_type);
+void ConsumerWorker::Admit(uint32_t p, const CachedRecord& rec, int64_t now) {
+  auto route_it = routes_.find(rec.event->event_type);
   if (route_it == routes_.end()) return;
   const config::ConsumerRoute& route = route_it->second;
   Slot slot;
@@ -140,11 +137,10 @@ void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, i
     slot.last_status = st->last_status;
     slot.last_error = st->last_error;
   }
-  slot.event = std::move(event);
+  slot.event = rec.event;
   // An early check, so duplicates take no window slot; CheckDedup decides before sending.
   if (route.dedup != "none" && !slot.ignore_dedup &&
-      ctx_.store->DedupClaimed(consumer_, slot.event.event_type, DedupKey(slot, route), now,
-                               route.dedup_ttl_hours * 3'600'000)) {
+      ctx_.store->DedupClaimed(consumer_, slot.event->event_type, DedupKey(slot, route), now)) {
     SkipDuplicate(p, rec.offset);
     return;
   }
@@ -153,7 +149,7 @@ void ConsumerWorker::Admit(uint32_t p, const log::LogRecord& rec, Event event, i
   if (!inserted) return;
   ++window_size_;
   if (ordered_) {
-    std::deque<SlotKey>& q = entity_queue_[it->second.event.entity_id];
+    std::deque<SlotKey>& q = entity_queue_[it->second.event->entity_id];
     q.push_back(key);
     if (q.size() > 1) return;  // waits for the entity's earlier events
   }
@@ -174,7 +170,7 @@ void ConsumerWorker::SkipDuplicate(uint32_t partition, uint64_t offset) {
 bool ConsumerWorker::CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route,
                                 int64_t now) {
   if (route.dedup == "none" || slot.ignore_dedup || !slot.dedup_hold.empty()) return true;
-  std::string k = slot.event.event_type;
+  std::string k = slot.event->event_type;
   k.push_back('\0');
   k += DedupKey(slot, route);
   if (auto it = dedup_wait_.find(k); it != dedup_wait_.end()) {
@@ -182,8 +178,7 @@ bool ConsumerWorker::CheckDedup(const SlotKey& key, Slot& slot, const config::Co
     it->second.push_back(key);
     return false;
   }
-  if (ctx_.store->DedupClaimed(consumer_, slot.event.event_type, DedupKey(slot, route), now,
-                               route.dedup_ttl_hours * 3'600'000)) {
+  if (ctx_.store->DedupClaimed(consumer_, slot.event->event_type, DedupKey(slot, route), now)) {
     if (key.partition != kRedrivePartition) SkipDuplicate(key.partition, key.offset);
     Complete(key, slot);
     return false;
@@ -245,7 +240,7 @@ void ConsumerWorker::Complete(const SlotKey& key, Slot& slot) {
     return;
   }
   if (ordered_) {
-    auto q = entity_queue_.find(slot.event.entity_id);
+    auto q = entity_queue_.find(slot.event->entity_id);
     if (q != entity_queue_.end()) {
       auto pos = std::find(q->second.begin(), q->second.end(), key);
       if (pos != q->second.end()) q->second.erase(pos);
@@ -357,7 +352,7 @@ void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
 void ConsumerWorker::AddRedrives(std::vector<DeadLetter> dead) {
   for (DeadLetter& d : dead) {
     Slot slot;
-    slot.event = std::move(d.event);
+    slot.event = std::make_shared<const Event>(std::move(d.event));
     slot.ignore_dedup = true;
     slot.dead_key = d.key;
     if (d.topic == topic_name()) slot.origin = {d.partition, d.offset};

@@ -38,6 +38,7 @@
 #include "config/config_store.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/push_client.h"
+#include "dispatch/record_cache.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
 #include "log/log.h"
@@ -57,6 +58,7 @@ struct DeliveryObserver {
 
 struct WorkerContext {
   log::TopicLog* topic = nullptr;
+  RecordCache* records = nullptr;  // the topic's, shared by its workers
   log::PositionStore* positions = nullptr;
   DeliveryStore* store = nullptr;
   PushClient* push = nullptr;
@@ -141,7 +143,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // kParked: waits for another slot holding its dedup key (in dedup_wait_).
   enum class SlotState { kQueued, kInFlight, kWaiting, kParked };
   struct Slot {
-    Event event;
+    std::shared_ptr<const Event> event;  // shared with the RecordCache and other workers
     int64_t log_ts = 0;
     SlotState state = SlotState::kQueued;
     uint32_t attempts = 0;
@@ -175,7 +177,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   Slot* Find(const SlotKey& key);
   const config::ConsumerRoute* RouteOf(const Slot& slot);
   void Fill(int64_t now);
-  void Admit(uint32_t p, const log::LogRecord& rec, Event event, int64_t now);
+  void Admit(uint32_t p, const CachedRecord& rec, int64_t now);
   void MakeEligible(const SlotKey& key, Slot& slot);
   void ReleaseTimers(int64_t now);
   void ExpireLeases(int64_t now);

@@ -1,5 +1,6 @@
 #include "dispatch/delivery_store.h"
 
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
@@ -165,10 +166,13 @@ void DeliveryBatch::PutDead(const std::string& consumer, const DeadLetter& dead)
 
 void DeliveryBatch::RemoveDead(const std::string& key) { impl_->wb.Delete(key); }
 
+// Value: claimed_at (8 bytes LE) then expires_at (8 bytes LE, INT64_MAX: never).
 void DeliveryBatch::ClaimDedup(const std::string& consumer, const std::string& event_type,
-                               const std::string& key, int64_t now_ms) {
+                               const std::string& key, int64_t now_ms, int64_t ttl_ms) {
   std::string v;
   PutLe(&v, static_cast<uint64_t>(now_ms), 8);
+  const int64_t expires = ttl_ms > 0 ? now_ms + ttl_ms : INT64_MAX;
+  PutLe(&v, static_cast<uint64_t>(expires), 8);
   impl_->wb.Put(Prefix('k', consumer, event_type) + key, v);
 }
 
@@ -187,19 +191,41 @@ bool DeliveryBatch::empty() const { return impl_->wb.Count() == 0; }
 
 void DeliveryBatch::Clear() { impl_->wb.Clear(); }
 
+namespace {
+// Drops dedup keys whose expiry passed when compaction rewrites their file. Runs on
+// RocksDB's compaction threads.
+class ExpiredDedupFilter : public rocksdb::CompactionFilter {
+ public:
+  explicit ExpiredDedupFilter(Clock* clock) : clock_(clock) {}
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    if (!key.starts_with("k/") || value.size() < 16) return false;
+    return static_cast<int64_t>(GetLe(value.data() + 8, 8)) <= clock_->WallMs();
+  }
+  const char* Name() const override { return "eragon.ExpiredDedupFilter"; }
+
+ private:
+  Clock* clock_;
+};
+}  // namespace
+
 struct DeliveryStore::Impl {
+  explicit Impl(Clock* clock) : filter(clock) {}
+  ~Impl() { delete db; }  // before the filter it uses
+  ExpiredDedupFilter filter;
   rocksdb::DB* db = nullptr;
-  ~Impl() { delete db; }
 };
 
-Result<std::unique_ptr<DeliveryStore>> DeliveryStore::Open(const std::string& dir) {
+Result<std::unique_ptr<DeliveryStore>> DeliveryStore::Open(const std::string& dir, Clock* clock) {
+  auto impl = std::make_unique<Impl>(clock != nullptr ? clock : Clock::System());
   rocksdb::Options options;
   options.create_if_missing = true;
   options.write_buffer_size = 32 << 20;
+  options.compaction_filter = &impl->filter;
+  options.periodic_compaction_seconds = 24 * 3600;  // expired keys go without new writes
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  auto impl = std::make_unique<Impl>();
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &impl->db);
   if (!s.ok()) return Status::IOError("open delivery store " + dir + ": " + s.ToString());
   return std::unique_ptr<DeliveryStore>(new DeliveryStore(std::move(impl)));
@@ -239,13 +265,28 @@ uint64_t DeliveryStore::StateEnd(const std::string& consumer, const std::string&
 }
 
 bool DeliveryStore::DedupClaimed(const std::string& consumer, const std::string& event_type,
-                                 const std::string& key, int64_t now_ms, int64_t ttl_ms) {
+                                 const std::string& key, int64_t now_ms) {
   std::string v;
   if (!impl_->db->Get({}, Prefix('k', consumer, event_type) + key, &v).ok() || v.size() < 8) {
     return false;
   }
-  int64_t claimed_at = static_cast<int64_t>(GetLe(v.data(), 8));
-  return ttl_ms <= 0 || now_ms - claimed_at < ttl_ms;
+  if (v.size() < 16) return true;  // written before expiries were stored: kept for ever
+  return now_ms < static_cast<int64_t>(GetLe(v.data() + 8, 8));
+}
+
+uint64_t DeliveryStore::CountDedupKeys(const std::string& consumer, const std::string& event_type) {
+  const std::string prefix = Prefix('k', consumer, event_type);
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+  return n;
+}
+
+Status DeliveryStore::CompactAll() {
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  ERAGON_RETURN_IF_ERROR(FromRocks(impl_->db->Flush({}), "flush"));
+  return FromRocks(impl_->db->CompactRange(o, nullptr, nullptr), "compact");
 }
 
 std::vector<DeadLetter> DeliveryStore::ListDead(const std::string& consumer,

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "eragon/clock.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
 
@@ -64,8 +65,10 @@ class DeliveryBatch {
                 uint64_t offset, const DeliveryState& state);
   void PutDead(const std::string& consumer, const DeadLetter& dead);
   void RemoveDead(const std::string& key);
+  // Claims a dedup key until now_ms + ttl_ms (ttl_ms 0: for ever). The expiry is fixed
+  // at the claim: a later change of the route's TTL applies to later claims.
   void ClaimDedup(const std::string& consumer, const std::string& event_type,
-                  const std::string& key, int64_t now_ms);
+                  const std::string& key, int64_t now_ms, int64_t ttl_ms);
   // A redrive in progress: the dead letter `dead_key` is being delivered again by the
   // (consumer, topic) worker. Marks survive a restart until the delivery ends.
   void MarkRedrive(const std::string& consumer, const std::string& topic,
@@ -83,7 +86,10 @@ class DeliveryBatch {
 
 class DeliveryStore {
  public:
-  static Result<std::unique_ptr<DeliveryStore>> Open(const std::string& dir);
+  // `clock` (default: the system's) tells compactions which dedup keys have expired;
+  // they are deleted then (RocksDB compaction filter, and a periodic compaction daily).
+  static Result<std::unique_ptr<DeliveryStore>> Open(const std::string& dir,
+                                                     Clock* clock = nullptr);
   ~DeliveryStore();
 
   Status Write(DeliveryBatch& batch, bool sync);
@@ -95,9 +101,14 @@ class DeliveryStore {
                                         uint32_t partition, uint64_t offset);
   // One past the highest offset of the partition with a state (0 when none).
   uint64_t StateEnd(const std::string& consumer, const std::string& topic, uint32_t partition);
-  // Whether the dedup key was claimed and has not expired (ttl_ms 0 = never expires).
+  // Whether the dedup key was claimed and has not expired at now_ms.
   bool DedupClaimed(const std::string& consumer, const std::string& event_type,
-                    const std::string& key, int64_t now_ms, int64_t ttl_ms);
+                    const std::string& key, int64_t now_ms);
+  // Dedup keys of (consumer, event type) still stored, expired or not (for tests and
+  // operators: expired keys disappear at the next compaction of their file).
+  uint64_t CountDedupKeys(const std::string& consumer, const std::string& event_type);
+  // Compacts the whole store now (drops expired dedup keys).
+  Status CompactAll();
 
   // Dead letters of (consumer, event type), oldest first, after the cursor key.
   std::vector<DeadLetter> ListDead(const std::string& consumer, const std::string& event_type,

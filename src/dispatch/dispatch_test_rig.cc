@@ -122,7 +122,7 @@ void Rig::Open() {
   auto l = log::LogManager::Open(dir + "/log", lo);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   logs = std::move(*l);
-  auto s = DeliveryStore::Open(dir + "/dispatch");
+  auto s = DeliveryStore::Open(dir + "/dispatch", &clock);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store = std::move(*s);
   PushClientOptions po;

@@ -170,6 +170,9 @@ void Dispatcher::RefreshRoutesLocked() {
     if (it == workers_.end()) {
       WorkerContext ctx;
       ctx.topic = *topic;
+      std::unique_ptr<RecordCache>& cache = record_caches_[pr->topic];
+      if (!cache) cache = std::make_unique<RecordCache>(*topic);
+      ctx.records = cache.get();
       ctx.positions = d_.logs->positions();
       ctx.store = d_.deliveries;
       ctx.push = d_.push;

@@ -22,6 +22,7 @@
 #include "dispatch/consumer_worker.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/push_client.h"
+#include "dispatch/record_cache.h"
 #include "log/log.h"
 
 namespace eragon::dispatch {
@@ -117,6 +118,7 @@ class Dispatcher {
   std::condition_variable cv_;
   std::map<WorkerKey, std::shared_ptr<ConsumerWorker>> workers_;
   std::map<std::string, uint64_t> subscriptions_;  // topic -> log subscription id
+  std::map<std::string, std::unique_ptr<RecordCache>> record_caches_;  // per topic, kept
   std::vector<PendingFetch> fetches_;
   std::atomic<bool> wake_{false};      // the loop should run again
   std::atomic<bool> pump_all_{false};  // ... and pump every worker

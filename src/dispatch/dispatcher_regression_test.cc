@@ -82,5 +82,55 @@ TEST(DispatcherRegression, AnswerAfterRouteRemovalWritesNoDeadLetter) {
   EXPECT_TRUE(WaitFor([&] { return rig.Idle("c", "o"); }));
 }
 
+// Regression: a redrive request lived only in memory; a restart before the redriven
+// delivery succeeded forgot it (the dead letter stayed, nothing was delivered).
+TEST(DispatcherRegression, RedriveInProgressGoesOnAfterARestart) {
+  Rig rig;
+  rig.Producer("t", "t", false);
+  std::atomic<int> status{400};
+  Endpoint ep([&](const Hit&) { return Answer(status.load()); });
+  auto r = rig.HttpRoute("t", "c", ep.Url());
+  r.retry = {5, 1000, 1000};
+  rig.Put(r);
+  auto ev = rig.Publish("t", "x");
+  ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").size() == 1; }));
+  status = 503;
+  ASSERT_EQ(*rig.dispatcher->Redrive("t", "c", {}), 1u);
+  ASSERT_TRUE(WaitFor([&] { return ep.count() == 2; }));  // the redrive failed: it waits
+  rig.Restart();
+  rig.SyncRoutes("t", "c");
+  status = 200;
+  ASSERT_TRUE(rig.AdvanceUntil([&] { return ep.delivered() == 1; }, 500, 30'000))
+      << "the redrive was forgotten by the restart";
+  EXPECT_EQ(ep.Delivered()[0], ev.event.id);
+  EXPECT_TRUE(WaitFor([&] { return rig.Dead("c", "t").empty(); }));
+  EXPECT_TRUE(rig.store->ListRedrives("c", "t").empty());
+}
+
+// Regression: when the circuit opened, the refunded attempts were changed in memory only;
+// the store kept the counts of the failed attempts, and a restart brought them back.
+TEST(DispatcherRegression, AttemptsRefundedWhenTheCircuitOpensArePersisted) {
+  Rig rig;
+  rig.Producer("t", "t", false);
+  Endpoint ep([](const Hit&) { return Answer(503); });
+  auto r = rig.HttpRoute("t", "c", ep.Url());
+  r.retry = {10, 60'000, 60'000};  // no retry within the test: only the first attempts
+  r.max_in_flight = 1;             // one after another: the circuit opens at the 5th
+  rig.Put(r);
+  std::vector<Rig::Published> evs;
+  for (int i = 0; i < 8; ++i) evs.push_back(rig.Publish("t", "e" + std::to_string(i)));
+  ASSERT_TRUE(WaitFor([&] { return rig.StatsOf("c", "t")->stats.circuit_open; }));
+  ASSERT_TRUE(WaitFor([&] { return ep.count() == ep.arrived(); }));
+  rig.dispatcher->Stop();  // writes what is pending, as a shutdown does
+  size_t stored = 0;
+  for (const auto& e : evs) {
+    std::optional<DeliveryState> st = rig.store->GetState("c", "t", e.partition, e.offset);
+    if (!st) continue;
+    ++stored;
+    EXPECT_EQ(st->attempts, 0u) << e.event.entity_id << " kept a refunded attempt";
+  }
+  EXPECT_GE(stored, 4u) << "the retries scheduled before the circuit opened are stored";
+}
+
 }  // namespace
 }  // namespace eragon::dispatch::testing

@@ -113,7 +113,8 @@ void ConsumerWorker::Send(const SlotKey& key, Slot& slot, int64_t now) {
   slot.state = SlotState::kInFlight;
   slot.tag = next_tag_++;
   if (slot.probe) probe_tag_ = slot.tag;
-  Result<PushRequest> req = BuildPush(slot.event, route, std::max<uint32_t>(slot.attempts, 1), now);
+  Result<PushRequest> req =
+      BuildPush(*slot.event, route, std::max<uint32_t>(slot.attempts, 1), now);
   if (!req.ok()) {  // cannot be sent at all: dead at once
     slot.last_error = req.status().message();
     if (slot.probe) {
@@ -187,7 +188,7 @@ void ConsumerWorker::OnRetryable(const SlotKey& key, Slot& slot, int32_t status,
     ready_.push_back(key);
     return;
   }
-  streak_entities_.insert(slot.event.entity_id);
+  streak_entities_.insert(slot.event->entity_id);
   streak_slots_.push_back(key);
   if (streak_entities_.size() >= kCircuitEntities) {
     slot.state = SlotState::kQueued;
@@ -267,7 +268,8 @@ void ConsumerWorker::PutState(const SlotKey& at, const DeliveryState& st) {
 void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now) {
   const config::ConsumerRoute* route = RouteOf(slot);
   if (route != nullptr && route->dedup != "none") {
-    pending_.ClaimDedup(consumer_, slot.event.event_type, DedupKey(slot, *route), now);
+    pending_.ClaimDedup(consumer_, slot.event->event_type, DedupKey(slot, *route), now,
+                        route->dedup_ttl_hours * 3'600'000);
   }
   if (!slot.dedup_hold.empty()) {
     pending_holds_.push_back(std::move(slot.dedup_hold));
@@ -296,7 +298,7 @@ void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now) {
 
 void ConsumerWorker::Dead(const SlotKey& key, Slot& slot, int64_t now) {
   DeadLetter d;
-  d.event = slot.event;
+  d.event = *slot.event;
   d.topic = topic_name();
   const SlotKey at = key.partition == kRedrivePartition ? slot.origin : key;
   d.partition = at.partition;
@@ -381,7 +383,7 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
     m.ack_id = std::to_string(key.partition) + "." + std::to_string(key.offset) + "." +
                std::to_string(slot->tag) + "." + topic_name();
     m.attempt = slot->attempts;
-    m.event = slot->event;
+    m.event = *slot->event;
     out->push_back(std::move(m));
   }
 }

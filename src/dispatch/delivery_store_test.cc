@@ -1,0 +1,105 @@
+// DeliveryStore on a real RocksDB in a temp dir: state horizons, dedup expiry by
+// compaction, redrive marks.
+#include "dispatch/delivery_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+namespace eragon::dispatch {
+namespace {
+
+class DeliveryStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/eragon-delivery-store-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto s = DeliveryStore::Open(dir_, &clock_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Put(const std::string& consumer, const std::string& topic, uint32_t p, uint64_t off) {
+    DeliveryBatch b;
+    DeliveryState st;
+    st.state = DeliveryStateKind::kDelivered;
+    b.PutState(consumer, topic, p, off, st);
+    ASSERT_TRUE(store_->Write(b, false).ok());
+  }
+
+  ManualClock clock_;
+  std::string dir_;
+  std::unique_ptr<DeliveryStore> store_;
+};
+
+TEST_F(DeliveryStoreTest, StateEndIsOnePastTheHighestStateOfThatPartitionOnly) {
+  EXPECT_EQ(store_->StateEnd("c", "t", 0), 0u);
+  Put("c", "t", 0, 5);
+  Put("c", "t", 0, 300);
+  Put("c", "t", 1, 9000);
+  Put("c", "tt", 0, 70000);  // a topic whose name extends "t"
+  Put("cc", "t", 0, 80000);  // a consumer whose name extends "c"
+  EXPECT_EQ(store_->StateEnd("c", "t", 0), 301u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 1), 9001u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 2), 0u);
+  EXPECT_EQ(store_->StateEnd("c", "tt", 0), 70001u);
+  ASSERT_TRUE(store_->RemoveStates("c", "t", 0, 0, 1000).ok());
+  EXPECT_EQ(store_->StateEnd("c", "t", 0), 0u);
+}
+
+TEST_F(DeliveryStoreTest, DedupKeysExpireAtTheirTtlAndCompactionDeletesThem) {
+  const int64_t hour = 3'600'000;
+  DeliveryBatch b;
+  b.ClaimDedup("c", "t", "short", clock_.WallMs(), hour);
+  b.ClaimDedup("c", "t", "long", clock_.WallMs(), 48 * hour);
+  b.ClaimDedup("c", "t", "forever", clock_.WallMs(), 0);
+  ASSERT_TRUE(store_->Write(b, false).ok());
+  EXPECT_TRUE(store_->DedupClaimed("c", "t", "short", clock_.WallMs()));
+  EXPECT_FALSE(store_->DedupClaimed("c", "t", "never-claimed", clock_.WallMs()));
+  clock_.AdvanceMs(2 * hour);
+  EXPECT_FALSE(store_->DedupClaimed("c", "t", "short", clock_.WallMs()));
+  EXPECT_TRUE(store_->DedupClaimed("c", "t", "long", clock_.WallMs()));
+  EXPECT_EQ(store_->CountDedupKeys("c", "t"), 3u);  // expired, but still stored
+  ASSERT_TRUE(store_->CompactAll().ok());
+  EXPECT_EQ(store_->CountDedupKeys("c", "t"), 2u);
+  clock_.AdvanceMs(100 * hour);
+  ASSERT_TRUE(store_->CompactAll().ok());
+  EXPECT_EQ(store_->CountDedupKeys("c", "t"), 1u);
+  EXPECT_TRUE(store_->DedupClaimed("c", "t", "forever", clock_.WallMs()));
+}
+
+TEST_F(DeliveryStoreTest, RedriveMarksListTheirDeadLettersUntilUnmarked) {
+  DeadLetter d;
+  d.event.id = "ev1";
+  d.event.event_type = "t";
+  d.event.entity_id = "e";
+  d.topic = "orders";
+  d.dead_at = 1;
+  DeliveryBatch b;
+  b.PutDead("c", d);
+  ASSERT_TRUE(store_->Write(b, false).ok());
+  std::vector<DeadLetter> dead = store_->ListDead("c", "t", "", 10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_TRUE(store_->ListRedrives("c", "orders").empty());
+  DeliveryBatch mark;
+  mark.MarkRedrive("c", "orders", dead[0].key);
+  ASSERT_TRUE(store_->Write(mark, true).ok());
+  std::vector<DeadLetter> marked = store_->ListRedrives("c", "orders");
+  ASSERT_EQ(marked.size(), 1u);
+  EXPECT_EQ(marked[0].event.id, "ev1");
+  EXPECT_EQ(marked[0].key, dead[0].key);
+  EXPECT_TRUE(store_->ListRedrives("c", "other").empty());
+  DeliveryBatch done;
+  done.RemoveDead(dead[0].key);
+  done.UnmarkRedrive("c", "orders", dead[0].key);
+  ASSERT_TRUE(store_->Write(done, false).ok());
+  EXPECT_TRUE(store_->ListRedrives("c", "orders").empty());
+}
+
+}  // namespace
+}  // namespace eragon::dispatch
