@@ -138,5 +138,27 @@ TEST(Json, RawSpansFollowTheText) {
   EXPECT_EQ(TrimJsonWhitespace(" \t\r\n{}\n "), "{}");
 }
 
+// Strings are skipped quote to quote: a quote after an even run of backslashes ends the
+// string, after an odd run it is escaped.
+TEST(Json, RawSpansSkipEscapedQuotesAndBackslashRuns) {
+  std::string_view obj = R"({"a":"x\\","b":"\"q\\\"","":"","c":["\\\\",",\"]"],"d":"\u0022}"})";
+  ASSERT_TRUE(ValidateJson(obj).ok()) << obj;
+  auto members = RawObjectMembers(obj);
+  ASSERT_EQ(members.size(), 5u);
+  EXPECT_EQ(members[0].second, R"("x\\")");
+  EXPECT_EQ(members[1].second, R"("\"q\\\"")");
+  EXPECT_EQ(members[2].first, R"("")");
+  EXPECT_EQ(members[2].second, R"("")");
+  EXPECT_EQ(members[3].second, R"(["\\\\",",\"]"])");
+  EXPECT_EQ(members[4].second, R"("\u0022}")");
+  std::string long_string =
+      "[\"" + std::string(5000, 'x') + "\\\\\\\"" + std::string(3000, 'y') + "\",2]";
+  ASSERT_TRUE(ValidateJson(long_string).ok());
+  auto elems = RawArrayElements(long_string);
+  ASSERT_EQ(elems.size(), 2u);
+  EXPECT_EQ(elems[0].size(), 5000u + 3000u + 6u);  // quotes, \\ and \"
+  EXPECT_EQ(elems[1], "2");
+}
+
 }  // namespace
 }  // namespace eragon

@@ -109,6 +109,7 @@ class IdIndex::Impl {
   }
 
   ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);
+  void ClaimGenerated(const std::string& id, const Fingerprint& fp, const std::string& producer);
   void Commit(const std::string& id, const std::string& type, const Location& loc);
   void Abort(const std::string& id);
   std::optional<Location> Find(const std::string& id);
@@ -189,6 +190,15 @@ ClaimOutcome IdIndex::Impl::Claim(const std::string& id, const Fingerprint& fp,
   r.entry.fp = fp;
   r.entry.producer = producer;
   return ClaimOutcome::kNew;
+}
+
+void IdIndex::Impl::ClaimGenerated(const std::string& id, const Fingerprint& fp,
+                                   const std::string& producer) {
+  Stripe& stripe = StripeOf(id);
+  std::lock_guard lock(stripe.mu);
+  Recent& r = stripe.recent[id];
+  r.entry.fp = fp;
+  r.entry.producer = producer;
 }
 
 void IdIndex::Impl::Commit(const std::string& id, const std::string& type, const Location& loc) {
@@ -372,6 +382,10 @@ IdIndex::~IdIndex() = default;
 ClaimOutcome IdIndex::Claim(const std::string& id, const Fingerprint& fp,
                             const std::string& producer) {
   return impl_->Claim(id, fp, producer);
+}
+void IdIndex::ClaimGenerated(const std::string& id, const Fingerprint& fp,
+                             const std::string& producer) {
+  impl_->ClaimGenerated(id, fp, producer);
 }
 void IdIndex::Commit(const std::string& id, const std::string& type, const Location& loc) {
   impl_->Commit(id, type, loc);

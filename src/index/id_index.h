@@ -54,6 +54,10 @@ class IdIndex {
   ~IdIndex();
 
   ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);
+  // Claim() for an id this server has just generated (a UUIDv7: 74 random bits): it
+  // cannot be stored yet, so it is reserved without a RocksDB lookup. Always kNew; the
+  // caller must append, then Commit or Abort, as after Claim().
+  void ClaimGenerated(const std::string& id, const Fingerprint& fp, const std::string& producer);
   // The claimed event is durable in the log at `loc`. Makes it visible to Find.
   void Commit(const std::string& id, const std::string& event_type, const Location& loc);
   // The append failed: forget the claim.

@@ -102,6 +102,33 @@ TEST_F(IdIndexTest, ClaimInFlightUntilCommitOrAbort) {
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(e), e.producer), ClaimOutcome::kNew);
 }
 
+// A server-generated id is reserved without a lookup but otherwise behaves like a
+// claimed one: in flight until committed, then found, and a later publish of the same id
+// (a client retrying with the id it was given) is a duplicate, before and after reopen.
+TEST_F(IdIndexTest, GeneratedIdClaimsLikeAnyOther) {
+  Event e = MakeEvent("0190b1c2-0000-7000-8000-000000000001");
+  index_->ClaimGenerated(e.id, FingerprintOf(e), e.producer);
+  EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kInFlight);
+  EXPECT_FALSE(index_->Find(e.id).has_value());
+  Location loc = Append(e);
+  index_->Commit(e.id, e.event_type, loc);
+  ASSERT_TRUE(index_->Find(e.id).has_value());
+  EXPECT_EQ(*index_->Find(e.id), loc);
+  EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kDuplicate);
+  CloseAll();
+  OpenAll();
+  EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kDuplicate);
+  EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), "other-service"), ClaimOutcome::kConflict);
+}
+
+TEST_F(IdIndexTest, AbortedGeneratedIdIsForgotten) {
+  Event e = MakeEvent("0190b1c2-0000-7000-8000-000000000002");
+  index_->ClaimGenerated(e.id, FingerprintOf(e), e.producer);
+  index_->Abort(e.id);
+  EXPECT_FALSE(index_->Find(e.id).has_value());
+  EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kNew);
+}
+
 TEST_F(IdIndexTest, DuplicateDetectedAfterReopen) {
   Event e = MakeEvent("e1");
   Publish(e);

@@ -16,6 +16,7 @@ namespace eragon::server {
 struct Publisher::Resolved {
   std::vector<log::TopicLog*> topic_of;  // per event
   std::vector<index::Fingerprint> fingerprints;
+  std::vector<bool> generated;       // per event: id assigned here (no lookup needed)
   std::vector<bool> duplicate;       // per event
   std::vector<std::string> claimed;  // ids claimed (kNew), to Abort on failure
 };
@@ -58,6 +59,7 @@ Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, Reso
   }
   const int64_t now = clock_->WallMs();
   r->topic_of.resize(events.size());
+  r->generated.assign(events.size(), false);
   for (size_t i = 0; i < events.size(); ++i) {
     const config::ProducerRoute& route = route_of[i];
     log::TopicLog* topic = logs_->FindTopic(route.topic);
@@ -67,7 +69,10 @@ Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, Reso
     r->topic_of[i] = topic;
     Event& e = events[i];
     e.producer = route.producer;
-    if (e.id.empty()) e.id = NewUuidV7(clock_);
+    if (e.id.empty()) {
+      e.id = NewUuidV7(clock_);
+      r->generated[i] = true;
+    }
     if (e.occurred_at == 0) e.occurred_at = now;
   }
   return Status::Ok();
@@ -89,6 +94,11 @@ Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
         failure = Status::Conflict("event id '" + e.id + "' appears twice with other content");
       }
       r->duplicate[i] = true;
+      continue;
+    }
+    if (r->generated[i]) {
+      ids_->ClaimGenerated(e.id, r->fingerprints[i], e.producer);
+      r->claimed.push_back(e.id);
       continue;
     }
     switch (ids_->Claim(e.id, r->fingerprints[i], e.producer)) {
