@@ -132,5 +132,24 @@ TEST(DispatcherRegression, AttemptsRefundedWhenTheCircuitOpensArePersisted) {
   EXPECT_GE(stored, 4u) << "the retries scheduled before the circuit opened are stored";
 }
 
+// Regression: while a consumer's push circuit was open, its pull route's events on the
+// same topic waited behind the probe in the shared queue until the next probe time.
+TEST(DispatcherRegression, PullRouteKeepsFlowingWhileThePushCircuitOnItsTopicIsOpen) {
+  Rig rig;
+  rig.Producer("a", "orders", false);
+  rig.Producer("b", "orders", false);
+  Endpoint ep([](const Hit&) { return Answer(503); });
+  auto push = rig.HttpRoute("a", "c", ep.Url());
+  push.retry = {10, 60'000, 60'000};
+  rig.Put(push);
+  rig.Put(rig.PullRoute("b", "c"));
+  for (int i = 0; i < 8; ++i) rig.Publish("a", "e" + std::to_string(i));
+  ASSERT_TRUE(WaitFor([&] { return rig.StatsOf("c", "orders")->stats.circuit_open; }));
+  for (int i = 0; i < 3; ++i) rig.Publish("b", "p" + std::to_string(i));
+  std::vector<PulledMessage> got = rig.FetchN("c", 3);  // manual time stands still
+  EXPECT_EQ(got.size(), 3u) << "pull events waited for the push circuit's probe";
+  EXPECT_TRUE(rig.StatsOf("c", "orders")->stats.circuit_open);
+}
+
 }  // namespace
 }  // namespace eragon::dispatch::testing

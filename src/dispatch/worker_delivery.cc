@@ -83,8 +83,11 @@ void ConsumerWorker::SendReady(int64_t now) {
 }
 
 // While the circuit is open: one probe at a time, with backoff, not counted as an attempt.
+// The consumer's pull routes on this topic have no endpoint: their events move on to the
+// pull queue instead of waiting behind the probe.
 void ConsumerWorker::SendProbe(int64_t now) {
-  if (probe_in_flight_ || now < probe_at_) return;
+  bool may_probe = !probe_in_flight_ && now >= probe_at_;
+  std::deque<SlotKey> held;
   while (!ready_.empty()) {
     SlotKey key = ready_.front();
     ready_.pop_front();
@@ -95,16 +98,19 @@ void ConsumerWorker::SendProbe(int64_t now) {
       Complete(key, *slot);
     } else if (!route->enabled) {
       paused_.push_back(key);
-    } else if (route->type == "pull") {  // pull routes have no endpoint: not held back
+    } else if (route->type == "pull") {
       slot->pull = true;
       pull_ready_.push_back(key);
+    } else if (!may_probe) {
+      held.push_back(key);
     } else if (CheckDedup(key, *slot, *route, now)) {
       slot->probe = true;
       probe_in_flight_ = true;
+      may_probe = false;
       Send(key, *slot, now);
-      return;
     }
   }
+  ready_ = std::move(held);
 }
 
 void ConsumerWorker::Send(const SlotKey& key, Slot& slot, int64_t now) {
