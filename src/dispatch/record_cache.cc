@@ -1,11 +1,15 @@
 #include "dispatch/record_cache.h"
 
+#include <algorithm>
+
 #include "core/event_codec.h"
 
 namespace eragon::dispatch {
 
 RecordCache::RecordCache(log::TopicLog* topic, size_t capacity)
-    : topic_(topic), capacity_(capacity), runs_(topic->partitions()) {}
+    : topic_(topic),
+      capacity_(capacity > 0 ? capacity : std::max<size_t>(1024, 16384 / topic->partitions())),
+      runs_(topic->partitions()) {}
 
 Status RecordCache::Read(uint32_t partition, uint64_t from, size_t max, size_t max_bytes,
                          std::vector<CachedRecord>* out) {

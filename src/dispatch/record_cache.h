@@ -8,8 +8,9 @@
 // starts a new run there (the leading worker), and a read behind it (a worker far behind
 // the others, e.g. a dead consumer's backlog) goes to the log without touching the run.
 //
-// Thread-safe. Memory: at most `capacity` events per partition, besides those the
-// workers' windows hold anyway.
+// Thread-safe. Memory: at most `capacity` events per partition (by default 16384 per
+// topic, spread over its partitions, at least 1024 each), besides those the workers'
+// windows hold anyway.
 #pragma once
 
 #include <cstddef>
@@ -33,7 +34,8 @@ struct CachedRecord {
 
 class RecordCache {
  public:
-  explicit RecordCache(log::TopicLog* topic, size_t capacity = 8192);
+  // capacity 0: the default for the topic's partition count.
+  explicit RecordCache(log::TopicLog* topic, size_t capacity = 0);
 
   // Appends to `out` up to `max` records of `partition` from offset `from` (fewer at the
   // durable end; at most about `max_bytes` of payload when read from the log).
