@@ -1,6 +1,9 @@
 // eragon-demo: the Healthy Foods example from the article, running against eragond.
 // Usage: eragon-demo [--url http://127.0.0.1:7070] [--data-dir ./eragon-data]
 //                    [--rate ORDERS_PER_S] [--orders N (0: until Ctrl-C)]
+//                    [--backup-dir ./eragon-demo-backup]
+// The services use the C++ SDK: the order service is an async Producer with the
+// file-backed queue (its local event backup), the others are Consumer / PushReceiver.
 #include <signal.h>
 
 #include <chrono>
@@ -15,6 +18,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "demo_services.h"
+#include "eragon/producer.h"
 
 namespace {
 
@@ -23,6 +27,7 @@ std::atomic<bool> g_stop{false};
 struct Args {
   std::string url = "http://127.0.0.1:7070";
   std::string data_dir = "./eragon-data";
+  std::string backup_dir = "./eragon-demo-backup";
   double rate = 2;
   int orders = 0;
 };
@@ -37,6 +42,8 @@ Args ParseArgs(int argc, char** argv) {
       a.data_dir = v;
     else if (k == "--rate")
       a.rate = std::max(0.1, std::atof(v.c_str()));
+    else if (k == "--backup-dir")
+      a.backup_dir = v;
     else if (k == "--orders")
       a.orders = std::atoi(v.c_str());
     else {
@@ -136,10 +143,22 @@ int main(int argc, char** argv) {
   demo::PullService notification("notification-service", args.url, notify_token);
   demo::Show("eragon-demo", "──", "routes set: orders topic (ordered), 3 consumers; Ctrl-C stops");
 
+  eragon::ProducerOptions po;
+  po.endpoint = args.url;
+  po.token = order_token;
+  po.mode = eragon::PublishMode::kAsync;
+  po.queue = eragon::QueueKind::kFile;  // survives a crash of the demo: replayed next start
+  po.backup_dir = args.backup_dir;
+  auto producer = eragon::Producer::Open(po);
+  if (!producer.ok()) {
+    fprintf(stderr, "eragon-demo: producer: %s\n", producer.status().ToString().c_str());
+    return 1;
+  }
+  std::atomic<int> failed{0};
+
   std::mt19937 rng(std::random_device{}());
   std::vector<Order> live;
-  int created = 0, published = 0;
-  eragon::HttpClient producer(args.url);
+  int created = 0, published = 0, paid_or_cancelled = 0;
   auto period = std::chrono::duration<double>(1.0 / args.rate);
   auto next = std::chrono::steady_clock::now();
   while (!g_stop && (args.orders == 0 || created < args.orders || !live.empty())) {
@@ -150,16 +169,24 @@ int main(int argc, char** argv) {
     }
     for (size_t i = 0; i < live.size();) {
       Order& o = live[i];
-      const char* type = o.step == 0   ? "order_created"
-                         : o.step == 1 ? (o.cancel ? "order_cancelled" : "order_paid")
-                                       : "order_delivered";
-      std::string body = R"({"event_type":")" + std::string(type) + R"(","entity_id":")" + o.id +
-                         R"(","data":{"order":{"id":")" + o.id + R"(","seq":)" +
-                         std::to_string(o.step + 1) + R"(,"total":)" +
-                         std::to_string(10 + rng() % 40) + "}}}";
-      demo::Show("order-service", "──▶", std::string(type) + "  " + o.id);
-      Call(producer, order_token, "POST", "/v1/events", body, 202);
+      eragon::Event e;
+      e.event_type = o.step == 0   ? "order_created"
+                     : o.step == 1 ? (o.cancel ? "order_cancelled" : "order_paid")
+                                   : "order_delivered";
+      e.entity_id = o.id;
+      e.data = R"({"order":{"id":")" + o.id + R"(","seq":)" + std::to_string(o.step + 1) +
+               R"(,"total":)" + std::to_string(10 + rng() % 40) + "}}";
+      demo::Show("order-service", "──▶", e.event_type + "  " + o.id);
+      // Async: returns once the event is in the backup; the callback runs on the ack.
+      eragon::Status st = (*producer)->Publish(std::move(e), [&failed](const auto& ack) {
+        if (!ack.ok()) {
+          ++failed;
+          demo::Show("order-service", "!!", "publish failed: " + ack.status().ToString());
+        }
+      });
+      if (!st.ok()) demo::Show("order-service", "!!", "not queued: " + st.ToString());
       ++published;
+      if (o.step == 1) ++paid_or_cancelled;
       bool done = o.step == 2 || (o.step == 1 && o.cancel);
       ++o.step;
       if (done) {
@@ -171,12 +198,22 @@ int main(int argc, char** argv) {
     next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
     std::this_thread::sleep_until(next);
   }
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // let the last deliveries land
+  (void)(*producer)->Flush(std::chrono::seconds(30));
+  // Let the last deliveries land: with --orders, until every consumer has had its share
+  // (bounded); after Ctrl-C, briefly.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(g_stop ? 2 : 60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         (g_stop || payment.checker().seen() < static_cast<uint64_t>(created) ||
+          restaurant.checker().seen() < static_cast<uint64_t>(paid_or_cancelled) ||
+          notification.checker().seen() < static_cast<uint64_t>(published))) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  eragon::Status closed = (*producer)->Close();
   printf(
-      "\npublished %d events for %d orders; received: payment %llu, restaurant %llu, "
-      "notification %llu; out of order: %llu\n",
-      published, created, (unsigned long long)payment.checker().seen(),
-      (unsigned long long)restaurant.checker().seen(),
+      "\npublished %d events for %d orders (%d failed%s); received: payment %llu, restaurant "
+      "%llu, notification %llu; out of order: %llu\n",
+      published, created, failed.load(), closed.ok() ? "" : ", some kept in the backup",
+      (unsigned long long)payment.checker().seen(), (unsigned long long)restaurant.checker().seen(),
       (unsigned long long)notification.checker().seen(),
       (unsigned long long)(payment.checker().out_of_order() + restaurant.checker().out_of_order() +
                            notification.checker().out_of_order()));

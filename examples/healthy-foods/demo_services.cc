@@ -4,9 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "client/http_client.h"
 #include "core/json.h"
-#include "dispatch/webhook.h"
 
 namespace demo {
 
@@ -22,22 +20,13 @@ const char* ColourOf(const std::string& service) {
   return "\033[0m";
 }
 
-struct Parsed {
-  std::string id, type, entity;
-  int64_t seq = 0;
-  bool ok = false;
-};
-
-Parsed ParseEvent(simdjson::dom::element e) {
-  Parsed p;
-  std::string_view s;
-  if (e["id"].get_string().get(s) == simdjson::SUCCESS) p.id = s;
-  if (e["event_type"].get_string().get(s) == simdjson::SUCCESS) p.type = s;
-  if (e["entity_id"].get_string().get(s) == simdjson::SUCCESS) p.entity = s;
-  int64_t seq = 0;
-  if (e["data"]["order"]["seq"].get_int64().get(seq) == simdjson::SUCCESS) p.seq = seq;
-  p.ok = !p.type.empty();
-  return p;
+// data.order.seq of a demo event (-1 when absent).
+int64_t SeqOf(const eragon::Event& e) {
+  simdjson::dom::parser parser;
+  auto doc = eragon::ParseJson(e.data, parser);
+  int64_t seq = -1;
+  if (!doc.ok() || (*doc)["order"]["seq"].get_int64().get(seq) != simdjson::SUCCESS) return -1;
+  return seq;
 }
 
 }  // namespace
@@ -71,14 +60,14 @@ bool OrderChecker::See(const std::string& entity, int64_t seq) {
 }
 
 PushService::PushService(std::string name, std::string secret, int fail_every)
-    : name_(std::move(name)), secret_(std::move(secret)), fail_every_(fail_every), checker_(name_) {
-  router_.Post("/events", [this](eragon::http::HttpRequest&& req, eragon::http::Responder r) {
-    r(Handle(req));
-  });
-  eragon::http::HttpServerOptions o;
-  o.port = 0;
-  o.io_threads = 1;
-  server_ = std::make_unique<eragon::http::HttpServer>(o, &router_);
+    : name_(std::move(name)), fail_every_(fail_every), checker_(name_) {
+  eragon::PushReceiverOptions ro;
+  ro.secret = std::move(secret);
+  receiver_ = std::make_unique<eragon::PushReceiver>(ro);
+  receiver_->OnAny([this](const eragon::Delivery& d) { return Handle(d); });
+  eragon::PushServerOptions so;  // 127.0.0.1, a free port, POST /events
+  so.threads = 1;
+  server_ = std::make_unique<eragon::PushServer>(so, receiver_.get());
   eragon::Status st = server_->Start();
   if (!st.ok()) {
     fprintf(stderr, "%s: cannot listen: %s\n", name_.c_str(), st.ToString().c_str());
@@ -86,76 +75,45 @@ PushService::PushService(std::string name, std::string secret, int fail_every)
   }
 }
 
-PushService::~PushService() { server_->Stop(std::chrono::seconds(1)); }
+PushService::~PushService() { server_->Stop(1'000); }
 
-std::string PushService::url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port()) + "/events";
-}
-
-eragon::http::HttpResponse PushService::Handle(const eragon::http::HttpRequest& req) {
-  using eragon::http::HttpResponse;
-  if (!secret_.empty()) {
-    eragon::Status st = eragon::dispatch::VerifyWebhookSignature(
-        secret_, req.Header("webhook-id").value_or(""),
-        req.Header("webhook-timestamp").value_or(""), req.Header("webhook-signature").value_or(""),
-        req.body, std::time(nullptr));
-    if (!st.ok()) {
-      Show(name_, "!!", "rejected a push with a bad signature: " + st.message());
-      return HttpResponse::Json(401, R"({"error":"bad signature"})");
-    }
-  }
-  if (fail_every_ > 0 && ++requests_ % fail_every_ == 0) {
+eragon::Status PushService::Handle(const eragon::Delivery& d) {
+  const eragon::Event& e = d.event;
+  if (fail_every_ > 0 && ++pushes_ % fail_every_ == 0) {
     Show(name_, "✗ ",
-         "503 on purpose (" + std::string(req.Header("Eragon-Event-Type").value_or("")) + " " +
-             std::string(req.Header("Eragon-Entity-Id").value_or("")) + ") — Eragon will retry");
-    return HttpResponse::Json(503, R"({"error":"busy"})");
+         "503 on purpose (" + e.event_type + " " + e.entity_id + ") — Eragon will retry");
+    return eragon::Status::Unavailable("busy (on purpose)");
   }
-  auto doc = eragon::ParseJson(req.body);
-  if (!doc.ok()) return HttpResponse::Json(400, R"({"error":"bad json"})");
-  Parsed p = ParseEvent(*doc);
-  checker_.See(p.entity, p.seq);
-  std::string attempt(req.Header("Eragon-Attempt").value_or("1"));
+  checker_.See(e.entity_id, SeqOf(e));
   Show(name_, "◀──",
-       p.type + "  " + p.entity + (attempt != "1" ? "  (attempt " + attempt + ")" : ""));
-  return HttpResponse::Json(200, R"({"ok":true})");
+       e.event_type + "  " + e.entity_id +
+           (d.attempt > 1 ? "  (attempt " + std::to_string(d.attempt) + ")" : ""));
+  return eragon::Status::Ok();
 }
 
 PullService::PullService(std::string name, std::string url, std::string token)
-    : name_(std::move(name)), url_(std::move(url)), token_(std::move(token)), checker_(name_) {
-  thread_ = std::thread([this] { Run(); });
-}
-
-PullService::~PullService() {
-  stop_ = true;
-  thread_.join();
-}
-
-void PullService::Run() {
-  eragon::HttpClient client(url_);
-  const eragon::HttpHeaders auth = {{"Authorization", "Bearer " + token_}};
-  const std::string fetch = "/v1/consumers/" + name_ + "/fetch";
-  const std::string ack = "/v1/consumers/" + name_ + "/ack";
-  while (!stop_) {
-    auto reply = client.Request("POST", fetch, R"({"max":50,"wait_ms":500})", auth);
-    if (!reply.ok() || reply->status != 200) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    }
-    auto doc = eragon::ParseJson(reply->body);
-    if (!doc.ok()) continue;
-    std::string ids;
-    simdjson::dom::array msgs;
-    if ((*doc)["messages"].get_array().get(msgs) != simdjson::SUCCESS) continue;
-    for (simdjson::dom::element m : msgs) {
-      std::string_view ack_id;
-      if (m["ack_id"].get_string().get(ack_id) != simdjson::SUCCESS) continue;
-      Parsed p = ParseEvent(m["event"].value_unsafe());
-      checker_.See(p.entity, p.seq);
-      Show(name_, "◀┄┄", p.type + "  " + p.entity + "  (pulled)");
-      ids += (ids.empty() ? "\"" : ",\"") + std::string(ack_id) + "\"";
-    }
-    if (!ids.empty()) (void)client.Request("POST", ack, "{\"ack_ids\":[" + ids + "]}", auth);
+    : name_(std::move(name)), checker_(name_) {
+  eragon::ConsumerOptions o;
+  o.endpoint = std::move(url);
+  o.token = std::move(token);
+  o.consumer = name_;
+  o.concurrency = 4;  // per-entity order holds at any concurrency
+  o.max_messages = 50;
+  o.wait_ms = 500;
+  o.on_error = [this](const eragon::Status& st) { Show(name_, "!!", st.ToString()); };
+  consumer_ = std::make_unique<eragon::Consumer>(o);
+  consumer_->OnAny([this](const eragon::Delivery& d) {
+    checker_.See(d.event.entity_id, SeqOf(d.event));
+    Show(name_, "◀┄┄", d.event.event_type + "  " + d.event.entity_id + "  (pulled)");
+    return eragon::Status::Ok();
+  });
+  eragon::Status st = consumer_->Start();
+  if (!st.ok()) {
+    fprintf(stderr, "%s: %s\n", name_.c_str(), st.ToString().c_str());
+    std::exit(1);
   }
 }
+
+PullService::~PullService() { consumer_->Stop(); }
 
 }  // namespace demo

@@ -1,4 +1,5 @@
-// The Healthy Foods demo's consumer services and its terminal view.
+// The Healthy Foods demo's consumer services, written on the Eragon SDK, and its
+// terminal view.
 #pragma once
 
 #include <atomic>
@@ -6,10 +7,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
-#include "server/http/http_server.h"
-#include "server/http/router.h"
+#include "eragon/consumer.h"
+#include "eragon/push_receiver.h"
 
 namespace demo {
 
@@ -33,28 +33,28 @@ class OrderChecker {
   std::atomic<uint64_t> out_of_order_{0};
 };
 
-// A consumer that Eragon pushes to: a real HTTP server on 127.0.0.1.
+// A consumer that Eragon pushes to: the SDK's PushReceiver (Standard Webhooks
+// verification when `secret` is set) behind its embedded PushServer on 127.0.0.1.
 class PushService {
  public:
-  // fail_every: answer 503 to every n-th request (0: never), to show retries.
+  // fail_every: answer 503 to every n-th push (0: never), to show retries.
   PushService(std::string name, std::string secret, int fail_every);
   ~PushService();
-  std::string url() const;
+  std::string url() const { return server_->url(); }
   const OrderChecker& checker() const { return checker_; }
 
  private:
-  eragon::http::HttpResponse Handle(const eragon::http::HttpRequest& req);
+  eragon::Status Handle(const eragon::Delivery& d);
 
   std::string name_;
-  std::string secret_;
   int fail_every_;
-  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> pushes_{0};
   OrderChecker checker_;
-  eragon::http::Router router_;
-  std::unique_ptr<eragon::http::HttpServer> server_;
+  std::unique_ptr<eragon::PushReceiver> receiver_;
+  std::unique_ptr<eragon::PushServer> server_;
 };
 
-// A consumer that pulls: fetch (long-poll), show, ack.
+// A consumer that pulls: the SDK's Consumer loop (fetch, handle, ack).
 class PullService {
  public:
   PullService(std::string name, std::string url, std::string token);
@@ -62,14 +62,9 @@ class PullService {
   const OrderChecker& checker() const { return checker_; }
 
  private:
-  void Run();
-
   std::string name_;
-  std::string url_;
-  std::string token_;
   OrderChecker checker_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::unique_ptr<eragon::Consumer> consumer_;
 };
 
 }  // namespace demo
