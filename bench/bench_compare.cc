@@ -79,8 +79,10 @@ Result<CompareConfig> ReadConfig(Flags& f) {
     return Status::InvalidArgument("--eragon-latency is push or pull");
   }
   ERAGON_ASSIGN_OR_RETURN(c.workloads, ParseWorkloads(workloads));
-  if (c.eragon.empty() && c.redis.empty() && c.nats.empty()) {
-    return Status::InvalidArgument("give at least one of --eragon, --redis, --nats");
+  if (c.eragon.empty() && c.redis.empty() && c.nats.empty() && c.eragon_relaxed.empty() &&
+      c.redis_relaxed.empty()) {
+    return Status::InvalidArgument(
+        "give at least one of --eragon, --redis, --nats, --eragon-relaxed, --redis-relaxed");
   }
   return c;
 }
@@ -266,7 +268,12 @@ std::string CellLine(int round, Workload w, int system, const CellResult& r) {
                 Ms(h.ValueAtPercentile(99.9)).c_str(), static_cast<unsigned long long>(r.events),
                 r.expected > 0 ? ("/" + std::to_string(r.expected)).c_str() : "",
                 static_cast<unsigned long long>(r.errors), r.complete ? "" : " INCOMPLETE");
-  return buf;
+  std::string line = buf;
+  if (r.publish_latency.count() > 0) {
+    line += "  (publish answer p50 " + Ms(r.publish_latency.ValueAtPercentile(50)) + " p99 " +
+            Ms(r.publish_latency.ValueAtPercentile(99)) + " ms)";
+  }
+  return line;
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ struct CompareSettings {
   int batch = 100;           // events per batch / pipeline / async-publish window
   int event_bytes = 1024;    // JSON event size
   int client_threads = 2;    // io threads of the Asio generator (Eragon, Redis)
-  int nats_connections = 4;  // NATS connections shared by the publisher threads
+  int nats_connections = 8;  // NATS connections shared by the publisher threads
   double duration_s = 5, warmup_s = 1;
   int64_t backlog = 100'000;  // workload 4
   int consumers = 4;          // workload 4: concurrent consumers, each fetching `batch`
@@ -50,11 +50,12 @@ struct CompareSettings {
 
 struct CellResult {
   double events_per_s = 0;
-  LatencyHistogram latency;  // publish answer latency (1-3), publish -> receive (5)
-  uint64_t events = 0;       // events counted (published, consumed or received in window)
-  uint64_t expected = 0;     // workload 4/5: events that should have arrived
-  uint64_t errors = 0;       // failed requests, transport errors, duplicates
-  bool complete = true;      // workloads 4/5: everything arrived before the timeout
+  LatencyHistogram latency;          // publish answer latency (1-3), publish -> receive (5)
+  LatencyHistogram publish_latency;  // workload 5: publish answer latency
+  uint64_t events = 0;               // events counted (published, consumed or received in window)
+  uint64_t expected = 0;             // workload 4/5: events that should have arrived
+  uint64_t errors = 0;               // failed requests, transport errors, duplicates
+  bool complete = true;              // workloads 4/5: everything arrived before the timeout
 };
 
 // One system under test at one durability tier. Run() uses fresh names (derived from

@@ -150,6 +150,7 @@ CellResult LatencyResult(const LoadResult& publish, const PushSink& sink, uint64
                          bool complete) {
   CellResult r;
   r.latency = sink.latency();
+  r.publish_latency = publish.latency_ns;
   r.events = sink.in_window();
   r.expected = sent_in_window;
   r.events_per_s = publish.events_per_s();

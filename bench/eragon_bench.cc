@@ -5,6 +5,7 @@
 
 #include "bench/bench_compare.h"
 #include "bench/bench_flags.h"
+#include "bench/bench_sdk.h"
 
 namespace {
 
@@ -30,12 +31,21 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --skip-latency --skip-push --skip-pull --skip-fanout
               --eragond PATH  --fsync always  --server-args "..."  --keep-data
 
+  sdk       the C++ SDK's producer: enqueue rate of each queue kind (1 and 8 threads, a
+            discarding drainer); the file queue (group fsync) against raw sequential disk
+            bandwidth; SDK -> eragond events/s against raw batched HTTP publishing, both
+            against one eragond it spawns (--fsync always).
+              --queue-seconds 2  --event-bytes 1024  --file-threads 64  --dir BUILD_DIR
+              --duration 5  --warmup 1  --connections 64  --batch 100 (raw HTTP)
+              --sdk-threads 1  --sdk-lanes 8  --sdk-batch 500  --eragond PATH  --fsync always
+              --skip-server
+
   compare   Eragon vs Redis Streams vs NATS JetStream, same workloads, alternating rounds
             (bench/compare starts the servers; see bench/README.md).
               --eragon URL --eragon-token T  --eragon-relaxed URL --eragon-relaxed-token T
               --redis HOST:PORT  --redis-relaxed HOST:PORT  --nats nats://HOST:PORT
               --rounds 3  --workloads publish,relaxed,batch,consume,latency
-              --clients 64  --batch-clients 16  --batch 100  --threads 2  --nats-connections 4
+              --clients 64  --batch-clients 16  --batch 100  --threads 2  --nats-connections 8
               --duration 5  --warmup 1  --backlog 100000  --consumers 4
               --rate 10000  --latency-duration 8  --eragon-latency push|pull
               --out FILE.md  --note TEXT  --command TEXT
@@ -63,6 +73,7 @@ int main(int argc, char** argv) {
   if (sub == "trivial") return eragon::bench::TrivialMain(*flags);
   if (sub == "deliver") return eragon::bench::DeliverMain(*flags);
   if (sub == "compare") return eragon::bench::CompareMain(*flags);
+  if (sub == "sdk") return eragon::bench::SdkMain(*flags);
   std::fprintf(stderr, "eragon-bench: unknown subcommand '%.*s'\n%s", static_cast<int>(sub.size()),
                sub.data(), kUsage);
   return 2;
