@@ -14,13 +14,16 @@ namespace {
 class EragonSystem : public TestedSystem {
  public:
   EragonSystem(Endpoint endpoint, std::string token)
-      : endpoint_(std::move(endpoint)), token_(std::move(token)), api_(endpoint_, token_) {}
+      : endpoint_(std::move(endpoint)), token_(std::move(token)) {}
 
   Result<CellResult> Run(Workload w, const std::string& tag, const CompareSettings& s) override {
+    // A fresh admin connection per cell: the server closes keep-alive connections left
+    // idle (as this one is while the other systems run).
+    api_ = std::make_unique<ApiClient>(endpoint_, token_);
     std::string type = "cmp-" + tag;
     std::string body =
         R"({"producer":"bench","topic":")" + type + R"(","ordered":false,"partitions":8})";
-    ERAGON_RETURN_IF_ERROR(api_.Call("PUT", "/v1/routes/" + type + "/producer", body).status());
+    ERAGON_RETURN_IF_ERROR(api_->Call("PUT", "/v1/routes/" + type + "/producer", body).status());
     switch (w) {
       case Workload::kPublish:
       case Workload::kRelaxed:
@@ -124,11 +127,11 @@ class EragonSystem : public TestedSystem {
     std::string body = push_url.empty() ? std::string(R"({"type":"pull","start":"earliest"})")
                                         : R"({"type":"http","url":")" + push_url +
                                               R"(","max_in_flight":256,"start":"earliest"})";
-    return api_.Call("PUT", "/v1/routes/" + type + "/consumers/" + name, body).status();
+    return api_->Call("PUT", "/v1/routes/" + type + "/consumers/" + name, body).status();
   }
 
   void RemoveConsumer(const std::string& type, const std::string& name) {
-    Status st = api_.Call("DELETE", "/v1/routes/" + type + "/consumers/" + name, "").status();
+    Status st = api_->Call("DELETE", "/v1/routes/" + type + "/consumers/" + name, "").status();
     if (!st.ok()) std::fprintf(stderr, "  (eragon cleanup: %s)\n", st.message().c_str());
   }
 
@@ -266,7 +269,7 @@ class EragonSystem : public TestedSystem {
 
   Endpoint endpoint_;
   std::string token_;
-  ApiClient api_;
+  std::unique_ptr<ApiClient> api_;
   std::unique_ptr<SinkServer> sinks_;
 };
 
