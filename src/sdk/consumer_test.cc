@@ -258,22 +258,31 @@ TEST_F(ConsumerTest, GracefulStopAcksRunningHandlersAndReturnsTheRest) {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return started == 4; }));
   }
-  std::thread stopper([&] { c1.Stop(); });
-  // Stop must wait for the four blocked handlers: let them finish only now.
+  std::atomic<bool> stop_returned{false};
+  std::thread stopper([&] {
+    c1.Stop();
+    stop_returned = true;
+  });
+  // Stop must wait for the four blocked handlers: it may not return before they are let go.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   {
     std::lock_guard lock(mu);
+    EXPECT_FALSE(stop_returned.load());
     release = true;
     cv.notify_all();
   }
   stopper.join();
+  // Usually exactly the four blocked ones ran; a slow stopper thread may let a few more in
+  // before the scheduler closes. Either way: every handled event was acked before Stop
+  // returned, every other fetched one was handed back.
   ConsumerStats s1 = c1.stats();
-  EXPECT_EQ(first.size(), 4u);
-  EXPECT_EQ(s1.succeeded, 4u);
-  EXPECT_EQ(s1.acked, 4u);  // acked before Stop returned
-  EXPECT_EQ(s1.nacked, s1.fetched - 4);
-  for (const std::string& id : first)
+  EXPECT_GE(first.size(), 4u);
+  EXPECT_EQ(s1.succeeded, first.size());
+  EXPECT_EQ(s1.acked, first.size());
+  EXPECT_EQ(s1.nacked, s1.fetched - first.size());
+  for (const std::string& id : first) {
     EXPECT_EQ(server_.DeliveryState(id, "sdk-consumer"), "delivered");
+  }
 
   std::set<std::string> second;
   Consumer c2(Options(4));
@@ -326,6 +335,7 @@ TEST(ConsumerReconnectTest, RidesOutAnUnreachableServer) {
     return seen.count("before") == 1;
   }));
 
+  ASSERT_TRUE(WaitFor([&] { return c.stats().acked == 1; }));
   ASSERT_TRUE(server.process().Stop().ok());
   ASSERT_TRUE(WaitFor([&] { return c.stats().fetch_errors >= 3; }));
   ASSERT_TRUE(server.process().Start().ok());
