@@ -57,6 +57,14 @@ class EventQueue {
   virtual Result<uint64_t> Enqueue(std::string payload, std::shared_ptr<void> context,
                                    std::chrono::milliseconds block_for) = 0;
 
+  // Appends `records` (their seq is ignored) as consecutive records, all or none: the
+  // file queue writes them with one pwrite and, per its policy, one fsync for the batch.
+  // Waits for room for the whole batch (an empty queue takes any batch); errors as for
+  // Enqueue. Returns the first seq; the others follow it. An empty batch is
+  // kInvalidArgument.
+  virtual Result<uint64_t> EnqueueBatch(std::vector<QueuedRecord> records,
+                                        std::chrono::milliseconds block_for) = 0;
+
   // Moves up to `max_records` pending records, oldest first, to the end of `*out`, waiting
   // up to `wait` while there are none. Returns Ok with nothing added on timeout, and at
   // once when the queue is closed and has nothing pending. Errors only for a failed backup.
@@ -90,8 +98,8 @@ std::unique_ptr<EventQueue> NewMemoryQueue(MemoryQueueOptions options = {});
 
 // When the file queue makes an appended record durable (fdatasync of the segment file).
 enum class BackupFsync {
-  // Each Enqueue writes and fdatasyncs its own record before returning. Concurrent
-  // enqueuers take turns. Survives power loss; one fsync per event.
+  // Each Enqueue writes and fdatasyncs its own record (EnqueueBatch: its own batch) before
+  // returning. Concurrent enqueuers take turns. Survives power loss; one fsync per call.
   kPerEvent,
   // Group commit: concurrent enqueuers' records are written together and share one
   // fdatasync before each of their Enqueue calls returns. Same guarantee as kPerEvent;

@@ -103,8 +103,8 @@ struct ProducerOptions {
   // Close() waits up to this long for the queue to drain; see Close.
   int64_t close_timeout_ms = 30'000;
 
-  // Called (from a publisher thread) when an event replayed from the backup — which has no
-  // caller waiting for it — fails for good. May be empty.
+  // Called (from a publisher thread; several may call at once) when an event replayed from
+  // the backup — which has no caller waiting for it — fails for good. May be empty.
   std::function<void(const std::string& event_id, const Status& error)> on_replayed_failure;
 
   // Instead of `queue`: a queue of your own (any EventQueue implementation). The producer
@@ -118,8 +118,8 @@ struct PublishAck {
 };
 
 using PublishFuture = std::future<Result<PublishAck>>;
-// Runs on a publisher thread (or the caller's, for an event rejected before enqueueing):
-// keep it short and do not call Flush or Close from it.
+// Runs on a publisher thread: keep it short; do not call Flush or Close from it, nor a
+// Publish that may block (sync mode, or a full queue) — the lane waits for the callback.
 using PublishCallback = std::function<void(const Result<PublishAck>&)>;
 
 struct ProducerStats {
@@ -148,6 +148,13 @@ class Producer {
   // The same with a callback. Returns the error when the event was not queued; then
   // `done` is not called. Otherwise `done` is called exactly once.
   Status Publish(Event event, PublishCallback done);
+
+  // Publishes several events with one queue append: for the file queue one write and one
+  // fsync for all of them (the way to reach disk bandwidth from few threads). All or
+  // none: when an event is invalid (the error names its index) or the queue has no room
+  // for all within queue_full_block_ms, nothing is queued and the error is returned.
+  // Otherwise one future per event, in order (sync mode: all resolved on return).
+  Result<std::vector<PublishFuture>> PublishBatch(std::vector<Event> events);
 
   // Waits until every event published before the call is resolved (acknowledged or
   // failed; their futures ready, callbacks run), sending batches without linger meanwhile.

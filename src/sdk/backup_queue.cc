@@ -17,42 +17,60 @@ BackupQueue::~BackupQueue() { Close(); }
 
 Result<uint64_t> BackupQueue::Enqueue(std::string payload, std::shared_ptr<void> context,
                                       std::chrono::milliseconds block_for) {
-  const uint64_t bytes = payload.size();
-  if (bytes == 0 || bytes >= (uint64_t{1} << 32) - kRecordHeaderBytes) {
-    return Status::InvalidArgument("event queue record must be 1 byte .. 4 GiB, got " +
-                                   std::to_string(bytes));
+  std::vector<QueuedRecord> one;
+  one.push_back(QueuedRecord{0, std::move(payload), std::move(context)});
+  return EnqueueBatch(std::move(one), block_for);
+}
+
+Result<uint64_t> BackupQueue::EnqueueBatch(std::vector<QueuedRecord> records,
+                                           std::chrono::milliseconds block_for) {
+  if (records.empty()) return Status::InvalidArgument("EnqueueBatch: no records");
+  uint64_t bytes = 0;
+  for (const QueuedRecord& r : records) {
+    const uint64_t b = r.payload.size();
+    if (b == 0 || b >= (uint64_t{1} << 32) - kRecordHeaderBytes) {
+      return Status::InvalidArgument("event queue record must be 1 byte .. 4 GiB, got " +
+                                     std::to_string(b));
+    }
+    bytes += b;
   }
+  const uint64_t n = records.size();
   std::unique_lock lock(mu_);
   if (!failed_.ok()) return failed_;
-  if (closed_ || !usage_.Fits(bytes)) {
-    ERAGON_RETURN_IF_ERROR(WaitForSpace(lock, space_, usage_, bytes, block_for,
+  if (closed_ || !usage_.Fits(bytes, n)) {
+    ERAGON_RETURN_IF_ERROR(WaitForSpace(lock, space_, usage_, bytes, n, block_for,
                                         [this] { return closed_ || !failed_.ok(); }));
   }
-  const uint64_t seq = next_seq_++;
-  usage_.Add(bytes);
-  staging_.push_back(QueuedRecord{seq, std::move(payload), std::move(context)});
-  // Wait until a writer (maybe this thread) has stored the record. A record still staged
-  // when the queue closes is dropped by Close(); one taken by a writer is stored or failed.
-  while (durable_end_ <= seq && failed_.ok() && !(closed_ && seq >= taken_end_)) {
+  const uint64_t first = next_seq_;
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].seq = next_seq_++;
+    staging_.push_back(Staged{std::move(records[i]), i + 1 == records.size()});
+  }
+  const uint64_t last = next_seq_ - 1;
+  usage_.Add(bytes, n);
+  // Wait until a writer (maybe this thread) has stored the records. Records still staged
+  // when the queue closes are dropped by Close(); a writer takes a call's records together
+  // and stores or fails them together.
+  while (durable_end_ <= last && failed_.ok() && !(closed_ && first >= taken_end_)) {
     if (!writer_active_ && !closed_) {
       CommitStaged(lock);
     } else {
       turn_.wait(lock);
     }
   }
-  if (durable_end_ > seq) return seq;
+  if (durable_end_ > last) return first;
   if (!failed_.ok()) return failed_;
   return Status::Unavailable("event queue is closed");
 }
 
 void BackupQueue::CommitStaged(std::unique_lock<std::mutex>& lock) {
   writer_active_ = true;
-  const size_t n = options_.fsync == BackupFsync::kPerEvent ? 1 : staging_.size();
   std::vector<QueuedRecord> batch;
-  batch.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    batch.push_back(std::move(staging_.front()));
+  while (!staging_.empty()) {
+    const bool last = staging_.front().last;
+    batch.push_back(std::move(staging_.front().rec));
     staging_.pop_front();
+    if (last && options_.fsync == BackupFsync::kPerEvent) break;  // one call per fsync
   }
   taken_end_ = batch.back().seq + 1;
   lock.unlock();
@@ -156,7 +174,7 @@ void BackupQueue::FailLocked(const Status& cause) {
                                "never retried; reopen the queue to recover): " +
                                cause.ToString());
   }
-  for (const QueuedRecord& r : staging_) usage_.Remove(r.payload.size());
+  for (const Staged& s : staging_) usage_.Remove(s.rec.payload.size());
   staging_.clear();
   turn_.notify_all();
   space_.notify_all();
@@ -276,7 +294,7 @@ QueueStats BackupQueue::Stats() const {
   s.next_seq = next_seq_;
   s.oldest_seq = !window_.empty()          ? window_.front_seq()
                  : head_ < pending_.size() ? pending_[head_].seq
-                 : !staging_.empty()       ? staging_.front().seq
+                 : !staging_.empty()       ? staging_.front().rec.seq
                                            : next_seq_;
   return s;
 }
@@ -288,7 +306,7 @@ void BackupQueue::Close() {
   {
     std::unique_lock lock(mu_);
     closed_ = true;
-    for (const QueuedRecord& r : staging_) usage_.Remove(r.payload.size());
+    for (const Staged& s : staging_) usage_.Remove(s.rec.payload.size());
     staging_.clear();
     turn_.notify_all();
     space_.notify_all();

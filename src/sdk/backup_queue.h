@@ -1,8 +1,8 @@
 // BackupQueue: the file-backed EventQueue (event_queue.h, format in backup_format.h).
 //
 // Appending: Enqueue puts the record in `staging_`; whichever enqueuer finds no writer at
-// work becomes the writer ("leader"), takes staged records (one under kPerEvent, all under
-// kGroup/kInterval), writes them with one pwrite per segment, fdatasyncs per policy, and
+// work becomes the writer ("leader"), takes staged records (one call's under kPerEvent,
+// all under kGroup/kInterval), writes them with one pwrite per segment, fdatasyncs per policy, and
 // then publishes them to Take and wakes the waiting enqueuers. Only the holder of the
 // writer token (`writer_active_`) touches the active segment; the interval syncer takes
 // the same token. A failed write or sync sets `failed_` for good.
@@ -36,6 +36,8 @@ class BackupQueue final : public EventQueue {
 
   Result<uint64_t> Enqueue(std::string payload, std::shared_ptr<void> context,
                            std::chrono::milliseconds block_for) override;
+  Result<uint64_t> EnqueueBatch(std::vector<QueuedRecord> records,
+                                std::chrono::milliseconds block_for) override;
   Status Take(size_t max_records, std::chrono::milliseconds wait,
               std::vector<QueuedRecord>* out) override;
   Status Done(std::span<const uint64_t> seqs) override;
@@ -82,7 +84,11 @@ class BackupQueue final : public EventQueue {
   std::condition_variable space_;      // Enqueue waits for capacity
   std::condition_variable turn_;       // Enqueue waits for its commit / the writer token
   QueueUsage usage_;
-  std::deque<QueuedRecord> staging_;   // enqueued, not yet taken by a writer
+  struct Staged {
+    QueuedRecord rec;
+    bool last;  // the last record of its Enqueue/EnqueueBatch call
+  };
+  std::deque<Staged> staging_;         // enqueued, not yet taken by a writer
   std::vector<QueuedRecord> pending_;  // written, not yet taken: [head_, size)
   size_t head_ = 0;
   QueueWindow window_;

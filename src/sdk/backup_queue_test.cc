@@ -243,6 +243,24 @@ TEST(BackupQueue, AcknowledgedEnqueuesSurvivePowerLossUnderPerEventAndGroup) {
   }
 }
 
+TEST(BackupQueue, BatchIsOneWriteAndOneFsyncAndSurvivesPowerLoss) {
+  auto env = NewMemEnv();
+  {
+    auto q = OpenOk(env.get(), kDir, BackupFsync::kPerEvent);
+    EnqueueN(*q, 0, 1);  // creates the segment
+    std::vector<QueuedRecord> batch(50);
+    for (int i = 0; i < 50; ++i) batch[i].payload = Payload(1 + i);
+    const int64_t before = env->SyncCount();
+    auto first = q->EnqueueBatch(std::move(batch), milliseconds(0));
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_EQ(*first, 1u);
+    EXPECT_EQ(env->SyncCount() - before, 1);
+  }
+  env->DropUnsyncedData();
+  auto q = OpenOk(env.get(), kDir, BackupFsync::kPerEvent);
+  EXPECT_EQ(Payloads(TakeAll(*q)), Expected(0, 51));
+}
+
 TEST(BackupQueue, IntervalPolicySyncsInTheBackground) {
   auto env = NewMemEnv();
   FileQueueOptions o;

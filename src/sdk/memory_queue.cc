@@ -30,7 +30,7 @@ class MemoryQueue final : public EventQueue {
     std::unique_lock lock(mu_);
     if (closed_ || !usage_.Fits(bytes)) {
       ERAGON_RETURN_IF_ERROR(
-          sdk::WaitForSpace(lock, space_, usage_, bytes, block_for, [this] { return closed_; }));
+          sdk::WaitForSpace(lock, space_, usage_, bytes, 1, block_for, [this] { return closed_; }));
     }
     const uint64_t seq = next_seq_++;
     usage_.Add(bytes);
@@ -41,6 +41,30 @@ class MemoryQueue final : public EventQueue {
       not_empty_.notify_one();
     }
     return seq;
+  }
+
+  Result<uint64_t> EnqueueBatch(std::vector<QueuedRecord> records,
+                                std::chrono::milliseconds block_for) override {
+    if (records.empty()) return Status::InvalidArgument("EnqueueBatch: no records");
+    uint64_t bytes = 0;
+    for (const QueuedRecord& r : records) bytes += r.payload.size();
+    std::unique_lock lock(mu_);
+    if (closed_ || !usage_.Fits(bytes, records.size())) {
+      ERAGON_RETURN_IF_ERROR(sdk::WaitForSpace(lock, space_, usage_, bytes, records.size(),
+                                               block_for, [this] { return closed_; }));
+    }
+    const uint64_t first = next_seq_;
+    usage_.Add(bytes, records.size());
+    for (QueuedRecord& r : records) {
+      r.seq = next_seq_++;
+      pending_.push_back(std::move(r));
+    }
+    if (taker_waiting_) {
+      taker_waiting_ = false;
+      lock.unlock();
+      not_empty_.notify_one();
+    }
+    return first;
   }
 
   Status Take(size_t max_records, std::chrono::milliseconds wait,

@@ -89,6 +89,24 @@ TEST(MemoryQueue, ByteLimitBoundsTheQueueButAnEmptyQueueTakesAnyRecord) {
   EXPECT_TRUE(q->Enqueue(std::string(500, 'c'), nullptr, milliseconds(0)).ok());
 }
 
+TEST(MemoryQueue, BatchGetsConsecutiveSeqsAndNeedsRoomForAllOfIt) {
+  auto q = NewMemoryQueue({.max_records = 5, .max_bytes = 1 << 20});
+  ASSERT_TRUE(q->Enqueue("a", nullptr, milliseconds(0)).ok());
+  std::vector<QueuedRecord> batch(3);
+  for (int i = 0; i < 3; ++i) batch[i].payload = "b" + std::to_string(i);
+  auto first = q->EnqueueBatch(batch, milliseconds(0));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 1u);
+  // Two slots left: a batch of three does not fit and leaves nothing behind.
+  EXPECT_EQ(q->EnqueueBatch(batch, milliseconds(10)).status().code(), Code::kResourceExhausted);
+  EXPECT_EQ(q->Stats().records, 4u);
+  EXPECT_EQ(q->EnqueueBatch({}, milliseconds(0)).status().code(), Code::kInvalidArgument);
+  auto all = TakeAll(*q);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[3].payload, "b2");
+  EXPECT_EQ(all[3].seq, 3u);
+}
+
 TEST(MemoryQueue, BlockedEnqueueProceedsWhenSpaceIsFreed) {
   auto q = NewMemoryQueue({.max_records = 1, .max_bytes = 1 << 20});
   ASSERT_TRUE(q->Enqueue("first", nullptr, milliseconds(0)).ok());

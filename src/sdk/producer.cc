@@ -23,6 +23,8 @@ struct Producer::Impl {
 
   void Dispatch();
   Status Enqueue(Event event, PublishCallback done);
+  // Gives the event its id and occurred_at when missing, validates and encodes it.
+  static Result<std::string> Prepare(Event& event);
   void DrainOrAbandon();
   void ResolveLeftovers();
 };
@@ -128,15 +130,48 @@ void Producer::Impl::Dispatch() {
   }
 }
 
-Status Producer::Impl::Enqueue(Event event, PublishCallback done) {
-  if (!accepting.load()) return Status::Unavailable("producer is closed");
+Result<std::string> Producer::Impl::Prepare(Event& event) {
   if (event.id.empty()) event.id = NewUuidV7(Clock::System());
   if (event.occurred_at == 0) event.occurred_at = Clock::System()->WallMs();
   ERAGON_RETURN_IF_ERROR(sdk::ValidateEvent(event));
+  return sdk::EncodeEventRecord(event);
+}
+
+Status Producer::Impl::Enqueue(Event event, PublishCallback done) {
+  if (!accepting.load()) return Status::Unavailable("producer is closed");
+  ERAGON_ASSIGN_OR_RETURN(std::string record, Prepare(event));
   auto completion = std::make_shared<sdk::Completion>(sdk::Completion{std::move(done)});
-  auto seq = core.queue->Enqueue(sdk::EncodeEventRecord(event), std::move(completion),
+  auto seq = core.queue->Enqueue(std::move(record), std::move(completion),
                                  std::chrono::milliseconds(core.options.queue_full_block_ms));
   return seq.status();
+}
+
+Result<std::vector<PublishFuture>> Producer::PublishBatch(std::vector<Event> events) {
+  if (!impl_->accepting.load()) return Status::Unavailable("producer is closed");
+  if (events.empty()) return Status::InvalidArgument("PublishBatch: no events");
+  std::vector<QueuedRecord> records;
+  std::vector<PublishFuture> futures;
+  records.reserve(events.size());
+  futures.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    Result<std::string> record = Impl::Prepare(events[i]);
+    if (!record.ok()) {
+      return Status(record.status().code(),
+                    "events[" + std::to_string(i) + "]: " + record.status().message());
+    }
+    auto promise = std::make_shared<std::promise<Result<PublishAck>>>();
+    futures.push_back(promise->get_future());
+    auto completion = std::make_shared<sdk::Completion>(
+        sdk::Completion{[promise](const Result<PublishAck>& r) { promise->set_value(r); }});
+    records.push_back(QueuedRecord{0, std::move(record).value(), std::move(completion)});
+  }
+  auto seq = impl_->core.queue->EnqueueBatch(
+      std::move(records), std::chrono::milliseconds(impl_->core.options.queue_full_block_ms));
+  if (!seq.ok()) return seq.status();
+  if (impl_->core.options.mode == PublishMode::kSync) {
+    for (auto& f : futures) f.wait();
+  }
+  return futures;
 }
 
 PublishFuture Producer::Publish(Event event) {

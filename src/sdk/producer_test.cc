@@ -180,6 +180,38 @@ TEST_F(ProducerTest, InvalidEventsAreRejectedBeforeQueueing) {
   EXPECT_EQ(p->Stats().queue.next_seq, 0u);
 }
 
+TEST_F(ProducerTest, PublishBatchIsAllOrNothingAndKeepsOrder) {
+  char tmpl[] = "/tmp/eragon-producer-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  ProducerOptions o = Options();
+  o.queue = QueueKind::kFile;
+  o.backup_dir = std::string(tmpl) + "/backup";
+  auto p = OpenProducer(o);
+  std::vector<Event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(MakeEvent("o-" + std::to_string(i % 2), i));
+  std::vector<Event> with_bad = events;
+  with_bad[7].data = "{";
+  auto rejected = p->PublishBatch(with_bad);
+  ASSERT_EQ(rejected.status().code(), Code::kInvalidJson);
+  EXPECT_NE(rejected.status().message().find("events[7]"), std::string::npos)
+      << rejected.status().message();
+  EXPECT_EQ(p->Stats().queue.next_seq, 0u) << "nothing was queued";
+  auto futures = p->PublishBatch(events);
+  ASSERT_TRUE(futures.ok()) << futures.status().ToString();
+  ASSERT_EQ(futures->size(), 10u);
+  std::vector<std::string> ids;
+  for (auto& f : *futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ids.push_back(r->id);
+  }
+  auto stored = server_.ListEvents(kType);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(CheckExactlyOnceInOrder(*stored, ids), "");
+  EXPECT_TRUE(p->Close().ok());
+  std::filesystem::remove_all(tmpl);
+}
+
 TEST_F(ProducerTest, TraceparentTravelsWithTheEvent) {
   auto p = OpenProducer(Options());
   Event e = MakeEvent("o-9", 1);
