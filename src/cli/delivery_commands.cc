@@ -43,36 +43,29 @@ int DeadList(const CliContext& ctx, const DeadListArgs& a) {
   std::string query;
   if (a.limit > 0) query += "?limit=" + std::to_string(a.limit);
   if (!a.after.empty()) query += (query.empty() ? "?after=" : "&after=") + UrlEncode(a.after);
-  HttpReply reply;
-  if (int rc =
-          CallApi(ctx, "GET", RoutePath(a.event_type, a.consumer, "dead") + query, "", &reply)) {
-    return rc;
-  }
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  Table table({"EVENT_ID", "ENTITY_ID", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR", "DEAD_AT"});
-  simdjson::dom::array items;
-  if (!doc["items"].get(items)) {
-    for (auto d : items) {
-      simdjson::dom::element event;
-      if (d["event"].get(event)) continue;
-      int64_t dead_at = 0;
-      if (d["dead_at"].get(dead_at)) dead_at = 0;
-      // last_status 0: no HTTP answer (timeout, connection failure, ack timeout).
-      std::string status = Field(d, "last_status");
-      table.AddRow({Field(event, "id"), OneLine(Field(event, "entity_id"), 40),
-                    Field(d, "attempts"), status == "0" ? "-" : status,
-                    OneLine(Field(d, "last_error")), TimeText(dead_at)});
-    }
-  }
-  table.Print(std::cout);
-  if (std::string next = Field(doc, "next"); next != "-") std::cout << "next: " << next << "\n";
-  return kExitOk;
+  return CallAndShow(
+      ctx, "GET", RoutePath(a.event_type, a.consumer, "dead") + query, "",
+      [&](simdjson::dom::element doc, const HttpReply&) {
+        Table table({"EVENT_ID", "ENTITY_ID", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR", "DEAD_AT"});
+        simdjson::dom::array items;
+        if (!doc["items"].get(items)) {
+          for (auto d : items) {
+            simdjson::dom::element event;
+            if (d["event"].get(event)) continue;
+            int64_t dead_at = 0;
+            if (d["dead_at"].get(dead_at)) dead_at = 0;
+            // last_status 0: no HTTP answer (timeout, connection failure, ack timeout).
+            std::string status = Field(d, "last_status");
+            table.AddRow({Field(event, "id"), OneLine(Field(event, "entity_id"), 40),
+                          Field(d, "attempts"), status == "0" ? "-" : status,
+                          OneLine(Field(d, "last_error")), TimeText(dead_at)});
+          }
+        }
+        table.Print(std::cout);
+        if (std::string next = Field(doc, "next"); next != "-")
+          std::cout << "next: " << next << "\n";
+        return kExitOk;
+      });
 }
 
 struct RedriveArgs : RouteArgs {

@@ -36,6 +36,20 @@ bool ParseReply(simdjson::dom::parser& parser, const std::string& body,
   return true;
 }
 
+int CallAndShow(const CliContext& ctx, std::string_view method, const std::string& path,
+                std::string_view body, const ShowFn& show, const HttpHeaders& headers) {
+  HttpReply reply;
+  if (int rc = CallApi(ctx, method, path, body, &reply, headers)) return rc;
+  if (ctx.json) {
+    std::cout << reply.body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
+  return show(doc, reply);
+}
+
 namespace {
 
 // `{"events":[...]}` from a file of JSON lines (blank lines skipped). Each line must be
@@ -79,27 +93,23 @@ int Publish(const CliContext& ctx, const PublishArgs& a) {
   HttpHeaders headers;
   if (a.cloudevents) headers.emplace_back("Content-Type", "application/cloudevents+json");
   if (!a.traceparent.empty()) headers.emplace_back("traceparent", a.traceparent);
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "POST", "/v1/events", body, &reply, headers)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  simdjson::dom::array ids, dups;
-  Table table({"ID", "DUPLICATE"});
-  if (!doc["ids"].get(ids)) {
-    bool have_dups = !doc["duplicates"].get(dups);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      simdjson::dom::element dup;
-      std::string shown = have_dups && !dups.at(i).get(dup) ? Text(dup) : "-";
-      table.AddRow({Text(ids.at(i).value()), shown});
-    }
-  }
-  table.Print(std::cout);
-  return kExitOk;
+  return CallAndShow(
+      ctx, "POST", "/v1/events", body,
+      [&](simdjson::dom::element doc, const HttpReply&) {
+        simdjson::dom::array ids, dups;
+        Table table({"ID", "DUPLICATE"});
+        if (!doc["ids"].get(ids)) {
+          bool have_dups = !doc["duplicates"].get(dups);
+          for (size_t i = 0; i < ids.size(); ++i) {
+            simdjson::dom::element dup;
+            std::string shown = have_dups && !dups.at(i).get(dup) ? Text(dup) : "-";
+            table.AddRow({Text(ids.at(i).value()), shown});
+          }
+        }
+        table.Print(std::cout);
+        return kExitOk;
+      },
+      headers);
 }
 
 // The event's members as "key: value"; `data` as the exact bytes the server sent, so
@@ -120,29 +130,25 @@ void PrintEvent(const std::string& body, simdjson::dom::element event) {
 }
 
 int Get(const CliContext& ctx, const std::string& id) {
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "GET", "/v1/events/" + UrlEncode(id), "", &reply)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc, event;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  if (!doc["event"].get(event)) PrintEvent(reply.body, event);
-  simdjson::dom::array deliveries;
-  if (!doc["deliveries"].get(deliveries)) {
-    Table table({"CONSUMER", "STATE", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR", "NEXT_ATTEMPT_AT",
-                 "DELIVERED_AT"});
-    for (auto d : deliveries) {
-      table.AddRow({Field(d, "consumer"), Field(d, "state"), Field(d, "attempts"),
-                    Field(d, "last_status"), Field(d, "last_error"), Field(d, "next_attempt_at"),
-                    Field(d, "delivered_at")});
-    }
-    std::cout << "\nDeliveries (" << table.size() << ")\n";
-    table.Print(std::cout);
-  }
-  return kExitOk;
+  return CallAndShow(
+      ctx, "GET", "/v1/events/" + UrlEncode(id), "",
+      [&](simdjson::dom::element doc, const HttpReply& reply) {
+        simdjson::dom::element event;
+        if (!doc["event"].get(event)) PrintEvent(reply.body, event);
+        simdjson::dom::array deliveries;
+        if (!doc["deliveries"].get(deliveries)) {
+          Table table({"CONSUMER", "STATE", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR",
+                       "NEXT_ATTEMPT_AT", "DELIVERED_AT"});
+          for (auto d : deliveries) {
+            table.AddRow({Field(d, "consumer"), Field(d, "state"), Field(d, "attempts"),
+                          Field(d, "last_status"), Field(d, "last_error"),
+                          Field(d, "next_attempt_at"), Field(d, "delivered_at")});
+          }
+          std::cout << "\nDeliveries (" << table.size() << ")\n";
+          table.Print(std::cout);
+        }
+        return kExitOk;
+      });
 }
 
 struct ListArgs {
@@ -159,26 +165,21 @@ int List(const CliContext& ctx, const ListArgs& a) {
   if (!a.entity_id.empty()) add("entity_id", a.entity_id);
   if (a.limit > 0) add("limit", std::to_string(a.limit));
   if (!a.after.empty()) add("after", a.after);
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "GET", "/v1/events" + query, "", &reply)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  Table table({"ID", "EVENT_TYPE", "ENTITY_ID", "PRODUCER", "OCCURRED_AT"});
-  simdjson::dom::array items;
-  if (!doc["items"].get(items)) {
-    for (auto e : items) {
-      table.AddRow({Field(e, "id"), Field(e, "event_type"), Field(e, "entity_id"),
-                    Field(e, "producer"), Field(e, "occurred_at")});
-    }
-  }
-  table.Print(std::cout);
-  if (std::string next = Field(doc, "next"); next != "-") std::cout << "next: " << next << "\n";
-  return kExitOk;
+  return CallAndShow(
+      ctx, "GET", "/v1/events" + query, "", [&](simdjson::dom::element doc, const HttpReply&) {
+        Table table({"ID", "EVENT_TYPE", "ENTITY_ID", "PRODUCER", "OCCURRED_AT"});
+        simdjson::dom::array items;
+        if (!doc["items"].get(items)) {
+          for (auto e : items) {
+            table.AddRow({Field(e, "id"), Field(e, "event_type"), Field(e, "entity_id"),
+                          Field(e, "producer"), Field(e, "occurred_at")});
+          }
+        }
+        table.Print(std::cout);
+        if (std::string next = Field(doc, "next"); next != "-")
+          std::cout << "next: " << next << "\n";
+        return kExitOk;
+      });
 }
 
 }  // namespace

@@ -17,52 +17,40 @@ std::string ConsumerPath(const std::string& type, const std::string& consumer) {
 }
 
 int List(const CliContext& ctx) {
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "GET", "/v1/routes", "", &reply)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  Table producers({"EVENT_TYPE", "PRODUCER", "CHANNEL", "TOPIC", "ORDERED", "PARTITIONS"});
-  simdjson::dom::array items;
-  if (!doc["producers"].get(items)) {
-    for (auto p : items) {
-      producers.AddRow({Field(p, "event_type"), Field(p, "producer"), Field(p, "channel"),
-                        Field(p, "topic"), Field(p, "ordered"), Field(p, "partitions")});
-    }
-  }
-  Table consumers({"EVENT_TYPE", "CONSUMER", "TYPE", "URL", "ENABLED", "DEDUP", "START"});
-  if (!doc["consumers"].get(items)) {
-    for (auto c : items) {
-      consumers.AddRow({Field(c, "event_type"), Field(c, "consumer"), Field(c, "type"),
-                        Field(c, "url"), Field(c, "enabled"), Field(c, "dedup"),
-                        Field(c, "start")});
-    }
-  }
-  std::cout << "Producers (" << producers.size() << ")\n";
-  producers.Print(std::cout);
-  std::cout << "\nConsumers (" << consumers.size() << ")\n";
-  consumers.Print(std::cout);
-  return kExitOk;
+  return CallAndShow(
+      ctx, "GET", "/v1/routes", "", [&](simdjson::dom::element doc, const HttpReply&) {
+        Table producers({"EVENT_TYPE", "PRODUCER", "CHANNEL", "TOPIC", "ORDERED", "PARTITIONS"});
+        simdjson::dom::array items;
+        if (!doc["producers"].get(items)) {
+          for (auto p : items) {
+            producers.AddRow({Field(p, "event_type"), Field(p, "producer"), Field(p, "channel"),
+                              Field(p, "topic"), Field(p, "ordered"), Field(p, "partitions")});
+          }
+        }
+        Table consumers({"EVENT_TYPE", "CONSUMER", "TYPE", "URL", "ENABLED", "DEDUP", "START"});
+        if (!doc["consumers"].get(items)) {
+          for (auto c : items) {
+            consumers.AddRow({Field(c, "event_type"), Field(c, "consumer"), Field(c, "type"),
+                              Field(c, "url"), Field(c, "enabled"), Field(c, "dedup"),
+                              Field(c, "start")});
+          }
+        }
+        std::cout << "Producers (" << producers.size() << ")\n";
+        producers.Print(std::cout);
+        std::cout << "\nConsumers (" << consumers.size() << ")\n";
+        consumers.Print(std::cout);
+        return kExitOk;
+      });
 }
 
 // PUTs `body` to `path` and shows the stored object.
 int Put(const CliContext& ctx, const std::string& path, const std::string& body) {
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "PUT", path, body, &reply)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  std::cout << (reply.status == 201 ? "created " : "replaced ") << path << "\n";
-  PrintObject(std::cout, doc, "  ");
-  return kExitOk;
+  return CallAndShow(
+      ctx, "PUT", path, body, [&](simdjson::dom::element doc, const HttpReply& reply) {
+        std::cout << (reply.status == 201 ? "created " : "replaced ") << path << "\n";
+        PrintObject(std::cout, doc, "  ");
+        return kExitOk;
+      });
 }
 
 int Delete(const CliContext& ctx, const std::string& path) {

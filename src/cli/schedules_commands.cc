@@ -28,42 +28,31 @@ int Set(const CliContext& ctx, const SetArgs& a) {
   if (!a.every.empty()) w.Key("every").String(a.every);
   if (!a.cron.empty()) w.Key("cron").String(a.cron);
   w.EndObject();
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "PUT", SchedulePath(a.name), body, &reply)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  std::cout << (reply.status == 201 ? "created" : "replaced") << " schedule " << a.name << "\n";
-  PrintObject(std::cout, doc, "  ");
-  return kExitOk;
+  return CallAndShow(ctx, "PUT", SchedulePath(a.name), body,
+                     [&](simdjson::dom::element doc, const HttpReply& reply) {
+                       std::cout << (reply.status == 201 ? "created" : "replaced") << " schedule "
+                                 << a.name << "\n";
+                       PrintObject(std::cout, doc, "  ");
+                       return kExitOk;
+                     });
 }
 
 int List(const CliContext& ctx) {
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "GET", "/v1/schedules", "", &reply)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  Table table({"NAME", "EVENT_TYPE", "ENTITY_ID", "WHEN", "LAST_TICK_MS", "NEXT_TICK_MS"});
-  simdjson::dom::array items;
-  if (!doc["items"].get(items)) {
-    for (auto s : items) {
-      std::string when = Field(s, "every");
-      when = when == "-" ? "cron " + Field(s, "cron") : "every " + when;
-      table.AddRow({Field(s, "name"), Field(s, "event_type"), Field(s, "entity_id"), when,
-                    Field(s, "last_tick_ms"), Field(s, "next_tick_ms")});
-    }
-  }
-  table.Print(std::cout);
-  return kExitOk;
+  return CallAndShow(
+      ctx, "GET", "/v1/schedules", "", [&](simdjson::dom::element doc, const HttpReply&) {
+        Table table({"NAME", "EVENT_TYPE", "ENTITY_ID", "WHEN", "LAST_TICK_MS", "NEXT_TICK_MS"});
+        simdjson::dom::array items;
+        if (!doc["items"].get(items)) {
+          for (auto s : items) {
+            std::string when = Field(s, "every");
+            when = when == "-" ? "cron " + Field(s, "cron") : "every " + when;
+            table.AddRow({Field(s, "name"), Field(s, "event_type"), Field(s, "entity_id"), when,
+                          Field(s, "last_tick_ms"), Field(s, "next_tick_ms")});
+          }
+        }
+        table.Print(std::cout);
+        return kExitOk;
+      });
 }
 
 }  // namespace

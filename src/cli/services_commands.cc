@@ -19,25 +19,20 @@ int Create(const CliContext& ctx, const CreateArgs& a) {
   w.BeginObject().Key("roles").BeginArray();
   for (const auto& role : a.roles) w.String(role);
   w.EndArray().EndObject();
-  HttpReply reply;
-  if (int rc = CallApi(ctx, "PUT", "/v1/services/" + UrlEncode(a.name), body, &reply)) return rc;
-  if (ctx.json) {
-    std::cout << reply.body << "\n";
-    return kExitOk;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  std::string_view token;
-  if (!ParseReply(parser, reply.body, &doc)) return kExitApiError;
-  if (doc["token"].get(token)) {
-    PrintError("the server's answer has no token: " + reply.body);
-    return kExitApiError;
-  }
-  // The token alone on stdout, so scripts can capture it; the note goes to stderr.
-  std::cerr << (reply.status == 201 ? "created" : "rotated") << " service " << a.name
-            << "; its token is shown once:\n";
-  std::cout << token << "\n";
-  return kExitOk;
+  return CallAndShow(ctx, "PUT", "/v1/services/" + UrlEncode(a.name), body,
+                     [&](simdjson::dom::element doc, const HttpReply& reply) {
+                       std::string_view token;
+                       if (doc["token"].get(token)) {
+                         PrintError("the server's answer has no token: " + reply.body);
+                         return kExitApiError;
+                       }
+                       // The token alone on stdout, so scripts can capture it; the note goes to
+                       // stderr.
+                       std::cerr << (reply.status == 201 ? "created" : "rotated") << " service "
+                                 << a.name << "; its token is shown once:\n";
+                       std::cout << token << "\n";
+                       return kExitOk;
+                     });
 }
 
 }  // namespace
