@@ -207,12 +207,13 @@ std::string Cell(const Summary& s, double percentile) {
 std::string RatioCell(double ratio, double target, bool lower_is_better) {
   if (ratio <= 0) return "-";
   char buf[64];
-  if (target <= 0) {
-    std::snprintf(buf, sizeof(buf), "%.2fx", ratio);
-  } else {
+  // Two decimals, or three significant digits below 0.1 (a latency far under the peer's).
+  const char* fmt = ratio < 0.1 ? "%.3gx" : "%.2fx";
+  int n = std::snprintf(buf, sizeof(buf), fmt, ratio);
+  if (target > 0 && n > 0) {
     bool met = lower_is_better ? ratio <= target : ratio >= target;
-    std::snprintf(buf, sizeof(buf), "%.2fx %s (%s %.1fx)", ratio, met ? "met" : "MISSED",
-                  lower_is_better ? "<=" : ">=", target);
+    std::snprintf(buf + n, sizeof(buf) - static_cast<size_t>(n), " %s (%s %.1fx)",
+                  met ? "met" : "MISSED", lower_is_better ? "<=" : ">=", target);
   }
   return buf;
 }
