@@ -82,11 +82,19 @@ TEST(BackupQueue, ReopenReplaysEverythingNotDoneInOrder) {
   for (int i = 0; i < 20; ++i) {
     if (i % 3 != 0) want.push_back(Payload(i));
   }
-  EXPECT_EQ(Payloads(TakeAll(*q)), want);
+  auto replayed = TakeAll(*q);
+  EXPECT_EQ(Payloads(replayed), want);
   EXPECT_EQ(q->Stats().records, want.size());
   // New records continue after the replayed ones.
   EnqueueN(*q, 100, 101);
-  EXPECT_EQ(Payloads(TakeAll(*q)), Expected(100, 101));
+  auto fresh = TakeAll(*q);
+  EXPECT_EQ(Payloads(fresh), Expected(100, 101));
+  // The replayed seqs have gaps (the acknowledged ones); Done in reverse order frees all.
+  std::vector<uint64_t> seqs = {fresh[0].seq};
+  for (auto it = replayed.rbegin(); it != replayed.rend(); ++it) seqs.push_back(it->seq);
+  ASSERT_TRUE(q->Done(seqs).ok());
+  EXPECT_EQ(q->Stats().records, 0u);
+  EXPECT_EQ(q->Done({&fresh[0].seq, 1}).code(), Code::kInvalidArgument);
 }
 
 TEST(BackupQueue, FullyAcknowledgedSealedSegmentsAreDeleted) {

@@ -183,10 +183,8 @@ bool Lane::NextBatch(std::vector<LaneRecord>* batch) {
 }
 
 size_t Lane::Send(std::span<LaneRecord> records) {
-  std::string body;
-  body.reserve(
-      16 + std::accumulate(records.begin(), records.end(), size_t{0},
-                           [](size_t n, const LaneRecord& r) { return n + r.view.json_len + 1; }));
+  std::string& body = body_;  // Send nests for bisection: the body is rebuilt per call
+  body.clear();
   body.append("{\"events\":[");
   for (size_t i = 0; i < records.size(); ++i) {
     if (i) body.push_back(',');

@@ -81,6 +81,7 @@ class Lane {
   ProducerCore* const core_;
   HttpClient client_;
   HttpHeaders headers_;  // Authorization
+  std::string body_;     // the request body, reused (batches are up to batch_max_bytes)
 
   std::mutex mu_;
   std::condition_variable cv_;

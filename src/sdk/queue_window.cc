@@ -1,16 +1,30 @@
 #include "sdk/queue_window.h"
 
-#include <algorithm>
-
 namespace eragon::sdk {
 
+void QueueWindow::Add(uint64_t seq, uint64_t bytes) {
+  if (entries_.empty()) {
+    front_seq_ = seq;
+  } else {
+    for (uint64_t next = front_seq_ + entries_.size(); next < seq; ++next) {
+      entries_.push_back(kDone);
+    }
+  }
+  entries_.push_back(bytes);
+}
+
 std::optional<uint64_t> QueueWindow::Remove(uint64_t seq) {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), seq,
-                             [](const Entry& e, uint64_t s) { return e.seq < s; });
-  if (it == entries_.end() || it->seq != seq || it->done) return std::nullopt;
-  it->done = true;
-  const uint64_t bytes = it->bytes;
-  while (!entries_.empty() && entries_.front().done) entries_.pop_front();
+  if (entries_.empty() || seq < front_seq_ || seq - front_seq_ >= entries_.size()) {
+    return std::nullopt;
+  }
+  uint64_t& slot = entries_[seq - front_seq_];
+  if (slot == kDone) return std::nullopt;
+  const uint64_t bytes = slot;
+  slot = kDone;
+  while (!entries_.empty() && entries_.front() == kDone) {
+    entries_.pop_front();
+    ++front_seq_;
+  }
   return bytes;
 }
 
