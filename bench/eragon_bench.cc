@@ -35,10 +35,11 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
             discarding drainer); the file queue (group fsync) against raw sequential disk
             bandwidth; SDK -> eragond events/s against raw batched HTTP publishing, both
             against one eragond it spawns (--fsync always).
-              --queue-seconds 2  --event-bytes 1024  --file-threads 64  --dir BUILD_DIR
+              --queue-seconds 2  --event-bytes 1024  --file-threads 64  --file-batch 100
+              --dir BUILD_DIR
               --duration 5  --warmup 1  --connections 64  --batch 100 (raw HTTP)
               --sdk-threads 1  --sdk-lanes 8  --sdk-batch 500  --eragond PATH  --fsync always
-              --skip-server
+              --skip-server  --skip-queues
 
   compare   Eragon vs Redis Streams vs NATS JetStream, same workloads, alternating rounds
             (bench/compare starts the servers; see bench/README.md).
