@@ -269,7 +269,7 @@ TEST_F(ProducerTest, FileQueueEventsLeftAtCloseArePublishedByTheNextOpen) {
     replay_failures.push_back(id);
   };
   auto p = OpenProducer(o);
-  EXPECT_EQ(p->Stats().queue.records, 20u);
+  EXPECT_EQ(p->Stats().queue.next_seq, 20u) << "the 20 events were replayed from the backup";
   ASSERT_TRUE(p->Flush(std::chrono::minutes(2)).ok());
   EXPECT_TRUE(replay_failures.empty());
   auto stored = server_.ListEvents(kType);
