@@ -142,6 +142,9 @@ int main(int argc, char** argv) {
   }
   demo::PullService notification("notification-service", args.url, notify_token);
   demo::Show("eragon-demo", "──", "routes set: orders topic (ordered), 3 consumers; Ctrl-C stops");
+  // A route change reaches the dispatcher within 1 s (API.md); the consumers start at
+  // "latest", so publishing before then could pass them by.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'200));
 
   eragon::ProducerOptions po;
   po.endpoint = args.url;

@@ -24,7 +24,7 @@ using sdk::testing::SdkServer;
 using sdk::testing::WaitFor;
 
 constexpr char kRoute[] =
-    R"({"type":"pull","retry":{"max_attempts":100,"initial_backoff_ms":10,"max_backoff_ms":100}})";
+    R"({"type":"pull","start":"earliest","retry":{"max_attempts":100,"initial_backoff_ms":10,"max_backoff_ms":100}})";
 
 std::string EventJson(const std::string& type, const std::string& entity, int seq) {
   return R"({"event_type":")" + type + R"(","entity_id":")" + entity + R"(","data":{"seq":)" +

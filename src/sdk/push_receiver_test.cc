@@ -184,8 +184,8 @@ class PushEndToEndTest : public ::testing::Test {
              const std::string& format = "eragon") {
     return server_.SetConsumer(
         "order_created", consumer,
-        R"({"type":"http","url":")" + url + R"(","secret":")" + secret + R"(","format":")" +
-            format +
+        R"({"type":"http","start":"earliest","url":")" + url + R"(","secret":")" + secret +
+            R"(","format":")" + format +
             R"(","retry":{"max_attempts":5,"initial_backoff_ms":10,"max_backoff_ms":50}})");
   }
   std::string Publish(const std::string& entity) {
