@@ -210,7 +210,9 @@ size_t Lane::Send(std::span<LaneRecord> records) {
         ResolveFailed(records, reply.status());
         return records.size();
       }
-      if (records.size() > 1) {  // find the offending event(s); the others go on
+      // Find the offending event(s); the others go on. A 401 is about the token, not an
+      // event: the whole batch fails at once.
+      if (records.size() > 1 && reply->status != 401) {
         const size_t half = records.size() / 2;
         const size_t first = Send(records.first(half));
         if (first < half) return first;
