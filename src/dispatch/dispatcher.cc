@@ -116,7 +116,9 @@ void Dispatcher::Loop() {
     if (!fetches_.empty()) sleep_ms = std::min<int64_t>(sleep_ms, 20);
     cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms),
                  [&] { return wake_.load(std::memory_order_acquire) || stopping_; });
-    wake_.store(false, std::memory_order_release);
+    // An exchange, not a store: it reads the flag of any Wake that found it set (and so
+    // did not signal), which makes that waker's dirty flag visible to the next pass.
+    wake_.exchange(false, std::memory_order_acq_rel);
   }
 }
 
