@@ -56,6 +56,10 @@ std::string HttpReply::Header(std::string_view name) const {
 }
 
 struct HttpClient::Conn {
+  // Beast sizes each read by the buffer's free capacity (at least 512 bytes): reserve
+  // room so an answer is read in one or a few recvmsg calls, not 512 bytes at a time.
+  Conn() { buffer.reserve(64 * 1024); }
+
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
   beast::flat_buffer buffer;
