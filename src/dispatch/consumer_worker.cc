@@ -68,7 +68,9 @@ void ConsumerWorker::InitPositions() {
     uint64_t start = ctx_.topic->StartOffset(p);
     uint64_t at = pos ? std::max(*pos, start) : (earliest ? start : ctx_.topic->DurableEnd(p));
     parts_[p].committed = parts_[p].read_pos = at;
-    parts_[p].state_end = ctx_.store->StateEnd(consumer_, topic_name(), p);
+    // Only states at or above the position matter: reads start there, and a replay
+    // below it removes the states it passes over first.
+    parts_[p].state_end = ctx_.store->StateEnd(consumer_, topic_name(), p, at);
     if (!pos) fresh.push_back({topic_name(), consumer_, p, at});
     parts_[p].last_committed = at;
   }

@@ -252,16 +252,25 @@ std::optional<DeliveryState> DeliveryStore::GetState(const std::string& consumer
   return DecodeState(v);
 }
 
+// A forward scan from `from`, bounded above: states at or above a worker's committed
+// position are few (at most a window's worth). (SeekForPrev was tried first: in a store
+// holding other consumers' many states it took hundreds of milliseconds.)
 uint64_t DeliveryStore::StateEnd(const std::string& consumer, const std::string& topic,
-                                 uint32_t partition) {
-  const std::string first = StateKey(consumer, topic, partition, 0);
-  const std::string_view part(first.data(), first.size() - 8);  // the partition's prefix
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
-  it->SeekForPrev(StateKey(consumer, topic, partition, UINT64_MAX));
-  if (!it->Valid() || !it->key().starts_with(part) || it->key().size() != first.size()) return 0;
-  uint64_t offset = 0;
-  for (char c : it->key().ToStringView().substr(part.size())) offset = offset << 8 | uint8_t(c);
-  return offset + 1;
+                                 uint32_t partition, uint64_t from) {
+  const std::string upper = StateKey(consumer, topic, partition, UINT64_MAX);
+  rocksdb::Slice bound(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &bound;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  uint64_t end = 0;
+  for (it->Seek(StateKey(consumer, topic, partition, from)); it->Valid(); it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (k.size() != upper.size()) continue;
+    uint64_t offset = 0;
+    for (char c : k.substr(k.size() - 8)) offset = offset << 8 | uint8_t(c);
+    end = offset + 1;
+  }
+  return end;
 }
 
 bool DeliveryStore::DedupClaimed(const std::string& consumer, const std::string& event_type,

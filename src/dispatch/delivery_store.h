@@ -99,8 +99,10 @@ class DeliveryStore {
 
   std::optional<DeliveryState> GetState(const std::string& consumer, const std::string& topic,
                                         uint32_t partition, uint64_t offset);
-  // One past the highest offset of the partition with a state (0 when none).
-  uint64_t StateEnd(const std::string& consumer, const std::string& topic, uint32_t partition);
+  // One past the highest offset at or above `from` of the partition with a state (0 when
+  // there is none there).
+  uint64_t StateEnd(const std::string& consumer, const std::string& topic, uint32_t partition,
+                    uint64_t from);
   // Whether the dedup key was claimed and has not expired at now_ms.
   bool DedupClaimed(const std::string& consumer, const std::string& event_type,
                     const std::string& key, int64_t now_ms);

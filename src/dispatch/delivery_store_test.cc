@@ -38,18 +38,20 @@ class DeliveryStoreTest : public ::testing::Test {
 };
 
 TEST_F(DeliveryStoreTest, StateEndIsOnePastTheHighestStateOfThatPartitionOnly) {
-  EXPECT_EQ(store_->StateEnd("c", "t", 0), 0u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 0, 0), 0u);
   Put("c", "t", 0, 5);
   Put("c", "t", 0, 300);
   Put("c", "t", 1, 9000);
   Put("c", "tt", 0, 70000);  // a topic whose name extends "t"
   Put("cc", "t", 0, 80000);  // a consumer whose name extends "c"
-  EXPECT_EQ(store_->StateEnd("c", "t", 0), 301u);
-  EXPECT_EQ(store_->StateEnd("c", "t", 1), 9001u);
-  EXPECT_EQ(store_->StateEnd("c", "t", 2), 0u);
-  EXPECT_EQ(store_->StateEnd("c", "tt", 0), 70001u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 0, 0), 301u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 0, 300), 301u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 0, 301), 0u);  // none at or above 301
+  EXPECT_EQ(store_->StateEnd("c", "t", 1, 0), 9001u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 2, 0), 0u);
+  EXPECT_EQ(store_->StateEnd("c", "tt", 0, 0), 70001u);
   ASSERT_TRUE(store_->RemoveStates("c", "t", 0, 0, 1000).ok());
-  EXPECT_EQ(store_->StateEnd("c", "t", 0), 0u);
+  EXPECT_EQ(store_->StateEnd("c", "t", 0, 0), 0u);
 }
 
 TEST_F(DeliveryStoreTest, DedupKeysExpireAtTheirTtlAndCompactionDeletesThem) {

@@ -35,7 +35,9 @@ int64_t ConsumerWorker::Pump() {
   int64_t next = INT64_MAX;
   if (!timers_.empty()) next = std::min(next, timers_.begin()->first);
   if (!leases_.empty()) next = std::min(next, leases_.begin()->first);
-  if (circuit_open_ && !probe_in_flight_) next = std::min(next, probe_at_);
+  // A probe is due only when there is an event to probe with: a probe time in the past
+  // with an empty queue would have the loop pump this worker without pause.
+  if (circuit_open_ && !probe_in_flight_ && !ready_.empty()) next = std::min(next, probe_at_);
   if (!ready_.empty() && next_send_ns_ > ctx_.clock->MonoNs()) next = std::min(next, now + 1);
   pump_at_.store(next, std::memory_order_release);
   return next;
@@ -410,7 +412,8 @@ Status ConsumerWorker::FlushAcks() {
   Status st;
   {
     std::lock_guard lock(mu_);
-    st = FlushPending(/*sync=*/true);
+    // A Pump may have written the acks already, without fsync: then sync the WAL.
+    st = pending_.empty() ? ctx_.store->Sync() : FlushPending(/*sync=*/true);
   }
   RequestPump();
   return st;
