@@ -57,6 +57,9 @@ TEST(DispatcherAdmin, ReplayFromATimeRedeliversHonouringDedupUnlessIgnored) {
   const int64_t from = rig.clock.WallMs();
   for (int i = 0; i < 4; ++i) rig.Publish("t", "new" + std::to_string(i));
   ASSERT_TRUE(WaitFor([&] { return plain.delivered() == 7 && deduped.delivered() == 7; }));
+  // The workers have recorded every answer (claimed the keys): a replay drops answers
+  // still on their way back, and their events go out again (at-least-once).
+  ASSERT_TRUE(WaitFor([&] { return rig.Idle("plain", "t") && rig.Idle("deduped", "t"); }));
   ASSERT_TRUE(rig.dispatcher->Replay("t", "plain", from, false).ok());
   ASSERT_TRUE(WaitFor([&] { return plain.delivered() == 11; }));
   ASSERT_TRUE(rig.dispatcher->Replay("t", "deduped", from, false).ok());
