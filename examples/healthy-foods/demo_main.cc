@@ -160,6 +160,10 @@ int main(int argc, char** argv) {
   std::atomic<int> failed{0};
 
   std::mt19937 rng(std::random_device{}());
+  // Order ids differ from run to run: the data dir outlives a run, and the payment
+  // service's entity_event dedup would skip an order id it saw in an earlier run.
+  std::string run_tag;
+  for (int i = 0; i < 3; ++i) run_tag.push_back(static_cast<char>('a' + rng() % 26));
   std::vector<Order> live;
   int created = 0, published = 0, paid_or_cancelled = 0;
   auto period = std::chrono::duration<double>(1.0 / args.rate);
@@ -167,7 +171,7 @@ int main(int argc, char** argv) {
   while (!g_stop && (args.orders == 0 || created < args.orders || !live.empty())) {
     if (args.orders == 0 || created < args.orders) {
       char id[32];
-      snprintf(id, sizeof id, "order-%04d", ++created);
+      snprintf(id, sizeof id, "order-%s-%04d", run_tag.c_str(), ++created);
       live.push_back({id, 0, rng() % 10 == 0});
     }
     for (size_t i = 0; i < live.size();) {
