@@ -57,16 +57,33 @@ Status ConsumerWorker::FlushPending(bool sync) {
   return st;
 }
 
-// Committed positions from the PositionStore; a partition without one starts per the
-// route's `start` and is committed at once, so a restart keeps that choice.
-void ConsumerWorker::InitPositions() {
+// Where a partition without a committed position starts: `earliest` at the first
+// retained record; `latest` at the first record published since the route was created,
+// not since this worker noticed it (events published right after the route's 201 are
+// delivered, however long the dispatcher took to pick the route up).
+uint64_t ConsumerWorker::FreshStart(uint32_t p) {
   bool earliest = false;
-  for (const auto& [type, route] : routes_) earliest |= route.start == "earliest";
+  int64_t since = INT64_MAX;
+  for (const auto& [type, route] : routes_) {
+    earliest |= route.start == "earliest";
+    if (route.created_at > 0) since = std::min(since, route.created_at);
+  }
+  if (earliest) return ctx_.topic->StartOffset(p);
+  if (since != INT64_MAX) {
+    Result<uint64_t> at = ctx_.topic->OffsetForTime(p, since);
+    if (at.ok()) return *at;
+  }
+  return ctx_.topic->DurableEnd(p);
+}
+
+// Committed positions from the PositionStore; a partition without one starts per the
+// routes' `start` (FreshStart) and is committed at once, so a restart keeps that choice.
+void ConsumerWorker::InitPositions() {
   std::vector<log::PositionStore::Entry> fresh;
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     std::optional<uint64_t> pos = ctx_.positions->Get(topic_name(), consumer_, p);
     uint64_t start = ctx_.topic->StartOffset(p);
-    uint64_t at = pos ? std::max(*pos, start) : (earliest ? start : ctx_.topic->DurableEnd(p));
+    uint64_t at = pos ? std::max(*pos, start) : FreshStart(p);
     parts_[p].committed = parts_[p].read_pos = at;
     // Only states at or above the position matter: reads start there, and a replay
     // below it removes the states it passes over first.

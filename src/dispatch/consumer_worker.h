@@ -171,6 +171,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
 
   // All private methods require mu_.
   void InitPositions();
+  uint64_t FreshStart(uint32_t partition);
   void RequestPump();
   Status FlushPending(bool sync);
   void AddRedrives(std::vector<DeadLetter> dead);

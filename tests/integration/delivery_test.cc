@@ -390,7 +390,9 @@ TEST(DeliveryHttpsTest, VerifiesCertificates) {
         dead_body = r->body;
         return Json(r->body).Len({"items"}) == 1;
       },
-      std::chrono::seconds(30)));
+      std::chrono::seconds(30)))
+      << dead_body << "\n"
+      << server.Logs();
   EXPECT_NE(Json(dead_body).Str({"items", "0", "last_error"}).find("certificate"),
             std::string::npos)
       << dead_body;
