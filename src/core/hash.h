@@ -1,6 +1,7 @@
 // Hashing, encoding and randomness helpers on OpenSSL's libcrypto. Thread-safe.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,8 @@ namespace eragon {
 // Raw 32-byte SHA-256 digest, and the same as 64 lower-case hex digits.
 std::string Sha256(std::string_view data);
 std::string Sha256Hex(std::string_view data);
+// SHA-256 of the concatenation of `parts`, into `out` (32 bytes), without building it.
+void Sha256Parts(std::initializer_list<std::string_view> parts, unsigned char out[32]);
 
 // Raw 32-byte HMAC-SHA256 of `data` under `key`.
 std::string HmacSha256(std::string_view key, std::string_view data);

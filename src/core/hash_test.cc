@@ -10,6 +10,18 @@ TEST(Hash, Sha256MatchesFips180Vectors) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(Hash, Sha256PartsHashesTheConcatenationAndReusesItsContext) {
+  unsigned char md[32];
+  for (int round = 0; round < 2; ++round) {  // the second call reuses the thread's context
+    Sha256Parts({"a", "", "bc"}, md);
+    EXPECT_EQ(HexEncode(std::string_view(reinterpret_cast<char*>(md), 32)),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+  Sha256Parts({}, md);
+  EXPECT_EQ(HexEncode(std::string_view(reinterpret_cast<char*>(md), 32)),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 TEST(Hash, HmacSha256MatchesRfc4231Case2) {
   EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");

@@ -1,14 +1,14 @@
 #include "index/id_index.h"
 
-#include <openssl/evp.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -16,11 +16,16 @@
 #include <unordered_map>
 
 #include "core/event_codec.h"
+#include "core/hash.h"
 
 namespace eragon::index {
 namespace {
 
 constexpr size_t kStripes = 64;
+// The id writer's batches: written when this many entries wait, or this long after the
+// first one arrived.
+constexpr size_t kWakeBatch = 1024;
+constexpr std::chrono::milliseconds kBatchDelay{2};
 constexpr uint8_t kValueVersion = 1;
 
 std::string IdKey(std::string_view id) { return "i/" + std::string(id); }
@@ -45,8 +50,9 @@ struct Entry {
   std::string producer;
 };
 
-std::string EncodeEntry(const Entry& e) {
-  std::string v;
+void EncodeEntry(const Entry& e, std::string* out) {
+  std::string& v = *out;
+  v.clear();
   v.reserve(32 + e.loc.topic.size() + e.producer.size());
   v.push_back(static_cast<char>(kValueVersion));
   PutFixed(&v, e.loc.partition, 4);
@@ -55,7 +61,6 @@ std::string EncodeEntry(const Entry& e) {
   PutFixed(&v, e.loc.topic.size(), 2);
   v.append(e.loc.topic);
   v.append(e.producer);
-  return v;
 }
 
 std::optional<Entry> DecodeEntry(std::string_view v) {
@@ -80,18 +85,9 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }  // namespace
 
 Fingerprint FingerprintOf(const Event& e) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  const char sep = '\0';
-  EVP_DigestUpdate(ctx, e.event_type.data(), e.event_type.size());
-  EVP_DigestUpdate(ctx, &sep, 1);
-  EVP_DigestUpdate(ctx, e.entity_id.data(), e.entity_id.size());
-  EVP_DigestUpdate(ctx, &sep, 1);
-  EVP_DigestUpdate(ctx, e.data.data(), e.data.size());
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
+  const std::string_view sep("\0", 1);
+  unsigned char md[32];
+  Sha256Parts({e.event_type, sep, e.entity_id, sep, e.data}, md);
   Fingerprint fp;
   std::memcpy(fp.data(), md, fp.size());
   return fp;
@@ -138,7 +134,7 @@ class IdIndex::Impl {
   std::optional<Entry> Lookup(const std::string& id);
   bool Retained(const Location& loc);
   void WriterLoop();
-  void WriteBatchOf(std::deque<Pending>& batch);
+  void WriteBatchOf(std::vector<Pending>& batch);
   Status IndexPartition(log::TopicLog* topic, uint32_t partition);
 
   rocksdb::DB* db_;
@@ -150,7 +146,8 @@ class IdIndex::Impl {
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;
+  std::vector<Pending> queue_;
+  bool writer_idle_ = false;  // waiting for a first entry (not filling a batch)
   bool stopping_ = false;
   std::thread writer_;
   bool closed_ = false;
@@ -212,16 +209,21 @@ void IdIndex::Impl::Commit(const std::string& id, const std::string& type, const
     p.entry = r.entry;
   }
   p.id = id;
-  p.type = type;
   {
     std::lock_guard lock(types_mu_);
-    p.new_type = types_.insert(type).second;
+    if (types_.find(type) == types_.end()) {  // no allocation for a known type
+      types_.insert(type);
+      p.new_type = true;
+      p.type = type;
+    }
   }
+  bool wake;
   {
     std::lock_guard lock(queue_mu_);
     queue_.push_back(std::move(p));
+    wake = (writer_idle_ && queue_.size() == 1) || queue_.size() == kWakeBatch;
   }
-  queue_cv_.notify_one();
+  if (wake) queue_cv_.notify_one();
 }
 
 void IdIndex::Impl::Abort(const std::string& id) {
@@ -250,12 +252,19 @@ bool IdIndex::Impl::HasEventsOfType(const std::string& type) {
   return types_.count(type) > 0;
 }
 
+// The entries wait in memory (where Claim and Find see them) and go to RocksDB in
+// batches: the first commit wakes the writer, which then gives the batch up to
+// kBatchDelay to fill (waking early at kWakeBatch). One wake-up and one RocksDB write per
+// batch instead of per group commit.
 void IdIndex::Impl::WriterLoop() {
   std::unique_lock lock(queue_mu_);
   for (;;) {
+    writer_idle_ = true;
     queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    writer_idle_ = false;
+    queue_cv_.wait_for(lock, kBatchDelay, [&] { return stopping_ || queue_.size() >= kWakeBatch; });
     if (queue_.empty() && stopping_) return;
-    std::deque<Pending> batch;
+    std::vector<Pending> batch;
     batch.swap(queue_);
     lock.unlock();
     WriteBatchOf(batch);
@@ -263,21 +272,27 @@ void IdIndex::Impl::WriterLoop() {
   }
 }
 
-// Writes one RocksDB batch with the entries and the per-partition checkpoints they
+// Writes one RocksDB batch with the entries (in key order: the memtable's skip list
+// inserts a run of ascending keys cheaply) and the per-partition checkpoints they
 // advance, then drops the entries from memory (RocksDB answers for them from now on).
-void IdIndex::Impl::WriteBatchOf(std::deque<Pending>& batch) {
+void IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
+  std::sort(batch.begin(), batch.end(),
+            [](const Pending& a, const Pending& b) { return a.id < b.id; });
   rocksdb::WriteBatch wb;
   std::map<std::pair<std::string, uint32_t>, uint64_t> checkpoints;
+  std::string key, value;
   for (const Pending& p : batch) {
-    wb.Put(IdKey(p.id), EncodeEntry(p.entry));
+    key.assign("i/").append(p.id);
+    EncodeEntry(p.entry, &value);
+    wb.Put(key, value);
     uint64_t& cp = checkpoints[{p.entry.loc.topic, p.entry.loc.partition}];
     cp = std::max(cp, p.entry.loc.offset + 1);
     if (p.new_type) wb.Put(TypeKey(p.type), "");
   }
-  for (const auto& [key, offset] : checkpoints) {
+  for (const auto& [k, offset] : checkpoints) {
     std::string v;
     PutFixed(&v, offset, 8);
-    wb.Put(CheckpointKey(key.first, key.second), v);
+    wb.Put(CheckpointKey(k.first, k.second), v);
   }
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;  // the log is the WAL: Open() re-indexes past the checkpoints
@@ -315,10 +330,12 @@ Status IdIndex::Impl::IndexPartition(log::TopicLog* topic, uint32_t partition) {
                             topic->Read(partition, from, 4096, 8 << 20));
     if (records.empty()) break;
     rocksdb::WriteBatch wb;
+    std::string value;
     for (const log::LogRecord& rec : records) {
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       Entry entry{{topic->name(), partition, rec.offset}, FingerprintOf(e), e.producer};
-      wb.Put(IdKey(e.id), EncodeEntry(entry));
+      EncodeEntry(entry, &value);
+      wb.Put(IdKey(e.id), value);
       if (types_.insert(e.event_type).second) wb.Put(TypeKey(e.event_type), "");
       from = rec.offset + 1;
     }
