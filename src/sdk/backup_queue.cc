@@ -8,10 +8,9 @@
 namespace eragon::sdk {
 
 BackupQueue::BackupQueue(FileQueueOptions options)
-    : options_(std::move(options)), env_(options_.env ? options_.env : Env::Default()) {
-  usage_.max_records = std::max<uint64_t>(options_.max_records, 1);
-  usage_.max_bytes = std::max<uint64_t>(options_.max_bytes, 1);
-}
+    : options_(std::move(options)),
+      env_(options_.env ? options_.env : Env::Default()),
+      core_(options_.max_records, options_.max_bytes) {}
 
 BackupQueue::~BackupQueue() { Close(); }
 
@@ -37,22 +36,20 @@ Result<uint64_t> BackupQueue::EnqueueBatch(std::vector<QueuedRecord> records,
   const uint64_t n = records.size();
   std::unique_lock lock(mu_);
   if (!failed_.ok()) return failed_;
-  if (closed_ || !usage_.Fits(bytes, n)) {
-    ERAGON_RETURN_IF_ERROR(WaitForSpace(lock, space_, usage_, bytes, n, block_for,
-                                        [this] { return closed_ || !failed_.ok(); }));
-  }
+  ERAGON_RETURN_IF_ERROR(
+      core_.WaitForSpace(lock, bytes, n, block_for, [this] { return !failed_.ok(); }));
   const uint64_t first = next_seq_;
   for (size_t i = 0; i < records.size(); ++i) {
     records[i].seq = next_seq_++;
     staging_.push_back(Staged{std::move(records[i]), i + 1 == records.size()});
   }
   const uint64_t last = next_seq_ - 1;
-  usage_.Add(bytes, n);
+  core_.Reserve(bytes, n);
   // Wait until a writer (maybe this thread) has stored the records. Records still staged
   // when the queue closes are dropped by Close(); a writer takes a call's records together
   // and stores or fails them together.
-  while (durable_end_ <= last && failed_.ok() && !(closed_ && first >= taken_end_)) {
-    if (!writer_active_ && !closed_) {
+  while (durable_end_ <= last && failed_.ok() && !(core_.closed() && first >= taken_end_)) {
+    if (!writer_active_ && !core_.closed()) {
       CommitStaged(lock);
     } else {
       turn_.wait(lock);
@@ -79,20 +76,17 @@ void BackupQueue::CommitStaged(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   writer_active_ = false;
   if (!s.ok()) {
-    for (const QueuedRecord& r : batch) usage_.Remove(r.payload.size());
+    for (const QueuedRecord& r : batch) core_.Release(r.payload.size());
     FailLocked(s);
     return;
   }
   std::vector<uint64_t> dead;
   ApplyCommit(effects, &dead);
   durable_end_ = taken_end_;
-  for (QueuedRecord& r : batch) pending_.push_back(std::move(r));
+  for (QueuedRecord& r : batch) core_.Push(std::move(r));
   if (options_.fsync == BackupFsync::kInterval) unsynced_ = true;
   turn_.notify_all();
-  if (taker_waiting_) {
-    taker_waiting_ = false;
-    not_empty_.notify_one();
-  }
+  if (core_.ClaimTakerWakeup()) core_.WakeTaker();
   if (!dead.empty()) {
     std::lock_guard ack_lock(ack_mu_);
     for (uint64_t base : dead) RemoveSegmentFiles(base);
@@ -174,19 +168,19 @@ void BackupQueue::FailLocked(const Status& cause) {
                                "never retried; reopen the queue to recover): " +
                                cause.ToString());
   }
-  for (const Staged& s : staging_) usage_.Remove(s.rec.payload.size());
+  for (const Staged& s : staging_) core_.Release(s.rec.payload.size());
   staging_.clear();
   turn_.notify_all();
-  space_.notify_all();
+  core_.WakeSpaceWaiters();
 }
 
 void BackupQueue::SyncLoop() {
   std::unique_lock lock(mu_);
   const auto interval = std::chrono::milliseconds(std::max<int64_t>(options_.fsync_interval_ms, 1));
-  while (!closed_) {
-    syncer_wake_.wait_for(lock, interval, [this] { return closed_; });
-    while (writer_active_ && !closed_) turn_.wait(lock);
-    if (closed_) break;
+  while (!core_.closed()) {
+    syncer_wake_.wait_for(lock, interval, [this] { return core_.closed(); });
+    while (writer_active_ && !core_.closed()) turn_.wait(lock);
+    if (core_.closed()) break;
     if (!unsynced_ || !failed_.ok() || !active_) continue;
     writer_active_ = true;
     unsynced_ = false;
@@ -202,55 +196,31 @@ void BackupQueue::SyncLoop() {
 Status BackupQueue::Take(size_t max_records, std::chrono::milliseconds wait,
                          std::vector<QueuedRecord>* out) {
   std::unique_lock lock(mu_);
-  if (head_ == pending_.size() && !closed_ && wait.count() > 0) {
-    taker_waiting_ = true;
-    not_empty_.wait_for(lock, wait, [this] { return head_ < pending_.size() || closed_; });
-    taker_waiting_ = false;
-  }
-  const size_t n = std::min(max_records, pending_.size() - head_);
-  for (size_t i = head_; i < head_ + n; ++i) {
-    window_.Add(pending_[i].seq, pending_[i].payload.size());
-    out->push_back(std::move(pending_[i]));
-  }
-  head_ += n;
-  if (head_ == pending_.size()) {
-    pending_.clear();
-    head_ = 0;
-  }
-  if (n == 0 && !failed_.ok() && usage_.records == 0) return failed_;
+  const size_t n = core_.Take(lock, max_records, wait, out);
+  // A failed backup that holds nothing more reports its failure instead of an empty take.
+  if (n == 0 && !failed_.ok() && core_.records() == 0) return failed_;
   return Status::Ok();
 }
 
 Status BackupQueue::Done(std::span<const uint64_t> seqs) {
   std::map<uint64_t, std::vector<uint32_t>> acks;
   std::vector<uint64_t> dead;
-  size_t unknown = 0;
+  Status result;
   {
     std::lock_guard lock(mu_);
-    for (uint64_t seq : seqs) {
-      std::optional<uint64_t> bytes = window_.Remove(seq);
-      if (!bytes) {
-        ++unknown;
-        continue;
-      }
-      usage_.Remove(*bytes);
+    result = core_.Done(seqs, [&](uint64_t seq) {
       auto it = segments_.upper_bound(seq);
-      if (it == segments_.begin()) continue;  // cannot happen: taken records are in a segment
+      if (it == segments_.begin()) return;  // cannot happen: taken records are in a segment
       --it;
       acks[it->first].push_back(static_cast<uint32_t>(seq - it->first));
       if (--it->second.live == 0 && it->second.sealed) {
         dead.push_back(it->first);
         segments_.erase(it);
       }
-    }
-    if (usage_.space_waiters > 0) space_.notify_all();
+    });
   }
   WriteAcks(acks, dead);
-  if (unknown > 0) {
-    return Status::InvalidArgument(std::to_string(unknown) +
-                                   " seq(s) passed to Done were not taken or already done");
-  }
-  return Status::Ok();
+  return result;
 }
 
 void BackupQueue::WriteAcks(const std::map<uint64_t, std::vector<uint32_t>>& acks,
@@ -288,15 +258,8 @@ void BackupQueue::RemoveSegmentFiles(uint64_t base) {
 
 QueueStats BackupQueue::Stats() const {
   std::lock_guard lock(mu_);
-  QueueStats s;
-  s.records = usage_.records;
-  s.bytes = usage_.bytes;
-  s.next_seq = next_seq_;
-  s.oldest_seq = !window_.empty()          ? window_.front_seq()
-                 : head_ < pending_.size() ? pending_[head_].seq
-                 : !staging_.empty()       ? staging_.front().rec.seq
-                                           : next_seq_;
-  return s;
+  return core_.Stats(next_seq_,
+                     staging_.empty() ? std::nullopt : std::optional(staging_.front().rec.seq));
 }
 
 void BackupQueue::Close() {
@@ -305,12 +268,10 @@ void BackupQueue::Close() {
   close_done_ = true;
   {
     std::unique_lock lock(mu_);
-    closed_ = true;
-    for (const Staged& s : staging_) usage_.Remove(s.rec.payload.size());
+    core_.Close();
+    for (const Staged& s : staging_) core_.Release(s.rec.payload.size());
     staging_.clear();
     turn_.notify_all();
-    space_.notify_all();
-    not_empty_.notify_all();
     syncer_wake_.notify_all();
   }
   if (syncer_.joinable()) syncer_.join();

@@ -3,9 +3,9 @@
 // Appending: Enqueue puts the record in `staging_`; whichever enqueuer finds no writer at
 // work becomes the writer ("leader"), takes staged records (one call's under kPerEvent,
 // all under kGroup/kInterval), writes them with one pwrite per segment, fdatasyncs per policy, and
-// then publishes them to Take and wakes the waiting enqueuers. Only the holder of the
-// writer token (`writer_active_`) touches the active segment; the interval syncer takes
-// the same token. A failed write or sync sets `failed_` for good.
+// then publishes them to Take (QueueCore::Push) and wakes the waiting enqueuers. Only the holder of
+// the writer token (`writer_active_`) touches the active segment; the interval syncer takes the
+// same token. A failed write or sync sets `failed_` for good.
 //
 // Acknowledging: Done updates counters under mu_, then appends ack records (and removes
 // fully acknowledged sealed segments) under ack_mu_. Lock order: mu_ before ack_mu_.
@@ -22,8 +22,7 @@
 #include <vector>
 
 #include "eragon/event_queue.h"
-#include "sdk/queue_usage.h"
-#include "sdk/queue_window.h"
+#include "sdk/queue_core.h"
 
 namespace eragon::sdk {
 
@@ -80,26 +79,20 @@ class BackupQueue final : public EventQueue {
   std::unique_ptr<FileLock> dir_lock_;
 
   mutable std::mutex mu_;
-  std::condition_variable not_empty_;  // Take waits for records
-  std::condition_variable space_;      // Enqueue waits for capacity
-  std::condition_variable turn_;       // Enqueue waits for its commit / the writer token
-  QueueUsage usage_;
+  // Ready records (written, not yet taken), taken window, capacity, closed flag.
+  QueueCore core_;
+  std::condition_variable turn_;  // Enqueue waits for its commit / the writer token
   struct Staged {
     QueuedRecord rec;
     bool last;  // the last record of its Enqueue/EnqueueBatch call
   };
-  std::deque<Staged> staging_;         // enqueued, not yet taken by a writer
-  std::vector<QueuedRecord> pending_;  // written, not yet taken: [head_, size)
-  size_t head_ = 0;
-  QueueWindow window_;
+  std::deque<Staged> staging_;            // enqueued, not yet taken by a writer
   std::map<uint64_t, Segment> segments_;  // by base seq
   uint64_t next_seq_ = 0;
   uint64_t taken_end_ = 0;    // seqs below this were taken by a writer
   uint64_t durable_end_ = 0;  // seqs below this are stored per policy (or were replayed)
   bool writer_active_ = false;
   bool unsynced_ = false;  // kInterval: written data waits for the syncer
-  bool taker_waiting_ = false;
-  bool closed_ = false;
   Status failed_;
 
   // Writer state: only the holder of the writer token touches these.

@@ -52,8 +52,8 @@ Status BackupQueue::Recover() {
   for (uint64_t b : ack_bases) {
     if (!live.count(b) || !segments_.count(b)) (void)env_->RemoveFile(PathOf(AckFileName(b)));
   }
-  for (QueuedRecord& r : replay) usage_.Add(r.payload.size());
-  pending_ = std::move(replay);
+  for (QueuedRecord& r : replay) core_.Reserve(r.payload.size());
+  core_.SetPending(std::move(replay));
   taken_end_ = durable_end_ = next_seq_;
   return Status::Ok();
 }
