@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -37,10 +39,26 @@ class ProducerTest : public ::testing::Test {
     ASSERT_TRUE(server_.SetProducerRoute(kType, "order-service", "orders").ok());
   }
 
+  void TearDown() override {
+    for (const std::string& dir : temp_dirs_) std::filesystem::remove_all(dir);
+  }
+
   ProducerOptions Options() {
     ProducerOptions o;
     o.endpoint = server_.url();
     o.token = token_;
+    return o;
+  }
+
+  // Options() with a file queue in a fresh directory, removed after the test (also when
+  // it fails half-way).
+  ProducerOptions FileQueueOptions() {
+    char tmpl[] = "/tmp/eragon-producer-test-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+    temp_dirs_.emplace_back(tmpl);
+    ProducerOptions o = Options();
+    o.queue = QueueKind::kFile;
+    o.backup_dir = std::string(tmpl) + "/backup";
     return o;
   }
 
@@ -52,6 +70,7 @@ class ProducerTest : public ::testing::Test {
 
   TestServer server_;
   std::string token_;
+  std::vector<std::string> temp_dirs_;
 };
 
 TEST_F(ProducerTest, SyncPublishReturnsOnceStoredWithAUuidV7Id) {
@@ -181,11 +200,7 @@ TEST_F(ProducerTest, InvalidEventsAreRejectedBeforeQueueing) {
 }
 
 TEST_F(ProducerTest, PublishBatchIsAllOrNothingAndKeepsOrder) {
-  char tmpl[] = "/tmp/eragon-producer-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  ProducerOptions o = Options();
-  o.queue = QueueKind::kFile;
-  o.backup_dir = std::string(tmpl) + "/backup";
+  ProducerOptions o = FileQueueOptions();
   auto p = OpenProducer(o);
   std::vector<Event> events;
   for (int i = 0; i < 10; ++i) events.push_back(MakeEvent("o-" + std::to_string(i % 2), i));
@@ -209,7 +224,6 @@ TEST_F(ProducerTest, PublishBatchIsAllOrNothingAndKeepsOrder) {
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(CheckExactlyOnceInOrder(*stored, ids), "");
   EXPECT_TRUE(p->Close().ok());
-  std::filesystem::remove_all(tmpl);
 }
 
 TEST_F(ProducerTest, TraceparentTravelsWithTheEvent) {
@@ -239,11 +253,7 @@ TEST_F(ProducerTest, WrongTokenFailsWithUnauthenticated) {
 }
 
 TEST_F(ProducerTest, FileQueueEventsLeftAtCloseArePublishedByTheNextOpen) {
-  char tmpl[] = "/tmp/eragon-producer-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  ProducerOptions o = Options();
-  o.queue = QueueKind::kFile;
-  o.backup_dir = std::string(tmpl) + "/backup";
+  ProducerOptions o = FileQueueOptions();
   o.endpoint = "http://127.0.0.1:" + std::to_string(FreePort());  // nothing listens there
   o.close_timeout_ms = 0;
   o.retry_backoff_initial_ms = 10;
@@ -281,7 +291,6 @@ TEST_F(ProducerTest, FileQueueEventsLeftAtCloseArePublishedByTheNextOpen) {
   // Everything was acknowledged: a third open has nothing to send.
   auto again = OpenProducer(o);
   EXPECT_EQ(again->Stats().queue.records, 0u);
-  std::filesystem::remove_all(tmpl);
 }
 
 // Not server-dependent: the endpoint has no listener, so nothing is ever acknowledged.
