@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_deliver_env.h"
+#include "bench/raw_disk.h"
 #include "eragon/producer.h"
 
 #ifndef ERAGON_BENCH_DEFAULT_DIR
@@ -184,6 +185,17 @@ SdkRun RunSdk(pid_t server, const std::string& url, const std::string& token, co
   return r;
 }
 
+// Prints one SDK row (label padded to the raw HTTP row's width); returns its events/s.
+double PrintSdkRun(const char* label, const SdkRun& r) {
+  std::printf(
+      "%-26s %12.0f events/s  (cpu/event: client %.1f us, eragond %.1f us; %.0f "
+      "events/request, failed %llu)\n",
+      label, r.events_per_s, r.cpu.client_us, r.cpu.server_us,
+      r.requests ? static_cast<double>(r.acked) / r.requests : 0.0,
+      static_cast<unsigned long long>(r.failed));
+  return r.events_per_s;
+}
+
 Status SetupRoute(const std::string& url, const std::string& token) {
   ERAGON_ASSIGN_OR_RETURN(Endpoint e, ParseHttpUrl(url));
   ApiClient api(e, token);
@@ -250,7 +262,12 @@ int SdkMain(Flags& flags) {
     interval1 = QueueRow("file queue, interval 100ms", *interval, 1, s);
     interval8 = QueueRow("file queue, interval 100ms", *interval, 8, s);
     interval.reset();
-    raw_mb = RawSequentialMbPerS(work, s.queue_seconds);
+    auto raw = RawSequentialMbPerS(work, s.queue_seconds);
+    if (!raw.ok()) {
+      std::fprintf(stderr, "eragon-bench sdk: raw disk: %s\n", raw.status().ToString().c_str());
+      return 1;
+    }
+    raw_mb = *raw;
     file_ratio = raw_mb > 0 ? groupB.mb_per_s / raw_mb : 0;
     file_single_ratio = raw_mb > 0 ? groupN.mb_per_s / raw_mb : 0;
     std::printf(
@@ -303,23 +320,12 @@ int SdkMain(Flags& flags) {
         raw_http, rc.client_us, rc.server_us, static_cast<unsigned long long>(raw->requests_failed),
         static_cast<unsigned long long>(raw->transport_errors));
     std::fflush(stdout);
-    SdkRun m = RunSdk((*server)->pid(), url, token, s, QueueKind::kMemory, "");
-    sdk_mem = m.events_per_s;
-    std::printf(
-        "SDK, memory queue          %12.0f events/s  (cpu/event: client %.1f us, eragond "
-        "%.1f us; %.0f events/request, failed %llu)\n",
-        sdk_mem, m.cpu.client_us, m.cpu.server_us,
-        m.requests ? static_cast<double>(m.acked) / m.requests : 0.0,
-        static_cast<unsigned long long>(m.failed));
+    sdk_mem = PrintSdkRun("SDK, memory queue",
+                          RunSdk((*server)->pid(), url, token, s, QueueKind::kMemory, ""));
     std::fflush(stdout);
-    SdkRun f = RunSdk((*server)->pid(), url, token, s, QueueKind::kFile, work + "/sdk-backup");
-    sdk_file = f.events_per_s;
-    std::printf(
-        "SDK, file queue (group)    %12.0f events/s  (cpu/event: client %.1f us, eragond "
-        "%.1f us; %.0f events/request, failed %llu)\n",
-        sdk_file, f.cpu.client_us, f.cpu.server_us,
-        f.requests ? static_cast<double>(f.acked) / f.requests : 0.0,
-        static_cast<unsigned long long>(f.failed));
+    sdk_file = PrintSdkRun(
+        "SDK, file queue (group)",
+        RunSdk((*server)->pid(), url, token, s, QueueKind::kFile, work + "/sdk-backup"));
     (void)(*server)->Stop();
   }
   std::filesystem::remove_all(work);

@@ -2,7 +2,7 @@
 //   - enqueue rate of each EventQueue kind from 1 and 8 threads into a drainer that
 //     discards (Take + Done) — bench_sdk_queue.cc;
 //   - the file queue's MB/s under group fsync next to the disk's raw sequential write
-//     bandwidth (1 MiB pwrite + fdatasync loops, as eragon-log-bench measures it);
+//     bandwidth (1 MiB pwrite + fdatasync loops: raw_disk.h, shared with eragon-log-bench);
 //   - SDK -> eragond events/s next to raw batched HTTP publishing (the load generator of
 //     `eragon-bench publish`) against the same spawned eragond — bench_sdk.cc.
 #pragma once
@@ -24,9 +24,6 @@ struct QueueRun {
 // marks done everything (nothing is published). Rates count records.
 QueueRun RunQueueRate(EventQueue& queue, int threads, size_t payload_bytes, double seconds,
                       int batch = 1);
-
-// Loops of 1 MiB pwrite + fdatasync into a preallocated file in `dir`; MB/s (1e6 bytes).
-double RawSequentialMbPerS(const std::string& dir, double seconds);
 
 int SdkMain(Flags& flags);  // eragon-bench sdk
 

@@ -1,13 +1,9 @@
-// The queue half of `eragon-bench sdk`: enqueue loops against a discarding drainer, and
-// the raw disk bandwidth the file queue is compared with.
-#include <fcntl.h>
-#include <unistd.h>
-
+// The queue half of `eragon-bench sdk`: enqueue loops against a discarding drainer (the
+// raw disk bandwidth the file queue is compared with is bench/raw_disk.h's).
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -89,33 +85,6 @@ QueueRun RunQueueRate(EventQueue& queue, int threads, size_t payload_bytes, doub
   r.enqueues_per_s = static_cast<double>(n1 - n0) / (t1 - t0);
   r.mb_per_s = r.enqueues_per_s * static_cast<double>(payload_bytes) / 1e6;
   return r;
-}
-
-double RawSequentialMbPerS(const std::string& dir, double seconds) {
-  // The same loop as eragon-log-bench's raw_mb_per_s (bench/log_bench.cc).
-  const size_t block = 1 << 20;
-  const std::string path = dir + "/raw-seq";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) Die("open " + path + ": " + std::strerror(errno));
-  const off_t size = 1ll << 30;
-  if (::posix_fallocate(fd, 0, size) != 0 && ::ftruncate(fd, size) != 0) Die("fallocate");
-  ::fdatasync(fd);
-  std::string buf(block, 'r');
-  off_t off = 0;
-  int64_t ops = 0;
-  const double start = NowS();
-  double now = start;
-  while (now - start < seconds) {
-    if (off + static_cast<off_t>(block) > size) off = 0;
-    if (::pwrite(fd, buf.data(), block, off) != static_cast<ssize_t>(block)) Die("pwrite");
-    if (::fdatasync(fd) != 0) Die("fdatasync");
-    off += static_cast<off_t>(block);
-    ++ops;
-    now = NowS();
-  }
-  ::close(fd);
-  ::unlink(path.c_str());
-  return static_cast<double>(ops) * block / 1e6 / (now - start);
 }
 
 }  // namespace eragon::bench

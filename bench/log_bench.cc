@@ -5,7 +5,6 @@
 //
 // DIR (default: a temporary directory under the build directory) is removed at the end.
 // The last line is key=value pairs; see README.md of src/log for their meaning.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/raw_disk.h"
 #include "eragon/env.h"
 #include "log/log.h"
 
@@ -80,32 +80,6 @@ class CountingEnv final : public Env {
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "eragon-log-bench: %s\n", what.c_str());
   std::exit(1);
-}
-
-// Loops of `block`-byte pwrite + fdatasync into a preallocated file; returns ops/s.
-double RawFsyncLoop(const std::string& dir, size_t block, double seconds) {
-  const std::string path = dir + "/raw-" + std::to_string(block);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) Die("open " + path + ": " + std::strerror(errno));
-  const off_t size = 1ll << 30;
-  if (::posix_fallocate(fd, 0, size) != 0 && ::ftruncate(fd, size) != 0) Die("fallocate");
-  ::fdatasync(fd);
-  std::string buf(block, 'r');
-  off_t off = 0;
-  int64_t ops = 0;
-  const double start = Now();
-  double now = start;
-  while (now - start < seconds) {
-    if (off + static_cast<off_t>(block) > size) off = 0;
-    if (::pwrite(fd, buf.data(), block, off) != static_cast<ssize_t>(block)) Die("pwrite");
-    if (::fdatasync(fd) != 0) Die("fdatasync");
-    off += static_cast<off_t>(block);
-    ++ops;
-    now = Now();
-  }
-  ::close(fd);
-  ::unlink(path.c_str());
-  return static_cast<double>(ops) / (now - start);
 }
 
 struct RunResult {
@@ -225,10 +199,13 @@ int Main(int argc, char** argv) {
   std::printf("# eragon-log-bench in %s, %.1f s per run, segments of %llu MiB\n", work.c_str(),
               seconds, static_cast<unsigned long long>(segment_mb));
 
-  const double raw_1m = RawFsyncLoop(work, 1 << 20, seconds);
-  const double raw_mb_per_s = raw_1m * (1 << 20) / 1e6;
-  const double raw_fsync_64k = RawFsyncLoop(work, 64 << 10, seconds);
-  const double raw_fsync_1k = RawFsyncLoop(work, 1 << 10, seconds);
+  auto measured = [](Result<double> r) {
+    if (!r.ok()) Die(r.status().ToString());
+    return *r;
+  };
+  const double raw_mb_per_s = measured(bench::RawSequentialMbPerS(work, seconds));
+  const double raw_fsync_64k = measured(bench::RawFsyncLoop(work, 64 << 10, seconds));
+  const double raw_fsync_1k = measured(bench::RawFsyncLoop(work, 1 << 10, seconds));
   std::printf("raw: 1MiB pwrite+fdatasync %.1f MB/s; 64KiB %.0f fsync/s; 1KiB %.0f fsync/s\n",
               raw_mb_per_s, raw_fsync_64k, raw_fsync_1k);
 
