@@ -31,6 +31,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -67,11 +68,19 @@ struct WorkerContext {
   std::function<void()> wake;  // asks the dispatcher to Pump soon
 };
 
-// A message handed to a pull fetch.
+// A message handed to a pull fetch. The event is the one the window (and the topic's
+// RecordCache) holds: shared, never copied per fetch.
 struct PulledMessage {
   std::string ack_id;
   uint32_t attempt = 0;
-  Event event;
+  std::shared_ptr<const Event> event;
+};
+
+// One delivery named by an ack id (see Dispatcher::Ack).
+struct AckRef {
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  uint64_t tag = 0;
 };
 
 struct SlotKey {
@@ -115,6 +124,11 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // durable with FlushAcks() before answering. The acked message's dedup key stays held
   // (copies wait) until then: a copy checked in between would miss the claim.
   bool Ack(uint32_t partition, uint64_t offset, uint64_t tag);
+  // Acks of one request under one lock; returns how many were not stale.
+  size_t AckMany(std::span<const AckRef> acks);
+  // Writes the pending batch under the worker's mutex, then fsyncs the store's WAL
+  // outside it (DeliveryStore::Sync shares one fsync between concurrent callers), so
+  // fetches, other acks and the dispatcher's Pump do not wait for the disk.
   Status FlushAcks();
   bool Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms);
 

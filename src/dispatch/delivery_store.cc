@@ -1,5 +1,8 @@
 #include "dispatch/delivery_store.h"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -214,6 +217,15 @@ struct DeliveryStore::Impl {
   ~Impl() { delete db; }  // before the filter it uses
   ExpiredDedupFilter filter;
   rocksdb::DB* db = nullptr;
+
+  // Group sync (see Sync): a ticket is taken once the caller's writes are in the WAL; a
+  // sync covers every ticket taken before it started.
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  uint64_t tickets = 0;  // taken so far
+  uint64_t synced = 0;   // every ticket up to this one is durable
+  bool syncing = false;  // an fsync is running (outside sync_mu)
+  Status sync_failure;   // sticky: the first failed fsync, never retried
 };
 
 Result<std::unique_ptr<DeliveryStore>> DeliveryStore::Open(const std::string& dir, Clock* clock) {
@@ -240,7 +252,35 @@ Status DeliveryStore::Write(DeliveryBatch& batch, bool sync) {
   return FromRocks(impl_->db->Write(wo, &batch.impl_->wb), "write");
 }
 
-Status DeliveryStore::Sync() { return FromRocks(impl_->db->SyncWAL(), "sync"); }
+// One fsync for every caller that arrives while another runs: a caller whose ticket a
+// running sync does not cover waits for it to end, then one of the waiters syncs for all
+// of them. A failed fsync is never retried: it fails every caller it covered and every
+// later one (what the failed fsync dropped from the page cache could not be told apart
+// from what a retry would find durable).
+Status DeliveryStore::Sync() {
+  Impl& im = *impl_;
+  std::unique_lock lock(im.sync_mu);
+  const uint64_t ticket = ++im.tickets;
+  for (;;) {
+    if (!im.sync_failure.ok()) return im.sync_failure;
+    if (im.synced >= ticket) return Status::Ok();
+    if (!im.syncing) break;
+    im.sync_cv.wait(lock);
+  }
+  im.syncing = true;
+  const uint64_t covers = im.tickets;
+  lock.unlock();
+  Status st = FromRocks(im.db->SyncWAL(), "sync");
+  lock.lock();
+  im.syncing = false;
+  if (st.ok()) {
+    im.synced = covers;
+  } else {
+    im.sync_failure = st;
+  }
+  im.sync_cv.notify_all();
+  return st;
+}
 
 std::optional<DeliveryState> DeliveryStore::GetState(const std::string& consumer,
                                                      const std::string& topic, uint32_t partition,

@@ -93,8 +93,11 @@ class DeliveryStore {
   ~DeliveryStore();
 
   Status Write(DeliveryBatch& batch, bool sync);
-  // Makes every write so far durable (fsyncs the WAL). The dispatcher calls it before it
-  // commits positions, so a position never passes an event whose state could be lost.
+  // Makes every write that returned before this call durable (fsyncs the WAL). The
+  // dispatcher calls it before it commits positions, so a position never passes an event
+  // whose state could be lost; pull acks call it before they are answered. Concurrent
+  // callers share fsyncs (group commit); after a failed fsync every call fails (the store
+  // is not trusted to be durable again until a restart).
   Status Sync();
 
   std::optional<DeliveryState> GetState(const std::string& consumer, const std::string& topic,

@@ -274,24 +274,32 @@ void Dispatcher::ServeFetches(bool final) {
 }
 
 Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<std::string>& ids) {
-  size_t acked = 0;
-  std::vector<std::shared_ptr<ConsumerWorker>> touched;
+  // Grouped by worker (usually one): one worker lock per request, not one per id.
+  std::vector<AckId> parsed;
+  parsed.reserve(ids.size());
   for (const std::string& id : ids) {
-    std::optional<AckId> a = ParseAckId(id);
-    if (!a) continue;
-    std::shared_ptr<ConsumerWorker> w;
-    {
-      std::lock_guard lock(mu_);
-      auto it = workers_.find({consumer, a->topic});
-      if (it != workers_.end()) w = it->second;
-    }
-    if (w && w->Ack(a->partition, a->offset, a->tag)) {
-      ++acked;
-      if (std::find(touched.begin(), touched.end(), w) == touched.end()) touched.push_back(w);
+    if (std::optional<AckId> a = ParseAckId(id)) parsed.push_back(std::move(*a));
+  }
+  std::vector<std::pair<std::shared_ptr<ConsumerWorker>, std::vector<AckRef>>> groups;
+  {
+    std::lock_guard lock(mu_);
+    WorkerKey key{consumer, ""};
+    for (const AckId& a : parsed) {
+      key.second = a.topic;
+      auto it = workers_.find(key);
+      if (it == workers_.end()) continue;
+      auto g = std::find_if(groups.begin(), groups.end(),
+                            [&](const auto& x) { return x.first == it->second; });
+      if (g == groups.end()) g = groups.insert(groups.end(), {it->second, {}});
+      g->second.push_back({a.partition, a.offset, a.tag});
     }
   }
+  size_t acked = 0;
   Status st = Status::Ok();
-  for (const auto& w : touched) {
+  for (const auto& [w, refs] : groups) {
+    size_t n = w->AckMany(refs);
+    if (n == 0) continue;
+    acked += n;
     Status s = w->FlushAcks();
     if (st.ok()) st = s;
   }

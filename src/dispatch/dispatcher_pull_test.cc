@@ -28,7 +28,7 @@ TEST(DispatcherPull, FetchReturnsMessagesAndAckRemovesThem) {
   ASSERT_EQ(got.size(), 5u);
   std::set<std::string> seen;
   for (const auto& m : got) {
-    seen.insert(m.event.id);
+    seen.insert(m.event->id);
     EXPECT_EQ(m.attempt, 1u);
   }
   EXPECT_EQ(seen, ids);
@@ -60,7 +60,7 @@ TEST(DispatcherPull, NackWithDelayRedeliversAfterTheDelay) {
   rig.Advance(1);
   auto again = rig.FetchN("p", 1);
   ASSERT_EQ(again.size(), 1u);
-  EXPECT_EQ(again[0].event.id, got[0].event.id);
+  EXPECT_EQ(again[0].event->id, got[0].event->id);
   EXPECT_EQ(again[0].attempt, 2u);
   EXPECT_EQ(*rig.dispatcher->Ack("p", {got[0].ack_id}), 0u);  // the old delivery's id is stale
   EXPECT_EQ(*rig.dispatcher->Ack("p", AckIds(again)), 1u);
@@ -98,18 +98,18 @@ TEST(DispatcherPull, OrderedTopicHasAtMostOneUnackedMessagePerEntity) {
   auto y1 = rig.Publish("b", "y");
   auto got = rig.FetchN("p", 2);
   std::set<std::string> ids;
-  for (const auto& m : got) ids.insert(m.event.id);
+  for (const auto& m : got) ids.insert(m.event->id);
   EXPECT_EQ(ids, (std::set<std::string>{x1.event.id, y1.event.id}));
   EXPECT_FALSE(WaitFor([&] { return !rig.FetchNow("p").empty(); }, 0.1));
   for (const auto& next : {x2, x3}) {
     for (const auto& m : got) {
-      if (m.event.entity_id == "x") {
+      if (m.event->entity_id == "x") {
         ASSERT_EQ(*rig.dispatcher->Ack("p", {m.ack_id}), 1u);
       }
     }
     got = rig.FetchN("p", 1);
     ASSERT_EQ(got.size(), 1u);
-    EXPECT_EQ(got[0].event.id, next.event.id);
+    EXPECT_EQ(got[0].event->id, next.event.id);
   }
 }
 
@@ -126,7 +126,7 @@ TEST(DispatcherPull, LongPollFetchReturnsAsSoonAsAnEventArrives) {
   ASSERT_EQ(f.wait_for(5s), std::future_status::ready);  // the manual clock never moved
   auto got = f.get();
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].event.id, ev.event.id);
+  EXPECT_EQ(got[0].event->id, ev.event.id);
 }
 
 TEST(DispatcherPull, LongPollFetchEndsEmptyAtItsDeadline) {
@@ -179,7 +179,7 @@ TEST(DispatcherPull, DisabledPullRouteHoldsMessagesAndReenablingDeliversThem) {
   rig.Put(route);
   auto again = rig.FetchN("p", 1);
   ASSERT_EQ(again.size(), 1u);
-  EXPECT_EQ(again[0].event.id, ev.event.id);
+  EXPECT_EQ(again[0].event->id, ev.event.id);
 }
 
 // Copies of one (entity, type) read together: the second waits for the first, and once
@@ -194,7 +194,7 @@ TEST(DispatcherPull, EntityEventDedupCopyWaitsForTheAckAndIsSkipped) {
   rig.Publish("t", "order-1");
   auto got = rig.FetchN("p", 1);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].event.id, first.event.id);
+  EXPECT_EQ(got[0].event->id, first.event.id);
   EXPECT_FALSE(WaitFor([&] { return !rig.FetchNow("p").empty(); }, 0.1));
   ASSERT_EQ(*rig.dispatcher->Ack("p", AckIds(got)), 1u);
   ASSERT_TRUE(WaitFor([&] { return rig.Idle("p", "t"); }));

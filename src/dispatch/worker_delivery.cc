@@ -387,36 +387,48 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
     slot->state = SlotState::kInFlight;
     slot->tag = next_tag_++;
     leases_.emplace(now + ack_timeout_ms, std::make_pair(key, slot->tag));
-    PulledMessage m;
+    PulledMessage& m = out->emplace_back();
     m.ack_id = std::to_string(key.partition) + "." + std::to_string(key.offset) + "." +
                std::to_string(slot->tag) + "." + topic_name();
     m.attempt = slot->attempts;
-    m.event = *slot->event;
-    out->push_back(std::move(m));
+    m.event = slot->event;
   }
 }
 
 bool ConsumerWorker::Ack(uint32_t partition, uint64_t offset, uint64_t tag) {
+  const AckRef a{partition, offset, tag};
+  return AckMany({&a, 1}) == 1;
+}
+
+size_t ConsumerWorker::AckMany(std::span<const AckRef> acks) {
   std::lock_guard lock(mu_);
-  SlotKey key{partition, offset};
-  Slot* slot = Find(key);
-  if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != tag) return false;
-  slot->last_status = 200;
-  Deliver(key, *slot, ctx_.clock->WallMs());
-  return true;
+  const int64_t now = ctx_.clock->WallMs();
+  size_t acked = 0;
+  for (const AckRef& a : acks) {
+    SlotKey key{a.partition, a.offset};
+    Slot* slot = Find(key);
+    if (slot == nullptr || slot->state != SlotState::kInFlight || slot->tag != a.tag) continue;
+    slot->last_status = 200;
+    Deliver(key, *slot, now);
+    ++acked;
+  }
+  return acked;
 }
 
 // The acks (and everything pending before them, in order) are fsynced before the caller
-// answers; the window moved, so the next Pump may read more.
+// answers; the window moved, so the next Pump may read more. The write happens under the
+// mutex (in order with every other change of this worker); the fsync does not: once the
+// batch is in the WAL, any fsync that starts later covers it, whoever asks for it.
 Status ConsumerWorker::FlushAcks() {
   Status st;
   {
     std::lock_guard lock(mu_);
-    // A Pump may have written the acks already, without fsync: then sync the WAL.
-    st = pending_.empty() ? ctx_.store->Sync() : FlushPending(/*sync=*/true);
+    // A Pump may have written the acks already, without fsync: the sync below covers them.
+    st = FlushPending(/*sync=*/false);
   }
   RequestPump();
-  return st;
+  if (!st.ok()) return st;
+  return ctx_.store->Sync();
 }
 
 bool ConsumerWorker::Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms) {
