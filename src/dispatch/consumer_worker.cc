@@ -22,6 +22,7 @@ ConsumerWorker::ConsumerWorker(std::string consumer, bool ordered, WorkerContext
 void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> routes) {
   std::lock_guard lock(mu_);
   routes_ = std::move(routes);
+  ++routes_gen_;
   if (!initialized_) {
     InitPositions();
     // Redrives requested before a restart go on (the marks are removed when they end).
@@ -105,9 +106,13 @@ ConsumerWorker::Slot* ConsumerWorker::Find(const SlotKey& key) {
   return it == w.end() ? nullptr : &it->second;
 }
 
-const config::ConsumerRoute* ConsumerWorker::RouteOf(const Slot& slot) {
-  auto it = routes_.find(slot.event->event_type);
-  return it == routes_.end() ? nullptr : &it->second;
+const config::ConsumerRoute* ConsumerWorker::RouteOf(Slot& slot) {
+  if (slot.route_gen != routes_gen_) {
+    auto it = routes_.find(slot.event->event_type);
+    slot.route = it == routes_.end() ? nullptr : &it->second;
+    slot.route_gen = routes_gen_;
+  }
+  return slot.route;
 }
 
 std::string ConsumerWorker::DedupKey(const Slot& slot, const config::ConsumerRoute& route) const {
@@ -144,6 +149,8 @@ void ConsumerWorker::Admit(uint32_t p, const CachedRecord& rec, int64_t now) {
   if (route_it == routes_.end()) return;
   const config::ConsumerRoute& route = route_it->second;
   Slot slot;
+  slot.route = &route;
+  slot.route_gen = routes_gen_;
   slot.log_ts = rec.timestamp_ms;
   slot.ignore_dedup = rec.offset < parts_[p].ignore_dedup_below;
   std::optional<DeliveryState> st;

@@ -171,6 +171,10 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
     std::string dead_key;                  // redrive: the dead letter it came from
     SlotKey origin{kRedrivePartition, 0};  // redrive: where the event is in the log
     std::string dedup_hold;                // the dedup_wait_ key this slot holds, if any
+    // RouteOf's answer while routes_gen_ == route_gen (saves a string-keyed lookup, and a
+    // touch of the cold event, per fetch and ack).
+    const config::ConsumerRoute* route = nullptr;
+    uint64_t route_gen = 0;
   };
   struct Partition {
     uint64_t committed = 0;
@@ -190,7 +194,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   Status FlushPending(bool sync);
   void AddRedrives(std::vector<DeadLetter> dead);
   Slot* Find(const SlotKey& key);
-  const config::ConsumerRoute* RouteOf(const Slot& slot);
+  const config::ConsumerRoute* RouteOf(Slot& slot);
   void Fill(int64_t now);
   void Admit(uint32_t p, const CachedRecord& rec, int64_t now);
   void MakeEligible(const SlotKey& key, Slot& slot);
@@ -225,6 +229,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   std::mutex mu_;
   bool initialized_ = false;
   std::map<std::string, config::ConsumerRoute> routes_;
+  uint64_t routes_gen_ = 1;  // changes with routes_ (the pointers Slot::route caches die)
   std::vector<Partition> parts_;
   std::map<uint64_t, Slot> redrives_;
   uint64_t next_redrive_id_ = 1;

@@ -1,6 +1,7 @@
 // ConsumerWorker: delivery — push sends and their answers, retries, dead letters, the
 // circuit breaker, and pull leases, acks and nacks.
 #include <algorithm>
+#include <charconv>
 
 #include "dispatch/consumer_worker.h"
 #include "dispatch/webhook.h"
@@ -9,6 +10,19 @@ namespace eragon::dispatch {
 
 namespace {
 constexpr int64_t kMaxProbeBackoffMs = 60'000;
+
+// "partition.offset.tag.topic" (Dispatcher::Ack parses it), in one allocation.
+void AppendAckId(const SlotKey& key, uint64_t tag, const std::string& topic, std::string* out) {
+  char buf[64];
+  char* p = std::to_chars(buf, buf + 20, key.partition).ptr;
+  *p++ = '.';
+  p = std::to_chars(p, p + 20, key.offset).ptr;
+  *p++ = '.';
+  p = std::to_chars(p, p + 20, tag).ptr;
+  *p++ = '.';
+  out->reserve(out->size() + (p - buf) + topic.size());
+  out->append(buf, p).append(topic);
+}
 
 std::string ErrorOf(const PushResult& r) {
   if (!r.error.empty()) return r.error;
@@ -388,8 +402,7 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
     slot->tag = next_tag_++;
     leases_.emplace(now + ack_timeout_ms, std::make_pair(key, slot->tag));
     PulledMessage& m = out->emplace_back();
-    m.ack_id = std::to_string(key.partition) + "." + std::to_string(key.offset) + "." +
-               std::to_string(slot->tag) + "." + topic_name();
+    AppendAckId(key, slot->tag, topic_name(), &m.ack_id);
     m.attempt = slot->attempts;
     m.event = slot->event;
   }
