@@ -1,4 +1,5 @@
 #include "dispatch/dispatcher.h"
+#include "core/thread_name.h"
 
 #include <algorithm>
 #include <charconv>
@@ -39,7 +40,10 @@ Dispatcher::Dispatcher(Deps deps) : d_(std::move(deps)) {}
 Dispatcher::~Dispatcher() { Stop(); }
 
 void Dispatcher::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    SetThreadName("dispatcher");
+    Loop();
+  });
 }
 
 void Dispatcher::Stop() {

@@ -16,6 +16,7 @@
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 
+#include "core/thread_name.h"
 #include "dispatch/push_client.h"
 
 #include <openssl/ssl.h>
@@ -743,6 +744,7 @@ Result<std::unique_ptr<PushClient>> PushClient::Create(PushClientOptions options
   impl->tls.set_verify_mode(ssl::verify_peer);
   for (int i = 0; i < impl->options.io_threads; ++i) {
     impl->threads.emplace_back([raw = impl.get()] {
+      SetThreadName("push-io");
       current_client = raw;
       raw->ioc.run();
     });

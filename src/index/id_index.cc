@@ -1,4 +1,5 @@
 #include "index/id_index.h"
+#include "core/thread_name.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -101,7 +102,10 @@ class IdIndex::Impl {
   Status LoadTypes();
   Status CatchUp();
   void StartWriter() {
-    writer_ = std::thread([this] { WriterLoop(); });
+    writer_ = std::thread([this] {
+      SetThreadName("id-index");
+      WriterLoop();
+    });
   }
 
   ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);

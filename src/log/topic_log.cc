@@ -1,6 +1,7 @@
 // TopicLogImpl: opening, reads, waiting, subscriptions and retention. The writer side
 // (appends, group commit, segment rolls) is in topic_writer.cc.
 #include "log/topic_log.h"
+#include "core/thread_name.h"
 
 #include <algorithm>
 
@@ -30,8 +31,14 @@ Result<std::unique_ptr<TopicLogImpl>> TopicLogImpl::Open(std::string name, std::
       new TopicLogImpl(std::move(name), std::move(dir), partitions, options));
   ERAGON_RETURN_IF_ERROR(t->Recover());
   t->last_sync_mono_ns_ = options.clock->MonoNs();
-  t->writer_ = std::thread([p = t.get()] { p->WriterLoop(); });
-  t->completer_ = std::thread([p = t.get()] { p->CompletionLoop(); });
+  t->writer_ = std::thread([p = t.get()] {
+    SetThreadName("log-writer");
+    p->WriterLoop();
+  });
+  t->completer_ = std::thread([p = t.get()] {
+    SetThreadName("log-done");
+    p->CompletionLoop();
+  });
   return t;
 }
 

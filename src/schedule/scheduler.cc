@@ -1,4 +1,5 @@
 #include "schedule/scheduler.h"
+#include "core/thread_name.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -60,7 +61,10 @@ TickReport Scheduler::Tick(int64_t now_ms) {
 }
 
 void Scheduler::Start(std::chrono::milliseconds interval) {
-  thread_ = std::thread([this, interval] { Loop(interval); });
+  thread_ = std::thread([this, interval] {
+    SetThreadName("scheduler");
+    Loop(interval);
+  });
 }
 
 void Scheduler::Stop() {

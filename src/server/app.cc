@@ -1,4 +1,5 @@
 #include "server/app.h"
+#include "core/thread_name.h"
 
 #include <condition_variable>
 #include <future>
@@ -227,7 +228,10 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
       });
   p->scheduler->Start(std::chrono::milliseconds(200));
   Parts* raw = p.get();
-  p->maintenance = std::thread([raw] { raw->MaintenanceLoop(); });
+  p->maintenance = std::thread([raw] {
+    SetThreadName("maintenance");
+    raw->MaintenanceLoop();
+  });
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 

@@ -1,6 +1,7 @@
 // The only translation unit of eragon_http that includes Beast/Asio.
 #include <utility>  // first: Boost 1.74 with GCC 12 needs std::exchange declared
 
+#include "core/thread_name.h"
 #include "server/http/http_server.h"
 
 #include <array>
@@ -550,6 +551,7 @@ Status HttpServer::Start() {
   s.running_threads = n;
   for (int i = 0; i < n; ++i) {
     s.threads.emplace_back([impl = impl_.get()] {
+      SetThreadName("http-io");
       for (;;) {
         try {
           impl->ioc.run();
