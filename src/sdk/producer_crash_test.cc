@@ -34,10 +34,8 @@ class ProducerCrashTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ProducerCrashTest, KillNineMidStreamThenRestartPublishesEveryReturnedEventOnce) {
   TestServer server;
-  ASSERT_TRUE(server.Start().ok());
-  auto token = server.CreateProducerService("order-service");
-  ASSERT_TRUE(token.ok());
-  ASSERT_TRUE(server.SetProducerRoute("order_created", "order-service", "orders").ok());
+  auto token = server.StartForOrders();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
   char tmpl[] = "/tmp/eragon-producer-crash-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string backup = std::string(tmpl) + "/backup";

@@ -20,10 +20,8 @@ void RunOutage(QueueKind kind) {
   const int port = FreePort();
   ASSERT_GT(port, 0);
   TestServer server(port);
-  ASSERT_TRUE(server.Start().ok());
-  auto token = server.CreateProducerService("order-service");
-  ASSERT_TRUE(token.ok());
-  ASSERT_TRUE(server.SetProducerRoute("order_created", "order-service", "orders").ok());
+  auto token = server.StartForOrders();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
 
   char tmpl[] = "/tmp/eragon-producer-outage-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

@@ -32,11 +32,9 @@ Event MakeEvent(const std::string& entity, int64_t seq, std::string id = "") {
 class ProducerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(server_.Start().ok());
-    auto token = server_.CreateProducerService("order-service");
+    auto token = server_.StartForOrders();
     ASSERT_TRUE(token.ok()) << token.status().ToString();
     token_ = *token;
-    ASSERT_TRUE(server_.SetProducerRoute(kType, "order-service", "orders").ok());
   }
 
   void TearDown() override {

@@ -60,6 +60,13 @@ TestServer::TestServer(int port) : process_(ERAGOND_PATH, ServerArgs(port)) {}
 
 Status TestServer::Start() { return process_.Start(); }
 
+Result<std::string> TestServer::StartForOrders() {
+  ERAGON_RETURN_IF_ERROR(Start());
+  ERAGON_ASSIGN_OR_RETURN(std::string token, CreateProducerService("order-service"));
+  ERAGON_RETURN_IF_ERROR(SetProducerRoute("order_created", "order-service", "orders"));
+  return token;
+}
+
 Result<HttpReply> TestServer::Admin(std::string_view method, const std::string& path,
                                     std::string_view body) {
   HttpClient client(process_.url());

@@ -40,6 +40,10 @@ class TestServer {
   std::string url() const { return process_.url(); }
   ::eragon::testing::ServerProcess& process() { return process_; }
 
+  // Start(), then the producer service "order-service" with `order_created` routed to the
+  // ordered topic "orders": the set-up the producer tests share. Returns its token.
+  Result<std::string> StartForOrders();
+
   // The token of a new service with the producer role.
   Result<std::string> CreateProducerService(const std::string& name);
   // PUT /v1/routes/{type}/producer {"producer": producer, "topic": topic, "ordered": true}.
