@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/bench_compare.h"  // AppendCompareEvent: the same event bytes as compare
 #include "bench/bench_deliver_env.h"
 #include "bench/bench_flags.h"
 #include "core/json.h"
@@ -101,19 +102,6 @@ std::string RunTag() {
   return buf;
 }
 
-// One event of about `event_bytes` bytes whose data carries its send time and seq.
-void AppendBenchEvent(std::string& out, std::string_view type, uint64_t seq, int64_t sent_ns,
-                      int event_bytes) {
-  size_t start = out.size();
-  out.append(R"({"event_type":")").append(type);
-  out.append(R"(","entity_id":"entity-)").append(std::to_string((seq * 2654435761ULL) % 100000));
-  out.append(R"(","data":{"sent_ns":)").append(std::to_string(sent_ns));
-  out.append(R"(,"seq":)").append(std::to_string(seq)).append(R"(,"pad":")");
-  size_t so_far = out.size() - start + 3;  // + closing "}}
-  if (static_cast<size_t>(event_bytes) > so_far) out.append(event_bytes - so_far, 'x');
-  out.append(R"("}})");
-}
-
 // ---- routes ----
 
 Status SetupProducer(ApiClient& api, const std::string& type) {
@@ -162,7 +150,7 @@ Result<double> Preload(const Endpoint& endpoint, const std::string& token, const
         body.assign(R"({"events":[)");
         for (int64_t i = first; i < last; ++i) {
           if (i > first) body.push_back(',');
-          AppendBenchEvent(body, type, static_cast<uint64_t>(i), SteadyNowNs(), s.event_bytes);
+          AppendCompareEvent(body, type, static_cast<uint64_t>(i), SteadyNowNs(), s.event_bytes);
         }
         body.append("]}");
         Status st = api.Call("POST", "/v1/events", body).status();
@@ -255,7 +243,7 @@ Result<LatencyOutcome> RunLatency(const Endpoint& endpoint, const std::string& t
     thread_local std::string body;
     body.clear();
     int64_t now = SteadyNowNs();
-    AppendBenchEvent(body, type, seq, now, s.event_bytes);
+    AppendCompareEvent(body, type, seq, now, s.event_bytes);
     built.fetch_add(1, std::memory_order_relaxed);
     if (now >= from && now < to) in_window.fetch_add(1, std::memory_order_relaxed);
     out.append(head).append(std::to_string(body.size())).append("\r\n\r\n").append(body);
