@@ -2,9 +2,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 namespace eragon::server {
+
+int DefaultIoThreads() {
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+}
 
 Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   ServerOptions o;
@@ -15,7 +21,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any)")
       ->capture_default_str();
   app.add_option("--fsync", fsync, "always | interval:MS | never")->capture_default_str();
-  app.add_option("--io-threads", o.io_threads, "HTTP io threads")
+  app.add_option("--io-threads", o.io_threads, "HTTP io threads (default: half the cores, >= 1)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body")
