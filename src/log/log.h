@@ -91,10 +91,12 @@ struct LogRecord {
 
 // Called once per append: ok with one position per record (in input order), or the
 // error. The callbacks of one topic's accepted appends run one at a time, in append
-// order, on one of the topic's internal threads (its writer thread for small groups, its
-// completion thread otherwise). An append refused at once (closed, read-only, too large,
+// order, on one of the topic's internal threads (usually its writer thread, between one
+// group commit and the next; its completion thread when the group also holds blocking
+// Appends). An append refused at once (closed, read-only, too large,
 // kResourceExhausted) gets its callback on the calling thread before AppendAsync
-// returns. Must not block for long, and must not call the blocking Append or Close.
+// returns. Must not block (it delays the next group commit), and must not call the
+// blocking Append or Close.
 using AppendCallback = std::function<void(const Status&, std::span<const RecordPosition>)>;
 
 class TopicLog {

@@ -1,6 +1,7 @@
 // TopicLogImpl's append side: validating and queueing appends, a lone blocking Append
 // committing on its own thread, and delivering completions in append order (inline for
 // small groups, else on the completion thread so the writer can start the next commit).
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -37,10 +38,13 @@ void WakeAll(std::atomic<uint32_t>& word) {
 #endif
 }
 
-// Groups of up to this many appends complete on the committing thread (when no earlier
-// group is still being completed); larger ones go to the completion thread, so that
-// running their callbacks and waking their waiters (some µs each) overlaps the next
-// gather, write and fsync instead of delaying them.
+// Groups of up to this many blocking appends complete on the committing thread (when no
+// earlier group is still being completed); larger ones go to the completion thread, so
+// that waking their waiters (some µs each) overlaps the next gather, write and fsync
+// instead of delaying them. Groups of AppendAsync calls only always complete inline:
+// their callbacks hand the answer on (eragond posts it to an io thread) in well under a
+// µs each, less than the completion thread's own wake-up and switch, which measured 1-11 %
+// fewer durable publishes/s on two cores.
 constexpr size_t kInlineCompletions = 4;
 
 }  // namespace
@@ -151,7 +155,9 @@ Result<std::vector<RecordPosition>> TopicLogImpl::Append(std::span<const AppendR
 
 void TopicLogImpl::Deliver(Group group) {
   std::unique_lock<std::mutex> l(done_mu_);
-  if (groups_in_flight_ == 0 && group.appends.size() <= kInlineCompletions) {
+  const bool only_callbacks = std::none_of(group.appends.begin(), group.appends.end(),
+                                           [](const PendingAppend& a) { return a.waiter; });
+  if (groups_in_flight_ == 0 && (group.appends.size() <= kInlineCompletions || only_callbacks)) {
     l.unlock();
     Complete(group);
     return;
