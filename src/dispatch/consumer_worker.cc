@@ -120,7 +120,13 @@ std::string ConsumerWorker::DedupKey(const Slot& slot, const config::ConsumerRou
   return "e" + slot.event->entity_id;  // entity_event: the type is part of the store key
 }
 
-void ConsumerWorker::Fill(int64_t now) {
+// Reads the log without holding mu_ (a read of a few hundred records of one partition
+// scans the records of every partition between them: long enough that fetches and acks
+// waiting for the lock would stall behind it). Only the loop thread fills, so nothing else
+// moves read_pos forward meanwhile; a replay or seek may move it anywhere, and then the
+// records read are dropped and the next pass reads from the new position.
+void ConsumerWorker::Fill(std::unique_lock<std::mutex>& lock) {
+  std::vector<CachedRecord> recs;
   for (uint32_t p = 0; p < parts_.size() && window_size_ < kMaxWindow; ++p) {
     Partition& part = parts_[p];
     const uint64_t end = ctx_.topic->DurableEnd(p);
@@ -129,10 +135,16 @@ void ConsumerWorker::Fill(int64_t now) {
       if (part.window.empty()) part.committed = part.read_pos;
     }
     while (part.read_pos < end && window_size_ < kMaxWindow) {
-      size_t want = std::min<size_t>(kReadBatch, kMaxWindow - window_size_);
-      std::vector<CachedRecord> recs;
-      Status st = ctx_.records->Read(p, part.read_pos, want, kReadBytes, &recs);
+      const size_t want = std::min<size_t>(kReadBatch, kMaxWindow - window_size_);
+      const uint64_t from = part.read_pos;
+      recs.clear();
+      lock.unlock();
+      Status st = ctx_.records->Read(p, from, want, kReadBytes, &recs);
+      lock.lock();
+      if (part.read_pos != from) break;     // a replay or seek moved it while we read
       if (!st.ok() || recs.empty()) break;  // corruption is reported by the log's reads
+      // Only Fill adds to the window, so it still has room for `want`.
+      const int64_t now = ctx_.clock->WallMs();
       for (const CachedRecord& rec : recs) {
         if (rec.event) Admit(p, rec, now);
         part.read_pos = rec.offset + 1;

@@ -187,7 +187,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
     std::map<uint64_t, Slot> window;
   };
 
-  // All private methods require mu_.
+  // All private methods require mu_ (Fill releases it while it reads the log).
   void InitPositions();
   uint64_t FreshStart(uint32_t partition);
   void RequestPump();
@@ -195,7 +195,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void AddRedrives(std::vector<DeadLetter> dead);
   Slot* Find(const SlotKey& key);
   const config::ConsumerRoute* RouteOf(Slot& slot);
-  void Fill(int64_t now);
+  void Fill(std::unique_lock<std::mutex>& lock);  // unlocks mu_ around log reads
   void Admit(uint32_t p, const CachedRecord& rec, int64_t now);
   void MakeEligible(const SlotKey& key, Slot& slot);
   void ReleaseTimers(int64_t now);

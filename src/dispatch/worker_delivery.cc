@@ -34,11 +34,11 @@ std::string ErrorOf(const PushResult& r) {
 
 int64_t ConsumerWorker::Pump() {
   dirty_.store(false, std::memory_order_release);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (!initialized_) return INT64_MAX;
   FlushPending(false).ok();
+  Fill(lock);
   const int64_t now = ctx_.clock->WallMs();
-  Fill(now);
   ReleaseTimers(now);
   ExpireLeases(now);
   if (circuit_open_) {
