@@ -99,7 +99,7 @@ class TopicLogImpl final : public TopicLog {
   void WriterLoop();
   void GatherMore(std::unique_lock<std::mutex>& l);  // REQUIRES: l holds q_mu_
   // After the writer's own commit of n appends, with `queued` waiting meanwhile.
-  void PlanGather(size_t n, size_t queued);
+  void PlanGather(size_t blocking, size_t queued);
   void WriteGroup(Group& group);
   // Writes appends [begin, end) into the active segment (which has room) in one write.
   Status WriteChunk(Group& group, size_t begin, size_t end);

@@ -42,6 +42,8 @@ void TopicLogImpl::WriterLoop() {
     committing_ = true;
     l.unlock();
     const size_t n = group.appends.size();
+    const size_t blocking = std::count_if(group.appends.begin(), group.appends.end(),
+                                          [](const PendingAppend& a) { return a.waiter; });
     if (n > 0) {
       WriteGroup(group);
       Deliver(std::move(group));
@@ -56,21 +58,24 @@ void TopicLogImpl::WriterLoop() {
     committing_ = false;
     if (n > 0) {
       lone_ = n == 1 && queue_.empty();
-      PlanGather(n, queue_.size());
+      PlanGather(blocking, queue_.size());
     }
     if (closing && n == 0) return;
   }
 }
 
-// Closed-loop appenders append again as soon as their previous append completes; taking
-// whatever is queued when the writer is free would split them into cohorts that each pay
-// a whole fsync. So under kAlways, after a commit of n appends with `queued` more waiting,
-// expect about n + queued appenders and, before the next commit, wait until 7/8 of them
-// are queued, for at most half an fsync (and 1 ms). Appenders wake the writer only once
-// that many are queued (wake_at_), not on every arrival.
-void TopicLogImpl::PlanGather(size_t n, size_t queued) {
-  const bool gather = options_.fsync.policy == FsyncPolicy::kAlways && n >= 4;
-  expected_ = gather ? n + queued : 0;
+// Closed-loop appenders blocked in Append append again as soon as their previous append
+// completes; taking whatever is queued when the writer is free would split them into
+// cohorts that each pay a whole fsync. So under kAlways, after a commit of n blocking
+// appends with `queued` more waiting, expect about n + queued appenders and, before the
+// next commit, wait until 7/8 of them are queued, for at most half an fsync (and 1 ms).
+// Appenders wake the writer only once that many are queued (wake_at_), not on every
+// arrival. AppendAsync callers (eragond's io threads) do not gather: they come in
+// through a few threads that keep working while the fsync runs, and waiting for them
+// only delayed the fsync (7-25 % fewer durable publishes/s in A/B runs on two cores).
+void TopicLogImpl::PlanGather(size_t blocking, size_t queued) {
+  const bool gather = options_.fsync.policy == FsyncPolicy::kAlways && blocking >= 4;
+  expected_ = gather ? blocking + queued : 0;
   gather_wait_ns_ = std::min<int64_t>(last_sync_ns_ / 2, 1'000'000);
 }
 
