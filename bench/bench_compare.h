@@ -113,6 +113,28 @@ bool WaitForDistinct(const PushSink& sink, uint64_t expected, double timeout_s);
 CellResult LatencyResult(const LoadResult& publish, const PushSink& sink, uint64_t sent_in_window,
                          bool complete);
 
+// Workload 5's measuring window (it opens after the warm-up) over `sink`, and the events
+// the paced publisher built: all of them, and those inside the window, whose arrivals
+// the sink must see. The same for every system.
+class LatencyWindow {
+ public:
+  LatencyWindow(const CompareSettings& s, PushSink& sink);
+  // One event built at `now_ns` (SteadyNowNs).
+  void Count(int64_t now_ns);
+  // Wraps a request builder so that each request it builds is counted at build time.
+  RequestBuilder Counting(RequestBuilder inner);
+  // Waits for the events sent less `refused` to arrive, then the cell's result.
+  CellResult Finish(const LoadResult& publish, uint64_t refused);
+
+ private:
+  const CompareSettings& s_;
+  PushSink& sink_;
+  int64_t from_ns_;
+  int64_t to_ns_;
+  std::atomic<uint64_t> built_{0};
+  std::atomic<uint64_t> in_window_{0};
+};
+
 const char* WorkloadName(Workload w);
 
 int CompareMain(Flags& flags);

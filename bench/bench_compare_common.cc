@@ -146,6 +146,32 @@ bool WaitForDistinct(const PushSink& sink, uint64_t expected, double timeout_s) 
   }
 }
 
+LatencyWindow::LatencyWindow(const CompareSettings& s, PushSink& sink)
+    : s_(s),
+      sink_(sink),
+      from_ns_(SteadyNowNs() + static_cast<int64_t>(s.warmup_s * 1e9)),
+      to_ns_(from_ns_ + static_cast<int64_t>(s.latency_duration_s * 1e9)) {
+  sink_.Reset(from_ns_, to_ns_);
+}
+
+void LatencyWindow::Count(int64_t now_ns) {
+  built_.fetch_add(1, std::memory_order_relaxed);
+  if (now_ns >= from_ns_ && now_ns < to_ns_) in_window_.fetch_add(1, std::memory_order_relaxed);
+}
+
+RequestBuilder LatencyWindow::Counting(RequestBuilder inner) {
+  return [this, inner = std::move(inner)](uint64_t seq, std::string& out) {
+    Count(SteadyNowNs());
+    return inner(seq, out);
+  };
+}
+
+CellResult LatencyWindow::Finish(const LoadResult& publish, uint64_t refused) {
+  const uint64_t built = built_.load();
+  bool complete = WaitForDistinct(sink_, built > refused ? built - refused : 0, s_.phase_timeout_s);
+  return LatencyResult(publish, sink_, in_window_.load(), complete);
+}
+
 CellResult LatencyResult(const LoadResult& publish, const PushSink& sink, uint64_t sent_in_window,
                          bool complete) {
   CellResult r;

@@ -53,8 +53,7 @@ class EragonSystem : public TestedSystem {
   }
 
   // Events seq*batch .. seq*batch+batch-1, sent_ns = now.
-  RequestBuilder Builder(const std::string& type, int batch, int event_bytes,
-                         std::atomic<uint64_t>* built = nullptr) const {
+  RequestBuilder Builder(const std::string& type, int batch, int event_bytes) const {
     std::string head = PublishHead();
     return [=](uint64_t seq, std::string& out) {
       thread_local std::string body;
@@ -70,7 +69,6 @@ class EragonSystem : public TestedSystem {
         }
         body.append("]}");
       }
-      if (built != nullptr) built->fetch_add(static_cast<uint64_t>(batch));
       out.append(head).append(std::to_string(body.size())).append("\r\n\r\n").append(body);
       return BuiltRequest{batch, body.size()};
     };
@@ -207,16 +205,8 @@ class EragonSystem : public TestedSystem {
   // The paced publish of workload 5 while `sink` records arrivals.
   Result<CellResult> PacedPublish(const std::string& type, PushSink& sink,
                                   const CompareSettings& s) {
-    int64_t from = SteadyNowNs() + static_cast<int64_t>(s.warmup_s * 1e9);
-    int64_t to = from + static_cast<int64_t>(s.latency_duration_s * 1e9);
-    sink.Reset(from, to);
-    std::atomic<uint64_t> built{0}, in_window{0};
-    RequestBuilder inner = Builder(type, 1, s.event_bytes, &built);
-    RequestBuilder builder = [&](uint64_t seq, std::string& out) {
-      int64_t now = SteadyNowNs();
-      if (now >= from && now < to) in_window.fetch_add(1, std::memory_order_relaxed);
-      return inner(seq, out);
-    };
+    LatencyWindow window(s, sink);
+    RequestBuilder builder = window.Counting(Builder(type, 1, s.event_bytes));
     LoadOptions load;
     load.endpoint = endpoint_;
     load.connections = s.clients;
@@ -225,10 +215,7 @@ class EragonSystem : public TestedSystem {
     load.warmup_s = s.warmup_s;
     load.request_rate = s.latency_rate;
     ERAGON_ASSIGN_OR_RETURN(LoadResult publish, LoadGenerator(load, builder).Run());
-    uint64_t refused = publish.requests_failed + publish.transport_errors;
-    bool complete = WaitForDistinct(sink, built.load() > refused ? built.load() - refused : 0,
-                                    s.phase_timeout_s);
-    return LatencyResult(publish, sink, in_window.load(), complete);
+    return window.Finish(publish, publish.requests_failed + publish.transport_errors);
   }
 
   Result<CellResult> LatencyPush(const std::string& type, const std::string& consumer,

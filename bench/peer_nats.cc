@@ -274,20 +274,11 @@ class NatsSystem : public TestedSystem {
     if (st != NATS_OK) return NatsError("js_Subscribe", st, code);
     SubPtr sub(raw);
 
-    int64_t from = SteadyNowNs() + static_cast<int64_t>(s.warmup_s * 1e9);
-    int64_t to = from + static_cast<int64_t>(s.latency_duration_s * 1e9);
-    sink.Reset(from, to);
-    std::atomic<uint64_t> built{0}, in_window{0};
-    auto on_build = [&](int64_t now) {
-      built.fetch_add(1, std::memory_order_relaxed);
-      if (now >= from && now < to) in_window.fetch_add(1, std::memory_order_relaxed);
-    };
+    LatencyWindow window(s, sink);
+    auto on_build = [&](int64_t now) { window.Count(now); };
     ERAGON_ASSIGN_OR_RETURN(LoadResult publish, PublishLoad(subject, 1, s.clients, s.latency_rate,
                                                             s.latency_duration_s, s, on_build));
-    bool complete = WaitForDistinct(
-        sink, built.load() > publish.requests_failed ? built.load() - publish.requests_failed : 0,
-        s.phase_timeout_s);
-    return LatencyResult(publish, sink, in_window.load(), complete);
+    return window.Finish(publish, publish.requests_failed);
   }
 
   std::string url_;

@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdlib>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -133,8 +134,7 @@ class RedisSystem : public TestedSystem {
   }
 
   // XADD key * event <json>, `batch` of them pipelined per request.
-  static RequestBuilder Builder(const std::string& key, int batch, int event_bytes,
-                                std::atomic<uint64_t>* built = nullptr) {
+  static RequestBuilder Builder(const std::string& key, int batch, int event_bytes) {
     return [=](uint64_t seq, std::string& out) {
       thread_local std::string event;
       int64_t now = SteadyNowNs();
@@ -151,7 +151,6 @@ class RedisSystem : public TestedSystem {
         redisFreeCommand(cmd);
         payload += event.size();
       }
-      if (built != nullptr) built->fetch_add(static_cast<uint64_t>(batch));
       return BuiltRequest{batch, payload, batch};
     };
   }
@@ -274,31 +273,21 @@ class RedisSystem : public TestedSystem {
         if (!n.ok()) return reader.Fail(n.status());
       }
     });
-    int64_t from = SteadyNowNs() + static_cast<int64_t>(s.warmup_s * 1e9);
-    int64_t to = from + static_cast<int64_t>(s.latency_duration_s * 1e9);
-    sink.Reset(from, to);
-    std::atomic<uint64_t> built{0}, in_window{0};
-    RequestBuilder inner = Builder(key, 1, s.event_bytes, &built);
-    RequestBuilder builder = [&](uint64_t seq, std::string& out) {
-      int64_t now = SteadyNowNs();
-      if (now >= from && now < to) in_window.fetch_add(1, std::memory_order_relaxed);
-      return inner(seq, out);
-    };
+    LatencyWindow window(s, sink);
+    RequestBuilder builder = window.Counting(Builder(key, 1, s.event_bytes));
     LoadOptions load = Load(s.clients, s);
     load.duration_s = s.latency_duration_s;
     load.request_rate = s.latency_rate;
     Result<LoadResult> publish = LoadGenerator(load, builder).Run();
-    bool complete = false;
+    std::optional<CellResult> result;
     if (publish.ok()) {
-      uint64_t refused = publish->requests_failed + publish->transport_errors;
-      complete = WaitForDistinct(sink, built.load() > refused ? built.load() - refused : 0,
-                                 s.phase_timeout_s);
+      result = window.Finish(*publish, publish->requests_failed + publish->transport_errors);
     }
     reader.stop = true;
     t.join();
     if (!publish.ok()) return publish.status();
     if (!reader.failure.ok()) return reader.failure;
-    return LatencyResult(*publish, sink, in_window.load(), complete);
+    return *result;
   }
 
   Endpoint endpoint_;
