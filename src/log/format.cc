@@ -54,7 +54,12 @@ bool IsZero(const char* p, size_t n) {
   return true;
 }
 
-ParseResult ParseRecord(std::string_view buf, size_t pos, uint32_t partitions, RecordHeader* h) {
+bool RecordCrcMatches(std::string_view buf, size_t pos, const RecordHeader& h) {
+  return crc32c::Value(buf.data() + pos + 4, kRecordHeaderSize - 4 + h.len) == h.crc;
+}
+
+ParseResult ParseRecord(std::string_view buf, size_t pos, uint32_t partitions, RecordHeader* h,
+                        bool check_crc) {
   if (pos + kRecordHeaderSize > buf.size()) {
     return IsZero(buf.data() + pos, buf.size() - pos) ? ParseResult::kEnd : ParseResult::kShort;
   }
@@ -65,8 +70,8 @@ ParseResult ParseRecord(std::string_view buf, size_t pos, uint32_t partitions, R
     return ParseResult::kBad;
   }
   if (pos + kRecordHeaderSize + h->len > buf.size()) return ParseResult::kShort;
-  uint32_t crc = crc32c::Value(p + 4, kRecordHeaderSize - 4 + h->len);
-  return crc == h->crc ? ParseResult::kOk : ParseResult::kBad;
+  if (!check_crc) return ParseResult::kOk;
+  return RecordCrcMatches(buf, pos, *h) ? ParseResult::kOk : ParseResult::kBad;
 }
 
 size_t SegmentHeaderSize(uint32_t partitions) { return 40 + 8 * size_t{partitions} + 4; }

@@ -44,8 +44,13 @@ enum class ParseResult {
   kShort,  // the buffer ends inside the record
   kBad,    // impossible header or CRC mismatch
 };
-// Parses the record at buf[pos]. `partitions` bounds the partition field.
-ParseResult ParseRecord(std::string_view buf, size_t pos, uint32_t partitions, RecordHeader* h);
+// Parses the record at buf[pos]. `partitions` bounds the partition field. Without
+// `check_crc` only the header's structure is checked (kOk: a plausible header and the
+// whole record in buf): enough to step over a record nobody reads.
+ParseResult ParseRecord(std::string_view buf, size_t pos, uint32_t partitions, RecordHeader* h,
+                        bool check_crc = true);
+// Whether the CRC of the (complete) record at buf[pos] with header h matches.
+bool RecordCrcMatches(std::string_view buf, size_t pos, const RecordHeader& h);
 
 // Segment header: magic, version, header size, segment sequence number, creation time,
 // partition count, then per partition the next offset at creation (the base), then a

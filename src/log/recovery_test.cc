@@ -1,4 +1,6 @@
 // Crash recovery: torn tails are cut cleanly, corruption is reported, never served.
+#include <algorithm>
+
 #include "log/format.h"
 #include "log/log_test_util.h"
 
@@ -120,6 +122,41 @@ TEST(Recovery, BitRotInASealedSegmentFailsTheReadAndIsNeverServed) {
   f.log.reset();
   ASSERT_TRUE(f.env->RemoveFile(f.SegmentPath("t", 1) + ".idx").ok());
   EXPECT_EQ(f.Open().code(), Code::kCorruption);
+}
+
+// The partitions of a topic share its segments. A read of one partition steps over the
+// others' records by their headers (checking their CRCs would multiply a fan-out's CPU
+// by the partition count); bit rot in another partition's record is reported by that
+// partition's own read, and never served.
+TEST(Recovery, ReadStepsOverAnotherPartitionsBitRotWhichThatPartitionsReadReports) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  TopicLog* t = f.Topic("t", 2);
+  std::vector<uint32_t> partition_of;  // per record, in file order
+  for (int i = 0; i < 40; ++i) {
+    auto pos = AppendOne(t, P(i), "key-" + std::to_string(i));
+    ASSERT_TRUE(pos.ok()) << pos.status().ToString();
+    partition_of.push_back((*pos)[0].partition);
+  }
+  const size_t in_zero = std::count(partition_of.begin(), partition_of.end(), 0u);
+  ASSERT_GT(in_zero, 5u);
+  ASSERT_LT(in_zero, 35u);
+  // A record of partition 1 between records of partition 0 (a read of partition 0
+  // starts at its first record).
+  size_t k = 0;
+  while (partition_of[k] != 0) ++k;
+  while (partition_of[k] != 1) ++k;
+  ASSERT_LT(std::count(partition_of.begin(), partition_of.begin() + k, 0u), in_zero);
+  const uint64_t at = SegmentHeaderSize(2) + k * (kRecordHeaderSize + kPayload);
+  ASSERT_TRUE(f.env->CorruptByte(f.SegmentPath("t", 1), at + kRecordHeaderSize + 3, 0x08).ok());
+
+  auto zero = t->Read(0, 0, 1000, 1 << 20);
+  ASSERT_TRUE(zero.ok()) << zero.status().ToString();
+  EXPECT_EQ(zero->size(), in_zero);
+  auto one = t->Read(1, 0, 1000, 1 << 20);
+  ASSERT_EQ(one.status().code(), Code::kCorruption) << one.status().ToString();
+  EXPECT_NE(one.status().message().find("byte " + std::to_string(at)), std::string::npos)
+      << one.status().ToString();
 }
 
 TEST(Recovery, MissingIndexFilesAreRebuiltByScanning) {

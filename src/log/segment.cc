@@ -65,7 +65,7 @@ uint64_t Segment::LookupPos(uint32_t p, uint64_t offset) const {
   return std::prev(it)->pos;
 }
 
-Status Segment::Scan(uint64_t pos, const Visitor& visit) const {
+Status Segment::Scan(uint64_t pos, const Visitor& visit, const Filter& wanted) const {
   const uint64_t end = data_end();
   std::string buf;
   uint64_t buf_pos = pos;  // file position of buf[0]
@@ -87,10 +87,16 @@ Status Segment::Scan(uint64_t pos, const Visitor& visit) const {
     }
     RecordHeader h;
     const size_t at = pos - buf_pos;
-    if (ParseRecord(buf, at, partitions(), &h) != ParseResult::kOk) {
+    auto bad = [&] {
       return Status::Corruption("segment " + path_ + ": bad record at byte " + std::to_string(pos));
+    };
+    if (ParseRecord(buf, at, partitions(), &h, /*check_crc=*/false) != ParseResult::kOk) {
+      return bad();
     }
-    if (!visit(h, pos, std::string_view(buf.data() + at + kRecordHeaderSize, h.len))) break;
+    if (!wanted || wanted(h)) {
+      if (!RecordCrcMatches(buf, at, h)) return bad();
+      if (!visit(h, pos, std::string_view(buf.data() + at + kRecordHeaderSize, h.len))) break;
+    }
     pos += kRecordHeaderSize + h.len;
   }
   return Status::Ok();
@@ -98,16 +104,19 @@ Status Segment::Scan(uint64_t pos, const Visitor& visit) const {
 
 Status Segment::Read(uint32_t p, uint64_t from, uint64_t end, size_t max_records, size_t* budget,
                      std::vector<LogRecord>* out) const {
-  return Scan(LookupPos(p, from), [&](const RecordHeader& h, uint64_t, std::string_view data) {
-    if (h.partition != p || h.offset < from) return true;
-    if (h.offset >= end || max_records == 0) return false;
-    if (!out->empty() && data.size() > *budget) return false;
-    out->push_back(LogRecord{p, h.offset, h.timestamp_ms, std::string(data)});
-    *budget -= std::min(*budget, data.size());
-    --max_records;
-    // Stop here rather than parse (and CRC-check) a record the caller did not ask for.
-    return max_records > 0 && *budget > 0 && h.offset + 1 < end;
-  });
+  auto wanted = [&](const RecordHeader& h) { return h.partition == p && h.offset >= from; };
+  return Scan(
+      LookupPos(p, from),
+      [&](const RecordHeader& h, uint64_t, std::string_view data) {
+        if (h.offset >= end || max_records == 0) return false;
+        if (!out->empty() && data.size() > *budget) return false;
+        out->push_back(LogRecord{p, h.offset, h.timestamp_ms, std::string(data)});
+        *budget -= std::min(*budget, data.size());
+        --max_records;
+        // Stop here rather than parse (and CRC-check) a record the caller did not ask for.
+        return max_records > 0 && *budget > 0 && h.offset + 1 < end;
+      },
+      wanted);
 }
 
 Result<std::optional<uint64_t>> Segment::FindTime(uint32_t p, int64_t ts) const {
@@ -120,11 +129,13 @@ Result<std::optional<uint64_t>> Segment::FindTime(uint32_t p, int64_t ts) const 
     start = (it == e.begin() || e.empty()) ? SegmentHeaderSize(partitions()) : std::prev(it)->pos;
   }
   std::optional<uint64_t> found;
-  ERAGON_RETURN_IF_ERROR(Scan(start, [&](const RecordHeader& h, uint64_t, std::string_view) {
-    if (h.partition != p || h.timestamp_ms < ts) return true;
-    found = h.offset;
-    return false;
-  }));
+  ERAGON_RETURN_IF_ERROR(Scan(
+      start,
+      [&](const RecordHeader& h, uint64_t, std::string_view) {
+        found = h.offset;
+        return false;
+      },
+      [&](const RecordHeader& h) { return h.partition == p && h.timestamp_ms >= ts; }));
   return found;
 }
 

@@ -74,9 +74,13 @@ class Segment {
 
  private:
   using Visitor = std::function<bool(const RecordHeader&, uint64_t pos, std::string_view)>;
-  // Calls visit for each record from file position `pos` up to data_end(), verifying
-  // CRCs, until it returns false.
-  Status Scan(uint64_t pos, const Visitor& visit) const;
+  using Filter = std::function<bool(const RecordHeader&)>;
+  // Calls visit for each record from file position `pos` up to data_end() that `wanted`
+  // accepts (every record without a filter), verifying its CRC, until visit returns
+  // false. Records the filter turns down are stepped over by their header alone: the
+  // partitions of a topic share its segments, so a read of one partition would otherwise
+  // CRC-check every other partition's records in between.
+  Status Scan(uint64_t pos, const Visitor& visit, const Filter& wanted = nullptr) const;
   uint64_t LookupPos(uint32_t p, uint64_t offset) const;
 
   const std::string path_;
