@@ -1,8 +1,9 @@
 #include "dispatch/dispatcher.h"
-#include "core/thread_name.h"
 
 #include <algorithm>
 #include <charconv>
+
+#include "core/thread_name.h"
 
 namespace eragon::dispatch {
 

@@ -1,5 +1,4 @@
 #include "index/id_index.h"
-#include "core/thread_name.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -18,6 +17,7 @@
 
 #include "core/event_codec.h"
 #include "core/hash.h"
+#include "core/thread_name.h"
 
 namespace eragon::index {
 namespace {

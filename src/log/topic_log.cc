@@ -1,11 +1,11 @@
 // TopicLogImpl: opening, reads, waiting, subscriptions and retention. The writer side
 // (appends, group commit, segment rolls) is in topic_writer.cc.
 #include "log/topic_log.h"
-#include "core/thread_name.h"
 
 #include <algorithm>
 
 #include "core/murmur2.h"
+#include "core/thread_name.h"
 #include "log/segment_recovery.h"
 
 namespace eragon::log {

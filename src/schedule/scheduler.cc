@@ -1,10 +1,10 @@
 #include "schedule/scheduler.h"
-#include "core/thread_name.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <set>
 
+#include "core/thread_name.h"
 #include "schedule/tick_spec.h"
 
 namespace eragon::schedule {

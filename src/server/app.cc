@@ -1,5 +1,4 @@
 #include "server/app.h"
-#include "core/thread_name.h"
 
 #include <condition_variable>
 #include <future>
@@ -7,6 +6,7 @@
 #include <thread>
 
 #include "config/sqlite_config_store.h"
+#include "core/thread_name.h"
 #include "core/uuid.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
