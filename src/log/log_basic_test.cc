@@ -10,19 +10,6 @@ using testing::LogFixture;
 using testing::Payload;
 using testing::ReadAll;
 
-TEST(FsyncOptions, ParsesTheThreePolicies) {
-  EXPECT_EQ(ParseFsyncOptions("always")->policy, FsyncPolicy::kAlways);
-  EXPECT_EQ(ParseFsyncOptions("never")->policy, FsyncPolicy::kNever);
-  auto i = ParseFsyncOptions("interval:100");
-  ASSERT_TRUE(i.ok());
-  EXPECT_EQ(i->policy, FsyncPolicy::kInterval);
-  EXPECT_EQ(i->interval_ms, 100);
-  EXPECT_EQ(FsyncOptionsToString(*i), "interval:100");
-  for (const char* bad : {"interval:0", "interval:", "interval:x", "sometimes", ""}) {
-    EXPECT_FALSE(ParseFsyncOptions(bad).ok()) << bad;
-  }
-}
-
 TEST(Log, AppendedRecordsReadBackInOrderPerPartition) {
   LogFixture f;
   ASSERT_TRUE(f.Open().ok());
@@ -125,7 +112,7 @@ TEST(Log, OpenTopicChecksNameAndPartitionCount) {
 TEST(Log, SecondOpenOfTheSameDirectoryFailsWhileLocked) {
   LogFixture f;
   ASSERT_TRUE(f.Open().ok());
-  auto again = LogManager::Open(testing::kDir, f.options);
+  auto again = channel::OpenEmbeddedChannel(testing::kDir, f.options);
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.status().message().find("locked"), std::string::npos);
 }

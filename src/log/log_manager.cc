@@ -1,4 +1,5 @@
-// LogManager: the log directory — its lock, its topics and the position store.
+// LogManagerImpl: the embedded channel (channel::Channel) — the log directory, its lock,
+// its topics and the position store.
 //
 // Layout: <dir>/LOCK, <dir>/positions, <dir>/topics/<name>/{meta, <seq>.seg, <seq>.seg.idx}
 #include <map>
@@ -48,6 +49,8 @@ class LogManagerImpl final : public LogManager {
   LogManagerImpl(std::string dir, LogOptions options)
       : dir_(std::move(dir)), topics_dir_(dir_ + "/topics"), options_(options) {}
   ~LogManagerImpl() override { (void)Close(); }
+
+  std::string_view kind() const override { return "embedded"; }
 
   Status Init() {
     Env* env = options_.env;
@@ -182,13 +185,18 @@ class LogManagerImpl final : public LogManager {
 
 }  // namespace
 
-Result<std::unique_ptr<LogManager>> LogManager::Open(const std::string& dir, LogOptions options) {
+}  // namespace eragon::log
+
+namespace eragon::channel {
+
+Result<std::unique_ptr<Channel>> OpenEmbeddedChannel(const std::string& dir,
+                                                     EmbeddedOptions options) {
   if (options.segment_bytes < 4096) {
     return Status::InvalidArgument("segment_bytes must be at least 4096");
   }
-  auto m = std::make_unique<LogManagerImpl>(dir, options);
+  auto m = std::make_unique<log::LogManagerImpl>(dir, options);
   ERAGON_RETURN_IF_ERROR(m->Init());
-  return std::unique_ptr<LogManager>(std::move(m));
+  return std::unique_ptr<Channel>(std::move(m));
 }
 
-}  // namespace eragon::log
+}  // namespace eragon::channel

@@ -27,7 +27,7 @@ struct LogFixture {
     options.retention_ms = 0;
   }
   Status Open() {
-    auto r = LogManager::Open(kDir, options);
+    auto r = channel::OpenEmbeddedChannel(kDir, options);
     if (!r.ok()) return r.status();
     log = std::move(r).value();
     return Status::Ok();

@@ -1,8 +1,8 @@
 #include <charconv>
 
-#include "log/log.h"
+#include "channel/embedded.h"
 
-namespace eragon::log {
+namespace eragon::channel {
 
 Result<FsyncOptions> ParseFsyncOptions(std::string_view text) {
   FsyncOptions o;
@@ -39,4 +39,4 @@ std::string FsyncOptionsToString(const FsyncOptions& o) {
   return "always";
 }
 
-}  // namespace eragon::log
+}  // namespace eragon::channel
