@@ -104,7 +104,7 @@ RunResult RunLog(const std::string& dir, const std::string& policy, int threads,
   CountingEnv env(Env::Default());
   log::LogOptions o;
   o.env = &env;
-  o.fsync = log::ParseFsyncOptions(policy).value();
+  o.fsync = channel::ParseFsyncOptions(policy).value();
   o.segment_bytes = segment_bytes;
   o.retention_ms = 0;
   o.max_pending_bytes = 256ull << 20;
@@ -118,7 +118,7 @@ RunResult RunLog(const std::string& dir, const std::string& policy, int threads,
   };
   const std::string run_dir = dir + "/log-" + std::to_string(threads) + "x" +
                               std::to_string(batch) + "-" + policy.substr(0, 3);
-  auto lm = log::LogManager::Open(run_dir, o);
+  auto lm = channel::OpenEmbeddedChannel(run_dir, o);
   if (!lm.ok()) Die(lm.status().ToString());
   auto topic = (*lm)->OpenTopic("bench", log::TopicOptions{8});
   if (!topic.ok()) Die(topic.status().ToString());

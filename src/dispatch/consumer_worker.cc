@@ -80,7 +80,7 @@ uint64_t ConsumerWorker::FreshStart(uint32_t p) {
 // Committed positions from the PositionStore; a partition without one starts per the
 // routes' `start` (FreshStart) and is committed at once, so a restart keeps that choice.
 void ConsumerWorker::InitPositions() {
-  std::vector<log::PositionStore::Entry> fresh;
+  std::vector<channel::PositionStore::Entry> fresh;
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     std::optional<uint64_t> pos = ctx_.positions->Get(topic_name(), consumer_, p);
     uint64_t start = ctx_.topic->StartOffset(p);
@@ -298,12 +298,12 @@ void ConsumerWorker::Complete(const SlotKey& key, Slot& slot) {
   part.committed = part.window.empty() ? part.read_pos : part.window.begin()->first;
 }
 
-std::vector<log::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
+std::vector<channel::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
   std::lock_guard lock(mu_);
   // The states of every event below the positions reported here are in pending_ or
   // written: write them, so the dispatcher's Sync covers them before the commit.
   FlushPending(false).ok();
-  std::vector<log::PositionStore::Entry> out;
+  std::vector<channel::PositionStore::Entry> out;
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     if (parts_[p].committed == parts_[p].last_committed) continue;
     parts_[p].last_committed = parts_[p].committed;

@@ -36,13 +36,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "channel/channel.h"
 #include "config/config_store.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/push_client.h"
 #include "dispatch/record_cache.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
-#include "log/log.h"
 
 namespace eragon::dispatch {
 
@@ -58,9 +58,9 @@ struct DeliveryObserver {
 };
 
 struct WorkerContext {
-  log::TopicLog* topic = nullptr;
+  channel::Topic* topic = nullptr;
   RecordCache* records = nullptr;  // the topic's, shared by its workers
-  log::PositionStore* positions = nullptr;
+  channel::PositionStore* positions = nullptr;
   DeliveryStore* store = nullptr;
   PushClient* push = nullptr;
   Clock* clock = nullptr;
@@ -114,7 +114,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   int64_t pump_at() const { return pump_at_.load(std::memory_order_acquire); }
 
   // Committed positions that changed since the last call (for PositionStore::Commit).
-  std::vector<log::PositionStore::Entry> TakeCommitted();
+  std::vector<channel::PositionStore::Entry> TakeCommitted();
 
   // Pull: up to `max` ready messages, leased for ack_timeout_ms.
   void Fetch(size_t max, int64_t ack_timeout_ms, std::vector<PulledMessage>* out);

@@ -4,6 +4,7 @@
 #include <future>
 #include <thread>
 
+#include "channel/embedded.h"
 #include "config/sqlite_config_store.h"
 #include "core/event_codec.h"
 
@@ -114,12 +115,12 @@ Rig::~Rig() {
 }
 
 void Rig::Open() {
-  log::LogOptions lo;
+  channel::EmbeddedOptions lo;
   lo.clock = &clock;
-  lo.fsync.policy = log::FsyncPolicy::kNever;
+  lo.fsync.policy = channel::FsyncPolicy::kNever;
   lo.segment_bytes = 1 << 20;
   lo.retention_ms = 0;
-  auto l = log::LogManager::Open(dir + "/log", lo);
+  auto l = channel::OpenEmbeddedChannel(dir + "/log", lo);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   logs = std::move(*l);
   auto s = DeliveryStore::Open(dir + "/dispatch", &clock);
@@ -213,8 +214,8 @@ Rig::Published Rig::Publish(const std::string& type, const std::string& entity, 
   p.topic = producers_.at(type).topic;
   std::string payload;
   EncodeEventRecord(p.event, &payload);
-  log::TopicLog* t = logs->FindTopic(p.topic);
-  log::AppendRecord rec{entity, payload, clock.WallMs()};
+  channel::Topic* t = logs->FindTopic(p.topic);
+  channel::AppendRecord rec{entity, payload, clock.WallMs()};
   auto pos = t->Append({&rec, 1});
   EXPECT_TRUE(pos.ok()) << pos.status().ToString();
   if (pos.ok()) {

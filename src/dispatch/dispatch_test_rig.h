@@ -1,5 +1,5 @@
-// Test-only: an in-process dispatcher over real parts — a LogManager in a temp dir (fsync
-// never, small segments), an in-memory SQLite ConfigStore, a DeliveryStore, a real
+// Test-only: an in-process dispatcher over real parts — the embedded channel in a temp dir
+// (fsync never, small segments), an in-memory SQLite ConfigStore, a DeliveryStore, a real
 // PushClient — driven by a ManualClock, with real HTTP endpoints (TestHttpServer) that
 // record what they receive and answer per a policy the test sets.
 #pragma once
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "channel/channel.h"
 #include "config/config_store.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
@@ -23,7 +24,6 @@
 #include "dispatch/test_http_server.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
-#include "log/log.h"
 
 namespace eragon::dispatch::testing {
 
@@ -153,7 +153,7 @@ class Rig {
   ManualClock clock;
   std::string dir;
   std::unique_ptr<config::ConfigStore> config;
-  std::unique_ptr<log::LogManager> logs;
+  std::unique_ptr<channel::Channel> logs;
   std::unique_ptr<DeliveryStore> store;
   std::unique_ptr<PushClient> push;
   std::unique_ptr<Dispatcher> dispatcher;

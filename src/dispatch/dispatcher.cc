@@ -59,7 +59,7 @@ void Dispatcher::Stop() {
   CommitPositions();
   std::lock_guard lock(mu_);
   for (auto& [topic, id] : subscriptions_) {
-    if (log::TopicLog* t = d_.logs->FindTopic(topic)) t->Unsubscribe(id);
+    if (channel::Topic* t = d_.logs->FindTopic(topic)) t->Unsubscribe(id);
   }
   subscriptions_.clear();
 }
@@ -170,7 +170,7 @@ void Dispatcher::RefreshRoutesLocked() {
   }
   for (auto& [key, routes] : wanted) {
     const config::ProducerRoute* pr = topic_route[key.second];
-    Result<log::TopicLog*> topic = d_.logs->OpenTopic(pr->topic, {pr->partitions});
+    Result<channel::Topic*> topic = d_.logs->OpenTopic(pr->topic, {pr->partitions});
     if (!topic.ok()) continue;
     std::lock_guard lock(mu_);
     auto it = workers_.find(key);
@@ -202,9 +202,9 @@ void Dispatcher::RefreshRoutesLocked() {
 // past an event whose dead letter was lost.
 void Dispatcher::CommitPositions() {
   std::lock_guard refresh(refresh_mu_);
-  std::vector<log::PositionStore::Entry> entries;
+  std::vector<channel::PositionStore::Entry> entries;
   for (const auto& w : WorkersOf("")) {
-    std::vector<log::PositionStore::Entry> e = w->TakeCommitted();
+    std::vector<channel::PositionStore::Entry> e = w->TakeCommitted();
     entries.insert(entries.end(), e.begin(), e.end());
   }
   if (entries.empty()) return;

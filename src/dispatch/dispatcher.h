@@ -18,12 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "channel/channel.h"
 #include "config/config_store.h"
 #include "dispatch/consumer_worker.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/push_client.h"
 #include "dispatch/record_cache.h"
-#include "log/log.h"
 
 namespace eragon::dispatch {
 
@@ -44,7 +44,7 @@ class Dispatcher {
  public:
   struct Deps {
     config::ConfigStore* store = nullptr;
-    log::LogManager* logs = nullptr;
+    channel::Channel* logs = nullptr;
     DeliveryStore* deliveries = nullptr;
     PushClient* push = nullptr;
     Clock* clock = nullptr;

@@ -51,7 +51,7 @@ TEST(DispatcherPush, OrderedTopicDeliversEachEventOnceInPublishOrderPerEntityAcr
   EXPECT_EQ(FirstSuccessByEntity(ep), ByEntity(published));
 
   // Positions are committed (every 100 ms of the dispatcher's clock) up to the end.
-  log::TopicLog* topic = rig.logs->FindTopic("orders");
+  channel::Topic* topic = rig.logs->FindTopic("orders");
   rig.AdvanceUntil(
       [&] {
         for (uint32_t p = 0; p < topic->partitions(); ++p) {
@@ -332,10 +332,10 @@ TEST(DispatcherPush, DeadConsumerWithLargeBacklogKeepsWindowBounded) {
   auto r = rig.HttpRoute("t", "dead", RefusingUrl());
   rig.Put(r);
   const size_t n = kSanitized ? 10'000 : 50'000;
-  log::TopicLog* topic = rig.logs->FindTopic("t");
+  channel::Topic* topic = rig.logs->FindTopic("t");
   std::vector<std::string> payloads(1000);
   for (size_t done = 0; done < n; done += 1000) {
-    std::vector<log::AppendRecord> recs;
+    std::vector<channel::AppendRecord> recs;
     std::vector<std::string> entities(1000);
     for (size_t i = 0; i < 1000; ++i) {
       Event e;

@@ -6,7 +6,7 @@
 
 namespace eragon::dispatch {
 
-RecordCache::RecordCache(log::TopicLog* topic, size_t capacity)
+RecordCache::RecordCache(channel::Topic* topic, size_t capacity)
     : topic_(topic),
       capacity_(capacity > 0 ? capacity : std::max<size_t>(1024, 16384 / topic->partitions())),
       runs_(topic->partitions()) {}
@@ -23,14 +23,14 @@ Status RecordCache::Read(uint32_t partition, uint64_t from, size_t max, size_t m
     }
     return Status::Ok();
   }
-  ERAGON_ASSIGN_OR_RETURN(std::vector<log::LogRecord> recs,
+  ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> recs,
                           topic_->Read(partition, from, max, max_bytes));
   const bool keep = from >= end || run.recs.empty();  // not behind the run
   if (keep && !recs.empty() && recs.front().offset != end) {
     run.recs.clear();
     run.base = recs.front().offset;
   }
-  for (log::LogRecord& rec : recs) {
+  for (channel::Record& rec : recs) {
     CachedRecord c;
     c.offset = rec.offset;
     c.timestamp_ms = rec.timestamp_ms;

@@ -20,9 +20,9 @@
 #include <mutex>
 #include <vector>
 
+#include "channel/channel.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
-#include "log/log.h"
 
 namespace eragon::dispatch {
 
@@ -35,7 +35,7 @@ struct CachedRecord {
 class RecordCache {
  public:
   // capacity 0: the default for the topic's partition count.
-  explicit RecordCache(log::TopicLog* topic, size_t capacity = 0);
+  explicit RecordCache(channel::Topic* topic, size_t capacity = 0);
 
   // Appends to `out` up to `max` records of `partition` from offset `from` (fewer at the
   // durable end; at most about `max_bytes` of payload when read from the log).
@@ -48,7 +48,7 @@ class RecordCache {
     std::deque<CachedRecord> recs;
   };
 
-  log::TopicLog* const topic_;
+  channel::Topic* const topic_;
   const size_t capacity_;
   std::mutex mu_;
   std::vector<Run> runs_;  // per partition

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "channel/embedded.h"
 #include "core/event_codec.h"
 
 namespace eragon::dispatch {
@@ -19,9 +20,9 @@ class RecordCacheTest : public ::testing::Test {
     char tmpl[] = "/tmp/eragon-record-cache-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    log::LogOptions o;
-    o.fsync.policy = log::FsyncPolicy::kNever;
-    auto logs = log::LogManager::Open(dir_, o);
+    channel::EmbeddedOptions o;
+    o.fsync.policy = channel::FsyncPolicy::kNever;
+    auto logs = channel::OpenEmbeddedChannel(dir_, o);
     ASSERT_TRUE(logs.ok()) << logs.status().ToString();
     logs_ = std::move(*logs);
     auto topic = logs_->OpenTopic("t", {1});
@@ -35,7 +36,7 @@ class RecordCacheTest : public ::testing::Test {
       e.data = "{}";
       std::string payload;
       EncodeEventRecord(e, &payload);
-      log::AppendRecord rec{"e", payload, 1000 + i};
+      channel::AppendRecord rec{"e", payload, 1000 + i};
       ASSERT_TRUE(topic_->Append({&rec, 1}).ok());
     }
   }
@@ -50,8 +51,8 @@ class RecordCacheTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::unique_ptr<log::LogManager> logs_;
-  log::TopicLog* topic_ = nullptr;
+  std::unique_ptr<channel::Channel> logs_;
+  channel::Topic* topic_ = nullptr;
 };
 
 TEST_F(RecordCacheTest, ServesTheLogsRecordsAndSharesOneDecodedEventBetweenReaders) {

@@ -96,7 +96,7 @@ Fingerprint FingerprintOf(const Event& e) {
 
 class IdIndex::Impl {
  public:
-  Impl(rocksdb::DB* db, log::LogManager* logs) : db_(db), logs_(logs) {}
+  Impl(rocksdb::DB* db, channel::Channel* logs) : db_(db), logs_(logs) {}
   ~Impl() { Close().ok(); }
 
   Status LoadTypes();
@@ -139,10 +139,10 @@ class IdIndex::Impl {
   bool Retained(const Location& loc);
   void WriterLoop();
   void WriteBatchOf(std::vector<Pending>& batch);
-  Status IndexPartition(log::TopicLog* topic, uint32_t partition);
+  Status IndexPartition(channel::Topic* topic, uint32_t partition);
 
   rocksdb::DB* db_;
-  log::LogManager* logs_;
+  channel::Channel* logs_;
   std::array<Stripe, kStripes> stripes_;
 
   std::mutex types_mu_;
@@ -165,7 +165,7 @@ std::optional<Entry> IdIndex::Impl::Lookup(const std::string& id) {
 }
 
 bool IdIndex::Impl::Retained(const Location& loc) {
-  log::TopicLog* topic = logs_->FindTopic(loc.topic);
+  channel::Topic* topic = logs_->FindTopic(loc.topic);
   return topic != nullptr && loc.partition < topic->partitions() &&
          loc.offset >= topic->StartOffset(loc.partition);
 }
@@ -322,7 +322,7 @@ Status IdIndex::Impl::LoadTypes() {
 }
 
 // Indexes the records of one partition past its checkpoint.
-Status IdIndex::Impl::IndexPartition(log::TopicLog* topic, uint32_t partition) {
+Status IdIndex::Impl::IndexPartition(channel::Topic* topic, uint32_t partition) {
   std::string cp_value;
   uint64_t from = topic->StartOffset(partition);
   rocksdb::Status s =
@@ -330,12 +330,12 @@ Status IdIndex::Impl::IndexPartition(log::TopicLog* topic, uint32_t partition) {
   if (s.ok() && cp_value.size() == 8) from = std::max(from, GetFixed(cp_value.data(), 8));
   const uint64_t end = topic->DurableEnd(partition);
   while (from < end) {
-    ERAGON_ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
+    ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> records,
                             topic->Read(partition, from, 4096, 8 << 20));
     if (records.empty()) break;
     rocksdb::WriteBatch wb;
     std::string value;
-    for (const log::LogRecord& rec : records) {
+    for (const channel::Record& rec : records) {
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       Entry entry{{topic->name(), partition, rec.offset}, FingerprintOf(e), e.producer};
       EncodeEntry(entry, &value);
@@ -355,7 +355,7 @@ Status IdIndex::Impl::IndexPartition(log::TopicLog* topic, uint32_t partition) {
 
 Status IdIndex::Impl::CatchUp() {
   for (const std::string& name : logs_->TopicNames()) {
-    log::TopicLog* topic = logs_->FindTopic(name);
+    channel::Topic* topic = logs_->FindTopic(name);
     if (topic == nullptr) continue;
     for (uint32_t p = 0; p < topic->partitions(); ++p) {
       ERAGON_RETURN_IF_ERROR(IndexPartition(topic, p));
@@ -379,7 +379,7 @@ Status IdIndex::Impl::Close() {
   return st;
 }
 
-Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, log::LogManager* logs) {
+Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, channel::Channel* logs) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.write_buffer_size = 32 << 20;

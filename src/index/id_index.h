@@ -21,9 +21,9 @@
 #include <string_view>
 #include <vector>
 
+#include "channel/channel.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
-#include "log/log.h"
 
 namespace eragon::index {
 
@@ -50,7 +50,7 @@ class IdIndex {
  public:
   // Opens (creating) the index in `dir` and brings it up to date with `logs`.
   // `logs` must outlive the index.
-  static Result<std::unique_ptr<IdIndex>> Open(const std::string& dir, log::LogManager* logs);
+  static Result<std::unique_ptr<IdIndex>> Open(const std::string& dir, channel::Channel* logs);
   ~IdIndex();
 
   ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "channel/embedded.h"
 #include "core/event_codec.h"
 
 namespace eragon::index {
@@ -24,10 +25,10 @@ class IdIndexTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   void OpenAll() {
-    log::LogOptions opts;
-    opts.fsync.policy = log::FsyncPolicy::kNever;
+    channel::EmbeddedOptions opts;
+    opts.fsync.policy = channel::FsyncPolicy::kNever;
     opts.segment_bytes = 1 << 20;
-    auto logs = log::LogManager::Open(dir_ / "log", opts);
+    auto logs = channel::OpenEmbeddedChannel(dir_ / "log", opts);
     ASSERT_TRUE(logs.ok()) << logs.status().ToString();
     logs_ = std::move(logs).value();
     auto topic = logs_->OpenTopic("orders", {.partitions = 4});
@@ -61,7 +62,7 @@ class IdIndexTest : public ::testing::Test {
   Location Append(const Event& e) {
     std::string rec;
     EncodeEventRecord(e, &rec);
-    log::AppendRecord r{e.entity_id, rec, e.occurred_at};
+    channel::AppendRecord r{e.entity_id, rec, e.occurred_at};
     auto pos = topic_->Append(std::span(&r, 1));
     EXPECT_TRUE(pos.ok());
     return {"orders", (*pos)[0].partition, (*pos)[0].offset};
@@ -72,8 +73,8 @@ class IdIndexTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  std::unique_ptr<log::LogManager> logs_;
-  log::TopicLog* topic_ = nullptr;
+  std::unique_ptr<channel::Channel> logs_;
+  channel::Topic* topic_ = nullptr;
   std::unique_ptr<IdIndex> index_;
 };
 

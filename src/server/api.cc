@@ -38,7 +38,7 @@ void Api::RegisterOps(http::Router& router) {
         return;
       }
       for (const std::string& name : d_.logs->TopicNames()) {
-        log::TopicLog* t = d_.logs->FindTopic(name);
+        channel::Topic* t = d_.logs->FindTopic(name);
         if (t != nullptr && !t->health().ok()) {
           (*shared)(StatusResponse(
               Status::Unavailable("log topic '" + name + "': " + t->health().message())));

@@ -6,12 +6,12 @@
 // 403, 409.
 #pragma once
 
+#include "channel/channel.h"
 #include "config/config_store.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
 #include "eragon/clock.h"
 #include "index/id_index.h"
-#include "log/log.h"
 #include "server/auth.h"
 #include "server/http/router.h"
 #include "server/metrics.h"
@@ -25,7 +25,7 @@ namespace eragon::server {
 // Everything the handlers use; all borrowed, all outlive the Api.
 struct ApiDeps {
   config::ConfigStore* store = nullptr;
-  log::LogManager* logs = nullptr;
+  channel::Channel* logs = nullptr;
   index::IdIndex* ids = nullptr;
   Auth* auth = nullptr;
   RouteCache* routes = nullptr;

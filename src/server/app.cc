@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "channel/embedded.h"
 #include "config/sqlite_config_store.h"
 #include "core/thread_name.h"
 #include "core/uuid.h"
@@ -12,7 +13,6 @@
 #include "dispatch/dispatcher.h"
 #include "dispatch/push_client.h"
 #include "index/id_index.h"
-#include "log/log.h"
 #include "schedule/scheduler.h"
 #include "server/api.h"
 #include "server/auth.h"
@@ -34,7 +34,7 @@ struct App::Parts {
   Clock* clock = Clock::System();
   std::unique_ptr<FileLock> lock;
   std::unique_ptr<config::ConfigStore> store;
-  std::unique_ptr<log::LogManager> logs;
+  std::unique_ptr<channel::Channel> logs;
   std::unique_ptr<index::IdIndex> ids;
   std::unique_ptr<dispatch::DeliveryStore> deliveries;
   std::unique_ptr<dispatch::PushClient> push;
@@ -69,7 +69,7 @@ void App::Parts::MaintenanceLoop() {
     publisher->RefreshDiskSpace();
     if (clock->MonoMs() - last_retention_ms >= 60'000) {
       last_retention_ms = clock->MonoMs();
-      Result<log::RetentionReport> report = logs->RunRetention();
+      Result<channel::RetentionReport> report = logs->RunRetention();
       if (report.ok()) {
         for (const std::string& w : report->warnings) fprintf(stderr, "eragond: %s\n", w.c_str());
       } else {
@@ -137,7 +137,7 @@ Status OpenStores(App::Parts& p) {
   }
   p.lock = std::move(lock).value();
   ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenSqliteConfigStore(dir + "/config.db"));
-  log::LogOptions lo;
+  channel::EmbeddedOptions lo;
   lo.env = p.env;
   lo.clock = p.clock;
   lo.fsync = p.options.fsync;
@@ -149,7 +149,7 @@ Status OpenStores(App::Parts& p) {
   lo.on_commit = [metrics](double write_s, double fsync_s, uint64_t bytes, size_t) {
     metrics->LogCommit(write_s, fsync_s, bytes);
   };
-  ERAGON_ASSIGN_OR_RETURN(p.logs, log::LogManager::Open(dir + "/log", lo));
+  ERAGON_ASSIGN_OR_RETURN(p.logs, channel::OpenEmbeddedChannel(dir + "/log", lo));
   ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
   ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
   dispatch::PushClientOptions po;

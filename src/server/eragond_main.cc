@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   printf("eragond: listening on %s data-dir %s fsync %s\n", (*app)->url().c_str(),
-         options->data_dir.c_str(), log::FsyncOptionsToString(options->fsync).c_str());
+         options->data_dir.c_str(), channel::FsyncOptionsToString(options->fsync).c_str());
   fflush(stdout);
 
   int sig = 0;

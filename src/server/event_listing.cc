@@ -23,7 +23,7 @@ struct Candidate {
 
 // One (topic, partition) being read backwards from `upper` (exclusive).
 struct Source {
-  log::TopicLog* topic;
+  channel::Topic* topic;
   uint32_t partition;
   uint64_t upper;
   uint64_t scanned_to;           // lowest offset examined so far
@@ -44,10 +44,10 @@ Status Fill(Source& s, const ListQuery& q, size_t need, size_t* budget) {
   while (s.found.size() < need && s.scanned_to > start && *budget > 0) {
     uint64_t lo = s.scanned_to - std::min<uint64_t>(s.scanned_to - start, kWindow);
     size_t count = static_cast<size_t>(s.scanned_to - lo);
-    ERAGON_ASSIGN_OR_RETURN(std::vector<log::LogRecord> recs,
+    ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> recs,
                             s.topic->Read(s.partition, lo, count, kMaxReadBytes));
     std::vector<Candidate> window;
-    for (log::LogRecord& rec : recs) {
+    for (channel::Record& rec : recs) {
       if (rec.offset >= s.scanned_to) break;
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       if (Matches(e, q)) window.push_back({rec.timestamp_ms, rec.offset, std::move(e)});
@@ -68,14 +68,14 @@ std::string EncodeCursor(const std::vector<Source>& sources) {
   return HexEncode(raw);
 }
 
-Status DecodeCursor(const std::string& cursor, log::LogManager* logs, std::vector<Source>* out) {
+Status DecodeCursor(const std::string& cursor, channel::Channel* logs, std::vector<Source>* out) {
   std::optional<std::string> raw = HexDecode(cursor);
   if (!raw) return Status::InvalidArgument("after: not a cursor returned by this endpoint");
   std::istringstream in(*raw);
   std::string topic, partition, upper;
   while (std::getline(in, topic, '\t') && std::getline(in, partition, '\t') &&
          std::getline(in, upper, '\n')) {
-    log::TopicLog* t = logs->FindTopic(topic);
+    channel::Topic* t = logs->FindTopic(topic);
     uint32_t p = 0;
     uint64_t u = 0;
     auto r1 = std::from_chars(partition.data(), partition.data() + partition.size(), p);
@@ -89,7 +89,7 @@ Status DecodeCursor(const std::string& cursor, log::LogManager* logs, std::vecto
   return Status::Ok();
 }
 
-Result<std::vector<Source>> InitialSources(log::LogManager* logs, RouteCache* routes,
+Result<std::vector<Source>> InitialSources(channel::Channel* logs, RouteCache* routes,
                                            const ListQuery& q) {
   std::vector<std::string> topics;
   if (q.event_type) {
@@ -100,7 +100,7 @@ Result<std::vector<Source>> InitialSources(log::LogManager* logs, RouteCache* ro
   if (topics.empty()) topics = logs->TopicNames();
   std::vector<Source> sources;
   for (const std::string& name : topics) {
-    log::TopicLog* t = logs->FindTopic(name);
+    channel::Topic* t = logs->FindTopic(name);
     if (t == nullptr) continue;
     for (uint32_t p = 0; p < t->partitions(); ++p) {
       if (q.entity_id && t->PartitionFor(*q.entity_id) != p) continue;
@@ -112,11 +112,11 @@ Result<std::vector<Source>> InitialSources(log::LogManager* logs, RouteCache* ro
 
 }  // namespace
 
-Result<Event> ReadEventById(log::LogManager* logs, index::IdIndex* ids, const std::string& id) {
+Result<Event> ReadEventById(channel::Channel* logs, index::IdIndex* ids, const std::string& id) {
   std::optional<index::Location> loc = ids->Find(id);
-  log::TopicLog* topic = loc ? logs->FindTopic(loc->topic) : nullptr;
+  channel::Topic* topic = loc ? logs->FindTopic(loc->topic) : nullptr;
   if (topic == nullptr) return Status::NotFound("no event with id '" + id + "'");
-  ERAGON_ASSIGN_OR_RETURN(std::vector<log::LogRecord> recs,
+  ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> recs,
                           topic->Read(loc->partition, loc->offset, 1, kMaxReadBytes));
   if (recs.empty() || recs[0].offset != loc->offset) {
     return Status::NotFound("no event with id '" + id + "' (no longer retained)");
@@ -148,7 +148,7 @@ Result<ListQuery> ParseListQuery(const http::HttpRequest& req) {
   return q;
 }
 
-Result<std::string> ListEventsJson(log::LogManager* logs, RouteCache* routes, const ListQuery& q) {
+Result<std::string> ListEventsJson(channel::Channel* logs, RouteCache* routes, const ListQuery& q) {
   std::vector<Source> sources;
   if (q.after.empty()) {
     ERAGON_ASSIGN_OR_RETURN(sources, InitialSources(logs, routes, q));

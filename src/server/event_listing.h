@@ -5,17 +5,17 @@
 #include <optional>
 #include <string>
 
+#include "channel/channel.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
 #include "index/id_index.h"
-#include "log/log.h"
 #include "server/http/http_message.h"
 #include "server/route_cache.h"
 
 namespace eragon::server {
 
 // The event stored under `id`; NotFound when unknown or no longer retained.
-Result<Event> ReadEventById(log::LogManager* logs, index::IdIndex* ids, const std::string& id);
+Result<Event> ReadEventById(channel::Channel* logs, index::IdIndex* ids, const std::string& id);
 
 struct ListQuery {
   std::optional<std::string> event_type;
@@ -28,7 +28,7 @@ Result<ListQuery> ParseListQuery(const http::HttpRequest& req);
 // {"items": [event...], "next": cursor|null}: events newest first (by log timestamp,
 // then log order). Scans at most a bounded number of records per call; a page may hold
 // fewer than `limit` items and still have a `next` when the scan budget ran out.
-Result<std::string> ListEventsJson(log::LogManager* logs, RouteCache* routes,
+Result<std::string> ListEventsJson(channel::Channel* logs, RouteCache* routes,
                                    const ListQuery& query);
 
 }  // namespace eragon::server

@@ -10,7 +10,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
-#include "log/log.h"
+#include "channel/channel.h"
 
 namespace eragon::server {
 
@@ -191,9 +191,9 @@ void Metrics::LogCommit(double write_seconds, double fsync_seconds, uint64_t byt
   impl_->log_bytes_written.Increment(static_cast<double>(bytes));
 }
 
-std::string Metrics::Serialize(log::LogManager* logs) {
+std::string Metrics::Serialize(channel::Channel* logs) {
   if (logs != nullptr) {
-    Result<log::DiskUsage> usage = logs->GetDiskUsage();
+    Result<channel::DiskUsage> usage = logs->GetDiskUsage();
     if (usage.ok()) {
       impl_->bytes_stored.Set(static_cast<double>(usage->log_bytes));
       impl_->disk_free.Set(static_cast<double>(usage->free_bytes));

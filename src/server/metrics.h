@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-namespace eragon::log {
-class LogManager;
+namespace eragon::channel {
+class Channel;
 }
 
 namespace eragon::server {
@@ -42,7 +42,7 @@ class Metrics {
 
   // The Prometheus text exposition; gauges of `logs` (bytes stored, disk free) are read
   // at call time when given.
-  std::string Serialize(log::LogManager* logs);
+  std::string Serialize(channel::Channel* logs);
 
  private:
   struct Impl;

@@ -14,21 +14,21 @@ namespace eragon::server {
 
 // What Resolve and ClaimIds found out about a batch.
 struct Publisher::Resolved {
-  std::vector<log::TopicLog*> topic_of;  // per event
+  std::vector<channel::Topic*> topic_of;  // per event
   std::vector<index::Fingerprint> fingerprints;
   std::vector<bool> generated;       // per event: id assigned here (no lookup needed)
   std::vector<bool> duplicate;       // per event
   std::vector<std::string> claimed;  // ids claimed (kNew), to Abort on failure
 };
 
-Publisher::Publisher(RouteCache* routes, log::LogManager* logs, index::IdIndex* ids, Clock* clock,
+Publisher::Publisher(RouteCache* routes, channel::Channel* logs, index::IdIndex* ids, Clock* clock,
                      Metrics* metrics, PublisherOptions options)
     : routes_(routes), logs_(logs), ids_(ids), clock_(clock), metrics_(metrics), options_(options) {
   RefreshDiskSpace();
 }
 
 void Publisher::RefreshDiskSpace() {
-  Result<log::DiskUsage> usage = logs_->GetDiskUsage();
+  Result<channel::DiskUsage> usage = logs_->GetDiskUsage();
   if (!usage.ok() || usage->total_bytes == 0) return;
   double used = 1.0 - double(usage->free_bytes) / double(usage->total_bytes);
   storage_full_ = usage->free_bytes < options_.min_free_bytes || used > options_.max_used_fraction;
@@ -62,7 +62,7 @@ Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, Reso
   r->generated.assign(events.size(), false);
   for (size_t i = 0; i < events.size(); ++i) {
     const config::ProducerRoute& route = route_of[i];
-    log::TopicLog* topic = logs_->FindTopic(route.topic);
+    channel::Topic* topic = logs_->FindTopic(route.topic);
     if (topic == nullptr) {
       ERAGON_ASSIGN_OR_RETURN(topic, logs_->OpenTopic(route.topic, {route.partitions}));
     }
@@ -164,8 +164,8 @@ void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) 
   state->start_ns = clock_->MonoNs();
   state->duplicate = std::move(r.duplicate);
   state->records.resize(events.size());
-  std::map<log::TopicLog*, size_t> topic_slot;
-  std::vector<log::TopicLog*> topics;
+  std::map<channel::Topic*, size_t> topic_slot;
+  std::vector<channel::Topic*> topics;
   for (size_t i = 0; i < events.size(); ++i) {
     if (state->duplicate[i]) continue;
     auto [it, inserted] = topic_slot.emplace(r.topic_of[i], topics.size());
@@ -201,15 +201,15 @@ void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) 
   // replay and seek by time, and delivery latency all go by it.
   const int64_t ingest_ms = clock_->WallMs();
   for (size_t t = 0; t < topics.size(); ++t) {
-    std::vector<log::AppendRecord> recs;
+    std::vector<channel::AppendRecord> recs;
     recs.reserve(state->members[t].size());
     for (size_t i : state->members[t]) {
       const Event& e = state->events[i];
       recs.push_back({e.entity_id, state->records[i], ingest_ms});
     }
-    log::TopicLog* topic = topics[t];
+    channel::Topic* topic = topics[t];
     topic->AppendAsync(recs, [this, state, t, topic, finish](
-                                 const Status& st, std::span<const log::RecordPosition> pos) {
+                                 const Status& st, std::span<const channel::RecordPosition> pos) {
       const std::vector<size_t>& members = state->members[t];
       for (size_t k = 0; k < members.size(); ++k) {
         const Event& e = state->events[members[k]];

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "channel/channel.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
 #include "index/id_index.h"
-#include "log/log.h"
 #include "server/auth.h"
 #include "server/route_cache.h"
 
@@ -43,7 +43,7 @@ struct PublisherOptions {
 class Publisher {
  public:
   // All pointers are borrowed and must outlive the Publisher.
-  Publisher(RouteCache* routes, log::LogManager* logs, index::IdIndex* ids, Clock* clock,
+  Publisher(RouteCache* routes, channel::Channel* logs, index::IdIndex* ids, Clock* clock,
             Metrics* metrics, PublisherOptions options);
 
   void Publish(const Caller& caller, std::vector<Event> events, std::string traceparent,
@@ -59,7 +59,7 @@ class Publisher {
   void Append(std::vector<Event> events, Resolved r, PublishDone done);
 
   RouteCache* routes_;
-  log::LogManager* logs_;
+  channel::Channel* logs_;
   index::IdIndex* ids_;
   Clock* clock_;
   Metrics* metrics_;

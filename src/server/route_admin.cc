@@ -2,7 +2,7 @@
 
 namespace eragon::server {
 
-RouteAdmin::RouteAdmin(config::ConfigStore* store, RouteCache* cache, log::LogManager* logs,
+RouteAdmin::RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
                        index::IdIndex* ids, Clock* clock)
     : store_(store), cache_(cache), logs_(logs), ids_(ids), clock_(clock) {}
 
@@ -20,7 +20,7 @@ Status RouteAdmin::CheckTopicAgreement(const config::ProducerRoute& route) {
           ", partitions " + std::to_string(other.partitions) + "; all types of a topic must agree");
     }
   }
-  log::TopicLog* topic = logs_->FindTopic(route.topic);
+  channel::Topic* topic = logs_->FindTopic(route.topic);
   if (topic != nullptr && topic->partitions() != route.partitions) {
     return Status::Conflict("topic '" + route.topic + "' already exists with " +
                             std::to_string(topic->partitions()) + " partitions");

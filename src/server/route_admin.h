@@ -8,17 +8,17 @@
 #include <mutex>
 #include <string>
 
+#include "channel/channel.h"
 #include "config/config_store.h"
 #include "eragon/clock.h"
 #include "index/id_index.h"
-#include "log/log.h"
 #include "server/route_cache.h"
 
 namespace eragon::server {
 
 class RouteAdmin {
  public:
-  RouteAdmin(config::ConfigStore* store, RouteCache* cache, log::LogManager* logs,
+  RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
              index::IdIndex* ids, Clock* clock);
 
   // `route.topic` empty means the event type. Returns the stored route in *stored.
@@ -35,7 +35,7 @@ class RouteAdmin {
 
   config::ConfigStore* store_;
   RouteCache* cache_;
-  log::LogManager* logs_;
+  channel::Channel* logs_;
   index::IdIndex* ids_;
   Clock* clock_;
   std::mutex mu_;

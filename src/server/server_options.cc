@@ -65,7 +65,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return Status::InvalidArgument(e.what());
   }
-  Result<log::FsyncOptions> f = log::ParseFsyncOptions(fsync);
+  Result<channel::FsyncOptions> f = channel::ParseFsyncOptions(fsync);
   if (!f.ok()) return Status::InvalidArgument("--fsync: " + f.status().message());
   o.fsync = *f;
   return o;

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "channel/embedded.h"
 #include "eragon/status.h"
-#include "log/log.h"
 
 namespace eragon::server {
 
@@ -20,7 +20,7 @@ int DefaultIoThreads();
 struct ServerOptions {
   std::string data_dir = "./eragon-data";    // log, index, config store, admin.token
   std::string listen = "127.0.0.1:7070";     // HOST:PORT; port 0 picks a free port
-  log::FsyncOptions fsync;                   // always | interval:MS | never
+  channel::FsyncOptions fsync;               // always | interval:MS | never
   int io_threads = DefaultIoThreads();       // HTTP io threads
   uint64_t max_body_bytes = 8ull << 20;      // larger Content-Length: 413 before reading
   int64_t request_timeout_ms = 30'000;       // reading one request (headers and body)
