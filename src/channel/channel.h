@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,7 +17,8 @@
 
 namespace eragon::channel {
 
-// Properties of one topic, given when it is created.
+// Properties of one topic, given when it is created. Settings that are channel-wide today
+// (retention, in EmbeddedOptions) belong here once they become per topic.
 struct TopicProperties {
   uint32_t partitions = 8;  // 1..1024, fixed when the topic is created
 };
