@@ -36,6 +36,25 @@ bool Matches(const Event& e, const ListQuery& q) {
          (!q.entity_id || e.entity_id == *q.entity_id);
 }
 
+// Appends the matches among the records of [lo, s.scanned_to), oldest first. A read
+// returns at most kMaxReadBytes, so large events take several reads of the range.
+Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<Candidate>* out) {
+  uint64_t from = lo;
+  while (from < s.scanned_to) {
+    ERAGON_ASSIGN_OR_RETURN(
+        std::vector<channel::Record> recs,
+        s.topic->Read(s.partition, from, static_cast<size_t>(s.scanned_to - from), kMaxReadBytes));
+    if (recs.empty()) break;
+    for (channel::Record& rec : recs) {
+      if (rec.offset >= s.scanned_to) return Status::Ok();
+      ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
+      if (Matches(e, q)) out->push_back({rec.timestamp_ms, rec.offset, std::move(e)});
+      from = rec.offset + 1;
+    }
+  }
+  return Status::Ok();
+}
+
 // Reads backwards until `need` matches are found, the partition start is reached or the
 // shared budget runs out.
 Status Fill(Source& s, const ListQuery& q, size_t need, size_t* budget) {
@@ -44,14 +63,8 @@ Status Fill(Source& s, const ListQuery& q, size_t need, size_t* budget) {
   while (s.found.size() < need && s.scanned_to > start && *budget > 0) {
     uint64_t lo = s.scanned_to - std::min<uint64_t>(s.scanned_to - start, kWindow);
     size_t count = static_cast<size_t>(s.scanned_to - lo);
-    ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> recs,
-                            s.topic->Read(s.partition, lo, count, kMaxReadBytes));
     std::vector<Candidate> window;
-    for (channel::Record& rec : recs) {
-      if (rec.offset >= s.scanned_to) break;
-      ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
-      if (Matches(e, q)) window.push_back({rec.timestamp_ms, rec.offset, std::move(e)});
-    }
+    ERAGON_RETURN_IF_ERROR(ReadWindow(s, q, lo, &window));
     for (auto it = window.rbegin(); it != window.rend(); ++it) s.found.push_back(std::move(*it));
     *budget -= std::min(*budget, count);
     s.scanned_to = lo;
