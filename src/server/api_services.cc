@@ -33,6 +33,15 @@ HttpResponse ListServices(const ApiDeps& d, const Caller& c, const HttpRequest&)
   return HttpResponse::Json(200, std::move(out));
 }
 
+HttpResponse DeleteService(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  std::string name(req.Param("name"));
+  if (!IsValidServiceName(name)) return NameError(name);
+  auto existing = FoundForAdmin(d.store->GetService(name), c, "no service '" + name + "'");
+  if (!existing.ok()) return StatusResponse(existing.status());
+  Status st = d.auth->DeleteService(name);
+  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
+}
+
 HttpResponse PutService(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
   std::string name(req.Param("name"));
   if (!IsValidServiceName(name)) return NameError(name);
@@ -48,15 +57,6 @@ HttpResponse PutService(const ApiDeps& d, const Caller& c, const HttpRequest& re
   w.EndArray().Key("token").String(result->first).EndObject();
   return HttpResponse::Json(result->second == config::PutOutcome::kCreated ? 201 : 200,
                             std::move(out));
-}
-
-HttpResponse DeleteService(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
-  std::string name(req.Param("name"));
-  if (!IsValidServiceName(name)) return NameError(name);
-  auto existing = FoundForAdmin(d.store->GetService(name), c, "no service '" + name + "'");
-  if (!existing.ok()) return StatusResponse(existing.status());
-  Status st = d.auth->DeleteService(name);
-  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
 }
 
 }  // namespace
