@@ -13,8 +13,11 @@
 #include <string>
 #include <thread>
 
+#include "config/route_codec.h"
 #include "config/sqlite_config_store.h"
 #include "dispatch/delivery_store.h"
+#include "dispatch/dispatcher.h"
+#include "dispatch/push_client.h"
 #include "eragon/clock.h"
 #include "index/id_index.h"
 #include "log/log.h"
@@ -260,6 +263,49 @@ TEST(Api, RepeatedKeyInARouteBodyTakesTheFirst) {
       rig.Do("PUT", "/v1/routes/t/producer", R"({"producer":"first","producer":"second"})");
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_NE(r.body.find(R"("producer":"first")"), std::string::npos) << r.body;
+}
+
+// The dispatcher's clock stands still, so its periodic re-read of the routing table never
+// comes: only RouteAdmin's word makes a new consumer route reach it.
+TEST(RouteAdmin, ConsumerRouteChangesReachTheDispatcherAtOnce) {
+  ApiRig rig;
+  ManualClock clock;
+  auto push = dispatch::PushClient::Create({});
+  ASSERT_TRUE(push.ok());
+  dispatch::Dispatcher::Deps dd;
+  dd.store = rig.store.get();
+  dd.logs = rig.logs.get();
+  dd.deliveries = rig.deliveries.get();
+  dd.push = push->get();
+  dd.clock = &clock;
+  dispatch::Dispatcher dispatcher(std::move(dd));
+  dispatcher.Start();
+  RouteAdmin admin(rig.store.get(), rig.routes.get(), rig.logs.get(), rig.ids.get(), &clock,
+                   &dispatcher);
+  config::ProducerRoute producer;
+  ASSERT_TRUE(
+      admin.PutProducer(*config::ParseProducerRoute(R"({"producer":"admin"})", "t"), &producer)
+          .ok());
+  std::this_thread::sleep_for(300ms);  // the dispatcher's start-up read is over
+  auto routed = [&] {
+    for (const dispatch::ConsumerStats& s : dispatcher.Stats()) {
+      if (s.consumer == "c") return true;
+    }
+    return false;
+  };
+  config::ConsumerRoute consumer;
+  ASSERT_TRUE(
+      admin.PutConsumer(*config::ParseConsumerRoute(R"({"type":"pull"})", "t", "c"), &consumer)
+          .ok());
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!routed() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(routed()) << "the dispatcher did not hear of the new route";
+  ASSERT_TRUE(admin.DeleteConsumer("t", "c").ok());
+  EXPECT_FALSE(routed()) << "the removed route's worker is still there";
+  dispatcher.Stop();
+  (*push)->Stop();
 }
 
 }  // namespace
