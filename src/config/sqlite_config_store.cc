@@ -163,25 +163,14 @@ class SqliteConfigStore final : public ConfigStore {
   explicit SqliteConfigStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
   Result<std::optional<ProducerRoute>> GetProducer(const std::string& event_type) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kProducerColumns +
-                                                 " FROM producer_routes WHERE event_type = ?"));
-    q->Bind(event_type);
-    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) return std::optional<ProducerRoute>();
-    return std::optional<ProducerRoute>(ReadProducer(*q));
+    return Row<ProducerRoute>(
+        Select(kProducerColumns, "producer_routes WHERE event_type = ?"),
+        [&](Query& q) { q.Bind(event_type); }, ReadProducer);
   }
 
   Result<std::vector<ProducerRoute>> ListProducers() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kProducerColumns +
-                                                 " FROM producer_routes ORDER BY event_type"));
-    std::vector<ProducerRoute> out;
-    for (;;) {
-      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-      if (!row) return out;
-      out.push_back(ReadProducer(*q));
-    }
+    return Rows<ProducerRoute>(Select(kProducerColumns, "producer_routes ORDER BY event_type"),
+                               NoBinds, ReadProducer);
   }
 
   Result<PutOutcome> PutProducer(const ProducerRoute& r) override {
@@ -205,35 +194,25 @@ class SqliteConfigStore final : public ConfigStore {
 
   Result<std::optional<ConsumerRoute>> GetConsumer(const std::string& event_type,
                                                    const std::string& consumer) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ERAGON_ASSIGN_OR_RETURN(
-        auto q, db_->Prepare(std::string("SELECT ") + kConsumerColumns +
-                             " FROM consumer_routes WHERE event_type = ? AND consumer = ?"));
-    q->Bind(event_type).Bind(consumer);
-    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) return std::optional<ConsumerRoute>();
-    ERAGON_ASSIGN_OR_RETURN(ConsumerRoute r, ReadConsumer(*q, parser_));
-    return std::optional<ConsumerRoute>(std::move(r));
+    return Row<ConsumerRoute>(
+        Select(kConsumerColumns, "consumer_routes WHERE event_type = ? AND consumer = ?"),
+        [&](Query& q) { q.Bind(event_type).Bind(consumer); },
+        [this](const Query& q) { return ReadConsumer(q, parser_); });
   }
 
   Result<std::vector<ConsumerRoute>> ListConsumers(
       const std::optional<std::string>& event_type,
       const std::optional<std::string>& consumer) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    // "? IS NULL OR column = ?" keeps one portable statement for all four filters.
-    ERAGON_ASSIGN_OR_RETURN(
-        auto q, db_->Prepare(std::string("SELECT ") + kConsumerColumns +
-                             " FROM consumer_routes WHERE (? = 0 OR event_type = ?)"
-                             " AND (? = 0 OR consumer = ?) ORDER BY event_type, consumer"));
-    q->Bind(int64_t{event_type.has_value()}).Bind(event_type.value_or(""));
-    q->Bind(int64_t{consumer.has_value()}).Bind(consumer.value_or(""));
-    std::vector<ConsumerRoute> out;
-    for (;;) {
-      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-      if (!row) return out;
-      ERAGON_ASSIGN_OR_RETURN(ConsumerRoute r, ReadConsumer(*q, parser_));
-      out.push_back(std::move(r));
-    }
+    // "? = 0 OR column = ?" keeps one portable statement for all four filters.
+    return Rows<ConsumerRoute>(
+        Select(kConsumerColumns,
+               "consumer_routes WHERE (? = 0 OR event_type = ?)"
+               " AND (? = 0 OR consumer = ?) ORDER BY event_type, consumer"),
+        [&](Query& q) {
+          q.Bind(int64_t{event_type.has_value()}).Bind(event_type.value_or(""));
+          q.Bind(int64_t{consumer.has_value()}).Bind(consumer.value_or(""));
+        },
+        [this](const Query& q) { return ReadConsumer(q, parser_); });
   }
 
   Result<PutOutcome> PutConsumer(const ConsumerRoute& r) override {
@@ -278,15 +257,7 @@ class SqliteConfigStore final : public ConfigStore {
   }
 
   Result<std::vector<Service>> ListServices() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kServiceColumns +
-                                                 " FROM services ORDER BY name"));
-    std::vector<Service> out;
-    for (;;) {
-      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-      if (!row) return out;
-      out.push_back(ReadService(*q));
-    }
+    return Rows<Service>(Select(kServiceColumns, "services ORDER BY name"), NoBinds, ReadService);
   }
 
   Result<PutOutcome> PutService(const Service& s) override {
@@ -306,25 +277,14 @@ class SqliteConfigStore final : public ConfigStore {
   }
 
   Result<std::optional<Schedule>> GetSchedule(const std::string& name) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kScheduleColumns +
-                                                 " FROM schedules WHERE name = ?"));
-    q->Bind(name);
-    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) return std::optional<Schedule>();
-    return std::optional<Schedule>(ReadSchedule(*q));
+    return Row<Schedule>(
+        Select(kScheduleColumns, "schedules WHERE name = ?"), [&](Query& q) { q.Bind(name); },
+        ReadSchedule);
   }
 
   Result<std::vector<Schedule>> ListSchedules() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kScheduleColumns +
-                                                 " FROM schedules ORDER BY name"));
-    std::vector<Schedule> out;
-    for (;;) {
-      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-      if (!row) return out;
-      out.push_back(ReadSchedule(*q));
-    }
+    return Rows<Schedule>(Select(kScheduleColumns, "schedules ORDER BY name"), NoBinds,
+                          ReadSchedule);
   }
 
   Result<PutOutcome> PutSchedule(const Schedule& s) override {
@@ -411,13 +371,39 @@ class SqliteConfigStore final : public ConfigStore {
   }
 
   Result<std::optional<Service>> FindService(const std::string& where, const std::string& key) {
+    return Row<Service>(
+        Select(kServiceColumns, "services WHERE " + where), [&](Query& q) { q.Bind(key); },
+        ReadService);
+  }
+
+  static std::string Select(const char* columns, const std::string& rest) {
+    return std::string("SELECT ") + columns + " FROM " + rest;
+  }
+  static void NoBinds(Query&) {}
+
+  // The rows of `sql` (its placeholders bound by `bind`), each made by `read` (which
+  // returns a T or a Result<T>), at most `max` of them.
+  template <typename T, typename Bind, typename Read>
+  Result<std::vector<T>> Rows(const std::string& sql, Bind bind, Read read, size_t max = SIZE_MAX) {
     std::lock_guard<std::mutex> lock(mu_);
-    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kServiceColumns +
-                                                 " FROM services WHERE " + where));
-    q->Bind(key);
-    ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) return std::optional<Service>();
-    return std::optional<Service>(ReadService(*q));
+    ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare(sql));
+    bind(*q);
+    std::vector<T> out;
+    while (out.size() < max) {
+      ERAGON_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) break;
+      ERAGON_ASSIGN_OR_RETURN(T value, Result<T>(read(*q)));
+      out.push_back(std::move(value));
+    }
+    return out;
+  }
+
+  // The first row of `sql`, if any.
+  template <typename T, typename Bind, typename Read>
+  Result<std::optional<T>> Row(const std::string& sql, Bind bind, Read read) {
+    ERAGON_ASSIGN_OR_RETURN(std::vector<T> rows, Rows<T>(sql, bind, read, 1));
+    if (rows.empty()) return std::optional<T>();
+    return std::optional<T>(std::move(rows[0]));
   }
 
   std::mutex mu_;

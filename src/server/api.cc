@@ -24,48 +24,69 @@ std::optional<Caller> Api::Authenticate(const HttpRequest& req, Responder& respo
   return std::move(caller).value();
 }
 
+void Api::RunOnWorkers(Responder respond, std::function<HttpResponse()> work) {
+  // std::function must be copyable and a Responder is move-only: share it.
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  d_.workers->Post([shared, work = std::move(work)] { (*shared)(work()); });
+}
+
+http::Handler Api::OnWorkers(BlockingHandler work) {
+  return [this, work = std::move(work)](HttpRequest&& req, Responder respond) {
+    std::optional<Caller> caller = Authenticate(req, respond);
+    if (!caller) return;
+    auto request = std::make_shared<HttpRequest>(std::move(req));
+    RunOnWorkers(std::move(respond),
+                 [this, work, c = std::move(*caller), request] { return work(d_, c, *request); });
+  };
+}
+
+namespace {
+
+// /readyz: the config store answers and no topic log has failed.
+HttpResponse Readiness(const ApiDeps& d) {
+  Result<int64_t> version = d.store->Version();
+  if (!version.ok()) {
+    return StatusResponse(Status::Unavailable("config store: " + version.status().message()));
+  }
+  for (const std::string& name : d.logs->TopicNames()) {
+    channel::Topic* t = d.logs->FindTopic(name);
+    if (t != nullptr && !t->health().ok()) {
+      return StatusResponse(
+          Status::Unavailable("log topic '" + name + "': " + t->health().message()));
+    }
+  }
+  return HttpResponse::Json(200, R"({"status":"ready"})");
+}
+
+// /metrics: the consumer gauges (dead letters are counted in the delivery store) and the
+// registry in Prometheus' text format.
+HttpResponse MetricsText(const ApiDeps& d) {
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  if (d.dispatcher) {
+    std::vector<Metrics::ConsumerGauges> gauges;
+    for (const dispatch::ConsumerStats& s : d.dispatcher->Stats()) {
+      gauges.push_back({s.consumer, s.topic, double(s.stats.lag_events), s.stats.lag_ms / 1000.0,
+                        s.stats.circuit_open, double(d.deliveries->CountDead(s.consumer))});
+    }
+    d.metrics->SetConsumerGauges(gauges);
+  }
+  r.body = d.metrics->Serialize(d.logs);
+  return r;
+}
+
+}  // namespace
+
 void Api::RegisterOps(http::Router& router) {
   router.Get("/healthz", [](HttpRequest&&, Responder respond) {
     respond(HttpResponse::Json(200, R"({"status":"ok"})"));
   });
   router.Get("/readyz", [this](HttpRequest&&, Responder respond) {
-    auto shared = std::make_shared<Responder>(std::move(respond));
-    d_.workers->Post([this, shared] {
-      Result<int64_t> version = d_.store->Version();
-      if (!version.ok()) {
-        (*shared)(
-            StatusResponse(Status::Unavailable("config store: " + version.status().message())));
-        return;
-      }
-      for (const std::string& name : d_.logs->TopicNames()) {
-        channel::Topic* t = d_.logs->FindTopic(name);
-        if (t != nullptr && !t->health().ok()) {
-          (*shared)(StatusResponse(
-              Status::Unavailable("log topic '" + name + "': " + t->health().message())));
-          return;
-        }
-      }
-      (*shared)(HttpResponse::Json(200, R"({"status":"ready"})"));
-    });
+    RunOnWorkers(std::move(respond), [this] { return Readiness(d_); });
   });
   router.Get("/metrics", [this](HttpRequest&&, Responder respond) {
-    auto shared = std::make_shared<Responder>(std::move(respond));
-    d_.workers->Post([this, shared] {
-      HttpResponse r;
-      r.status = 200;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      if (d_.dispatcher) {
-        std::vector<Metrics::ConsumerGauges> gauges;
-        for (const dispatch::ConsumerStats& s : d_.dispatcher->Stats()) {
-          gauges.push_back({s.consumer, s.topic, double(s.stats.lag_events),
-                            s.stats.lag_ms / 1000.0, s.stats.circuit_open,
-                            double(d_.deliveries->CountDead(s.consumer))});
-        }
-        d_.metrics->SetConsumerGauges(gauges);
-      }
-      r.body = d_.metrics->Serialize(d_.logs);
-      (*shared)(std::move(r));
-    });
+    RunOnWorkers(std::move(respond), [this] { return MetricsText(d_); });
   });
 }
 

@@ -1,10 +1,15 @@
 // Api: the handlers of API.md version 1, registered on an http::Router.
 //
-// Handlers run on io threads. Anything that may wait on a disk (config store writes,
-// event listing scans) runs on the worker pool; publishing completes from the log's
-// writer thread. Every answer follows API.md's error precedence: 401, 413, 400, 404,
-// 403, 409.
+// A request arrives on an io thread, which authenticates it (the token cache) and then
+// either answers from memory (publish, fetch, nack, /healthz) or hands the handler to the
+// worker pool through OnWorkers / RunOnWorkers: everything that may wait on a disk (the
+// config store, log reads, the id index, the delivery store) runs there. Publishing
+// completes from the log's writer thread. Every answer follows API.md's error
+// precedence: 401, 413, 400, 404, 403, 409. src/server/README.md shows the flow.
 #pragma once
+
+#include <functional>
+#include <optional>
 
 #include "channel/channel.h"
 #include "config/config_store.h"
@@ -38,6 +43,10 @@ struct ApiDeps {
   dispatch::DeliveryStore* deliveries = nullptr;
 };
 
+// A handler that may block: runs on a worker-pool thread, answers what it returns.
+using BlockingHandler =
+    std::function<http::HttpResponse(const ApiDeps&, const Caller&, const http::HttpRequest&)>;
+
 class Api {
  public:
   explicit Api(ApiDeps deps) : d_(deps) {}
@@ -46,6 +55,11 @@ class Api {
  private:
   // Authenticates the request; on failure answers 401 and returns nullopt.
   std::optional<Caller> Authenticate(const http::HttpRequest& req, http::Responder& respond);
+  // The handler for a route whose work may block: authenticates on the io thread (401
+  // answered there), then runs `work` on the worker pool and answers with its result.
+  http::Handler OnWorkers(BlockingHandler work);
+  // Runs `work` on the worker pool and answers with its result (no authentication).
+  void RunOnWorkers(http::Responder respond, std::function<http::HttpResponse()> work);
 
   void RegisterEvents(http::Router& router);
   void RegisterRoutes(http::Router& router);
@@ -55,9 +69,10 @@ class Api {
   void RegisterConsumers(http::Router& router);
   void RegisterDeadLetters(http::Router& router);
 
+  // Handlers that never block stay on the io thread.
   void PublishEvents(http::HttpRequest&& req, http::Responder respond);
-  void GetEvent(http::HttpRequest&& req, http::Responder respond);
-  void ListEvents(http::HttpRequest&& req, http::Responder respond);
+  void FetchMessages(http::HttpRequest&& req, http::Responder respond);
+  void NackMessages(http::HttpRequest&& req, http::Responder respond);
 
   ApiDeps d_;
 };
@@ -66,5 +81,16 @@ class Api {
 http::HttpResponse StatusResponse(const Status& st);
 // 403 unless the caller is an admin.
 Status RequireAdmin(const Caller& caller);
+
+// A store lookup checked in API.md's order, 404 before 403: the lookup's error,
+// NotFound(`missing`) when there is no such object, 403 unless an admin; else the object.
+template <typename T>
+Result<T> FoundForAdmin(Result<std::optional<T>> found, const Caller& caller,
+                        const std::string& missing) {
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(missing);
+  ERAGON_RETURN_IF_ERROR(RequireAdmin(caller));
+  return std::move(**found);
+}
 
 }  // namespace eragon::server

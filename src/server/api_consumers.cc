@@ -94,195 +94,214 @@ Status RequireSelf(const Caller& c, std::string_view consumer) {
                                   std::string(consumer) + "'");
 }
 
+struct PullCall {
+  std::string consumer;
+  simdjson::dom::element body;  // lives in this thread's parser until its next parse
+};
+
+// The checks of every pull call in API.md's order: the consumer's name and the body (400),
+// then the caller is that consumer or an admin (403).
+Result<PullCall> CheckPull(const Caller& caller, const HttpRequest& req) {
+  PullCall call{std::string(req.Param("consumer")), {}};
+  Result<simdjson::dom::element> body = ObjectBody(req.body);
+  if (!IsValidServiceName(call.consumer)) {
+    return Status::InvalidArgument("consumer: not a valid service name");
+  }
+  if (!body.ok()) return body.status();
+  ERAGON_RETURN_IF_ERROR(RequireSelf(caller, call.consumer));
+  call.body = *body;
+  return call;
+}
+
+// POST /v1/consumers/{consumer}/ack: durable (fsynced) before the answer.
+HttpResponse AckMessages(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  Result<PullCall> call = CheckPull(c, req);
+  if (!call.ok()) return StatusResponse(call.status());
+  Result<std::vector<std::string>> ids = StringArray(call->body, "ack_ids", true);
+  if (!ids.ok()) return StatusResponse(ids.status());
+  Result<size_t> n = d.dispatcher->Ack(call->consumer, *ids);
+  return n.ok() ? HttpResponse::Json(200, "{\"acked\":" + std::to_string(*n) + "}")
+                : StatusResponse(n.status());
+}
+
 }  // namespace
 
+// Long-polls in the dispatcher, which answers (from its own thread) when messages come.
+void Api::FetchMessages(HttpRequest&& req, Responder respond) {
+  std::optional<Caller> caller = Authenticate(req, respond);
+  if (!caller) return;
+  Result<PullCall> call = CheckPull(*caller, req);
+  if (!call.ok()) return respond(StatusResponse(call.status()));
+  int64_t max = 100, wait_ms = 5000, ack_timeout = 30'000;
+  for (Status st : {IntField(call->body, "max", 1, 1000, &max),
+                    IntField(call->body, "wait_ms", 0, kMaxWaitMs, &wait_ms),
+                    IntField(call->body, "ack_timeout_ms", 1, kMaxAckTimeoutMs, &ack_timeout)}) {
+    if (!st.ok()) return respond(StatusResponse(st));
+  }
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  d_.dispatcher->Fetch(call->consumer, max, wait_ms, ack_timeout,
+                       [shared](std::vector<dispatch::PulledMessage> msgs) {
+                         (*shared)(HttpResponse::Json(200, MessagesJson(msgs)));
+                       });
+}
+
+// A nack changes the leased slots in memory only (the worker persists a retry later).
+void Api::NackMessages(HttpRequest&& req, Responder respond) {
+  std::optional<Caller> caller = Authenticate(req, respond);
+  if (!caller) return;
+  Result<PullCall> call = CheckPull(*caller, req);
+  if (!call.ok()) return respond(StatusResponse(call.status()));
+  Result<std::vector<std::string>> ids = StringArray(call->body, "ack_ids", true);
+  int64_t delay = 0;
+  Status st =
+      ids.ok() ? IntField(call->body, "delay_ms", 0, kMaxAckTimeoutMs, &delay) : ids.status();
+  if (!st.ok()) return respond(StatusResponse(st));
+  Result<size_t> n = d_.dispatcher->Nack(call->consumer, *ids, delay);
+  respond(n.ok() ? HttpResponse::Json(200, "{\"nacked\":" + std::to_string(*n) + "}")
+                 : StatusResponse(n.status()));
+}
+
 void Api::RegisterConsumers(http::Router& router) {
-  // Pull endpoints: the consumer name must be valid, the caller must be that consumer.
-  auto pull = [this](auto work) {
-    return [this, work](HttpRequest&& req, Responder respond) {
-      std::optional<Caller> caller = Authenticate(req, respond);
-      if (!caller) return;
-      std::string consumer(req.Param("consumer"));
-      Result<simdjson::dom::element> body = ObjectBody(req.body);
-      if (!IsValidServiceName(consumer)) {
-        respond(StatusResponse(Status::InvalidArgument("consumer: not a valid service name")));
-      } else if (!body.ok()) {
-        respond(StatusResponse(body.status()));
-      } else if (Status st = RequireSelf(*caller, consumer); !st.ok()) {
-        respond(StatusResponse(st));
-      } else {
-        work(consumer, *body, std::move(respond));
-      }
-    };
-  };
-
-  router.Post(
-      "/v1/consumers/{consumer}/fetch",
-      pull([this](const std::string& consumer, simdjson::dom::element body, Responder respond) {
-        int64_t max = 100, wait_ms = 5000, ack_timeout = 30'000;
-        for (Status st : {IntField(body, "max", 1, 1000, &max),
-                          IntField(body, "wait_ms", 0, kMaxWaitMs, &wait_ms),
-                          IntField(body, "ack_timeout_ms", 1, kMaxAckTimeoutMs, &ack_timeout)}) {
-          if (!st.ok()) return respond(StatusResponse(st));
-        }
-        auto shared = std::make_shared<Responder>(std::move(respond));
-        d_.dispatcher->Fetch(consumer, max, wait_ms, ack_timeout,
-                             [shared](std::vector<dispatch::PulledMessage> msgs) {
-                               (*shared)(HttpResponse::Json(200, MessagesJson(msgs)));
-                             });
-      }));
-
-  router.Post(
-      "/v1/consumers/{consumer}/ack",
-      pull([this](const std::string& consumer, simdjson::dom::element body, Responder respond) {
-        Result<std::vector<std::string>> ids = StringArray(body, "ack_ids", true);
-        if (!ids.ok()) return respond(StatusResponse(ids.status()));
-        auto shared = std::make_shared<Responder>(std::move(respond));
-        d_.workers->Post([this, consumer, ids = std::move(*ids), shared] {
-          Result<size_t> n = d_.dispatcher->Ack(consumer, ids);
-          (*shared)(n.ok() ? HttpResponse::Json(200, "{\"acked\":" + std::to_string(*n) + "}")
-                           : StatusResponse(n.status()));
-        });
-      }));
-
-  router.Post(
-      "/v1/consumers/{consumer}/nack",
-      pull([this](const std::string& consumer, simdjson::dom::element body, Responder respond) {
-        Result<std::vector<std::string>> ids = StringArray(body, "ack_ids", true);
-        int64_t delay = 0;
-        Status st =
-            ids.ok() ? IntField(body, "delay_ms", 0, kMaxAckTimeoutMs, &delay) : ids.status();
-        if (!st.ok()) return respond(StatusResponse(st));
-        Result<size_t> n = d_.dispatcher->Nack(consumer, *ids, delay);
-        respond(n.ok() ? HttpResponse::Json(200, "{\"nacked\":" + std::to_string(*n) + "}")
-                       : StatusResponse(n.status()));
-      }));
-
+  router.Post("/v1/consumers/{consumer}/fetch",
+              [this](HttpRequest&& r, Responder s) { FetchMessages(std::move(r), std::move(s)); });
+  router.Post("/v1/consumers/{consumer}/ack", OnWorkers(AckMessages));
+  router.Post("/v1/consumers/{consumer}/nack",
+              [this](HttpRequest&& r, Responder s) { NackMessages(std::move(r), std::move(s)); });
   RegisterDeadLetters(router);
 }
 
-void Api::RegisterDeadLetters(http::Router& router) {
-  // Admin operations on one consumer route, run on the worker pool.
-  auto admin = [this](auto work) {
-    return [this, work](HttpRequest&& req, Responder respond) {
-      std::optional<Caller> caller = Authenticate(req, respond);
-      if (!caller) return;
-      std::string type(req.Param("event_type")), consumer(req.Param("consumer"));
-      Result<simdjson::dom::element> body = ObjectBody(req.body);
-      if (!IsValidEventType(type) || !IsValidServiceName(consumer)) {
-        return respond(
-            StatusResponse(Status::InvalidArgument("event_type or consumer: invalid name")));
-      }
-      if (!body.ok()) return respond(StatusResponse(body.status()));
-      auto shared = std::make_shared<Responder>(std::move(respond));
-      // The DOM lives in this thread's parser: hand the raw body to the worker instead.
-      d_.workers->Post([this, work, c = *caller, type, consumer, raw = std::move(req.body),
-                        query = std::move(req.query), shared] {
-        auto route = d_.store->GetConsumer(type, consumer);
-        if (!route.ok()) return (*shared)(StatusResponse(route.status()));
-        if (!*route) return (*shared)(StatusResponse(Status::NotFound("no such consumer route")));
-        if (Status st = RequireAdmin(c); !st.ok()) return (*shared)(StatusResponse(st));
-        Result<simdjson::dom::element> b = ObjectBody(raw);
-        (*shared)(work(type, consumer, *b, query));
-      });
-    };
+namespace {
+
+// An admin operation on one consumer route: `type` and `consumer` are valid names of an
+// existing route, `body` a JSON object.
+using ConsumerRouteOp = HttpResponse (*)(const ApiDeps& d, const std::string& type,
+                                         const std::string& consumer, simdjson::dom::element body,
+                                         const HttpRequest& req);
+
+// The checks of every admin operation on a consumer route in API.md's order: the names
+// and the body (400), the route (404), the admin role (403); then `op`.
+BlockingHandler OnConsumerRoute(ConsumerRouteOp op) {
+  return [op](const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+    std::string type(req.Param("event_type")), consumer(req.Param("consumer"));
+    if (!IsValidEventType(type) || !IsValidServiceName(consumer)) {
+      return StatusResponse(Status::InvalidArgument("event_type or consumer: invalid name"));
+    }
+    Result<simdjson::dom::element> body = ObjectBody(req.body);
+    if (!body.ok()) return StatusResponse(body.status());
+    auto route = FoundForAdmin(d.store->GetConsumer(type, consumer), c, "no such consumer route");
+    if (!route.ok()) return StatusResponse(route.status());
+    return op(d, type, consumer, *body, req);
   };
-  using Query = std::vector<std::pair<std::string, std::string>>;
+}
 
-  router.Get(
-      "/v1/routes/{event_type}/consumers/{consumer}/dead",
-      admin([this](const std::string& type, const std::string& consumer, simdjson::dom::element,
-                   const Query& query) {
-        size_t limit = 100;
-        std::string after;
-        for (const auto& [k, v] : query) {
-          if (k == "after") {
-            std::optional<std::string> key = HexDecode(v);
-            if (!key || key->empty()) {
-              return StatusResponse(
-                  Status::InvalidArgument("after: not a cursor returned by this endpoint"));
-            }
-            after = std::move(*key);
-          }
-          if (k == "limit") {
-            auto r = std::from_chars(v.data(), v.data() + v.size(), limit);
-            if (r.ec != std::errc() || r.ptr != v.data() + v.size() || limit < 1 || limit > 1000) {
-              return StatusResponse(
-                  Status::InvalidArgument("limit: must be an integer from 1 to 1000"));
-            }
-          }
-        }
-        std::vector<dispatch::DeadLetter> dead =
-            d_.deliveries->ListDead(consumer, type, after, limit);
-        std::string out;
-        JsonWriter w(&out);
-        w.BeginObject().Key("items").BeginArray();
-        for (const auto& d : dead) {
-          w.BeginObject().Key("event");
-          EventToJson(d.event, w);
-          w.Key("attempts").Uint(d.attempts).Key("last_status").Int(d.last_status);
-          w.Key("last_error").String(d.last_error).Key("dead_at").Int(d.dead_at).EndObject();
-        }
-        w.EndArray().Key("next");
-        if (dead.size() == limit) {
-          w.String(HexEncode(dead.back().key));
-        } else {
-          w.Null();
-        }
-        w.EndObject();
-        return HttpResponse::Json(200, std::move(out));
-      }));
+struct DeadQuery {
+  std::string after;  // the store key to list after ("" = from the start)
+  size_t limit = 100;
+};
 
-  router.Post("/v1/routes/{event_type}/consumers/{consumer}/redrive",
-              admin([this](const std::string& type, const std::string& consumer,
-                           simdjson::dom::element body, const Query&) {
-                Result<std::vector<std::string>> ids = StringArray(body, "ids", false);
-                if (!ids.ok()) return StatusResponse(ids.status());
-                Result<size_t> n = d_.dispatcher->Redrive(type, consumer, *ids);
-                if (!n.ok()) return StatusResponse(n.status());
-                return HttpResponse::Json(200, "{\"redriven\":" + std::to_string(*n) + "}");
-              }));
+// ?after= must be a `next` of this endpoint (a hex-encoded store key), ?limit= 1..1000.
+Result<DeadQuery> ParseDeadQuery(const HttpRequest& req) {
+  DeadQuery q;
+  for (const auto& [k, v] : req.query) {
+    if (k == "after") {
+      std::optional<std::string> key = HexDecode(v);
+      if (!key || key->empty()) {
+        return Status::InvalidArgument("after: not a cursor returned by this endpoint");
+      }
+      q.after = std::move(*key);
+    }
+    if (k == "limit") {
+      auto r = std::from_chars(v.data(), v.data() + v.size(), q.limit);
+      if (r.ec != std::errc() || r.ptr != v.data() + v.size() || q.limit < 1 || q.limit > 1000) {
+        return Status::InvalidArgument("limit: must be an integer from 1 to 1000");
+      }
+    }
+  }
+  return q;
+}
 
-  router.Post("/v1/routes/{event_type}/consumers/{consumer}/replay",
-              admin([this](const std::string& type, const std::string& consumer,
-                           simdjson::dom::element body, const Query&) {
-                int64_t from = -1;
-                if (Status st = IntField(body, "from", 0, INT64_MAX, &from); !st.ok()) {
-                  return StatusResponse(st);
-                }
-                if (from < 0) return StatusResponse(Status::InvalidArgument("from: required (ms)"));
-                bool ignore = false;
-                simdjson::dom::element v;
-                if (body["ignore_dedup"].get(v) == simdjson::SUCCESS &&
-                    v.get_bool().get(ignore) != simdjson::SUCCESS) {
-                  return StatusResponse(Status::InvalidArgument("ignore_dedup: must be a boolean"));
-                }
-                Status st = d_.dispatcher->Replay(type, consumer, from, ignore);
-                if (!st.ok()) return StatusResponse(st);
-                return HttpResponse::Json(200, "{\"replaying_from\":" + std::to_string(from) + "}");
-              }));
+// GET .../dead: oldest first; `next` is set whenever the page is full.
+HttpResponse ListDeadLetters(const ApiDeps& d, const std::string& type, const std::string& consumer,
+                             simdjson::dom::element, const HttpRequest& req) {
+  Result<DeadQuery> q = ParseDeadQuery(req);
+  if (!q.ok()) return StatusResponse(q.status());
+  std::vector<dispatch::DeadLetter> dead =
+      d.deliveries->ListDead(consumer, type, q->after, q->limit);
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("items").BeginArray();
+  for (const auto& l : dead) {
+    w.BeginObject().Key("event");
+    EventToJson(l.event, w);
+    w.Key("attempts").Uint(l.attempts).Key("last_status").Int(l.last_status);
+    w.Key("last_error").String(l.last_error).Key("dead_at").Int(l.dead_at).EndObject();
+  }
+  w.EndArray().Key("next");
+  if (dead.size() == q->limit) {
+    w.String(HexEncode(dead.back().key));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return HttpResponse::Json(200, std::move(out));
+}
 
-  router.Post(
-      "/v1/routes/{event_type}/consumers/{consumer}/seek",
-      admin([this](const std::string& type, const std::string& consumer,
-                   simdjson::dom::element body, const Query&) {
-        int64_t to = -1;
-        simdjson::dom::element v;
-        if (body["to"].get(v) != simdjson::SUCCESS) {
-          return StatusResponse(Status::InvalidArgument("to: required (\"latest\" or ms)"));
-        }
-        std::string_view s;
-        if (v.get_string().get(s) == simdjson::SUCCESS) {
-          if (s != "latest") {
-            return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
-          }
-        } else if (v.get_int64().get(to) != simdjson::SUCCESS || to < 0) {
-          return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
-        }
-        Status st = d_.dispatcher->Seek(type, consumer, to);
-        if (!st.ok()) return StatusResponse(st);
-        return HttpResponse::Json(200, "{\"seeked\":true}");
-      }));
+HttpResponse RedriveDeadLetters(const ApiDeps& d, const std::string& type,
+                                const std::string& consumer, simdjson::dom::element body,
+                                const HttpRequest&) {
+  Result<std::vector<std::string>> ids = StringArray(body, "ids", false);
+  if (!ids.ok()) return StatusResponse(ids.status());
+  Result<size_t> n = d.dispatcher->Redrive(type, consumer, *ids);
+  if (!n.ok()) return StatusResponse(n.status());
+  return HttpResponse::Json(200, "{\"redriven\":" + std::to_string(*n) + "}");
+}
+
+HttpResponse Replay(const ApiDeps& d, const std::string& type, const std::string& consumer,
+                    simdjson::dom::element body, const HttpRequest&) {
+  int64_t from = -1;
+  if (Status st = IntField(body, "from", 0, INT64_MAX, &from); !st.ok()) {
+    return StatusResponse(st);
+  }
+  if (from < 0) return StatusResponse(Status::InvalidArgument("from: required (ms)"));
+  bool ignore = false;
+  simdjson::dom::element v;
+  if (body["ignore_dedup"].get(v) == simdjson::SUCCESS &&
+      v.get_bool().get(ignore) != simdjson::SUCCESS) {
+    return StatusResponse(Status::InvalidArgument("ignore_dedup: must be a boolean"));
+  }
+  Status st = d.dispatcher->Replay(type, consumer, from, ignore);
+  if (!st.ok()) return StatusResponse(st);
+  return HttpResponse::Json(200, "{\"replaying_from\":" + std::to_string(from) + "}");
+}
+
+HttpResponse Seek(const ApiDeps& d, const std::string& type, const std::string& consumer,
+                  simdjson::dom::element body, const HttpRequest&) {
+  int64_t to = -1;
+  simdjson::dom::element v;
+  if (body["to"].get(v) != simdjson::SUCCESS) {
+    return StatusResponse(Status::InvalidArgument("to: required (\"latest\" or ms)"));
+  }
+  std::string_view s;
+  if (v.get_string().get(s) == simdjson::SUCCESS) {
+    if (s != "latest") {
+      return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
+    }
+  } else if (v.get_int64().get(to) != simdjson::SUCCESS || to < 0) {
+    return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
+  }
+  Status st = d.dispatcher->Seek(type, consumer, to);
+  if (!st.ok()) return StatusResponse(st);
+  return HttpResponse::Json(200, "{\"seeked\":true}");
+}
+
+}  // namespace
+
+void Api::RegisterDeadLetters(http::Router& router) {
+  const std::string route = "/v1/routes/{event_type}/consumers/{consumer}";
+  router.Get(route + "/dead", OnWorkers(OnConsumerRoute(ListDeadLetters)));
+  router.Post(route + "/redrive", OnWorkers(OnConsumerRoute(RedriveDeadLetters)));
+  router.Post(route + "/replay", OnWorkers(OnConsumerRoute(Replay)));
+  router.Post(route + "/seek", OnWorkers(OnConsumerRoute(Seek)));
 }
 
 }  // namespace eragon::server

@@ -1,4 +1,5 @@
-// POST /v1/events, GET /v1/events/{id}, GET /v1/events.
+// POST /v1/events (on the io thread), GET /v1/events/{id}, GET /v1/events (on the
+// worker pool).
 #include <algorithm>
 
 #include "core/event_codec.h"
@@ -51,27 +52,13 @@ void Api::PublishEvents(HttpRequest&& req, Responder respond) {
                         });
 }
 
-void Api::GetEvent(HttpRequest&& req, Responder respond) {
-  std::optional<Caller> caller = Authenticate(req, respond);
-  if (!caller) return;
-  std::string id(req.Param("id"));
-  if (!IsValidEventId(id)) {
-    respond(StatusResponse(Status::InvalidArgument("id: not a valid event id")));
-    return;
-  }
-  Result<Event> event = ReadEventById(d_.logs, d_.ids, id);
-  if (!event.ok()) {
-    respond(StatusResponse(event.status()));
-    return;
-  }
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject().Key("event");
-  EventToJson(*event, w);
+namespace {
+
+void DeliveriesJson(const ApiDeps& d, const Event& event, const std::string& id, JsonWriter& w) {
   w.Key("deliveries").BeginArray();
-  if (std::optional<index::Location> loc = d_.ids->Find(id); loc && d_.dispatcher) {
+  if (std::optional<index::Location> loc = d.ids->Find(id); loc && d.dispatcher) {
     for (const dispatch::DeliveryView& v :
-         d_.dispatcher->DeliveriesOf(event->event_type, loc->topic, loc->partition, loc->offset)) {
+         d.dispatcher->DeliveriesOf(event.event_type, loc->topic, loc->partition, loc->offset)) {
       w.BeginObject().Key("consumer").String(v.consumer);
       w.Key("state").String(dispatch::StateName(v.state.state));
       w.Key("attempts").Uint(v.state.attempts).Key("last_status").Int(v.state.last_status);
@@ -80,33 +67,41 @@ void Api::GetEvent(HttpRequest&& req, Responder respond) {
       w.Key("delivered_at").Int(v.state.delivered_at).EndObject();
     }
   }
-  w.EndArray().EndObject();
-  respond(HttpResponse::Json(200, std::move(out)));
+  w.EndArray();
 }
 
-void Api::ListEvents(HttpRequest&& req, Responder respond) {
-  std::optional<Caller> caller = Authenticate(req, respond);
-  if (!caller) return;
-  Result<ListQuery> query = ParseListQuery(req);
-  if (!query.ok()) {
-    respond(StatusResponse(query.status()));
-    return;
+// GET /v1/events/{id}: reads the id index, the log and the delivery store.
+HttpResponse GetEvent(const ApiDeps& d, const Caller&, const HttpRequest& req) {
+  std::string id(req.Param("id"));
+  if (!IsValidEventId(id)) {
+    return StatusResponse(Status::InvalidArgument("id: not a valid event id"));
   }
-  auto shared = std::make_shared<Responder>(std::move(respond));
-  d_.workers->Post([this, q = std::move(*query), shared] {
-    Result<std::string> page = ListEventsJson(d_.logs, d_.routes, q);
-    (*shared)(page.ok() ? HttpResponse::Json(200, std::move(*page))
-                        : StatusResponse(page.status()));
-  });
+  Result<Event> event = ReadEventById(d.logs, d.ids, id);
+  if (!event.ok()) return StatusResponse(event.status());
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("event");
+  EventToJson(*event, w);
+  DeliveriesJson(d, *event, id, w);
+  w.EndObject();
+  return HttpResponse::Json(200, std::move(out));
 }
+
+// GET /v1/events: scans the log backwards.
+HttpResponse ListEvents(const ApiDeps& d, const Caller&, const HttpRequest& req) {
+  Result<ListQuery> query = ParseListQuery(req);
+  if (!query.ok()) return StatusResponse(query.status());
+  Result<std::string> page = ListEventsJson(d.logs, d.routes, *query);
+  return page.ok() ? HttpResponse::Json(200, std::move(*page)) : StatusResponse(page.status());
+}
+
+}  // namespace
 
 void Api::RegisterEvents(http::Router& router) {
   router.Post("/v1/events",
               [this](HttpRequest&& r, Responder s) { PublishEvents(std::move(r), std::move(s)); });
-  router.Get("/v1/events/{id}",
-             [this](HttpRequest&& r, Responder s) { GetEvent(std::move(r), std::move(s)); });
-  router.Get("/v1/events",
-             [this](HttpRequest&& r, Responder s) { ListEvents(std::move(r), std::move(s)); });
+  router.Get("/v1/events/{id}", OnWorkers(GetEvent));
+  router.Get("/v1/events", OnWorkers(ListEvents));
 }
 
 }  // namespace eragon::server

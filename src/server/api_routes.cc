@@ -8,7 +8,6 @@ namespace eragon::server {
 
 using http::HttpRequest;
 using http::HttpResponse;
-using http::Responder;
 
 namespace {
 
@@ -52,117 +51,100 @@ HttpResponse EchoResponse(const Result<config::PutOutcome>& outcome, const T& st
   return HttpResponse::Json(PutStatus(*outcome), std::move(out));
 }
 
+// The path's names are checked before the handler runs (400 before 404 and 403).
+BlockingHandler WithValidNames(BlockingHandler work) {
+  return [work = std::move(work)](const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+    if (Status st = ValidatePathNames(req); !st.ok()) return StatusResponse(st);
+    return work(d, c, req);
+  };
+}
+
+HttpResponse ListRoutes(const ApiDeps& d, const Caller& c, const HttpRequest&) {
+  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+  auto producers = d.store->ListProducers();
+  if (!producers.ok()) return StatusResponse(producers.status());
+  auto consumers = d.store->ListConsumers();
+  if (!consumers.ok()) return StatusResponse(consumers.status());
+  return HttpResponse::Json(200, RoutesJson(*producers, *consumers));
+}
+
+HttpResponse GetProducerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  auto route = FoundForAdmin(d.store->GetProducer(std::string(req.Param("event_type"))), c,
+                             "no producer route");
+  if (!route.ok()) return StatusResponse(route.status());
+  std::string out;
+  JsonWriter w(&out);
+  config::ProducerRouteToJson(*route, w);
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse PutProducerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  auto route = config::ParseProducerRoute(req.body, std::string(req.Param("event_type")));
+  if (!route.ok()) return StatusResponse(route.status());
+  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+  config::ProducerRoute stored;
+  auto outcome = d.route_admin->PutProducer(std::move(*route), &stored);
+  return EchoResponse(outcome, stored,
+                      [](const auto& r, JsonWriter& w) { config::ProducerRouteToJson(r, w); });
+}
+
+HttpResponse DeleteProducerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  std::string type(req.Param("event_type"));
+  auto route = FoundForAdmin(d.store->GetProducer(type), c, "no producer route for '" + type + "'");
+  if (!route.ok()) return StatusResponse(route.status());
+  Status st = d.route_admin->DeleteProducer(type);
+  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
+}
+
+HttpResponse GetConsumerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  auto route = FoundForAdmin(d.store->GetConsumer(std::string(req.Param("event_type")),
+                                                  std::string(req.Param("consumer"))),
+                             c, "no such consumer route");
+  if (!route.ok()) return StatusResponse(route.status());
+  std::string out;
+  JsonWriter w(&out);
+  config::ConsumerRouteToJson(*route, w);
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse PutConsumerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  auto route = config::ParseConsumerRoute(req.body, std::string(req.Param("event_type")),
+                                          std::string(req.Param("consumer")));
+  if (!route.ok()) return StatusResponse(route.status());
+  auto producer = d.store->GetProducer(route->event_type);
+  if (!producer.ok()) return StatusResponse(producer.status());
+  if (!*producer) {
+    return StatusResponse(Status::UnknownEventType("no producer destination for event type '" +
+                                                   route->event_type + "'"));
+  }
+  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+  config::ConsumerRoute stored;
+  auto outcome = d.route_admin->PutConsumer(std::move(*route), &stored);
+  return EchoResponse(outcome, stored,
+                      [](const auto& r, JsonWriter& w) { config::ConsumerRouteToJson(r, w); });
+}
+
+HttpResponse DeleteConsumerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  std::string type(req.Param("event_type"));
+  std::string consumer(req.Param("consumer"));
+  auto route = FoundForAdmin(d.store->GetConsumer(type, consumer), c, "no such consumer route");
+  if (!route.ok()) return StatusResponse(route.status());
+  Status st = d.route_admin->DeleteConsumer(type, consumer);
+  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
+}
+
 }  // namespace
 
 void Api::RegisterRoutes(http::Router& router) {
-  // Runs `work(caller, req)` on the worker pool after authentication and path checks.
-  auto blocking = [this](auto work) {
-    return [this, work](HttpRequest&& req, Responder respond) {
-      std::optional<Caller> caller = Authenticate(req, respond);
-      if (!caller) return;
-      if (Status st = ValidatePathNames(req); !st.ok()) {
-        respond(StatusResponse(st));
-        return;
-      }
-      auto shared = std::make_shared<Responder>(std::move(respond));
-      d_.workers->Post([work, c = std::move(*caller), r = std::move(req), shared]() mutable {
-        (*shared)(work(c, r));
-      });
-    };
-  };
-
-  router.Get("/v1/routes", blocking([this](const Caller& c, const HttpRequest&) {
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               auto producers = d_.store->ListProducers();
-               if (!producers.ok()) return StatusResponse(producers.status());
-               auto consumers = d_.store->ListConsumers();
-               if (!consumers.ok()) return StatusResponse(consumers.status());
-               return HttpResponse::Json(200, RoutesJson(*producers, *consumers));
-             }));
-
-  router.Get("/v1/routes/{event_type}/producer",
-             blocking([this](const Caller& c, const HttpRequest& req) {
-               auto route = d_.store->GetProducer(std::string(req.Param("event_type")));
-               if (!route.ok()) return StatusResponse(route.status());
-               if (!*route) return StatusResponse(Status::NotFound("no producer route"));
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               std::string out;
-               JsonWriter w(&out);
-               config::ProducerRouteToJson(**route, w);
-               return HttpResponse::Json(200, std::move(out));
-             }));
-
-  router.Put(
-      "/v1/routes/{event_type}/producer", blocking([this](const Caller& c, const HttpRequest& req) {
-        auto route = config::ParseProducerRoute(req.body, std::string(req.Param("event_type")));
-        if (!route.ok()) return StatusResponse(route.status());
-        if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-        config::ProducerRoute stored;
-        auto outcome = d_.route_admin->PutProducer(std::move(*route), &stored);
-        return EchoResponse(outcome, stored, [](const auto& r, JsonWriter& w) {
-          config::ProducerRouteToJson(r, w);
-        });
-      }));
-
-  router.Delete("/v1/routes/{event_type}/producer",
-                blocking([this](const Caller& c, const HttpRequest& req) {
-                  std::string type(req.Param("event_type"));
-                  auto route = d_.store->GetProducer(type);
-                  if (!route.ok()) return StatusResponse(route.status());
-                  if (!*route) {
-                    return StatusResponse(Status::NotFound("no producer route for '" + type + "'"));
-                  }
-                  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-                  Status st = d_.route_admin->DeleteProducer(type);
-                  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
-                }));
-
-  router.Get("/v1/routes/{event_type}/consumers/{consumer}",
-             blocking([this](const Caller& c, const HttpRequest& req) {
-               auto route = d_.store->GetConsumer(std::string(req.Param("event_type")),
-                                                  std::string(req.Param("consumer")));
-               if (!route.ok()) return StatusResponse(route.status());
-               if (!*route) return StatusResponse(Status::NotFound("no such consumer route"));
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               std::string out;
-               JsonWriter w(&out);
-               config::ConsumerRouteToJson(**route, w);
-               return HttpResponse::Json(200, std::move(out));
-             }));
-
-  router.Put("/v1/routes/{event_type}/consumers/{consumer}",
-             blocking([this](const Caller& c, const HttpRequest& req) {
-               auto route =
-                   config::ParseConsumerRoute(req.body, std::string(req.Param("event_type")),
-                                              std::string(req.Param("consumer")));
-               if (!route.ok()) return StatusResponse(route.status());
-               auto producer = d_.store->GetProducer(route->event_type);
-               if (!producer.ok()) return StatusResponse(producer.status());
-               if (!*producer) {
-                 return StatusResponse(Status::UnknownEventType(
-                     "no producer destination for event type '" + route->event_type + "'"));
-               }
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               config::ConsumerRoute stored;
-               auto outcome = d_.route_admin->PutConsumer(std::move(*route), &stored);
-               if (outcome.ok() && d_.dispatcher) d_.dispatcher->RoutesChanged();
-               return EchoResponse(outcome, stored, [](const auto& r, JsonWriter& w) {
-                 config::ConsumerRouteToJson(r, w);
-               });
-             }));
-
-  router.Delete("/v1/routes/{event_type}/consumers/{consumer}",
-                blocking([this](const Caller& c, const HttpRequest& req) {
-                  std::string type(req.Param("event_type"));
-                  std::string consumer(req.Param("consumer"));
-                  auto route = d_.store->GetConsumer(type, consumer);
-                  if (!route.ok()) return StatusResponse(route.status());
-                  if (!*route) return StatusResponse(Status::NotFound("no such consumer route"));
-                  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-                  Status st = d_.route_admin->DeleteConsumer(type, consumer);
-                  if (st.ok() && d_.dispatcher) st = d_.dispatcher->RouteRemoved(type, consumer);
-                  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
-                }));
+  constexpr std::string_view kProducer = "/v1/routes/{event_type}/producer";
+  constexpr std::string_view kConsumer = "/v1/routes/{event_type}/consumers/{consumer}";
+  router.Get("/v1/routes", OnWorkers(ListRoutes));
+  router.Get(kProducer, OnWorkers(WithValidNames(GetProducerRoute)));
+  router.Put(kProducer, OnWorkers(WithValidNames(PutProducerRoute)));
+  router.Delete(kProducer, OnWorkers(WithValidNames(DeleteProducerRoute)));
+  router.Get(kConsumer, OnWorkers(WithValidNames(GetConsumerRoute)));
+  router.Put(kConsumer, OnWorkers(WithValidNames(PutConsumerRoute)));
+  router.Delete(kConsumer, OnWorkers(WithValidNames(DeleteConsumerRoute)));
 }
 
 }  // namespace eragon::server

@@ -10,7 +10,6 @@ namespace eragon::server {
 
 using http::HttpRequest;
 using http::HttpResponse;
-using http::Responder;
 
 namespace {
 
@@ -20,74 +19,64 @@ Status ValidateScheduleName(std::string_view name) {
                                  "' must match ^[a-z0-9][a-z0-9_.-]{0,127}$");
 }
 
+// Not paginated: one page of every schedule, `next` always null.
+HttpResponse ListSchedules(const ApiDeps& d, const Caller& c, const HttpRequest&) {
+  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+  auto schedules = d.store->ListSchedules();
+  if (!schedules.ok()) return StatusResponse(schedules.status());
+  const int64_t now = d.clock->WallMs();
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("items").BeginArray();
+  for (const config::Schedule& s : *schedules) schedule::ScheduleToJson(s, now, w);
+  w.EndArray().Key("next").Null().EndObject();
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse GetSchedule(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  std::string name(req.Param("name"));
+  if (Status st = ValidateScheduleName(name); !st.ok()) return StatusResponse(st);
+  auto s = FoundForAdmin(d.store->GetSchedule(name), c, "no schedule '" + name + "'");
+  if (!s.ok()) return StatusResponse(s.status());
+  return HttpResponse::Json(200, schedule::ScheduleToJson(*s, d.clock->WallMs()));
+}
+
+HttpResponse PutSchedule(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  auto s = schedule::ParseSchedule(req.body, std::string(req.Param("name")));
+  if (!s.ok()) return StatusResponse(s.status());
+  auto producer = d.store->GetProducer(s->event_type);
+  if (!producer.ok()) return StatusResponse(producer.status());
+  if (!*producer) {
+    return StatusResponse(
+        Status::UnknownEventType("no producer destination for event type '" + s->event_type + "'"));
+  }
+  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+  auto old = d.store->GetSchedule(s->name);
+  if (!old.ok()) return StatusResponse(old.status());
+  const int64_t now = d.clock->WallMs();
+  schedule::StampForPut(&*s, *old, now);
+  auto outcome = d.store->PutSchedule(*s);
+  if (!outcome.ok()) return StatusResponse(outcome.status());
+  return HttpResponse::Json(*outcome == config::PutOutcome::kCreated ? 201 : 200,
+                            schedule::ScheduleToJson(*s, now));
+}
+
+HttpResponse DeleteSchedule(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+  std::string name(req.Param("name"));
+  if (Status st = ValidateScheduleName(name); !st.ok()) return StatusResponse(st);
+  auto s = FoundForAdmin(d.store->GetSchedule(name), c, "no schedule '" + name + "'");
+  if (!s.ok()) return StatusResponse(s.status());
+  Status st = d.store->DeleteSchedule(name);
+  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
+}
+
 }  // namespace
 
 void Api::RegisterSchedules(http::Router& router) {
-  // Runs `work(caller, req)` on the worker pool after authentication.
-  auto blocking = [this](auto work) {
-    return [this, work](HttpRequest&& req, Responder respond) {
-      std::optional<Caller> caller = Authenticate(req, respond);
-      if (!caller) return;
-      auto shared = std::make_shared<Responder>(std::move(respond));
-      d_.workers->Post([work, c = std::move(*caller), r = std::move(req), shared]() mutable {
-        (*shared)(work(c, r));
-      });
-    };
-  };
-
-  router.Get("/v1/schedules", blocking([this](const Caller& c, const HttpRequest&) {
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               auto schedules = d_.store->ListSchedules();
-               if (!schedules.ok()) return StatusResponse(schedules.status());
-               const int64_t now = d_.clock->WallMs();
-               std::string out;
-               JsonWriter w(&out);
-               w.BeginObject().Key("items").BeginArray();
-               for (const config::Schedule& s : *schedules) schedule::ScheduleToJson(s, now, w);
-               w.EndArray().Key("next").Null().EndObject();
-               return HttpResponse::Json(200, std::move(out));
-             }));
-
-  router.Get("/v1/schedules/{name}", blocking([this](const Caller& c, const HttpRequest& req) {
-               std::string name(req.Param("name"));
-               if (Status st = ValidateScheduleName(name); !st.ok()) return StatusResponse(st);
-               auto s = d_.store->GetSchedule(name);
-               if (!s.ok()) return StatusResponse(s.status());
-               if (!*s) return StatusResponse(Status::NotFound("no schedule '" + name + "'"));
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               return HttpResponse::Json(200, schedule::ScheduleToJson(**s, d_.clock->WallMs()));
-             }));
-
-  router.Put("/v1/schedules/{name}", blocking([this](const Caller& c, const HttpRequest& req) {
-               auto s = schedule::ParseSchedule(req.body, std::string(req.Param("name")));
-               if (!s.ok()) return StatusResponse(s.status());
-               auto producer = d_.store->GetProducer(s->event_type);
-               if (!producer.ok()) return StatusResponse(producer.status());
-               if (!*producer) {
-                 return StatusResponse(Status::UnknownEventType(
-                     "no producer destination for event type '" + s->event_type + "'"));
-               }
-               if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-               auto old = d_.store->GetSchedule(s->name);
-               if (!old.ok()) return StatusResponse(old.status());
-               const int64_t now = d_.clock->WallMs();
-               schedule::StampForPut(&*s, *old, now);
-               auto outcome = d_.store->PutSchedule(*s);
-               if (!outcome.ok()) return StatusResponse(outcome.status());
-               return HttpResponse::Json(*outcome == config::PutOutcome::kCreated ? 201 : 200,
-                                         schedule::ScheduleToJson(*s, now));
-             }));
-
-  router.Delete("/v1/schedules/{name}", blocking([this](const Caller& c, const HttpRequest& req) {
-                  std::string name(req.Param("name"));
-                  if (Status st = ValidateScheduleName(name); !st.ok()) return StatusResponse(st);
-                  auto s = d_.store->GetSchedule(name);
-                  if (!s.ok()) return StatusResponse(s.status());
-                  if (!*s) return StatusResponse(Status::NotFound("no schedule '" + name + "'"));
-                  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
-                  Status st = d_.store->DeleteSchedule(name);
-                  return st.ok() ? HttpResponse::Empty(204) : StatusResponse(st);
-                }));
+  router.Get("/v1/schedules", OnWorkers(ListSchedules));
+  router.Get("/v1/schedules/{name}", OnWorkers(GetSchedule));
+  router.Put("/v1/schedules/{name}", OnWorkers(PutSchedule));
+  router.Delete("/v1/schedules/{name}", OnWorkers(DeleteSchedule));
 }
 
 }  // namespace eragon::server

@@ -168,17 +168,15 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   ERAGON_RETURN_IF_ERROR(SplitListen(options.listen, &p->host, &port));
   p->metrics = std::make_unique<Metrics>();
   ERAGON_RETURN_IF_ERROR(OpenStores(*p));
-  p->auth = std::make_unique<Auth>(p->store.get(), p->clock);
+  p->auth = std::make_unique<Auth>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   ERAGON_RETURN_IF_ERROR(p->auth->EnsureAdminToken(p->env, options.data_dir));
   p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);
-  p->route_admin = std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(),
-                                                p->ids.get(), p->clock);
   PublisherOptions po;
   po.min_free_bytes = options.min_free_bytes;
   po.max_used_fraction = options.max_disk_used;
-  p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,
-                                             p->metrics.get(), po);
   p->workers = std::make_unique<WorkerPool>(2);
+  p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,
+                                             p->metrics.get(), po, p->workers.get());
   dispatch::Dispatcher::Deps dd;
   dd.store = p->store.get();
   dd.logs = p->logs.get();
@@ -192,6 +190,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
   p->dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
   p->dispatcher->Start();
+  p->route_admin = std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(),
+                                                p->ids.get(), p->clock, p->dispatcher.get());
   ApiDeps deps{p->store.get(),     p->logs.get(),       p->ids.get(),
                p->auth.get(),      p->routes.get(),     p->route_admin.get(),
                p->publisher.get(), p->metrics.get(),    p->workers.get(),

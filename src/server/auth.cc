@@ -8,7 +8,6 @@ namespace eragon::server {
 namespace {
 
 constexpr std::string_view kBearer = "Bearer ";
-constexpr int64_t kTokenCacheTtlMs = 1000;  // a revoked token stops working within 1 s
 
 Caller CallerOf(const config::Service& s) {
   Caller c;
@@ -25,10 +24,10 @@ bool HasAdmin(const config::Service& s) {
   return std::find(s.roles.begin(), s.roles.end(), "admin") != s.roles.end();
 }
 
-config::LoadingCache<std::string, config::Service>::Options CacheOptions() {
+config::LoadingCache<std::string, config::Service>::Options CacheOptions(int64_t ttl_ms) {
   config::LoadingCache<std::string, config::Service>::Options o;
-  o.ttl_ms = kTokenCacheTtlMs;
-  o.negative_ttl_ms = 200;
+  o.ttl_ms = ttl_ms;
+  o.negative_ttl_ms = std::min<int64_t>(200, ttl_ms);
   return o;
 }
 
@@ -52,11 +51,11 @@ std::string NewToken() { return "ert_" + HexEncode(RandomBytes(32)); }
 
 std::string HashToken(std::string_view token) { return Sha256Hex(token); }
 
-Auth::Auth(config::ConfigStore* store, Clock* clock)
+Auth::Auth(config::ConfigStore* store, Clock* clock, int64_t cache_ttl_ms)
     : store_(store),
       clock_(clock),
       cache_([store](const std::string& hash) { return store->FindServiceByTokenHash(hash); },
-             clock, CacheOptions()) {}
+             clock, CacheOptions(cache_ttl_ms)) {}
 
 Result<Caller> Auth::Authenticate(std::string_view header) {
   if (header.empty()) {

@@ -1,8 +1,10 @@
 // Auth: bearer tokens -> services with roles (API.md "Services and tokens").
 //
 // Tokens are 256 random bits, shown once, stored only as SHA-256 hashes in the config
-// store. Lookups go through a loading cache keyed by the token's hash (TTL 1 s, so a
-// revoked token stops working within a second on every node). Thread-safe.
+// store. Lookups go through a loading cache keyed by the token's hash, on the calling
+// (io) thread; a miss reads the config store. The cache's TTL is eragond's
+// --route-cache-ttl-ms (default 500 ms, at most 1 s), so a token revoked on another node
+// stops working within it; one revoked through this Auth stops at once. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -31,7 +33,9 @@ std::string HashToken(std::string_view token);
 
 class Auth {
  public:
-  Auth(config::ConfigStore* store, Clock* clock);
+  // `cache_ttl_ms` (>= 1): how long a looked-up token is trusted without asking the store
+  // again; an unknown token is remembered for at most 200 ms of it.
+  Auth(config::ConfigStore* store, Clock* clock, int64_t cache_ttl_ms);
 
   // The caller for an "Authorization: Bearer <token>" header value; 401 otherwise.
   Result<Caller> Authenticate(std::string_view authorization_header);

@@ -29,6 +29,20 @@ Histogram::BucketBoundaries LatencyBuckets() {
           0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 
+Family<Counter>& Counters(prometheus::Registry& registry, const char* name, const char* help) {
+  return BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+Family<prometheus::Gauge>& Gauges(prometheus::Registry& registry, const char* name,
+                                  const char* help) {
+  return BuildGauge().Name(name).Help(help).Register(registry);
+}
+
+// A histogram without labels over LatencyBuckets().
+Histogram& LatencyHistogram(prometheus::Registry& registry, const char* name, const char* help) {
+  return BuildHistogram().Name(name).Help(help).Register(registry).Add({}, LatencyBuckets());
+}
+
 // Caches Family::Add by one label value: Add takes a lock and hashes every time.
 class LabelledCounters {
  public:
@@ -57,84 +71,43 @@ class LabelledCounters {
 
 struct Metrics::Impl {
   prometheus::Registry registry;
-  Family<Counter>& published = BuildCounter()
-                                   .Name("eragon_events_published_total")
-                                   .Help("Events stored by POST /v1/events, by event type")
-                                   .Register(registry);
-  Family<Counter>& duplicates = BuildCounter()
-                                    .Name("eragon_events_duplicate_total")
-                                    .Help("Publishes answered as duplicates (nothing stored)")
-                                    .Register(registry);
-  Family<Counter>& requests = BuildCounter()
-                                  .Name("eragon_http_requests_total")
-                                  .Help("HTTP requests answered, by status code")
-                                  .Register(registry);
-  Family<Counter>& rejected = BuildCounter()
-                                  .Name("eragon_http_requests_rejected_total")
-                                  .Help("HTTP requests answered with a non-2xx status")
-                                  .Register(registry);
-  Histogram& publish_latency = BuildHistogram()
-                                   .Name("eragon_publish_latency_seconds")
-                                   .Help("POST /v1/events: from parsed request to durable")
-                                   .Register(registry)
-                                   .Add({}, LatencyBuckets());
-  Histogram& request_latency = BuildHistogram()
-                                   .Name("eragon_http_request_duration_seconds")
-                                   .Help("Time to answer an HTTP request")
-                                   .Register(registry)
-                                   .Add({}, LatencyBuckets());
-  Histogram& log_write = BuildHistogram()
-                             .Name("eragon_log_write_seconds")
-                             .Help("Log group commit: duration of the write(2)")
-                             .Register(registry)
-                             .Add({}, LatencyBuckets());
-  Histogram& log_fsync = BuildHistogram()
-                             .Name("eragon_log_fsync_seconds")
-                             .Help("Log group commit: duration of the fdatasync(2)")
-                             .Register(registry)
-                             .Add({}, LatencyBuckets());
-  Counter& log_bytes_written = BuildCounter()
-                                   .Name("eragon_log_written_bytes_total")
-                                   .Help("Bytes written to the log")
-                                   .Register(registry)
-                                   .Add({});
-  prometheus::Gauge& bytes_stored = BuildGauge()
-                                        .Name("eragon_log_stored_bytes")
-                                        .Help("Bytes of all log segment files")
-                                        .Register(registry)
-                                        .Add({});
-  prometheus::Gauge& disk_free = BuildGauge()
-                                     .Name("eragon_disk_free_bytes")
-                                     .Help("Free bytes on the file system holding the log")
-                                     .Register(registry)
-                                     .Add({});
-  Family<Counter>& deliveries = BuildCounter()
-                                    .Name("eragon_deliveries_total")
-                                    .Help(
-                                        "Delivery outcomes by consumer: delivered, retry, dead, "
-                                        "skipped_duplicate")
-                                    .Register(registry);
-  Histogram& delivery_latency = BuildHistogram()
-                                    .Name("eragon_delivery_latency_seconds")
-                                    .Help("From an event's append to the log to its 2xx or ack")
-                                    .Register(registry)
-                                    .Add({}, LatencyBuckets());
-  Family<prometheus::Gauge>& lag_events = BuildGauge()
-                                              .Name("eragon_consumer_lag_events")
-                                              .Help("Events not yet done, by consumer and topic")
-                                              .Register(registry);
-  Family<prometheus::Gauge>& lag_seconds = BuildGauge()
-                                               .Name("eragon_consumer_lag_seconds")
-                                               .Help("Age of the oldest event not yet done")
-                                               .Register(registry);
-  Family<prometheus::Gauge>& circuit = BuildGauge()
-                                           .Name("eragon_consumer_circuit_open")
-                                           .Help("1 while the consumer's circuit is open")
-                                           .Register(registry);
-  Family<prometheus::Gauge>& dead = BuildGauge()
-                                        .Name("eragon_dead_letters")
-                                        .Help("Dead letters held, by consumer")
-                                        .Register(registry);
+  Family<Counter>& published = Counters(registry, "eragon_events_published_total",
+                                        "Events stored by POST /v1/events, by event type");
+  Family<Counter>& duplicates = Counters(registry, "eragon_events_duplicate_total",
+                                         "Publishes answered as duplicates (nothing stored)");
+  Family<Counter>& requests =
+      Counters(registry, "eragon_http_requests_total", "HTTP requests answered, by status code");
+  Family<Counter>& rejected = Counters(registry, "eragon_http_requests_rejected_total",
+                                       "HTTP requests answered with a non-2xx status");
+  Histogram& publish_latency = LatencyHistogram(registry, "eragon_publish_latency_seconds",
+                                                "POST /v1/events: from parsed request to durable");
+  Histogram& request_latency = LatencyHistogram(registry, "eragon_http_request_duration_seconds",
+                                                "Time to answer an HTTP request");
+  Histogram& log_write = LatencyHistogram(registry, "eragon_log_write_seconds",
+                                          "Log group commit: duration of the write(2)");
+  Histogram& log_fsync = LatencyHistogram(registry, "eragon_log_fsync_seconds",
+                                          "Log group commit: duration of the fdatasync(2)");
+  Counter& log_bytes_written =
+      Counters(registry, "eragon_log_written_bytes_total", "Bytes written to the log").Add({});
+  prometheus::Gauge& bytes_stored =
+      Gauges(registry, "eragon_log_stored_bytes", "Bytes of all log segment files").Add({});
+  prometheus::Gauge& disk_free =
+      Gauges(registry, "eragon_disk_free_bytes", "Free bytes on the file system holding the log")
+          .Add({});
+  Family<Counter>& deliveries = Counters(registry, "eragon_deliveries_total",
+                                         "Delivery outcomes by consumer: delivered, retry, dead, "
+                                         "skipped_duplicate");
+  Histogram& delivery_latency =
+      LatencyHistogram(registry, "eragon_delivery_latency_seconds",
+                       "From an event's append to the log to its 2xx or ack");
+  Family<prometheus::Gauge>& lag_events =
+      Gauges(registry, "eragon_consumer_lag_events", "Events not yet done, by consumer and topic");
+  Family<prometheus::Gauge>& lag_seconds =
+      Gauges(registry, "eragon_consumer_lag_seconds", "Age of the oldest event not yet done");
+  Family<prometheus::Gauge>& circuit =
+      Gauges(registry, "eragon_consumer_circuit_open", "1 while the consumer's circuit is open");
+  Family<prometheus::Gauge>& dead =
+      Gauges(registry, "eragon_dead_letters", "Dead letters held, by consumer");
   std::mutex delivery_mu;
   std::unordered_map<std::string, Counter*> delivery_counters;
   LabelledCounters published_by_type{published, "event_type"};

@@ -19,11 +19,18 @@ struct Publisher::Resolved {
   std::vector<bool> generated;       // per event: id assigned here (no lookup needed)
   std::vector<bool> duplicate;       // per event
   std::vector<std::string> claimed;  // ids claimed (kNew), to Abort on failure
+  bool must_open = false;            // a topic is missing and this thread may not open it
 };
 
 Publisher::Publisher(RouteCache* routes, channel::Channel* logs, index::IdIndex* ids, Clock* clock,
-                     Metrics* metrics, PublisherOptions options)
-    : routes_(routes), logs_(logs), ids_(ids), clock_(clock), metrics_(metrics), options_(options) {
+                     Metrics* metrics, PublisherOptions options, WorkerPool* workers)
+    : routes_(routes),
+      logs_(logs),
+      ids_(ids),
+      clock_(clock),
+      metrics_(metrics),
+      options_(options),
+      workers_(workers) {
   RefreshDiskSpace();
 }
 
@@ -35,7 +42,8 @@ void Publisher::RefreshDiskSpace() {
 }
 
 // Route lookup (404 for all events first, then 403), topics, producer, id, occurred_at.
-Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, Resolved* r) {
+Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, bool may_open,
+                          Resolved* r) {
   std::vector<config::ProducerRoute> route_of;
   route_of.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
@@ -57,16 +65,23 @@ Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, Reso
   if (storage_full_) {
     return Status::StorageFull("the disk holding the log is above its high-watermark");
   }
-  const int64_t now = clock_->WallMs();
   r->topic_of.resize(events.size());
-  r->generated.assign(events.size(), false);
   for (size_t i = 0; i < events.size(); ++i) {
     const config::ProducerRoute& route = route_of[i];
     channel::Topic* topic = logs_->FindTopic(route.topic);
+    if (topic == nullptr && !may_open) {
+      r->must_open = true;
+      return Status::Ok();
+    }
     if (topic == nullptr) {
       ERAGON_ASSIGN_OR_RETURN(topic, logs_->OpenTopic(route.topic, {route.partitions}));
     }
     r->topic_of[i] = topic;
+  }
+  const int64_t now = clock_->WallMs();
+  r->generated.assign(events.size(), false);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const config::ProducerRoute& route = route_of[i];
     Event& e = events[i];
     e.producer = route.producer;
     if (e.id.empty()) {
@@ -126,8 +141,21 @@ Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
 
 void Publisher::Publish(const Caller& caller, std::vector<Event> events, std::string traceparent,
                         PublishDone done) {
+  PublishOn(caller, std::move(events), std::move(traceparent), std::move(done),
+            /*may_open=*/workers_ == nullptr);
+}
+
+void Publisher::PublishOn(const Caller& caller, std::vector<Event> events, std::string traceparent,
+                          PublishDone done, bool may_open) {
   Resolved r;
-  Status st = Resolve(caller, events, &r);
+  Status st = Resolve(caller, events, may_open, &r);
+  if (st.ok() && r.must_open) {  // a topic to open: not on this thread
+    workers_->Post([this, caller, events = std::move(events), tp = std::move(traceparent),
+                    done = std::move(done)]() mutable {
+      PublishOn(caller, std::move(events), std::move(tp), std::move(done), /*may_open=*/true);
+    });
+    return;
+  }
   if (st.ok()) {
     if (!traceparent.empty()) {
       for (Event& e : events) e.traceparent = traceparent;

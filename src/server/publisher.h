@@ -7,7 +7,13 @@
 // fsync policy. Errors follow API.md's precedence (404 before 403 before 409) across the
 // whole batch, and nothing is appended unless every event passed every check.
 //
-// Thread-safe. `done` runs exactly once, on a log writer thread or the calling thread.
+// Opening a topic touches the disk (its directory, segment and index files), so the first
+// event of a topic is never stored on the calling thread (an io thread): such a batch is
+// handed whole to the worker pool, which opens the topic and goes on from there. Batches
+// for open topics (every other) go straight to the log from the calling thread.
+//
+// Thread-safe. `done` runs exactly once, on a log writer thread, a worker-pool thread or
+// the calling thread.
 #pragma once
 
 #include <functional>
@@ -21,6 +27,7 @@
 #include "index/id_index.h"
 #include "server/auth.h"
 #include "server/route_cache.h"
+#include "server/worker_pool.h"
 
 namespace eragon::server {
 
@@ -42,9 +49,10 @@ struct PublisherOptions {
 
 class Publisher {
  public:
-  // All pointers are borrowed and must outlive the Publisher.
+  // All pointers are borrowed and must outlive the Publisher. Topics are opened on
+  // `workers` (null: on the calling thread).
   Publisher(RouteCache* routes, channel::Channel* logs, index::IdIndex* ids, Clock* clock,
-            Metrics* metrics, PublisherOptions options);
+            Metrics* metrics, PublisherOptions options, WorkerPool* workers = nullptr);
 
   void Publish(const Caller& caller, std::vector<Event> events, std::string traceparent,
                PublishDone done);
@@ -54,7 +62,11 @@ class Publisher {
 
  private:
   struct Resolved;
-  Status Resolve(const Caller& caller, std::vector<Event>& events, Resolved* out);
+  // Publish(); `may_open` says whether this thread may open a topic.
+  void PublishOn(const Caller& caller, std::vector<Event> events, std::string traceparent,
+                 PublishDone done, bool may_open);
+  // On success with r->must_open set nothing was changed: a topic needs opening.
+  Status Resolve(const Caller& caller, std::vector<Event>& events, bool may_open, Resolved* r);
   Status ClaimIds(std::vector<Event>& events, Resolved* r);
   void Append(std::vector<Event> events, Resolved r, PublishDone done);
 
@@ -64,6 +76,7 @@ class Publisher {
   Clock* clock_;
   Metrics* metrics_;
   PublisherOptions options_;
+  WorkerPool* workers_;
   std::atomic<bool> storage_full_{false};
 };
 

@@ -3,8 +3,13 @@
 namespace eragon::server {
 
 RouteAdmin::RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
-                       index::IdIndex* ids, Clock* clock)
-    : store_(store), cache_(cache), logs_(logs), ids_(ids), clock_(clock) {}
+                       index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher)
+    : store_(store),
+      cache_(cache),
+      logs_(logs),
+      ids_(ids),
+      clock_(clock),
+      dispatcher_(dispatcher) {}
 
 // Every type of a topic must agree on the topic's properties, and an existing topic log
 // fixes its partition count.
@@ -87,13 +92,15 @@ Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
   route.created_at = old ? old->created_at : now;
   route.updated_at = now;
   ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutConsumer(route));
+  if (dispatcher_) dispatcher_->RoutesChanged();
   *stored = route;
   return outcome;
 }
 
 Status RouteAdmin::DeleteConsumer(const std::string& event_type, const std::string& consumer) {
   std::lock_guard lock(mu_);
-  return store_->DeleteConsumer(event_type, consumer);
+  ERAGON_RETURN_IF_ERROR(store_->DeleteConsumer(event_type, consumer));
+  return dispatcher_ ? dispatcher_->RouteRemoved(event_type, consumer) : Status::Ok();
 }
 
 }  // namespace eragon::server

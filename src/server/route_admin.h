@@ -1,7 +1,10 @@
 // RouteAdmin: changes to the routing table with API.md's rules (one producer per type,
 // topic properties agreed by all its types and fixed once events exist, no producer
 // removal while consumers use it). Every change invalidates the route cache, so it is
-// visible to publishing at once on this node and within the cache TTL on others.
+// visible to publishing at once on this node and within the cache TTL on others; every
+// consumer route change is told to the dispatcher at once (a stored route is re-read, a
+// removed one's states, dead letters and dedup keys are dropped), so deliveries follow it
+// without waiting for the dispatcher's periodic re-read.
 // Thread-safe: changes are serialised.
 #pragma once
 
@@ -10,6 +13,7 @@
 
 #include "channel/channel.h"
 #include "config/config_store.h"
+#include "dispatch/dispatcher.h"
 #include "eragon/clock.h"
 #include "index/id_index.h"
 #include "server/route_cache.h"
@@ -18,8 +22,9 @@ namespace eragon::server {
 
 class RouteAdmin {
  public:
+  // All borrowed and outliving the RouteAdmin; `dispatcher` may be null (no deliveries).
   RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
-             index::IdIndex* ids, Clock* clock);
+             index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher);
 
   // `route.topic` empty means the event type. Returns the stored route in *stored.
   Result<config::PutOutcome> PutProducer(config::ProducerRoute route,
@@ -28,6 +33,8 @@ class RouteAdmin {
   // The event type must have a producer destination (404 unknown_event_type).
   Result<config::PutOutcome> PutConsumer(config::ConsumerRoute route,
                                          config::ConsumerRoute* stored);
+  // Removes the route, then has the dispatcher forget what it leaves behind; an error of
+  // that clean-up is returned (the route itself is gone).
   Status DeleteConsumer(const std::string& event_type, const std::string& consumer);
 
  private:
@@ -38,6 +45,7 @@ class RouteAdmin {
   channel::Channel* logs_;
   index::IdIndex* ids_;
   Clock* clock_;
+  dispatch::Dispatcher* dispatcher_;
   std::mutex mu_;
 };
 

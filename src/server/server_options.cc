@@ -32,7 +32,8 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", o.idle_timeout_ms, "Idle keep-alive connection timeout")
       ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}))
       ->capture_default_str();
-  app.add_option("--route-cache-ttl-ms", o.route_cache_ttl_ms, "Route and token cache TTL")
+  app.add_option("--route-cache-ttl-ms", o.route_cache_ttl_ms,
+                 "Route and token cache TTL: a change made on another node is seen within it")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}))
       ->capture_default_str();
   app.add_option("--segment-bytes", o.segment_bytes, "Log segment file size")

@@ -25,7 +25,7 @@ struct ServerOptions {
   uint64_t max_body_bytes = 8ull << 20;      // larger Content-Length: 413 before reading
   int64_t request_timeout_ms = 30'000;       // reading one request (headers and body)
   int64_t idle_timeout_ms = 60'000;          // keep-alive connection without a request
-  int64_t route_cache_ttl_ms = 500;          // route/token cache; changes visible < 1 s
+  int64_t route_cache_ttl_ms = 500;          // route and token caches (1..1000)
   uint64_t segment_bytes = 64ull << 20;      // log segment file size
   int64_t retention_hours = 168;             // delete segments older than this (0 = never)
   uint64_t retention_bytes = 0;              // per topic (0 = no size limit)

@@ -1,6 +1,8 @@
-// WorkerPool: a few threads for blocking work (config store writes that fsync, scans)
-// so io threads never wait on a disk. Post() never blocks; Stop() runs what was queued,
-// then joins. Thread-safe.
+// WorkerPool: a few threads for work that may wait on a disk (config store reads and
+// fsynced writes, log reads and scans, the id index, the delivery store, opening a
+// topic), so io threads never do. Api::OnWorkers is how handlers get here. Post() never
+// blocks; Stop() runs what was queued (also what those tasks post), then joins.
+// Thread-safe.
 #pragma once
 
 #include <condition_variable>
