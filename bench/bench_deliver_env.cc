@@ -17,8 +17,8 @@
 #include <sstream>
 #include <thread>
 
-#include "server/http/http_server.h"
-#include "server/http/router.h"
+#include "http/http_server.h"
+#include "http/router.h"
 
 namespace eragon::bench {
 

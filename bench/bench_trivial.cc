@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "bench/bench_flags.h"
-#include "server/http/http_server.h"
+#include "http/http_server.h"
 
 namespace eragon::bench {
 

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "client/http_client.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "demo_services.h"
 #include "eragon/producer.h"
+#include "http/http_client.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <regex>
 
-#include "server_process.h"
+#include "testing/server_process.h"
 
 namespace eragon::testing {
 namespace {

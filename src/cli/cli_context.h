@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "client/http_client.h"
+#include "http/http_client.h"
 
 namespace eragon::cli {
 

@@ -21,9 +21,9 @@
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/push_client.h"
-#include "dispatch/test_http_server.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
+#include "testing/test_http_server.h"
 
 namespace eragon::dispatch::testing {
 

@@ -1,9 +1,7 @@
-// The only translation unit of eragon_push that includes Beast/Asio.
-//
-// Threading: every connection has its own strand; its socket, timer and resolver run
-// there, so a request never hops threads between Send's one post and `done`. Each
-// endpoint's Pool is shared between those strands and Send's callers and is guarded by
-// its own mutex, held only for list operations (never across I/O or a callback).
+// PushClient's per-request path: Send, the pools' Dispatch and the keep-alive connection
+// state machine (connect, TLS handshake, write, read the answer, reuse or close). The only
+// translation unit of eragon_push that includes Beast; push_client_impl.h has the state it
+// shares with push_client_lifecycle.cc (Create, Stop) and the threading rules.
 #include <utility>  // first: Boost 1.74 with GCC 12 needs std::exchange declared
 
 // GCC 12 with -fsanitize reports a false -Wmaybe-uninitialized inside Beast 1.74's
@@ -16,7 +14,6 @@
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 
-#include "core/thread_name.h"
 #include "dispatch/push_client.h"
 
 #include <openssl/ssl.h>
@@ -24,19 +21,12 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <array>
-#include <atomic>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -44,18 +34,9 @@
 #include <boost/beast/http/read.hpp>
 #include <cerrno>
 #include <concepts>
-#include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
-#include <deque>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <unordered_map>
-#include <vector>
 
 #include "core/names.h"
-#include "dispatch/push_parse.h"
+#include "dispatch/push_client_impl.h"
 
 namespace eragon::dispatch {
 namespace {
@@ -65,13 +46,19 @@ namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using SteadyClock = std::chrono::steady_clock;
-using ErrorCode = boost::system::error_code;
-using Strand = asio::strand<asio::io_context::executor_type>;
+using detail::Call;
+using detail::CallPtr;
+using detail::ErrorCode;
+using detail::ErrorResult;
+using detail::kStopped;
+using detail::Pool;
+using detail::PushClientImpl;
+using detail::SteadyClock;
+using detail::Strand;
+using detail::TimeoutError;
 
 constexpr size_t kBodyPrefixBytes = 512;
 constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
-constexpr const char* kStopped = "push client stopped";
 
 // A Beast body that keeps the first kBodyPrefixBytes of the answer, discards the rest
 // and fails with body_limit past `limit` bytes. (The limit is enforced here: Beast 1.74's
@@ -111,28 +98,6 @@ struct PrefixBody {
 };
 using ResponseParser = bhttp::response_parser<PrefixBody>;
 
-// One push from Send to `done`.
-struct Call {
-  PushUrl url;
-  std::string head;  // request line and headers, ending with the blank line
-  std::string body;
-  std::chrono::milliseconds timeout{0};
-  SteadyClock::time_point deadline;
-  std::function<void(PushResult)> done;
-  bool retried = false;  // already re-sent once after a stale keep-alive connection
-};
-using CallPtr = std::unique_ptr<Call>;
-
-PushResult ErrorResult(std::string error) {
-  PushResult r;
-  r.error = std::move(error);
-  return r;
-}
-
-std::string TimeoutError(const Call& call) {
-  return "timeout after " + std::to_string(call.timeout.count()) + " ms";
-}
-
 // "Connection refused" -> "connection refused".
 std::string Describe(const ErrorCode& ec) {
   std::string m = ec.message();
@@ -148,67 +113,9 @@ bool IsClosedByPeer(const ErrorCode& ec) {
          ec == ssl::error::stream_truncated || ec == bhttp::error::partial_message;
 }
 
-thread_local const void* current_client = nullptr;  // set on the client's io threads
-
-class Connection;
-
-struct Pool {
-  explicit Pool(detail::PushClientImpl* i, const PushUrl& url, asio::io_context& ioc)
-      : impl(i), endpoint(url), strand(asio::make_strand(ioc)), wait_timer(strand) {}
-
-  detail::PushClientImpl* const impl;  // outlives every pool
-  const PushUrl endpoint;              // host, port and tls of every call here
-  Strand strand;                       // runs wait_timer
-  asio::steady_timer wait_timer;       // expires calls that wait too long for a connection
-
-  std::mutex mu;                                  // guards everything below
-  std::vector<std::shared_ptr<Connection>> idle;  // LIFO: the warmest connection first
-  std::deque<CallPtr> waiting;                    // FIFO beyond the connection cap
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> all;
-  size_t open = 0;  // connections counted against the cap
-  bool wait_timer_armed = false;
-  bool closed = false;  // Stop() began: no new connections, no new calls
-};
-
-}  // namespace
-
-struct detail::PushClientImpl {
-  explicit PushClientImpl(PushClientOptions opts)
-      : options(std::move(opts)), ioc(std::max(1, options.io_threads)), work(ioc.get_executor()) {}
-
-  void Dispatch(const std::shared_ptr<Pool>& pool, CallPtr call);
-  void ArmWaitTimer(const std::shared_ptr<Pool>& pool);
-  void OnWaitTimer(const std::shared_ptr<Pool>& pool);
-  std::shared_ptr<Pool> GetPool(const PushUrl& url);
-  // Runs `done` and accounts for it. Call on an io thread.
-  void Complete(CallPtr call, PushResult result);
-  void Uncount();  // one accepted call fewer; wakes Stop() at zero
-  // Completes `call` with an error from an io thread.
-  void PostError(CallPtr call, std::string error);
-  void Stop();
-
-  const PushClientOptions options;
-  ssl::context tls{ssl::context::tls_client};  // before ioc: streams refer to it
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::thread> threads;
-
-  std::mutex mu;  // guards pools, stopping_locked and stopped
-  std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
-  bool stopping_locked = false;
-  bool stopped = false;
-  std::atomic<bool> stopping{false};
-
-  std::atomic<int64_t> outstanding{0};  // accepted calls whose `done` has not returned
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  std::atomic<uint64_t> opened{0};
-};
-
-namespace {
-
 // One keep-alive connection. Every member function runs on strand_.
-class Connection final : public std::enable_shared_from_this<Connection> {
+class Connection final : public detail::PooledConnection,
+                         public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<Pool> pool, asio::io_context& ioc)
       : pool_(std::move(pool)),
@@ -561,7 +468,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   }
 
   std::shared_ptr<Pool> pool_;
-  detail::PushClientImpl* const impl_;
+  PushClientImpl* const impl_;
   Strand strand_;
   tcp::socket socket_;
   std::optional<ssl::stream<tcp::socket&>> tls_;
@@ -579,37 +486,16 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
 };
 
-}  // namespace
-
-void detail::PushClientImpl::Complete(CallPtr call, PushResult result) {
-  call->done(std::move(result));
-  call.reset();
-  Uncount();
-}
-
-void detail::PushClientImpl::Uncount() {
-  if (outstanding.fetch_sub(1) == 1 && stopping.load()) {
-    std::lock_guard<std::mutex> lock(done_mu);
-    done_cv.notify_all();
-  }
-}
-
-void detail::PushClientImpl::PostError(CallPtr call, std::string error) {
-  asio::post(ioc, [this, c = std::move(call), e = std::move(error)]() mutable {
-    Complete(std::move(c), ErrorResult(std::move(e)));
-  });
-}
-
-std::shared_ptr<Pool> detail::PushClientImpl::GetPool(const PushUrl& url) {
+std::shared_ptr<Pool> GetPool(PushClientImpl& impl, const PushUrl& url) {
   std::string key = url.EndpointKey();
-  std::lock_guard<std::mutex> lock(mu);
-  if (stopping_locked) return nullptr;
-  auto& pool = pools[key];
-  if (!pool) pool = std::make_shared<Pool>(this, url, ioc);
+  std::lock_guard<std::mutex> lock(impl.mu);
+  if (impl.stopping_locked) return nullptr;
+  auto& pool = impl.pools[key];
+  if (!pool) pool = std::make_shared<Pool>(&impl, url, impl.ioc);
   return pool;
 }
 
-void detail::PushClientImpl::Dispatch(const std::shared_ptr<Pool>& pool, CallPtr call) {
+void Dispatch(PushClientImpl& impl, const std::shared_ptr<Pool>& pool, CallPtr call) {
   std::shared_ptr<Connection> conn;
   bool fresh = false;
   {
@@ -617,148 +503,59 @@ void detail::PushClientImpl::Dispatch(const std::shared_ptr<Pool>& pool, CallPtr
     if (pool->closed) {
       // Fall through to the error below, outside the lock.
     } else if (!pool->idle.empty()) {
-      conn = std::move(pool->idle.back());
+      conn = std::static_pointer_cast<Connection>(std::move(pool->idle.back()));
       pool->idle.pop_back();
-    } else if (pool->open < options.max_connections_per_endpoint) {
+    } else if (pool->open < impl.options.max_connections_per_endpoint) {
       ++pool->open;
       fresh = true;
-      conn = std::make_shared<Connection>(pool, ioc);
+      conn = std::make_shared<Connection>(pool, impl.ioc);
       pool->all.emplace(conn.get(), conn);
     } else {
       pool->waiting.push_back(std::move(call));
       if (!pool->wait_timer_armed) {
         pool->wait_timer_armed = true;
-        asio::post(pool->strand, [this, pool] { ArmWaitTimer(pool); });
+        asio::post(pool->strand, [impl = &impl, pool] { impl->ArmWaitTimer(pool); });
       }
       return;
     }
   }
-  if (!conn) return PostError(std::move(call), kStopped);
+  if (!conn) return impl.PostError(std::move(call), kStopped);
   const Strand& strand = conn->strand();
   asio::post(strand, [conn = std::move(conn), c = std::move(call), fresh]() mutable {
     fresh ? conn->Open(std::move(c)) : conn->Reuse(std::move(c));
   });
 }
 
-// On pool->strand. Fires at the earliest deadline among the waiting calls.
-void detail::PushClientImpl::ArmWaitTimer(const std::shared_ptr<Pool>& pool) {
-  std::optional<SteadyClock::time_point> earliest;
-  {
-    std::lock_guard<std::mutex> lock(pool->mu);
-    for (const auto& c : pool->waiting) {
-      if (!earliest || c->deadline < *earliest) earliest = c->deadline;
-    }
-    if (!earliest) {
-      pool->wait_timer_armed = false;
-      return;
-    }
+}  // namespace
+
+namespace detail {
+
+void PostAbort(std::shared_ptr<PooledConnection> connection) {
+  auto c = std::static_pointer_cast<Connection>(std::move(connection));
+  const Strand& strand = c->strand();
+  asio::post(strand, [c] { c->Abort(); });
+}
+
+void PushClientImpl::Complete(CallPtr call, PushResult result) {
+  call->done(std::move(result));
+  call.reset();
+  Uncount();
+}
+
+void PushClientImpl::Uncount() {
+  if (outstanding.fetch_sub(1) == 1 && stopping.load()) {
+    std::lock_guard<std::mutex> lock(done_mu);
+    done_cv.notify_all();
   }
-  pool->wait_timer.expires_at(*earliest);
-  pool->wait_timer.async_wait([this, pool](const ErrorCode& ec) {
-    if (!ec) OnWaitTimer(pool);
+}
+
+void PushClientImpl::PostError(CallPtr call, std::string error) {
+  asio::post(ioc, [this, c = std::move(call), e = std::move(error)]() mutable {
+    Complete(std::move(c), ErrorResult(std::move(e)));
   });
 }
 
-void detail::PushClientImpl::OnWaitTimer(const std::shared_ptr<Pool>& pool) {
-  std::vector<CallPtr> expired;
-  {
-    std::lock_guard<std::mutex> lock(pool->mu);
-    auto now = SteadyClock::now();
-    auto& w = pool->waiting;
-    for (auto it = w.begin(); it != w.end();) {
-      if ((*it)->deadline <= now) {
-        expired.push_back(std::move(*it));
-        it = w.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& c : expired) {
-    std::string e = TimeoutError(*c) + " (no free connection)";
-    Complete(std::move(c), ErrorResult(std::move(e)));
-  }
-  ArmWaitTimer(pool);
-}
-
-void detail::PushClientImpl::Stop() {
-  if (current_client == this) {
-    std::fprintf(stderr, "PushClient::Stop called from a done callback\n");
-    std::abort();
-  }
-  std::vector<std::shared_ptr<Pool>> all_pools;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (stopped) return;
-    stopped = true;
-    stopping_locked = true;
-    stopping.store(true);
-    for (auto& [key, pool] : pools) all_pools.push_back(pool);
-  }
-  for (auto& pool : all_pools) {
-    std::deque<CallPtr> waiting;
-    std::vector<std::shared_ptr<Connection>> conns;
-    {
-      std::lock_guard<std::mutex> lock(pool->mu);
-      pool->closed = true;
-      waiting.swap(pool->waiting);
-      for (auto& [ptr, weak] : pool->all) {
-        if (auto c = weak.lock()) conns.push_back(std::move(c));
-      }
-      pool->idle.clear();  // `conns` still holds them: nothing is destroyed under the lock
-    }
-    for (auto& c : waiting) PostError(std::move(c), kStopped);
-    for (auto& c : conns) {
-      asio::post(c->strand(), [c] { c->Abort(); });
-    }
-    asio::post(pool->strand, [pool] { pool->wait_timer.cancel(); });
-  }
-  {
-    std::unique_lock<std::mutex> lock(done_mu);
-    done_cv.wait(lock, [this] { return outstanding.load() == 0; });
-  }
-  work.reset();
-  for (auto& t : threads) t.join();
-  threads.clear();
-}
-
-Result<std::unique_ptr<PushClient>> PushClient::Create(PushClientOptions options) {
-  if (options.io_threads < 1) return Status::InvalidArgument("io_threads: must be >= 1");
-  if (options.max_connections_per_endpoint < 1) {
-    return Status::InvalidArgument("max_connections_per_endpoint: must be >= 1");
-  }
-  if (options.connect_timeout.count() <= 0 || options.idle_timeout.count() <= 0) {
-    return Status::InvalidArgument("connect_timeout and idle_timeout: must be > 0");
-  }
-  auto impl = std::make_shared<detail::PushClientImpl>(std::move(options));
-  ErrorCode ec;
-  SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_2_VERSION);
-  impl->tls.set_default_verify_paths(ec);  // no system CAs is not fatal: extra CA may do
-  if (!impl->options.extra_ca_file.empty()) {
-    impl->tls.load_verify_file(impl->options.extra_ca_file, ec);
-    if (ec) {
-      return Status::InvalidArgument("extra_ca_file: cannot load " + impl->options.extra_ca_file +
-                                     ": " + ec.message());
-    }
-  }
-  impl->tls.set_verify_mode(ssl::verify_peer);
-  for (int i = 0; i < impl->options.io_threads; ++i) {
-    impl->threads.emplace_back([raw = impl.get()] {
-      SetThreadName("push-io");
-      current_client = raw;
-      raw->ioc.run();
-    });
-  }
-  return std::unique_ptr<PushClient>(new PushClient(std::move(impl)));
-}
-
-PushClient::PushClient(std::shared_ptr<detail::PushClientImpl> impl) : impl_(std::move(impl)) {}
-
-PushClient::~PushClient() { Stop(); }
-
-void PushClient::Stop() { impl_->Stop(); }
-
-uint64_t PushClient::connections_opened() const { return impl_->opened.load(); }
+}  // namespace detail
 
 void PushClient::Send(PushRequest request, std::function<void(PushResult)> done) {
   // Counted before the check, so a Stop() that has not seen this call yet waits for it.
@@ -794,9 +591,9 @@ void PushClient::Send(PushRequest request, std::function<void(PushResult)> done)
   head.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n\r\n");
   call->body = std::move(request.body);
 
-  auto pool = impl_->GetPool(call->url);
+  auto pool = GetPool(*impl_, call->url);
   if (!pool) return impl_->PostError(std::move(call), kStopped);
-  impl_->Dispatch(pool, std::move(call));
+  Dispatch(*impl_, pool, std::move(call));
 }
 
 }  // namespace eragon::dispatch

@@ -14,8 +14,8 @@
 #include <mutex>
 #include <thread>
 
-#include "dispatch/test_certs.h"
-#include "dispatch/test_http_server.h"
+#include "testing/test_certs.h"
+#include "testing/test_http_server.h"
 
 namespace eragon::dispatch {
 namespace {

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "client/http_client.h"
 #include "core/names.h"
+#include "http/http_client.h"
 #include "sdk/consumer_acker.h"
 #include "sdk/consumer_backoff.h"
 #include "sdk/consumer_event.h"

@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "client/http_client.h"
 #include "core/json.h"
 #include "eragon/clock.h"
+#include "http/http_client.h"
 #include "sdk/consumer_backoff.h"
 
 namespace eragon::sdk {

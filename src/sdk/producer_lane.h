@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "client/http_client.h"
 #include "eragon/producer.h"
+#include "http/http_client.h"
 #include "sdk/producer_record.h"
 
 namespace eragon::sdk {

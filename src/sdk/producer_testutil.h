@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "client/http_client.h"
-#include "server_process.h"
+#include "http/http_client.h"
+#include "testing/server_process.h"
 
 namespace eragon::sdk::producer_testing {
 

@@ -7,8 +7,8 @@
 
 #include "core/json.h"
 #include "core/webhook_signature.h"
+#include "http/http_error.h"
 #include "sdk/consumer_event.h"
-#include "server/http/http_error.h"
 
 namespace eragon {
 namespace {

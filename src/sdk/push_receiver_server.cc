@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "eragon/push_receiver.h"
-#include "server/http/http_server.h"
-#include "server/http/router.h"
+#include "http/http_server.h"
+#include "http/router.h"
 
 namespace eragon {
 

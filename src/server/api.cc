@@ -1,6 +1,6 @@
 #include "server/api.h"
 
-#include "server/http/http_error.h"
+#include "http/http_error.h"
 
 namespace eragon::server {
 

@@ -8,8 +8,8 @@
 #include "channel/channel.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
+#include "http/http_message.h"
 #include "index/id_index.h"
-#include "server/http/http_message.h"
 #include "server/route_cache.h"
 
 namespace eragon::server {

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <thread>
 
-#include "dispatch/test_http_server.h"
 #include "test_util.h"
+#include "testing/test_http_server.h"
 
 #ifndef ERAGON_CLI_PATH
 #error "ERAGON_CLI_PATH must name the eragon binary"

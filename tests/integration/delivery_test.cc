@@ -9,9 +9,9 @@
 #include <thread>
 #include <unordered_set>
 
-#include "dispatch/test_certs.h"
-#include "dispatch/test_http_server.h"
 #include "test_util.h"
+#include "testing/test_certs.h"
+#include "testing/test_http_server.h"
 
 namespace eragon::testing {
 namespace {

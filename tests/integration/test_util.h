@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "client/http_client.h"
-#include "server_process.h"
+#include "http/http_client.h"
+#include "testing/server_process.h"
 
 #ifndef ERAGOND_PATH
 #error "ERAGOND_PATH must name the eragond binary"

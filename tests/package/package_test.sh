@@ -15,7 +15,7 @@ for h in status event producer consumer push_receiver handler; do
   test -f "$prefix/include/eragon/$h.h" || { echo "not installed: eragon/$h.h"; exit 1; }
 done
 # Public headers must not reach into the source tree.
-if grep -rn '#include "\(core\|client\|server\|sdk\|dispatch\)/' "$prefix/include"; then
+if grep -rn '#include "\(core\|http\|server\|sdk\|dispatch\|testing\)/' "$prefix/include"; then
   echo "an installed header includes an internal one"; exit 1
 fi
 

@@ -1,9 +1,9 @@
-#include "server/http/http_message.h"
+#include "http/http_message.h"
 
 #include <gtest/gtest.h>
 
-#include "server/http/http_error.h"
-#include "server/http/responder.h"
+#include "http/http_error.h"
+#include "http/responder.h"
 
 namespace eragon::http {
 namespace {

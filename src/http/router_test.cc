@@ -1,4 +1,4 @@
-#include "server/http/router.h"
+#include "http/router.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "server/http/http_error.h"
+#include "http/http_error.h"
 
 namespace eragon::http {
 

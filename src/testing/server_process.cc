@@ -1,4 +1,4 @@
-#include "server_process.h"
+#include "testing/server_process.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,32 +1,21 @@
-// The only translation unit of eragon_http that includes Beast/Asio.
+// HttpServer's connections: the per-connection state machine (read and parse a request,
+// hand it to the router, write the answer, keep alive or linger) and the acceptor that
+// creates them. The only translation unit of eragon_http that includes Beast; the whole
+// per-request path is here.
 #include <utility>  // first: Boost 1.74 with GCC 12 needs std::exchange declared
 
-#include "core/thread_name.h"
-#include "server/http/http_server.h"
-
 #include <array>
-#include <atomic>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <charconv>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <unordered_map>
-#include <vector>
 
-#include "server/http/http_error.h"
+#include "http/http_error.h"
+#include "http/http_server_impl.h"
 
 namespace eragon::http {
 namespace {
@@ -34,10 +23,10 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
-using SteadyClock = std::chrono::steady_clock;
-using Strand = asio::strand<asio::io_context::executor_type>;
-using ErrorCode = boost::system::error_code;
+using detail::ErrorCode;
+using detail::SteadyClock;
+using detail::Strand;
+using detail::tcp;
 
 // Answers up to this size are copied behind the header so the write is one buffer.
 constexpr size_t kInlineBodyBytes = 16 * 1024;
@@ -66,56 +55,6 @@ void AppendInt(std::string& out, uint64_t v) {
 }
 
 }  // namespace
-
-class Connection;
-
-struct detail::ServerImpl : std::enable_shared_from_this<detail::ServerImpl> {
-  ServerImpl(HttpServerOptions opts, const Router* r)
-      : options(std::move(opts)),
-        router(r),
-        ioc(std::max(1, options.io_threads)),
-        acceptor(asio::make_strand(ioc)),
-        accept_retry(acceptor.get_executor()) {
-    auto shortest =
-        std::min({options.request_timeout, options.idle_timeout, options.write_timeout});
-    tick = std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
-  }
-
-  void DoAccept();
-  void OnAccept(const ErrorCode& ec);
-  void Deactivate(Connection* c);
-  void Unregister(Connection* c);
-
-  const HttpServerOptions options;
-  const Router* const router;
-  LatencyHook hook;
-  OversizeHook oversize_hook;
-  std::chrono::milliseconds tick;  // how often a connection checks its deadline
-
-  asio::io_context ioc;
-  tcp::acceptor acceptor;  // on its own strand
-  asio::steady_timer accept_retry;
-  std::optional<Strand> pending_strand;
-  std::optional<tcp::socket> pending_socket;
-  uint16_t port = 0;
-
-  std::vector<std::thread> threads;
-  std::atomic<bool> stopping{false};
-  std::atomic<bool> finished{false};  // io threads joined
-  std::atomic<int64_t> in_flight{0};
-  std::atomic<uint64_t> accepted{0};
-
-  // Guards the registry below: touched on accept and close, never per request.
-  std::mutex mu;
-  std::condition_variable cv;
-  struct Entry {
-    std::weak_ptr<Connection> connection;
-    bool active;  // false once the connection lingers after its last answer
-  };
-  std::unordered_map<Connection*, Entry> connections;
-  size_t active_connections = 0;  // Stop() waits for this to reach 0
-  int running_threads = 0;
-};
 
 // One accepted socket. Every member function except SendResponse runs on the strand.
 class Connection final : public ResponseSink, public std::enable_shared_from_this<Connection> {
@@ -453,7 +392,6 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   std::string out_;       // status line, header and small bodies
   std::string out_body_;  // large bodies, written without a copy
 };
-
 void detail::ServerImpl::DoAccept() {
   pending_strand.emplace(asio::make_strand(ioc));
   pending_socket.emplace(*pending_strand);
@@ -490,6 +428,20 @@ void detail::ServerImpl::OnAccept(const ErrorCode& ec) {
   DoAccept();
 }
 
+void detail::ServerImpl::PostToConnections(bool close) {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& [ptr, entry] : connections) {
+      if (auto c = entry.connection.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (auto& c : live) {
+    const Strand& strand = c->strand();
+    asio::post(strand, [c = std::move(c), close] { close ? c->Close() : c->OnStop(); });
+  }
+}
+
 void detail::ServerImpl::Deactivate(Connection* c) {
   std::lock_guard<std::mutex> lock(mu);
   auto it = connections.find(c);
@@ -505,122 +457,6 @@ void detail::ServerImpl::Unregister(Connection* c) {
   if (it->second.active && --active_connections == 0) cv.notify_all();
   connections.erase(it);
   if (connections.empty()) cv.notify_all();
-}
-
-HttpServer::HttpServer(HttpServerOptions options, const Router* router)
-    : impl_(std::make_shared<detail::ServerImpl>(std::move(options), router)) {}
-
-HttpServer::~HttpServer() {
-  Stop(std::chrono::milliseconds(0));
-  if (impl_->finished.load()) {
-    // Answers posted by Responders since Stop() returned: run them (they find their
-    // connections closed) so none stays queued holding a connection.
-    impl_->ioc.restart();
-    impl_->ioc.poll();
-  }
-}
-
-void HttpServer::SetLatencyHook(LatencyHook hook) { impl_->hook = std::move(hook); }
-void HttpServer::SetOversizeHook(OversizeHook hook) { impl_->oversize_hook = std::move(hook); }
-
-Status HttpServer::Start() {
-  detail::ServerImpl& s = *impl_;
-  ErrorCode ec;
-  tcp::resolver resolver(s.ioc);
-  auto results = resolver.resolve(s.options.host, std::to_string(s.options.port),
-                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || results.empty()) {
-    return Status::InvalidArgument("cannot resolve listen host '" + s.options.host +
-                                   "': " + ec.message());
-  }
-  tcp::endpoint endpoint = results.begin()->endpoint();
-  std::string where = s.options.host + ":" + std::to_string(s.options.port);
-  if (s.acceptor.open(endpoint.protocol(), ec)) {
-    return Status::Unavailable("socket for " + where + ": " + ec.message());
-  }
-  s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (s.acceptor.bind(endpoint, ec)) {
-    return Status::Unavailable("bind " + where + ": " + ec.message());
-  }
-  if (s.acceptor.listen(s.options.listen_backlog, ec)) {
-    return Status::Unavailable("listen " + where + ": " + ec.message());
-  }
-  s.port = s.acceptor.local_endpoint(ec).port();
-  s.DoAccept();
-  int n = std::max(1, s.options.io_threads);
-  s.running_threads = n;
-  for (int i = 0; i < n; ++i) {
-    s.threads.emplace_back([impl = impl_.get()] {
-      SetThreadName("http-io");
-      for (;;) {
-        try {
-          impl->ioc.run();
-          break;
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "eragon http: exception escaped a handler: %s\n", e.what());
-        }
-      }
-      std::lock_guard<std::mutex> lock(impl->mu);
-      if (--impl->running_threads == 0) impl->cv.notify_all();
-    });
-  }
-  return Status::Ok();
-}
-
-uint16_t HttpServer::port() const { return impl_->port; }
-int64_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
-uint64_t HttpServer::connections_accepted() const { return impl_->accepted.load(); }
-
-void HttpServer::Stop(std::chrono::milliseconds grace) {
-  detail::ServerImpl& s = *impl_;
-  if (s.threads.empty() || s.finished.load()) return;
-  const auto deadline = SteadyClock::now() + grace;
-
-  {
-    std::lock_guard<std::mutex> lock(s.mu);  // orders against registration in OnAccept
-    s.stopping.store(true);
-  }
-  asio::post(s.acceptor.get_executor(), [impl = impl_] {
-    ErrorCode ignored;
-    impl->acceptor.close(ignored);
-    impl->accept_retry.cancel();
-  });
-  auto for_each_connection = [&s](void (Connection::*fn)()) {
-    std::vector<std::shared_ptr<Connection>> live;
-    {
-      std::lock_guard<std::mutex> lock(s.mu);
-      for (auto& [ptr, entry] : s.connections) {
-        if (auto c = entry.connection.lock()) live.push_back(std::move(c));
-      }
-    }
-    for (auto& c : live) {
-      const Strand& strand = c->strand();
-      asio::post(strand, [c = std::move(c), fn] { ((*c).*fn)(); });
-    }
-  };
-
-  // Idle connections close now; the others finish their request, then close.
-  for_each_connection(&Connection::OnStop);
-  {
-    std::unique_lock<std::mutex> lock(s.mu);
-    s.cv.wait_until(lock, deadline, [&s] { return s.active_connections == 0; });
-  }
-  // All answered, or past the grace period: close whatever is left (lingering ones
-  // included). With no socket, timer or acceptor left, io_context::run() runs out of
-  // work and the threads return.
-  for_each_connection(&Connection::Close);
-  {
-    std::unique_lock<std::mutex> lock(s.mu);
-    if (!s.cv.wait_for(lock, std::chrono::seconds(2), [&s] { return s.running_threads == 0; })) {
-      s.ioc.stop();  // something still holds work; do not hang the caller
-    }
-  }
-  for (auto& t : s.threads) t.join();
-  s.finished.store(true, std::memory_order_release);
-  // Run what Responders posted while the threads wound down, so no handler that holds a
-  // connection (and through it this Impl) stays queued.
-  s.ioc.restart();
-  s.ioc.poll();
 }
 
 }  // namespace eragon::http

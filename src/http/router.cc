@@ -1,9 +1,9 @@
-#include "server/http/router.h"
+#include "http/router.h"
 
 #include <cstdlib>
 #include <iostream>
 
-#include "server/http/http_error.h"
+#include "http/http_error.h"
 
 namespace eragon::http {
 

@@ -18,7 +18,7 @@
 #include <functional>
 #include <memory>
 
-#include "server/http/http_message.h"
+#include "http/http_message.h"
 
 namespace eragon::http {
 

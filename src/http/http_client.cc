@@ -3,7 +3,7 @@
 // operations of beast::tcp_stream honour its timeouts.
 #include <utility>  // before Boost: Boost 1.74 + GCC 12 in C++20 (DEPENDENCIES.md)
 
-#include "client/http_client.h"
+#include "http/http_client.h"
 
 #include <strings.h>
 #include <boost/asio/connect.hpp>

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "eragon/status.h"
-#include "server/http/http_message.h"
+#include "http/http_message.h"
 
 namespace eragon::http {
 

@@ -22,8 +22,8 @@
 #include <string_view>
 
 #include "eragon/status.h"
-#include "server/http/http_message.h"
-#include "server/http/router.h"
+#include "http/http_message.h"
+#include "http/router.h"
 
 namespace eragon::http {
 

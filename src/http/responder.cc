@@ -1,6 +1,6 @@
-#include "server/http/responder.h"
+#include "http/responder.h"
 
-#include "server/http/http_error.h"
+#include "http/http_error.h"
 
 namespace eragon::http {
 namespace {

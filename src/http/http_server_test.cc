@@ -1,4 +1,4 @@
-#include "server/http/http_server.h"
+#include "http/http_server.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "server/http/http_error.h"
-#include "server/http/http_test_client.h"
+#include "http/http_error.h"
+#include "http/http_test_client.h"
 
 namespace eragon::http {
 namespace {

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "server/http/http_message.h"
-#include "server/http/responder.h"
+#include "http/http_message.h"
+#include "http/responder.h"
 
 namespace eragon::http {
 

@@ -1,4 +1,4 @@
-#include "dispatch/test_certs.h"
+#include "testing/test_certs.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
