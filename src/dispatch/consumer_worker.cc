@@ -66,7 +66,7 @@ uint64_t ConsumerWorker::FreshStart(uint32_t p) {
   bool earliest = false;
   int64_t since = INT64_MAX;
   for (const auto& [type, route] : routes_) {
-    earliest |= route.start == "earliest";
+    earliest |= route.start == config::StartAt::kEarliest;
     if (route.created_at > 0) since = std::min(since, route.created_at);
   }
   if (earliest) return ctx_.topic->StartOffset(p);
@@ -116,7 +116,7 @@ const config::ConsumerRoute* ConsumerWorker::RouteOf(Slot& slot) {
 }
 
 std::string ConsumerWorker::DedupKey(const Slot& slot, const config::ConsumerRoute& route) const {
-  if (route.dedup == "event_id") return "i" + slot.event->id;
+  if (route.dedup == config::DedupMode::kEventId) return "i" + slot.event->id;
   return "e" + slot.event->entity_id;  // entity_event: the type is part of the store key
 }
 
@@ -177,7 +177,7 @@ void ConsumerWorker::Admit(uint32_t p, const CachedRecord& rec, int64_t now) {
   }
   slot.event = rec.event;
   // An early check, so duplicates take no window slot; CheckDedup decides before sending.
-  if (route.dedup != "none" && !slot.ignore_dedup &&
+  if (route.dedup != config::DedupMode::kNone && !slot.ignore_dedup &&
       ctx_.store->DedupClaimed(consumer_, slot.event->event_type, DedupKey(slot, route), now)) {
     SkipDuplicate(p, rec.offset);
     return;
@@ -207,7 +207,8 @@ void ConsumerWorker::SkipDuplicate(uint32_t partition, uint64_t offset) {
 // Returns true when the slot may go; otherwise it was skipped (completed) or parked.
 bool ConsumerWorker::CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route,
                                 int64_t now) {
-  if (route.dedup == "none" || slot.ignore_dedup || !slot.dedup_hold.empty()) return true;
+  if (route.dedup == config::DedupMode::kNone || slot.ignore_dedup || !slot.dedup_hold.empty())
+    return true;
   std::string k = slot.event->event_type;
   k.push_back('\0');
   k += DedupKey(slot, route);

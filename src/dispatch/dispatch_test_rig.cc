@@ -6,6 +6,7 @@
 
 #include "config/sqlite_config_store.h"
 #include "core/event_codec.h"
+#include "dispatch/rocks_delivery_store.h"
 
 namespace eragon::dispatch::testing {
 
@@ -122,7 +123,7 @@ void Rig::Open() {
   auto l = log::LogManager::Open(dir + "/log", lo);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   logs = std::move(*l);
-  auto s = DeliveryStore::Open(dir + "/dispatch", &clock);
+  auto s = RocksDeliveryStore::Open(dir + "/dispatch", &clock);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store = std::move(*s);
   PushClientOptions po;
@@ -174,18 +175,18 @@ config::ConsumerRoute Rig::HttpRoute(const std::string& type, const std::string&
   config::ConsumerRoute r;
   r.event_type = type;
   r.consumer = consumer;
-  r.type = "http";
+  r.type = config::DeliveryType::kHttp;
   r.url = url;
   r.timeout_ms = 2000;
   r.max_in_flight = 16;
   r.retry = {3, 1000, 8000};
-  r.start = "earliest";
+  r.start = config::StartAt::kEarliest;
   return r;
 }
 
 config::ConsumerRoute Rig::PullRoute(const std::string& type, const std::string& consumer) const {
   config::ConsumerRoute r = HttpRoute(type, consumer, "");
-  r.type = "pull";
+  r.type = config::DeliveryType::kPull;
   return r;
 }
 

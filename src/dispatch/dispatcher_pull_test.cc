@@ -192,7 +192,7 @@ TEST(DispatcherPull, EntityEventDedupCopyWaitsForTheAckAndIsSkipped) {
   Rig rig;
   rig.Producer("t", "t", false);
   auto r = rig.PullRoute("t", "p");
-  r.dedup = "entity_event";
+  r.dedup = config::DedupMode::kEntityEvent;
   rig.Put(r);
   auto first = rig.Publish("t", "order-1");
   rig.Publish("t", "order-1");

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "dispatch/consumer_worker.h"
+#include "dispatch/retry_policy.h"
 #include "dispatch/webhook.h"
 
 namespace eragon::dispatch {
@@ -78,7 +79,7 @@ void ConsumerWorker::SendReady(int64_t now) {
       paused_.push_back(key);
       continue;
     }
-    if (route->type == "pull") {
+    if (route->type == config::DeliveryType::kPull) {
       ready_.pop_front();
       if (!CheckDedup(key, *slot, *route, now)) continue;
       slot->pull = true;
@@ -114,7 +115,7 @@ void ConsumerWorker::SendProbe(int64_t now) {
       Complete(key, *slot);
     } else if (!route->enabled) {
       paused_.push_back(key);
-    } else if (route->type == "pull") {
+    } else if (route->type == config::DeliveryType::kPull) {
       slot->pull = true;
       pull_ready_.push_back(key);
     } else if (!may_probe) {
@@ -289,7 +290,7 @@ void ConsumerWorker::PutState(const SlotKey& at, const DeliveryState& st) {
 // and completes the event. Its dedup key stays held until pending_ is written.
 void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now) {
   const config::ConsumerRoute* route = RouteOf(slot);
-  if (route != nullptr && route->dedup != "none") {
+  if (route != nullptr && route->dedup != config::DedupMode::kNone) {
     pending_.ClaimDedup(consumer_, slot.event->event_type, DedupKey(slot, *route), now,
                         route->dedup_ttl_hours * 3'600'000);
   }
@@ -391,7 +392,7 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
       paused_.push_back(key);
       continue;
     }
-    if (route->type != "pull") {  // the route became http
+    if (route->type != config::DeliveryType::kPull) {  // the route became http
       slot->pull = false;
       ready_.push_back(key);
       continue;
