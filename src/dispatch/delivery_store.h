@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eragon/clock.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
 
@@ -129,6 +130,10 @@ class DeliveryBatch {
 
 class DeliveryStore {
  public:
+  // Opens the single node's store: RocksDB in `dir` (RocksDeliveryStore::Open, where
+  // `clock` is described), as leveldb::DB::Open opens its one implementation.
+  static Result<std::unique_ptr<DeliveryStore>> Open(const std::string& dir,
+                                                     Clock* clock = nullptr);
   virtual ~DeliveryStore() = default;
 
   // Applies the batch (see the promises above); the batch is left as it was.

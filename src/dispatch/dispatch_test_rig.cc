@@ -6,7 +6,6 @@
 
 #include "config/sqlite_config_store.h"
 #include "core/event_codec.h"
-#include "dispatch/rocks_delivery_store.h"
 
 namespace eragon::dispatch::testing {
 
@@ -123,7 +122,7 @@ void Rig::Open() {
   auto l = log::LogManager::Open(dir + "/log", lo);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   logs = std::move(*l);
-  auto s = RocksDeliveryStore::Open(dir + "/dispatch", &clock);
+  auto s = DeliveryStore::Open(dir + "/dispatch", &clock);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store = std::move(*s);
   PushClientOptions po;

@@ -181,6 +181,12 @@ Result<std::unique_ptr<RocksDeliveryStore>> RocksDeliveryStore::Open(const std::
   return std::unique_ptr<RocksDeliveryStore>(new RocksDeliveryStore(std::move(impl)));
 }
 
+Result<std::unique_ptr<DeliveryStore>> DeliveryStore::Open(const std::string& dir, Clock* clock) {
+  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<RocksDeliveryStore> store,
+                          RocksDeliveryStore::Open(dir, clock));
+  return std::unique_ptr<DeliveryStore>(std::move(store));
+}
+
 RocksDeliveryStore::RocksDeliveryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RocksDeliveryStore::~RocksDeliveryStore() = default;
 

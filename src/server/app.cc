@@ -11,7 +11,6 @@
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/push_client.h"
-#include "dispatch/rocks_delivery_store.h"
 #include "index/id_index.h"
 #include "log/log.h"
 #include "schedule/scheduler.h"
@@ -152,8 +151,7 @@ Status OpenStores(App::Parts& p) {
   };
   ERAGON_ASSIGN_OR_RETURN(p.logs, log::LogManager::Open(dir + "/log", lo));
   ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
-  ERAGON_ASSIGN_OR_RETURN(p.deliveries,
-                          dispatch::RocksDeliveryStore::Open(dir + "/dispatch", p.clock));
+  ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
   dispatch::PushClientOptions po;
   po.extra_ca_file = p.options.push_ca_file;
   po.io_threads = 2;  // one thread was the push bottleneck (bench/README.md)
