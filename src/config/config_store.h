@@ -14,11 +14,20 @@
 
 namespace eragon::config {
 
+// Route settings with a fixed set of values. Parsed from and written back to their API
+// names ("embedded", "http", ...) only by the route codec (route_codec.h: RouteEnumName,
+// ParseRouteEnum); everything else compares the enums.
+enum class ChannelKind : uint8_t { kEmbedded, kKafka };            // where a topic lives
+enum class DeliveryType : uint8_t { kHttp, kPull, kKafka };        // how a consumer gets events
+enum class DedupMode : uint8_t { kNone, kEntityEvent, kEventId };  // which key is claimed
+enum class PushFormat : uint8_t { kEragon, kCloudEvents };         // the push body
+enum class StartAt : uint8_t { kLatest, kEarliest };               // a new consumer's position
+
 // Exactly one per event type (API.md "PUT /v1/routes/{event_type}/producer").
 struct ProducerRoute {
   std::string event_type;
   std::string producer;  // service name
-  std::string channel = "embedded";
+  ChannelKind channel = ChannelKind::kEmbedded;
   std::string topic;  // defaults to event_type
   bool ordered = false;
   uint32_t partitions = 8;
@@ -38,18 +47,18 @@ struct RetryPolicy {
 struct ConsumerRoute {
   std::string event_type;
   std::string consumer;
-  std::string type = "http";  // http | pull | kafka
-  std::string url;            // http only
+  DeliveryType type = DeliveryType::kHttp;
+  std::string url;  // http only
   int64_t timeout_ms = 5000;
   std::map<std::string, std::string> headers;
   uint32_t max_in_flight = 64;
   uint32_t rate_limit_per_s = 0;  // 0 = unlimited
   RetryPolicy retry;
-  std::string dedup = "none";     // none | entity_event | event_id
-  int64_t dedup_ttl_hours = 0;    // 0 = never expire
-  std::string format = "eragon";  // eragon | cloudevents
-  std::string secret;             // "" = unsigned; "whsec_<base64>"
-  std::string start = "latest";   // latest | earliest
+  DedupMode dedup = DedupMode::kNone;
+  int64_t dedup_ttl_hours = 0;  // 0 = never expire
+  PushFormat format = PushFormat::kEragon;
+  std::string secret;  // "" = unsigned; "whsec_<base64>"
+  StartAt start = StartAt::kLatest;
   bool enabled = true;
   int64_t created_at = 0;
   int64_t updated_at = 0;

@@ -13,6 +13,29 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
+template <typename E>
+struct EnumNames;
+template <>
+struct EnumNames<ChannelKind> {
+  static constexpr std::string_view kNames[] = {"embedded", "kafka"};
+};
+template <>
+struct EnumNames<DeliveryType> {
+  static constexpr std::string_view kNames[] = {"http", "pull", "kafka"};
+};
+template <>
+struct EnumNames<DedupMode> {
+  static constexpr std::string_view kNames[] = {"none", "entity_event", "event_id"};
+};
+template <>
+struct EnumNames<PushFormat> {
+  static constexpr std::string_view kNames[] = {"eragon", "cloudevents"};
+};
+template <>
+struct EnumNames<StartAt> {
+  static constexpr std::string_view kNames[] = {"latest", "earliest"};
+};
+
 // Typed, optional reads from one JSON object; messages start with prefix + field name.
 class Fields {
  public:
@@ -60,17 +83,18 @@ class Fields {
     return Status::Ok();
   }
 
-  // One of `allowed`; `hint` lists them for the message.
-  Status Enum(std::string_view key, std::initializer_list<std::string_view> allowed,
-              std::string* out) const {
-    std::string v = *out;
+  // One of the enum's API names (EnumNames); absent or null keeps *out.
+  template <typename E>
+  Status Enum(std::string_view key, E* out) const {
+    std::string v(RouteEnumName(*out));
     ERAGON_RETURN_IF_ERROR(String(key, &v));
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    if (!ParseRouteEnum(v, out)) {
       std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      for (std::string_view a : EnumNames<E>::kNames) {
+        list += (list.empty() ? "" : ", ") + std::string(a);
+      }
       return Invalid(key, "must be one of " + list + " (got \"" + v + "\")");
     }
-    *out = std::move(v);
     return Status::Ok();
   }
 
@@ -147,7 +171,44 @@ void WriteMeta(int64_t created_at, int64_t updated_at, JsonWriter& w) {
   w.Key("updated_at").Int(updated_at);
 }
 
+// The echo form of a route as a string, from the writer overload `write`.
+template <typename Route>
+std::string JsonOf(const Route& r, void (*write)(const Route&, JsonWriter&)) {
+  std::string out;
+  JsonWriter w(&out);
+  write(r, w);
+  return out;
+}
+
 }  // namespace
+
+template <typename E>
+std::string_view RouteEnumName(E value) {
+  const auto i = static_cast<size_t>(value);
+  return i < std::size(EnumNames<E>::kNames) ? EnumNames<E>::kNames[i] : "?";
+}
+
+template <typename E>
+bool ParseRouteEnum(std::string_view name, E* out) {
+  const auto& names = EnumNames<E>::kNames;
+  for (size_t i = 0; i < std::size(names); ++i) {
+    if (names[i] == name) {
+      *out = static_cast<E>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+#define ERAGON_ROUTE_ENUM(E)                        \
+  template std::string_view RouteEnumName(E value); \
+  template bool ParseRouteEnum(std::string_view name, E* out);
+ERAGON_ROUTE_ENUM(ChannelKind)
+ERAGON_ROUTE_ENUM(DeliveryType)
+ERAGON_ROUTE_ENUM(DedupMode)
+ERAGON_ROUTE_ENUM(PushFormat)
+ERAGON_ROUTE_ENUM(StartAt)
+#undef ERAGON_ROUTE_ENUM
 
 bool IsValidWebhookSecret(std::string_view secret) {
   if (!secret.starts_with("whsec_")) return false;
@@ -206,12 +267,9 @@ Result<ProducerRoute> ParseProducerRoute(std::string_view body, std::string even
   if (!IsValidServiceName(r.producer)) {
     return f.Invalid("producer", "must match ^[a-z0-9][a-z0-9-]{0,63}$");
   }
-  ERAGON_RETURN_IF_ERROR(f.String("channel", &r.channel));
-  if (r.channel == "kafka") {
+  ERAGON_RETURN_IF_ERROR(f.Enum("channel", &r.channel));
+  if (r.channel == ChannelKind::kKafka) {
     return f.Invalid("channel", "channel kafka is not available in this build");
-  }
-  if (r.channel != "embedded") {
-    return f.Invalid("channel", "must be one of embedded, kafka (got \"" + r.channel + "\")");
   }
   r.topic = r.event_type;
   ERAGON_RETURN_IF_ERROR(f.String("topic", &r.topic));
@@ -236,14 +294,13 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   r.consumer = std::move(consumer);
   ERAGON_RETURN_IF_ERROR(f.MatchesPath("event_type", r.event_type));
   ERAGON_RETURN_IF_ERROR(f.MatchesPath("consumer", r.consumer));
-  ERAGON_RETURN_IF_ERROR(f.String("type", &r.type));
-  if (r.type == "kafka") {
+  ERAGON_RETURN_IF_ERROR(f.Enum("type", &r.type));
+  if (r.type == DeliveryType::kKafka) {
     return f.Invalid("type",
                      "type kafka is not available in this build (it needs the kafka channel)");
   }
-  ERAGON_RETURN_IF_ERROR(f.Enum("type", {"http", "pull", "kafka"}, &r.type));
   ERAGON_RETURN_IF_ERROR(f.String("url", &r.url));
-  if (r.type == "http") {
+  if (r.type == DeliveryType::kHttp) {
     if (r.url.empty()) return f.Invalid("url", "required for type http");
     if (!IsValidHttpUrl(r.url)) return f.Invalid("url", "must be an http:// or https:// URL");
   } else {
@@ -254,14 +311,14 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   ERAGON_RETURN_IF_ERROR(f.Int("max_in_flight", 1, kMaxInFlight, &r.max_in_flight));
   ERAGON_RETURN_IF_ERROR(f.Int("rate_limit_per_s", 0, kMaxRateLimitPerS, &r.rate_limit_per_s));
   ERAGON_RETURN_IF_ERROR(ParseRetry(f, &r.retry));
-  ERAGON_RETURN_IF_ERROR(f.Enum("dedup", {"none", "entity_event", "event_id"}, &r.dedup));
+  ERAGON_RETURN_IF_ERROR(f.Enum("dedup", &r.dedup));
   ERAGON_RETURN_IF_ERROR(f.Int("dedup_ttl_hours", 0, kMaxDedupTtlHours, &r.dedup_ttl_hours));
-  ERAGON_RETURN_IF_ERROR(f.Enum("format", {"eragon", "cloudevents"}, &r.format));
+  ERAGON_RETURN_IF_ERROR(f.Enum("format", &r.format));
   ERAGON_RETURN_IF_ERROR(f.String("secret", &r.secret));
   if (!r.secret.empty() && !IsValidWebhookSecret(r.secret)) {
     return f.Invalid("secret", "must be \"whsec_\" followed by base64 (Standard Webhooks)");
   }
-  ERAGON_RETURN_IF_ERROR(f.Enum("start", {"latest", "earliest"}, &r.start));
+  ERAGON_RETURN_IF_ERROR(f.Enum("start", &r.start));
   ERAGON_RETURN_IF_ERROR(f.Bool("enabled", &r.enabled));
   return r;
 }
@@ -292,7 +349,7 @@ void ProducerRouteToJson(const ProducerRoute& r, JsonWriter& w) {
   w.BeginObject();
   w.Key("event_type").String(r.event_type);
   w.Key("producer").String(r.producer);
-  w.Key("channel").String(r.channel);
+  w.Key("channel").String(RouteEnumName(r.channel));
   w.Key("topic").String(r.topic);
   w.Key("ordered").Bool(r.ordered);
   w.Key("partitions").Uint(r.partitions);
@@ -301,18 +358,15 @@ void ProducerRouteToJson(const ProducerRoute& r, JsonWriter& w) {
 }
 
 std::string ProducerRouteToJson(const ProducerRoute& r) {
-  std::string out;
-  JsonWriter w(&out);
-  ProducerRouteToJson(r, w);
-  return out;
+  return JsonOf<ProducerRoute>(r, ProducerRouteToJson);
 }
 
 void ConsumerRouteToJson(const ConsumerRoute& r, JsonWriter& w) {
   w.BeginObject();
   w.Key("event_type").String(r.event_type);
   w.Key("consumer").String(r.consumer);
-  w.Key("type").String(r.type);
-  if (r.type == "http") w.Key("url").String(r.url);
+  w.Key("type").String(RouteEnumName(r.type));
+  if (r.type == DeliveryType::kHttp) w.Key("url").String(r.url);
   w.Key("timeout_ms").Int(r.timeout_ms);
   w.Key("headers").BeginObject();
   for (const auto& [name, value] : r.headers) w.Key(name).String("***");
@@ -324,21 +378,18 @@ void ConsumerRouteToJson(const ConsumerRoute& r, JsonWriter& w) {
   w.Key("initial_backoff_ms").Int(r.retry.initial_backoff_ms);
   w.Key("max_backoff_ms").Int(r.retry.max_backoff_ms);
   w.EndObject();
-  w.Key("dedup").String(r.dedup);
+  w.Key("dedup").String(RouteEnumName(r.dedup));
   w.Key("dedup_ttl_hours").Int(r.dedup_ttl_hours);
-  w.Key("format").String(r.format);
+  w.Key("format").String(RouteEnumName(r.format));
   w.Key("has_secret").Bool(!r.secret.empty());
-  w.Key("start").String(r.start);
+  w.Key("start").String(RouteEnumName(r.start));
   w.Key("enabled").Bool(r.enabled);
   WriteMeta(r.created_at, r.updated_at, w);
   w.EndObject();
 }
 
 std::string ConsumerRouteToJson(const ConsumerRoute& r) {
-  std::string out;
-  JsonWriter w(&out);
-  ConsumerRouteToJson(r, w);
-  return out;
+  return JsonOf<ConsumerRoute>(r, ConsumerRouteToJson);
 }
 
 }  // namespace eragon::config

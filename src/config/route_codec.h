@@ -51,6 +51,16 @@ std::string ProducerRouteToJson(const ProducerRoute& route);
 void ConsumerRouteToJson(const ConsumerRoute& route, JsonWriter& w);
 std::string ConsumerRouteToJson(const ConsumerRoute& route);
 
+// The API names of the route enums (config_store.h), in declaration order:
+// ChannelKind embedded|kafka, DeliveryType http|pull|kafka, DedupMode
+// none|entity_event|event_id, PushFormat eragon|cloudevents, StartAt latest|earliest.
+// Defined for exactly those five enum types. RouteEnumName of a value outside the enum
+// is "?"; ParseRouteEnum leaves *out alone and returns false for an unknown name.
+template <typename E>
+std::string_view RouteEnumName(E value);
+template <typename E>
+bool ParseRouteEnum(std::string_view name, E* out);
+
 // Validation shared with the store's callers: "whsec_" + base64 of at least one byte.
 bool IsValidWebhookSecret(std::string_view secret);
 // An http(s) URL with a host: "http://" or "https://", then a non-empty authority without

@@ -23,7 +23,7 @@ TEST(RouteCodec, ProducerDefaults) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->event_type, "order_created");
   EXPECT_EQ(r->producer, "order-service");
-  EXPECT_EQ(r->channel, "embedded");
+  EXPECT_EQ(RouteEnumName(r->channel), "embedded");
   EXPECT_EQ(r->topic, "order_created");
   EXPECT_FALSE(r->ordered);
   EXPECT_EQ(r->partitions, 8u);
@@ -71,15 +71,15 @@ TEST(RouteCodec, ConsumerDefaults) {
   want.consumer = "payment-service";
   want.url = "https://payments.internal/events";
   EXPECT_EQ(*r, want);
-  EXPECT_EQ(r->type, "http");
+  EXPECT_EQ(RouteEnumName(r->type), "http");
   EXPECT_EQ(r->timeout_ms, 5000);
   EXPECT_EQ(r->max_in_flight, 64u);
   EXPECT_EQ(r->retry.max_attempts, 12u);
   EXPECT_EQ(r->retry.initial_backoff_ms, 500);
   EXPECT_EQ(r->retry.max_backoff_ms, 3'600'000);
-  EXPECT_EQ(r->dedup, "none");
-  EXPECT_EQ(r->format, "eragon");
-  EXPECT_EQ(r->start, "latest");
+  EXPECT_EQ(RouteEnumName(r->dedup), "none");
+  EXPECT_EQ(RouteEnumName(r->format), "eragon");
+  EXPECT_EQ(RouteEnumName(r->start), "latest");
   EXPECT_TRUE(r->enabled);
 }
 
@@ -93,11 +93,11 @@ TEST(RouteCodec, ConsumerAllFieldsFromApiExample) {
                                                "order_created", "payment-service");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->headers.at("X-Team"), "payments");
-  EXPECT_EQ(r->dedup, "entity_event");
+  EXPECT_EQ(RouteEnumName(r->dedup), "entity_event");
   EXPECT_EQ(r->dedup_ttl_hours, 24);
-  EXPECT_EQ(r->format, "cloudevents");
+  EXPECT_EQ(RouteEnumName(r->format), "cloudevents");
   EXPECT_EQ(r->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-  EXPECT_EQ(r->start, "earliest");
+  EXPECT_EQ(RouteEnumName(r->start), "earliest");
   EXPECT_FALSE(r->enabled);
 }
 
@@ -105,7 +105,7 @@ TEST(RouteCodec, PullConsumerNeedsNoUrl) {
   Result<ConsumerRoute> r =
       ParseConsumerRoute(R"({"type":"pull","url":"ignored"})", "order_created", "payment-service");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->type, "pull");
+  EXPECT_EQ(RouteEnumName(r->type), "pull");
   EXPECT_EQ(r->url, "");
 }
 
@@ -220,6 +220,29 @@ TEST(RouteCodec, ConsumerEchoHidesSecretAndHeaderValues) {
   EXPECT_EQ(back->secret, "");
   r.secret.clear();
   EXPECT_EQ(ConsumerRouteToJson(r).find("\"has_secret\":false") != std::string::npos, true);
+}
+
+TEST(RouteCodec, EveryRouteEnumNameParsesBackToItsValue) {
+  auto round_trip = [](auto first, int count) {
+    using E = decltype(first);
+    for (int i = 0; i < count; ++i) {
+      const E value = static_cast<E>(i);
+      E back = static_cast<E>(count);  // not a value of the enum
+      ASSERT_TRUE(ParseRouteEnum(RouteEnumName(value), &back)) << RouteEnumName(value);
+      EXPECT_EQ(back, value);
+    }
+    EXPECT_EQ(RouteEnumName(static_cast<E>(count)), "?");
+    E untouched = first;
+    EXPECT_FALSE(ParseRouteEnum("HTTP", &untouched));  // names are exact, lower case
+    EXPECT_EQ(untouched, first);
+  };
+  round_trip(ChannelKind::kEmbedded, 2);
+  round_trip(DeliveryType::kHttp, 3);
+  round_trip(DedupMode::kNone, 3);
+  round_trip(PushFormat::kEragon, 2);
+  round_trip(StartAt::kLatest, 2);
+  EXPECT_EQ(RouteEnumName(DedupMode::kEntityEvent), "entity_event");
+  EXPECT_EQ(RouteEnumName(PushFormat::kCloudEvents), "cloudevents");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "config/route_codec.h"
 #include "config/sqlite_db.h"
 #include "core/json.h"
 
@@ -57,11 +58,19 @@ constexpr char kScheduleColumns[] =
     "name, event_type, entity_id, data, every_spec, cron_spec, last_tick_ms, created_at,"
     " updated_at";
 
-ProducerRoute ReadProducer(const Query& q) {
+// A route setting stored by its API name (RouteEnumName); another name is corruption.
+template <typename E>
+Status ReadEnum(const Query& q, int column, E* out) {
+  const std::string name = q.Text(column);
+  if (ParseRouteEnum(name, out)) return Status::Ok();
+  return Status::Corruption("config store: unknown route setting \"" + name + "\"");
+}
+
+Result<ProducerRoute> ReadProducer(const Query& q) {
   ProducerRoute r;
   r.event_type = q.Text(0);
   r.producer = q.Text(1);
-  r.channel = q.Text(2);
+  ERAGON_RETURN_IF_ERROR(ReadEnum(q, 2, &r.channel));
   r.topic = q.Text(3);
   r.ordered = q.Int(4) != 0;
   r.partitions = static_cast<uint32_t>(q.Int(5));
@@ -100,7 +109,7 @@ Result<ConsumerRoute> ReadConsumer(const Query& q, simdjson::dom::parser& parser
   ConsumerRoute r;
   r.event_type = q.Text(0);
   r.consumer = q.Text(1);
-  r.type = q.Text(2);
+  ERAGON_RETURN_IF_ERROR(ReadEnum(q, 2, &r.type));
   r.url = q.Text(3);
   r.timeout_ms = q.Int(4);
   ERAGON_ASSIGN_OR_RETURN(r.headers, HeadersFromJson(q.Text(5), parser));
@@ -109,11 +118,11 @@ Result<ConsumerRoute> ReadConsumer(const Query& q, simdjson::dom::parser& parser
   r.retry.max_attempts = static_cast<uint32_t>(q.Int(8));
   r.retry.initial_backoff_ms = q.Int(9);
   r.retry.max_backoff_ms = q.Int(10);
-  r.dedup = q.Text(11);
+  ERAGON_RETURN_IF_ERROR(ReadEnum(q, 11, &r.dedup));
   r.dedup_ttl_hours = q.Int(12);
-  r.format = q.Text(13);
+  ERAGON_RETURN_IF_ERROR(ReadEnum(q, 13, &r.format));
   r.secret = q.Text(14);
-  r.start = q.Text(15);
+  ERAGON_RETURN_IF_ERROR(ReadEnum(q, 15, &r.start));
   r.enabled = q.Int(16) != 0;
   r.created_at = q.Int(17);
   r.updated_at = q.Int(18);
@@ -181,7 +190,7 @@ class SqliteConfigStore final : public ConfigStore {
                  : "INSERT INTO producer_routes (producer, channel, topic, ordered, partitions,"
                    " created_at, updated_at, event_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
       if (!q.ok()) return q.status();
-      (*q)->Bind(r.producer).Bind(r.channel).Bind(r.topic).Bind(int64_t{r.ordered});
+      (*q)->Bind(r.producer).Bind(RouteEnumName(r.channel)).Bind(r.topic).Bind(int64_t{r.ordered});
       (*q)->Bind(int64_t{r.partitions}).Bind(r.created_at).Bind(r.updated_at).Bind(r.event_type);
       return (*q)->Run();
     });
@@ -216,31 +225,38 @@ class SqliteConfigStore final : public ConfigStore {
   }
 
   Result<PutOutcome> PutConsumer(const ConsumerRoute& r) override {
-    return Put("consumer_routes", "event_type = ? AND consumer = ?", {r.event_type, r.consumer},
-               [&](bool exists) {
-                 auto q = db_->Prepare(
-                     exists ? "UPDATE consumer_routes SET type = ?, url = ?, timeout_ms = ?,"
-                              " headers = ?, max_in_flight = ?, rate_limit_per_s = ?,"
-                              " max_attempts = ?, initial_backoff_ms = ?, max_backoff_ms = ?,"
-                              " dedup = ?, dedup_ttl_hours = ?, format = ?, secret = ?,"
-                              " start_position = ?, enabled = ?, created_at = ?, updated_at = ?"
-                              " WHERE event_type = ? AND consumer = ?"
-                            : "INSERT INTO consumer_routes (type, url, timeout_ms, headers,"
-                              " max_in_flight, rate_limit_per_s, max_attempts, initial_backoff_ms,"
-                              " max_backoff_ms, dedup, dedup_ttl_hours, format, secret,"
-                              " start_position, enabled, created_at, updated_at, event_type,"
-                              " consumer) VALUES"
-                              " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-                 if (!q.ok()) return q.status();
-                 Query& b = **q;
-                 b.Bind(r.type).Bind(r.url).Bind(r.timeout_ms).Bind(HeadersToJson(r.headers));
-                 b.Bind(int64_t{r.max_in_flight}).Bind(int64_t{r.rate_limit_per_s});
-                 b.Bind(int64_t{r.retry.max_attempts}).Bind(r.retry.initial_backoff_ms);
-                 b.Bind(r.retry.max_backoff_ms).Bind(r.dedup).Bind(r.dedup_ttl_hours);
-                 b.Bind(r.format).Bind(r.secret).Bind(r.start).Bind(int64_t{r.enabled});
-                 b.Bind(r.created_at).Bind(r.updated_at).Bind(r.event_type).Bind(r.consumer);
-                 return b.Run();
-               });
+    return Put(
+        "consumer_routes", "event_type = ? AND consumer = ?", {r.event_type, r.consumer},
+        [&](bool exists) {
+          auto q = db_->Prepare(
+              exists ? "UPDATE consumer_routes SET type = ?, url = ?, timeout_ms = ?,"
+                       " headers = ?, max_in_flight = ?, rate_limit_per_s = ?,"
+                       " max_attempts = ?, initial_backoff_ms = ?, max_backoff_ms = ?,"
+                       " dedup = ?, dedup_ttl_hours = ?, format = ?, secret = ?,"
+                       " start_position = ?, enabled = ?, created_at = ?, updated_at = ?"
+                       " WHERE event_type = ? AND consumer = ?"
+                     : "INSERT INTO consumer_routes (type, url, timeout_ms, headers,"
+                       " max_in_flight, rate_limit_per_s, max_attempts, initial_backoff_ms,"
+                       " max_backoff_ms, dedup, dedup_ttl_hours, format, secret,"
+                       " start_position, enabled, created_at, updated_at, event_type,"
+                       " consumer) VALUES"
+                       " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          if (!q.ok()) return q.status();
+          Query& b = **q;
+          b.Bind(RouteEnumName(r.type))
+              .Bind(r.url)
+              .Bind(r.timeout_ms)
+              .Bind(HeadersToJson(r.headers));
+          b.Bind(int64_t{r.max_in_flight}).Bind(int64_t{r.rate_limit_per_s});
+          b.Bind(int64_t{r.retry.max_attempts}).Bind(r.retry.initial_backoff_ms);
+          b.Bind(r.retry.max_backoff_ms).Bind(RouteEnumName(r.dedup)).Bind(r.dedup_ttl_hours);
+          b.Bind(RouteEnumName(r.format))
+              .Bind(r.secret)
+              .Bind(RouteEnumName(r.start))
+              .Bind(int64_t{r.enabled});
+          b.Bind(r.created_at).Bind(r.updated_at).Bind(r.event_type).Bind(r.consumer);
+          return b.Run();
+        });
   }
 
   Status DeleteConsumer(const std::string& event_type, const std::string& consumer) override {

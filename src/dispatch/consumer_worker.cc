@@ -1,8 +1,11 @@
-// ConsumerWorker: reading the log into the window, eligibility, completion, positions and
-// the admin operations (replay, seek, redrive). Delivery itself is in worker_delivery.cc.
+// ConsumerWorker: routes and start positions, reading the log into the window, admission,
+// eligibility, completion and positions. Delivery is in worker_delivery.cc, pull in
+// worker_pull.cc, the admin operations (replay, seek, redrive, state, stats) in
+// worker_admin.cc.
 #include "dispatch/consumer_worker.h"
 
 #include <algorithm>
+#include <random>
 
 namespace eragon::dispatch {
 
@@ -13,11 +16,9 @@ constexpr size_t kReadBytes = 4 << 20;
 
 ConsumerWorker::ConsumerWorker(std::string consumer, bool ordered, WorkerContext ctx)
     : consumer_(std::move(consumer)),
-      ordered_(ordered),
       ctx_(std::move(ctx)),
-      rng_(std::random_device{}()) {
-  parts_.resize(ctx_.topic->partitions());
-}
+      window_(ctx_.topic->partitions(), ordered),
+      retry_(std::random_device{}()) {}
 
 void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> routes) {
   std::lock_guard lock(mu_);
@@ -29,10 +30,7 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
     AddRedrives(ctx_.store->ListRedrives(consumer_, topic_name()));
     initialized_ = true;
   }
-  if (!paused_.empty()) {  // a route may be enabled again: look at them once more
-    ready_.insert(ready_.begin(), paused_.begin(), paused_.end());
-    paused_.clear();
-  }
+  window_.Unpause();  // a route may be enabled again: look at them once more
   RequestPump();
 }
 
@@ -50,11 +48,8 @@ Status ConsumerWorker::FlushPending(bool sync) {
     st = ctx_.store->Write(pending_, sync);
     pending_.Clear();
   }
-  if (!pending_holds_.empty()) {
-    std::vector<std::string> holds = std::move(pending_holds_);
-    pending_holds_.clear();
-    for (const std::string& hold : holds) ReleaseDedupKey(hold);
-  }
+  dedup_.Written(&parked_);
+  RequeueParked();
   return st;
 }
 
@@ -66,7 +61,7 @@ uint64_t ConsumerWorker::FreshStart(uint32_t p) {
   bool earliest = false;
   int64_t since = INT64_MAX;
   for (const auto& [type, route] : routes_) {
-    earliest |= route.start == "earliest";
+    earliest |= route.start == config::StartAt::kEarliest;
     if (route.created_at > 0) since = std::min(since, route.created_at);
   }
   if (earliest) return ctx_.topic->StartOffset(p);
@@ -81,29 +76,19 @@ uint64_t ConsumerWorker::FreshStart(uint32_t p) {
 // routes' `start` (FreshStart) and is committed at once, so a restart keeps that choice.
 void ConsumerWorker::InitPositions() {
   std::vector<channel::PositionStore::Entry> fresh;
-  for (uint32_t p = 0; p < parts_.size(); ++p) {
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
     std::optional<uint64_t> pos = ctx_.positions->Get(topic_name(), consumer_, p);
     uint64_t start = ctx_.topic->StartOffset(p);
     uint64_t at = pos ? std::max(*pos, start) : FreshStart(p);
-    parts_[p].committed = parts_[p].read_pos = at;
+    window_.StartAt(p, at);
+    PartitionWindow& part = window_.partition(p);
     // Only states at or above the position matter: reads start there, and a replay
     // below it removes the states it passes over first.
-    parts_[p].state_end = ctx_.store->StateEnd(consumer_, topic_name(), p, at);
+    part.state_end = ctx_.store->StateEnd(consumer_, topic_name(), p, at);
     if (!pos) fresh.push_back({topic_name(), consumer_, p, at});
-    parts_[p].last_committed = at;
+    part.last_committed = at;
   }
   if (!fresh.empty()) ctx_.positions->Commit(fresh).ok();
-}
-
-ConsumerWorker::Slot* ConsumerWorker::Find(const SlotKey& key) {
-  if (key.partition == kRedrivePartition) {
-    auto it = redrives_.find(key.offset);
-    return it == redrives_.end() ? nullptr : &it->second;
-  }
-  if (key.partition >= parts_.size()) return nullptr;
-  auto& w = parts_[key.partition].window;
-  auto it = w.find(key.offset);
-  return it == w.end() ? nullptr : &it->second;
 }
 
 const config::ConsumerRoute* ConsumerWorker::RouteOf(Slot& slot) {
@@ -115,11 +100,6 @@ const config::ConsumerRoute* ConsumerWorker::RouteOf(Slot& slot) {
   return slot.route;
 }
 
-std::string ConsumerWorker::DedupKey(const Slot& slot, const config::ConsumerRoute& route) const {
-  if (route.dedup == "event_id") return "i" + slot.event->id;
-  return "e" + slot.event->entity_id;  // entity_event: the type is part of the store key
-}
-
 // Reads the log without holding mu_ (a read of a few hundred records of one partition
 // scans the records of every partition between them: long enough that fetches and acks
 // waiting for the lock would stall behind it). Only the loop thread fills, so nothing else
@@ -127,15 +107,14 @@ std::string ConsumerWorker::DedupKey(const Slot& slot, const config::ConsumerRou
 // records read are dropped and the next pass reads from the new position.
 void ConsumerWorker::Fill(std::unique_lock<std::mutex>& lock) {
   std::vector<CachedRecord> recs;
-  for (uint32_t p = 0; p < parts_.size() && window_size_ < kMaxWindow; ++p) {
-    Partition& part = parts_[p];
+  for (uint32_t p = 0; p < window_.partitions() && window_.room() > 0; ++p) {
+    PartitionWindow& part = window_.partition(p);
     const uint64_t end = ctx_.topic->DurableEnd(p);
     if (part.read_pos < ctx_.topic->StartOffset(p)) {  // retention passed us
-      part.read_pos = ctx_.topic->StartOffset(p);
-      if (part.window.empty()) part.committed = part.read_pos;
+      window_.ReadTo(p, ctx_.topic->StartOffset(p));
     }
-    while (part.read_pos < end && window_size_ < kMaxWindow) {
-      const size_t want = std::min<size_t>(kReadBatch, kMaxWindow - window_size_);
+    while (part.read_pos < end && window_.room() > 0) {
+      const size_t want = std::min<size_t>(kReadBatch, window_.room());
       const uint64_t from = part.read_pos;
       recs.clear();
       lock.unlock();
@@ -149,7 +128,7 @@ void ConsumerWorker::Fill(std::unique_lock<std::mutex>& lock) {
         if (rec.event) Admit(p, rec, now);
         part.read_pos = rec.offset + 1;
       }
-      if (part.window.empty()) part.committed = part.read_pos;
+      window_.ReadTo(p, part.read_pos);
     }
   }
 }
@@ -160,13 +139,14 @@ void ConsumerWorker::Admit(uint32_t p, const CachedRecord& rec, int64_t now) {
   auto route_it = routes_.find(rec.event->event_type);
   if (route_it == routes_.end()) return;
   const config::ConsumerRoute& route = route_it->second;
+  const PartitionWindow& part = window_.partition(p);
   Slot slot;
   slot.route = &route;
   slot.route_gen = routes_gen_;
   slot.log_ts = rec.timestamp_ms;
-  slot.ignore_dedup = rec.offset < parts_[p].ignore_dedup_below;
+  slot.ignore_dedup = rec.offset < part.ignore_dedup_below;
   std::optional<DeliveryState> st;
-  if (rec.offset < parts_[p].state_end)
+  if (rec.offset < part.state_end)
     st = ctx_.store->GetState(consumer_, topic_name(), p, rec.offset);
   if (st) {
     if (st->state != DeliveryStateKind::kRetrying) return;  // finished before a restart
@@ -177,21 +157,15 @@ void ConsumerWorker::Admit(uint32_t p, const CachedRecord& rec, int64_t now) {
   }
   slot.event = rec.event;
   // An early check, so duplicates take no window slot; CheckDedup decides before sending.
-  if (route.dedup != "none" && !slot.ignore_dedup &&
-      ctx_.store->DedupClaimed(consumer_, slot.event->event_type, DedupKey(slot, route), now)) {
+  if (route.dedup != config::DedupMode::kNone && !slot.ignore_dedup &&
+      ctx_.store->DedupClaimed(consumer_, slot.event->event_type,
+                               DedupGate::StoreKey(*slot.event, route.dedup), now)) {
     SkipDuplicate(p, rec.offset);
     return;
   }
-  SlotKey key{p, rec.offset};
-  auto [it, inserted] = parts_[p].window.emplace(rec.offset, std::move(slot));
-  if (!inserted) return;
-  ++window_size_;
-  if (ordered_) {
-    std::deque<SlotKey>& q = entity_queue_[it->second.event->entity_id];
-    q.push_back(key);
-    if (q.size() > 1) return;  // waits for the entity's earlier events
-  }
-  MakeEligible(key, it->second);
+  bool head = false;
+  Slot* added = window_.Add(p, rec.offset, std::move(slot), &head);
+  if (added != nullptr && head) MakeEligible({p, rec.offset}, *added);
 }
 
 void ConsumerWorker::SkipDuplicate(uint32_t partition, uint64_t offset) {
@@ -207,22 +181,22 @@ void ConsumerWorker::SkipDuplicate(uint32_t partition, uint64_t offset) {
 // Returns true when the slot may go; otherwise it was skipped (completed) or parked.
 bool ConsumerWorker::CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route,
                                 int64_t now) {
-  if (route.dedup == "none" || slot.ignore_dedup || !slot.dedup_hold.empty()) return true;
-  std::string k = slot.event->event_type;
-  k.push_back('\0');
-  k += DedupKey(slot, route);
-  if (auto it = dedup_wait_.find(k); it != dedup_wait_.end()) {
+  if (route.dedup == config::DedupMode::kNone || slot.ignore_dedup || !slot.dedup_hold.empty()) {
+    return true;
+  }
+  std::string hold = DedupGate::HoldKey(*slot.event, route.dedup);
+  if (dedup_.Park(hold, key)) {
     slot.state = SlotState::kParked;
-    it->second.push_back(key);
     return false;
   }
-  if (ctx_.store->DedupClaimed(consumer_, slot.event->event_type, DedupKey(slot, route), now)) {
+  if (ctx_.store->DedupClaimed(consumer_, slot.event->event_type,
+                               DedupGate::StoreKey(*slot.event, route.dedup), now)) {
     if (key.partition != kRedrivePartition) SkipDuplicate(key.partition, key.offset);
     Complete(key, slot);
     return false;
   }
-  dedup_wait_.emplace(k, std::vector<SlotKey>{});
-  slot.dedup_hold = std::move(k);
+  dedup_.Hold(hold);
+  slot.dedup_hold = std::move(hold);
   return true;
 }
 
@@ -231,41 +205,39 @@ void ConsumerWorker::ReleaseDedup(Slot& slot) {
   if (slot.dedup_hold.empty()) return;
   std::string hold = std::move(slot.dedup_hold);
   slot.dedup_hold.clear();
-  ReleaseDedupKey(hold);
+  dedup_.Release(hold, &parked_);
+  RequeueParked();
 }
 
-void ConsumerWorker::ReleaseDedupKey(const std::string& hold) {
-  auto it = dedup_wait_.find(hold);
-  if (it == dedup_wait_.end()) return;
-  std::vector<SlotKey> waiting = std::move(it->second);
-  dedup_wait_.erase(it);
-  for (const SlotKey& k : waiting) {
-    if (Slot* s = Find(k); s != nullptr && s->state == SlotState::kParked) {
+void ConsumerWorker::RequeueParked() {
+  for (const SlotKey& k : parked_) {
+    if (Slot* s = window_.Find(k); s != nullptr && s->state == SlotState::kParked) {
       s->state = SlotState::kQueued;
-      ready_.push_back(k);
+      window_.ready().push_back(k);
     }
   }
+  parked_.clear();
 }
 
 void ConsumerWorker::MakeEligible(const SlotKey& key, Slot& slot) {
   slot.state = SlotState::kQueued;
   if (slot.next_at > ctx_.clock->WallMs()) {
     slot.state = SlotState::kWaiting;
-    slot.tag = next_tag_++;
-    timers_.emplace(slot.next_at, std::make_pair(key, slot.tag));
+    slot.tag = window_.NewTag();
+    retry_.Wait(key, slot.tag, slot.next_at);
     return;
   }
-  ready_.push_back(key);
+  window_.ready().push_back(key);
 }
 
 void ConsumerWorker::ReleaseTimers(int64_t now) {
-  while (!timers_.empty() && timers_.begin()->first <= now) {
-    auto [key, tag] = timers_.begin()->second;
-    timers_.erase(timers_.begin());
-    Slot* slot = Find(key);
+  SlotKey key;
+  uint64_t tag = 0;
+  while (retry_.PopDue(now, &key, &tag)) {
+    Slot* slot = window_.Find(key);
     if (slot == nullptr || slot->state != SlotState::kWaiting || slot->tag != tag) continue;
     slot->state = SlotState::kQueued;
-    ready_.push_back(key);
+    window_.ready().push_back(key);
   }
 }
 
@@ -273,29 +245,11 @@ void ConsumerWorker::ReleaseTimers(int64_t now) {
 // partition's committed position moves up to the oldest event still in the window.
 void ConsumerWorker::Complete(const SlotKey& key, Slot& slot) {
   ReleaseDedup(slot);
-  if (key.partition == kRedrivePartition) {
-    redrives_.erase(key.offset);
-    return;
+  std::optional<SlotKey> next = window_.Remove(key, slot);
+  if (!next) return;
+  if (Slot* n = window_.Find(*next); n != nullptr && n->state == SlotState::kQueued) {
+    MakeEligible(*next, *n);
   }
-  if (ordered_) {
-    auto q = entity_queue_.find(slot.event->entity_id);
-    if (q != entity_queue_.end()) {
-      auto pos = std::find(q->second.begin(), q->second.end(), key);
-      if (pos != q->second.end()) q->second.erase(pos);
-      if (q->second.empty()) {
-        entity_queue_.erase(q);
-      } else {
-        SlotKey next = q->second.front();
-        if (Slot* n = Find(next); n != nullptr && n->state == SlotState::kQueued) {
-          MakeEligible(next, *n);
-        }
-      }
-    }
-  }
-  Partition& part = parts_[key.partition];
-  part.window.erase(key.offset);
-  --window_size_;
-  part.committed = part.window.empty() ? part.read_pos : part.window.begin()->first;
 }
 
 std::vector<channel::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
@@ -304,140 +258,13 @@ std::vector<channel::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
   // written: write them, so the dispatcher's Sync covers them before the commit.
   FlushPending(false).ok();
   std::vector<channel::PositionStore::Entry> out;
-  for (uint32_t p = 0; p < parts_.size(); ++p) {
-    if (parts_[p].committed == parts_[p].last_committed) continue;
-    parts_[p].last_committed = parts_[p].committed;
-    out.push_back({topic_name(), consumer_, p, parts_[p].committed});
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    PartitionWindow& part = window_.partition(p);
+    if (part.committed == part.last_committed) continue;
+    part.last_committed = part.committed;
+    out.push_back({topic_name(), consumer_, p, part.committed});
   }
   return out;
-}
-
-void ConsumerWorker::ResetWindow() {
-  for (Partition& part : parts_) {
-    window_size_ -= part.window.size();
-    part.window.clear();
-  }
-  entity_queue_.clear();
-  ready_.clear();
-  pull_ready_.clear();
-  paused_.clear();
-  dedup_wait_.clear();
-  timers_.clear();
-  leases_.clear();
-  streak_entities_.clear();
-  streak_slots_.clear();
-  // Redriven dead letters are not part of the window: the queues and timers just cleared
-  // held some of them, so make those eligible again (a push in flight keeps its answer;
-  // a pull lease is dropped: a new tag makes its ack id stale and it is fetched again).
-  for (auto& [id, slot] : redrives_) {
-    if (slot.state == SlotState::kInFlight && !slot.pull) continue;
-    slot.tag = next_tag_++;
-    MakeEligible({kRedrivePartition, id}, slot);
-  }
-}
-
-Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
-  std::lock_guard lock(mu_);
-  std::vector<uint64_t> to(parts_.size());
-  for (uint32_t p = 0; p < parts_.size(); ++p) {
-    ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, from_ms));
-  }
-  FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
-  ResetWindow();
-  for (uint32_t p = 0; p < parts_.size(); ++p) {
-    Partition& part = parts_[p];
-    uint64_t old_read = part.read_pos;
-    if (to[p] < old_read) {
-      ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, to[p], old_read));
-    }
-    part.ignore_dedup_below = ignore_dedup ? std::max(old_read, part.ignore_dedup_below) : 0;
-    part.committed = part.read_pos = to[p];
-  }
-  RequestPump();
-  return Status::Ok();
-}
-
-Status ConsumerWorker::Seek(int64_t to_ms) {
-  std::lock_guard lock(mu_);
-  std::vector<uint64_t> to(parts_.size());
-  for (uint32_t p = 0; p < parts_.size(); ++p) {
-    if (to_ms < 0) {
-      to[p] = ctx_.topic->DurableEnd(p);
-    } else {
-      ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, to_ms));
-    }
-  }
-  FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
-  ResetWindow();
-  for (uint32_t p = 0; p < parts_.size(); ++p) {
-    Partition& part = parts_[p];
-    uint64_t lo = std::min(part.committed, to[p]);
-    uint64_t hi = std::max(part.read_pos, to[p]);
-    ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, lo, hi));
-    part.ignore_dedup_below = 0;
-    part.committed = part.read_pos = to[p];
-  }
-  RequestPump();
-  return Status::Ok();
-}
-
-void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
-  std::lock_guard lock(mu_);
-  AddRedrives(std::move(dead));
-  RequestPump();
-}
-
-void ConsumerWorker::AddRedrives(std::vector<DeadLetter> dead) {
-  for (DeadLetter& d : dead) {
-    Slot slot;
-    slot.event = std::make_shared<const Event>(std::move(d.event));
-    slot.ignore_dedup = true;
-    slot.dead_key = d.key;
-    if (d.topic == topic_name()) slot.origin = {d.partition, d.offset};
-    uint64_t id = next_redrive_id_++;
-    auto [it, inserted] = redrives_.emplace(id, std::move(slot));
-    MakeEligible({kRedrivePartition, id}, it->second);
-  }
-}
-
-std::optional<DeliveryState> ConsumerWorker::StateOf(uint32_t partition, uint64_t offset) {
-  std::lock_guard lock(mu_);
-  FlushPending(false).ok();  // a finished event's state may still be pending
-  if (partition < parts_.size()) {
-    Partition& part = parts_[partition];
-    auto it = part.window.find(offset);
-    if (it != part.window.end()) {
-      const Slot& s = it->second;
-      DeliveryState st;
-      st.attempts = s.attempts;
-      st.last_status = s.last_status;
-      st.last_error = s.last_error;
-      st.next_attempt_at = s.state == SlotState::kWaiting ? s.next_at : 0;
-      st.state = s.state == SlotState::kInFlight ? DeliveryStateKind::kInFlight
-                 : s.attempts > 0                ? DeliveryStateKind::kRetrying
-                                                 : DeliveryStateKind::kPending;
-      return st;
-    }
-    if (offset >= part.read_pos) return DeliveryState{};  // not read yet: pending
-  }
-  return ctx_.store->GetState(consumer_, topic_name(), partition, offset);
-}
-
-ConsumerWorker::Stats ConsumerWorker::GetStats() {
-  std::lock_guard lock(mu_);
-  Stats s;
-  s.circuit_open = circuit_open_;
-  s.window = window_size_;
-  int64_t oldest = INT64_MAX;
-  for (uint32_t p = 0; p < parts_.size(); ++p) {
-    uint64_t end = ctx_.topic->DurableEnd(p);
-    if (end > parts_[p].committed) s.lag_events += end - parts_[p].committed;
-    if (!parts_[p].window.empty()) {
-      oldest = std::min(oldest, parts_[p].window.begin()->second.log_ts);
-    }
-  }
-  if (oldest != INT64_MAX) s.lag_ms = std::max<int64_t>(0, ctx_.clock->WallMs() - oldest);
-  return s;
 }
 
 void ConsumerWorker::Observe(const char* outcome) {

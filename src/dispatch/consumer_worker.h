@@ -18,36 +18,39 @@
 // open the circuit: attempts of that streak are refunded, no more attempts are made, and
 // one probe (not counted) goes out with exponential backoff until a 2xx closes it.
 //
+// Structure: the worker is the composition of four plain state objects, called under its
+// one mutex (as LevelDB's VersionSet under DBImpl's): DeliveryWindow (slots, queues,
+// positions), RetryScheduler (timers, backoff, circuit breaker), DedupGate (keys in
+// flight) and PullLeases (leases, ack ids); plus the I/O: log reads through the
+// RecordCache, pushes through the PushClient, writes to the DeliveryStore.
+//
 // Thread-safety: every public method takes the worker's mutex; push completions arrive
 // on the PushClient's threads. Memory: at most kMaxWindow events per worker.
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
-#include <set>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "channel/channel.h"
 #include "config/config_store.h"
+#include "dispatch/dedup_gate.h"
 #include "dispatch/delivery_store.h"
+#include "dispatch/delivery_window.h"
+#include "dispatch/pull_leases.h"
 #include "dispatch/push_client.h"
 #include "dispatch/record_cache.h"
+#include "dispatch/retry_scheduler.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
 
 namespace eragon::dispatch {
-
-inline constexpr size_t kMaxWindow = 4096;
-inline constexpr size_t kCircuitEntities = 5;
 
 // What the dispatcher reports to metrics; every member may be empty.
 struct DeliveryObserver {
@@ -82,13 +85,6 @@ struct AckRef {
   uint64_t offset = 0;
   uint64_t tag = 0;
 };
-
-struct SlotKey {
-  uint32_t partition = 0;  // kRedrivePartition for redriven dead letters
-  uint64_t offset = 0;
-  auto operator<=>(const SlotKey&) const = default;
-};
-inline constexpr uint32_t kRedrivePartition = 0xffffffffu;
 
 class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
  public:
@@ -153,47 +149,12 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   Stats GetStats();
 
  private:
-  // kQueued: in ready_, pull_ready_ or paused_, or behind its entity's head (ordered);
-  // kParked: waits for another slot holding its dedup key (in dedup_wait_).
-  enum class SlotState { kQueued, kInFlight, kWaiting, kParked };
-  struct Slot {
-    std::shared_ptr<const Event> event;  // shared with the RecordCache and other workers
-    int64_t log_ts = 0;
-    SlotState state = SlotState::kQueued;
-    uint32_t attempts = 0;
-    int64_t next_at = 0;
-    int32_t last_status = 0;
-    std::string last_error;
-    uint64_t tag = 0;
-    bool probe = false;
-    bool pull = false;
-    bool ignore_dedup = false;
-    std::string dead_key;                  // redrive: the dead letter it came from
-    SlotKey origin{kRedrivePartition, 0};  // redrive: where the event is in the log
-    std::string dedup_hold;                // the dedup_wait_ key this slot holds, if any
-    // RouteOf's answer while routes_gen_ == route_gen (saves a string-keyed lookup, and a
-    // touch of the cold event, per fetch and ack).
-    const config::ConsumerRoute* route = nullptr;
-    uint64_t route_gen = 0;
-  };
-  struct Partition {
-    uint64_t committed = 0;
-    uint64_t read_pos = 0;
-    uint64_t last_committed = UINT64_MAX;  // what TakeCommitted last reported
-    uint64_t ignore_dedup_below = 0;       // replay with ignore_dedup
-    // States exist only below this offset (found at start, raised when a redrive writes
-    // one ahead of read_pos): above it Admit needs no store lookup per record.
-    uint64_t state_end = UINT64_MAX;
-    std::map<uint64_t, Slot> window;
-  };
-
   // All private methods require mu_ (Fill releases it while it reads the log).
   void InitPositions();
   uint64_t FreshStart(uint32_t partition);
   void RequestPump();
   Status FlushPending(bool sync);
   void AddRedrives(std::vector<DeadLetter> dead);
-  Slot* Find(const SlotKey& key);
   const config::ConsumerRoute* RouteOf(Slot& slot);
   void Fill(std::unique_lock<std::mutex>& lock);  // unlocks mu_ around log reads
   void Admit(uint32_t p, const CachedRecord& rec, int64_t now);
@@ -209,6 +170,9 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void OpenCircuit(int64_t now);
   void ScheduleRetry(const SlotKey& key, Slot& slot, std::optional<int64_t> retry_after_ms,
                      int64_t now);
+  // A failed pull delivery (lease expired, nack): dead, dropped or retried after delay_ms.
+  // Returns true when it goes back to a queue.
+  bool RetryPull(const SlotKey& key, Slot& slot, int64_t now, int64_t delay_ms);
   void Deliver(const SlotKey& key, Slot& slot, int64_t now);
   void PutState(const SlotKey& at, const DeliveryState& st);
   void Dead(const SlotKey& key, Slot& slot, int64_t now);
@@ -216,55 +180,30 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   bool CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route, int64_t now);
   void SkipDuplicate(uint32_t partition, uint64_t offset);
   void ReleaseDedup(Slot& slot);
-  void ReleaseDedupKey(const std::string& hold);
+  void RequeueParked();  // the slots in parked_ that still wait go back to ready
   void PersistRetrying(const SlotKey& key, const Slot& slot);
   void ResetWindow();
   void Observe(const char* outcome);
-  std::string DedupKey(const Slot& slot, const config::ConsumerRoute& route) const;
 
   const std::string consumer_;
-  const bool ordered_;
   WorkerContext ctx_;
 
   std::mutex mu_;
   bool initialized_ = false;
   std::map<std::string, config::ConsumerRoute> routes_;
   uint64_t routes_gen_ = 1;  // changes with routes_ (the pointers Slot::route caches die)
-  std::vector<Partition> parts_;
-  std::map<uint64_t, Slot> redrives_;
-  uint64_t next_redrive_id_ = 1;
-  size_t window_size_ = 0;
-
-  std::unordered_map<std::string, std::deque<SlotKey>> entity_queue_;  // ordered topics
-  std::deque<SlotKey> ready_;
-  std::deque<SlotKey> pull_ready_;
-  // Events of a disabled route: they keep their window slot (the position holds) and go
-  // back to ready_ at the next SetRoutes. They never block other routes' events.
-  std::vector<SlotKey> paused_;
-  // Dedup keys (type '\0' key) held by a slot being delivered, and the slots waiting for
-  // them: a copy is checked again once the holder is done (claimed, dead or dropped).
-  std::unordered_map<std::string, std::vector<SlotKey>> dedup_wait_;
+  DeliveryWindow window_;
+  RetryScheduler retry_;
+  DedupGate dedup_;
+  PullLeases leases_;
   // Delivery states, dead letters and dedup claims not written yet: every change of this
   // worker goes here, in order, and is written as one batch by the next Pump (or sooner:
   // FlushAcks, TakeCommitted, StateOf, Replay, Seek), never after a position that passes
-  // it is committed. The dedup keys claimed in it stay held until it is written.
+  // it is committed. The dedup keys claimed in it stay held (DedupGate) until it is written.
   DeliveryBatch pending_;
-  std::vector<std::string> pending_holds_;
-  std::multimap<int64_t, std::pair<SlotKey, uint64_t>> timers_;  // next_at -> (key, tag)
-  std::multimap<int64_t, std::pair<SlotKey, uint64_t>> leases_;  // lease end -> (key, tag)
-  uint64_t next_tag_ = 1;
+  std::vector<SlotKey> parked_;  // scratch: slots a DedupGate release hands back
   size_t in_flight_ = 0;
   int64_t next_send_ns_ = 0;  // rate limit
-
-  bool circuit_open_ = false;
-  bool probe_in_flight_ = false;
-  uint64_t probe_tag_ = 0;  // the tag of the probe in flight
-  int64_t probe_at_ = 0;
-  int64_t probe_backoff_ms_ = 0;
-  std::set<std::string> streak_entities_;
-  std::vector<SlotKey> streak_slots_;
-
-  std::mt19937_64 rng_;
 
   std::atomic<bool> dirty_{true};
   std::atomic<int64_t> pump_at_{0};

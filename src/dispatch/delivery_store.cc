@@ -1,36 +1,11 @@
+// The store-neutral parts of delivery_store.h: state names and bytes, and the batch.
+// DeliveryBatch: changes appended to one buffer as <kind> <consumer> <scope> <key> and then
+// the kind's fixed fields; strings are a 4-byte length and the bytes (little-endian).
 #include "dispatch/delivery_store.h"
-
-#include <condition_variable>
-#include <mutex>
-
-#include <rocksdb/compaction_filter.h>
-#include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/table.h>
-#include <rocksdb/write_batch.h>
-
-#include "core/event_codec.h"
 
 namespace eragon::dispatch {
 namespace {
 
-// Keys: <kind> '/' <consumer> '\0' <topic or type> '\0' <suffix>. The NUL separators keep
-// one consumer's keys apart from another's whose name it prefixes.
-std::string Prefix(char kind, std::string_view consumer, std::string_view second) {
-  std::string k;
-  k.reserve(4 + consumer.size() + second.size() + 12);
-  k.push_back(kind);
-  k.push_back('/');
-  k.append(consumer);
-  k.push_back('\0');
-  k.append(second);
-  k.push_back('\0');
-  return k;
-}
-
-void PutBe(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 void PutLe(std::string* out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -39,92 +14,33 @@ uint64_t GetLe(const char* p, int bytes) {
   for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
   return v;
 }
-
-std::string StateKey(std::string_view consumer, std::string_view topic, uint32_t partition,
-                     uint64_t offset) {
-  std::string k = Prefix('s', consumer, topic);
-  PutBe(&k, partition, 4);
-  PutBe(&k, offset, 8);
-  return k;
-}
-
-std::string EncodeState(const DeliveryState& s) {
-  std::string v;
-  v.push_back(static_cast<char>(s.state));
-  PutLe(&v, s.attempts, 4);
-  PutLe(&v, static_cast<uint32_t>(s.last_status), 4);
-  PutLe(&v, static_cast<uint64_t>(s.next_attempt_at), 8);
-  PutLe(&v, static_cast<uint64_t>(s.delivered_at), 8);
-  v.append(s.last_error);
-  return v;
-}
-
-std::optional<DeliveryState> DecodeState(std::string_view v) {
-  if (v.size() < 25) return std::nullopt;
-  DeliveryState s;
-  s.state = static_cast<DeliveryStateKind>(v[0]);
-  s.attempts = static_cast<uint32_t>(GetLe(v.data() + 1, 4));
-  s.last_status = static_cast<int32_t>(GetLe(v.data() + 5, 4));
-  s.next_attempt_at = static_cast<int64_t>(GetLe(v.data() + 9, 8));
-  s.delivered_at = static_cast<int64_t>(GetLe(v.data() + 17, 8));
-  s.last_error.assign(v.substr(25));
-  return s;
-}
-
-void PutString(std::string* out, std::string_view s) {
+void PutView(std::string* out, std::string_view s) {
   PutLe(out, s.size(), 4);
   out->append(s);
 }
-bool GetString(std::string_view* in, std::string* out) {
-  if (in->size() < 4) return false;
-  size_t n = GetLe(in->data(), 4);
-  if (in->size() < 4 + n) return false;
-  out->assign(in->substr(4, n));
-  in->remove_prefix(4 + n);
-  return true;
-}
 
-std::string EncodeDead(const DeadLetter& d) {
-  std::string v;
-  std::string record;
-  EncodeEventRecord(d.event, &record);
-  PutString(&v, record);
-  PutString(&v, d.topic);
-  PutLe(&v, d.partition, 4);
-  PutLe(&v, d.offset, 8);
-  PutLe(&v, d.attempts, 4);
-  PutLe(&v, static_cast<uint32_t>(d.last_status), 4);
-  PutLe(&v, static_cast<uint64_t>(d.dead_at), 8);
-  PutString(&v, d.last_error);
-  return v;
-}
+// Reads what Begin and the Put* methods appended; the buffer is the batch's own, so a
+// short read is a bug, not corruption.
+class Reader {
+ public:
+  Reader(std::string_view buf, size_t pos) : buf_(buf), pos_(pos) {}
+  uint64_t Fixed(int bytes) {
+    uint64_t v = GetLe(buf_.data() + pos_, bytes);
+    pos_ += bytes;
+    return v;
+  }
+  std::string_view View() {
+    const size_t n = Fixed(4);
+    std::string_view s = buf_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  size_t pos() const { return pos_; }
 
-std::optional<DeadLetter> DecodeDead(std::string_view v) {
-  DeadLetter d;
-  std::string record;
-  if (!GetString(&v, &record) || !GetString(&v, &d.topic) || v.size() < 28) return std::nullopt;
-  Result<Event> e = DecodeEventRecord(record);
-  if (!e.ok()) return std::nullopt;
-  d.event = std::move(*e);
-  d.partition = static_cast<uint32_t>(GetLe(v.data(), 4));
-  d.offset = GetLe(v.data() + 4, 8);
-  d.attempts = static_cast<uint32_t>(GetLe(v.data() + 12, 4));
-  d.last_status = static_cast<int32_t>(GetLe(v.data() + 16, 4));
-  d.dead_at = static_cast<int64_t>(GetLe(v.data() + 20, 8));
-  v.remove_prefix(28);
-  if (!GetString(&v, &d.last_error)) return std::nullopt;
-  return d;
-}
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  return Status::IOError("delivery store " + std::string(what) + ": " + s.ToString());
-}
-
-std::string PrefixEnd(std::string prefix) {
-  prefix.back() = '\x01';  // the prefix ends in '\0': this is the next key after all of it
-  return prefix;
-}
+ private:
+  std::string_view buf_;
+  size_t pos_;
+};
 
 }  // namespace
 
@@ -148,278 +64,106 @@ std::string_view StateName(DeliveryStateKind k) {
   return "pending";
 }
 
-struct DeliveryBatch::Impl {
-  rocksdb::WriteBatch wb;
-};
-
-DeliveryBatch::DeliveryBatch() : impl_(std::make_unique<Impl>()) {}
-DeliveryBatch::~DeliveryBatch() = default;
-
-void DeliveryBatch::PutState(const std::string& consumer, const std::string& topic,
-                             uint32_t partition, uint64_t offset, const DeliveryState& state) {
-  impl_->wb.Put(StateKey(consumer, topic, partition, offset), EncodeState(state));
+void AppendDeliveryState(const DeliveryState& s, std::string* out) {
+  out->push_back(static_cast<char>(s.state));
+  PutLe(out, s.attempts, 4);
+  PutLe(out, static_cast<uint32_t>(s.last_status), 4);
+  PutLe(out, static_cast<uint64_t>(s.next_attempt_at), 8);
+  PutLe(out, static_cast<uint64_t>(s.delivered_at), 8);
+  out->append(s.last_error);
 }
 
-void DeliveryBatch::PutDead(const std::string& consumer, const DeadLetter& dead) {
-  std::string k = Prefix('d', consumer, dead.event.event_type);
-  PutBe(&k, static_cast<uint64_t>(dead.dead_at), 8);
-  k.append(dead.event.id);
-  impl_->wb.Put(k, EncodeDead(dead));
+std::optional<DeliveryState> DecodeDeliveryState(std::string_view v) {
+  if (v.size() < 25) return std::nullopt;
+  DeliveryState s;
+  s.state = static_cast<DeliveryStateKind>(v[0]);
+  s.attempts = static_cast<uint32_t>(GetLe(v.data() + 1, 4));
+  s.last_status = static_cast<int32_t>(GetLe(v.data() + 5, 4));
+  s.next_attempt_at = static_cast<int64_t>(GetLe(v.data() + 9, 8));
+  s.delivered_at = static_cast<int64_t>(GetLe(v.data() + 17, 8));
+  s.last_error.assign(v.substr(25));
+  return s;
 }
 
-void DeliveryBatch::RemoveDead(const std::string& key) { impl_->wb.Delete(key); }
-
-// Value: claimed_at (8 bytes LE) then expires_at (8 bytes LE, INT64_MAX: never).
-void DeliveryBatch::ClaimDedup(const std::string& consumer, const std::string& event_type,
-                               const std::string& key, int64_t now_ms, int64_t ttl_ms) {
-  std::string v;
-  PutLe(&v, static_cast<uint64_t>(now_ms), 8);
-  const int64_t expires = ttl_ms > 0 ? now_ms + ttl_ms : INT64_MAX;
-  PutLe(&v, static_cast<uint64_t>(expires), 8);
-  impl_->wb.Put(Prefix('k', consumer, event_type) + key, v);
+void DeliveryBatch::Begin(DeliveryOp::Kind kind, std::string_view consumer, std::string_view scope,
+                          std::string_view key) {
+  buf_.push_back(static_cast<char>(kind));
+  PutView(&buf_, consumer);
+  PutView(&buf_, scope);
+  PutView(&buf_, key);
+  ++count_;
 }
 
-// Marks are keyed by the dead letter's key: a list returns them in dead-letter order.
-void DeliveryBatch::MarkRedrive(const std::string& consumer, const std::string& topic,
-                                const std::string& dead_key) {
-  impl_->wb.Put(Prefix('r', consumer, topic) + dead_key, "");
+void DeliveryBatch::PutState(std::string_view consumer, std::string_view topic, uint32_t partition,
+                             uint64_t offset, const DeliveryState& state) {
+  Begin(DeliveryOp::Kind::kPutState, consumer, topic, {});
+  PutLe(&buf_, partition, 4);
+  PutLe(&buf_, offset, 8);
+  const size_t at = buf_.size();
+  buf_.append(4, '\0');  // the state's length, known once it is appended
+  AppendDeliveryState(state, &buf_);
+  const uint64_t n = buf_.size() - at - 4;
+  for (int i = 0; i < 4; ++i) buf_[at + i] = static_cast<char>((n >> (8 * i)) & 0xff);
 }
 
-void DeliveryBatch::UnmarkRedrive(const std::string& consumer, const std::string& topic,
-                                  const std::string& dead_key) {
-  impl_->wb.Delete(Prefix('r', consumer, topic) + dead_key);
+void DeliveryBatch::PutDead(std::string_view consumer, const DeadLetter& dead) {
+  Begin(DeliveryOp::Kind::kPutDead, consumer, {}, {});
+  PutLe(&buf_, dead_.size(), 4);
+  dead_.push_back(dead);
 }
 
-bool DeliveryBatch::empty() const { return impl_->wb.Count() == 0; }
+void DeliveryBatch::RemoveDead(std::string_view key) {
+  Begin(DeliveryOp::Kind::kRemoveDead, {}, {}, key);
+}
 
-void DeliveryBatch::Clear() { impl_->wb.Clear(); }
+void DeliveryBatch::ClaimDedup(std::string_view consumer, std::string_view event_type,
+                               std::string_view key, int64_t now_ms, int64_t ttl_ms) {
+  Begin(DeliveryOp::Kind::kClaimDedup, consumer, event_type, key);
+  PutLe(&buf_, static_cast<uint64_t>(now_ms), 8);
+  PutLe(&buf_, static_cast<uint64_t>(ttl_ms > 0 ? now_ms + ttl_ms : INT64_MAX), 8);
+}
 
-namespace {
-// Drops dedup keys whose expiry passed when compaction rewrites their file. Runs on
-// RocksDB's compaction threads.
-class ExpiredDedupFilter : public rocksdb::CompactionFilter {
- public:
-  explicit ExpiredDedupFilter(Clock* clock) : clock_(clock) {}
-  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
-              std::string* /*new_value*/, bool* /*value_changed*/) const override {
-    if (!key.starts_with("k/") || value.size() < 16) return false;
-    return static_cast<int64_t>(GetLe(value.data() + 8, 8)) <= clock_->WallMs();
+void DeliveryBatch::MarkRedrive(std::string_view consumer, std::string_view topic,
+                                std::string_view dead_key) {
+  Begin(DeliveryOp::Kind::kMarkRedrive, consumer, topic, dead_key);
+}
+
+void DeliveryBatch::UnmarkRedrive(std::string_view consumer, std::string_view topic,
+                                  std::string_view dead_key) {
+  Begin(DeliveryOp::Kind::kUnmarkRedrive, consumer, topic, dead_key);
+}
+
+void DeliveryBatch::Clear() {
+  buf_.clear();
+  dead_.clear();
+  count_ = 0;
+}
+
+bool DeliveryBatch::Next(size_t* pos, DeliveryOp* op) const {
+  if (*pos >= buf_.size()) return false;
+  op->kind = static_cast<DeliveryOp::Kind>(buf_[*pos]);
+  Reader r(buf_, *pos + 1);
+  op->consumer = r.View();
+  op->scope = r.View();
+  op->key = r.View();
+  switch (op->kind) {
+    case DeliveryOp::Kind::kPutState:
+      op->partition = static_cast<uint32_t>(r.Fixed(4));
+      op->offset = r.Fixed(8);
+      op->state = r.View();
+      break;
+    case DeliveryOp::Kind::kPutDead:
+      op->dead = &dead_[r.Fixed(4)];
+      break;
+    case DeliveryOp::Kind::kClaimDedup:
+      op->claimed_at = static_cast<int64_t>(r.Fixed(8));
+      op->expires_at = static_cast<int64_t>(r.Fixed(8));
+      break;
+    default:
+      break;
   }
-  const char* Name() const override { return "eragon.ExpiredDedupFilter"; }
-
- private:
-  Clock* clock_;
-};
-}  // namespace
-
-struct DeliveryStore::Impl {
-  explicit Impl(Clock* clock) : filter(clock) {}
-  ~Impl() { delete db; }  // before the filter it uses
-  ExpiredDedupFilter filter;
-  rocksdb::DB* db = nullptr;
-
-  // Group sync (see Sync): a ticket is taken once the caller's writes are in the WAL; a
-  // sync covers every ticket taken before it started.
-  std::mutex sync_mu;
-  std::condition_variable sync_cv;
-  uint64_t tickets = 0;  // taken so far
-  uint64_t synced = 0;   // every ticket up to this one is durable
-  bool syncing = false;  // an fsync is running (outside sync_mu)
-  Status sync_failure;   // sticky: the first failed fsync, never retried
-};
-
-Result<std::unique_ptr<DeliveryStore>> DeliveryStore::Open(const std::string& dir, Clock* clock) {
-  auto impl = std::make_unique<Impl>(clock != nullptr ? clock : Clock::System());
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.write_buffer_size = 32 << 20;
-  options.compaction_filter = &impl->filter;
-  options.periodic_compaction_seconds = 24 * 3600;  // expired keys go without new writes
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, &impl->db);
-  if (!s.ok()) return Status::IOError("open delivery store " + dir + ": " + s.ToString());
-  return std::unique_ptr<DeliveryStore>(new DeliveryStore(std::move(impl)));
-}
-
-DeliveryStore::DeliveryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-DeliveryStore::~DeliveryStore() = default;
-
-Status DeliveryStore::Write(DeliveryBatch& batch, bool sync) {
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
-  return FromRocks(impl_->db->Write(wo, &batch.impl_->wb), "write");
-}
-
-// One fsync for every caller that arrives while another runs: a caller whose ticket a
-// running sync does not cover waits for it to end, then one of the waiters syncs for all
-// of them. A failed fsync is never retried: it fails every caller it covered and every
-// later one (what the failed fsync dropped from the page cache could not be told apart
-// from what a retry would find durable).
-Status DeliveryStore::Sync() {
-  Impl& im = *impl_;
-  std::unique_lock lock(im.sync_mu);
-  const uint64_t ticket = ++im.tickets;
-  for (;;) {
-    if (!im.sync_failure.ok()) return im.sync_failure;
-    if (im.synced >= ticket) return Status::Ok();
-    if (!im.syncing) break;
-    im.sync_cv.wait(lock);
-  }
-  im.syncing = true;
-  const uint64_t covers = im.tickets;
-  lock.unlock();
-  Status st = FromRocks(im.db->SyncWAL(), "sync");
-  lock.lock();
-  im.syncing = false;
-  if (st.ok()) {
-    im.synced = covers;
-  } else {
-    im.sync_failure = st;
-  }
-  im.sync_cv.notify_all();
-  return st;
-}
-
-std::optional<DeliveryState> DeliveryStore::GetState(const std::string& consumer,
-                                                     const std::string& topic, uint32_t partition,
-                                                     uint64_t offset) {
-  std::string v;
-  if (!impl_->db->Get({}, StateKey(consumer, topic, partition, offset), &v).ok()) {
-    return std::nullopt;
-  }
-  return DecodeState(v);
-}
-
-// A forward scan from `from`, bounded above: states at or above a worker's committed
-// position are few (at most a window's worth). (SeekForPrev was tried first: in a store
-// holding other consumers' many states it took hundreds of milliseconds.)
-uint64_t DeliveryStore::StateEnd(const std::string& consumer, const std::string& topic,
-                                 uint32_t partition, uint64_t from) {
-  const std::string upper = StateKey(consumer, topic, partition, UINT64_MAX);
-  rocksdb::Slice bound(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &bound;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  uint64_t end = 0;
-  for (it->Seek(StateKey(consumer, topic, partition, from)); it->Valid(); it->Next()) {
-    const std::string_view k = it->key().ToStringView();
-    if (k.size() != upper.size()) continue;
-    uint64_t offset = 0;
-    for (char c : k.substr(k.size() - 8)) offset = offset << 8 | uint8_t(c);
-    end = offset + 1;
-  }
-  return end;
-}
-
-bool DeliveryStore::DedupClaimed(const std::string& consumer, const std::string& event_type,
-                                 const std::string& key, int64_t now_ms) {
-  std::string v;
-  if (!impl_->db->Get({}, Prefix('k', consumer, event_type) + key, &v).ok() || v.size() < 8) {
-    return false;
-  }
-  if (v.size() < 16) return true;  // written before expiries were stored: kept for ever
-  return now_ms < static_cast<int64_t>(GetLe(v.data() + 8, 8));
-}
-
-uint64_t DeliveryStore::CountDedupKeys(const std::string& consumer, const std::string& event_type) {
-  const std::string prefix = Prefix('k', consumer, event_type);
-  uint64_t n = 0;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
-  return n;
-}
-
-Status DeliveryStore::CompactAll() {
-  rocksdb::CompactRangeOptions o;
-  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  ERAGON_RETURN_IF_ERROR(FromRocks(impl_->db->Flush({}), "flush"));
-  return FromRocks(impl_->db->CompactRange(o, nullptr, nullptr), "compact");
-}
-
-std::vector<DeadLetter> DeliveryStore::ListDead(const std::string& consumer,
-                                                const std::string& event_type,
-                                                const std::string& after_key, size_t limit) {
-  std::vector<DeadLetter> out;
-  const std::string prefix = Prefix('d', consumer, event_type);
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
-  if (after_key.empty()) {
-    it->Seek(prefix);
-  } else {
-    it->Seek(after_key);
-    if (it->Valid() && it->key() == after_key) it->Next();
-  }
-  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
-    std::optional<DeadLetter> d = DecodeDead(it->value().ToStringView());
-    if (!d) continue;
-    d->key = it->key().ToString();
-    out.push_back(std::move(*d));
-  }
-  return out;
-}
-
-uint64_t DeliveryStore::CountDead(const std::string& consumer) {
-  std::string prefix = "d/" + consumer;
-  prefix.push_back('\0');
-  uint64_t n = 0;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
-  return n;
-}
-
-std::vector<DeadLetter> DeliveryStore::ListRedrives(const std::string& consumer,
-                                                    const std::string& topic) {
-  std::vector<DeadLetter> out;
-  const std::string prefix = Prefix('r', consumer, topic);
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string dead_key(it->key().ToStringView().substr(prefix.size()));
-    std::string v;
-    if (!impl_->db->Get({}, dead_key, &v).ok()) continue;  // removed with its route
-    std::optional<DeadLetter> d = DecodeDead(v);
-    if (!d) continue;
-    d->key = std::move(dead_key);
-    out.push_back(std::move(*d));
-  }
-  return out;
-}
-
-Status DeliveryStore::RemoveStates(const std::string& consumer, const std::string& topic,
-                                   uint32_t partition, uint64_t from, uint64_t to) {
-  if (from >= to) return Status::Ok();
-  rocksdb::WriteOptions wo;
-  return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(),
-                                          StateKey(consumer, topic, partition, from),
-                                          StateKey(consumer, topic, partition, to)),
-                   "remove states");
-}
-
-Status DeliveryStore::RemoveConsumerType(const std::string& consumer,
-                                         const std::string& event_type) {
-  rocksdb::WriteBatch wb;
-  for (char kind : {'d', 'k'}) {
-    std::string p = Prefix(kind, consumer, event_type);
-    wb.DeleteRange(p, PrefixEnd(p));
-  }
-  return FromRocks(impl_->db->Write({}, &wb), "remove consumer type");
-}
-
-Status DeliveryStore::RemoveConsumerTopic(const std::string& consumer, const std::string& topic) {
-  rocksdb::WriteBatch wb;
-  for (char kind : {'s', 'r'}) {
-    std::string p = Prefix(kind, consumer, topic);
-    wb.DeleteRange(p, PrefixEnd(p));
-  }
-  return FromRocks(impl_->db->Write({}, &wb), "remove consumer topic");
-}
-
-Status DeliveryStore::Close() {
-  if (impl_->db == nullptr) return Status::Ok();
-  Status st = FromRocks(impl_->db->FlushWAL(true), "flush");
-  delete impl_->db;
-  impl_->db = nullptr;
-  return st;
+  *pos = r.pos();
+  return true;
 }
 
 }  // namespace eragon::dispatch

@@ -1,21 +1,25 @@
 // DeliveryStore: the dispatcher's durable state besides committed positions (which live
 // in the log's PositionStore): per-consumer delivery states (also the retry schedule),
-// dead letters and dedup keys. RocksDB in <data-dir>/dispatch.
+// dead letters, dedup claims and redrive marks. An interface: a single node keeps them in
+// RocksDB (rocks_delivery_store.h); a cluster may keep them elsewhere (PostgreSQL).
 //
-// Durability: every write goes through RocksDB's WAL. Plain writes are not fsynced (they
-// survive a crash of the process, not of the machine: at worst an event is delivered
-// again, which at-least-once allows); WriteBatch(sync = true) is fsynced before it
-// returns (pull acks are durable before they are answered). Thread-safe.
-//
-// Why RocksDB: dedup must stay fast at 10 million keys (point lookups that mostly miss,
-// answered by bloom filters, data on disk not in memory); states and dead letters are
-// range-scanned and range-deleted by consumer.
+// What every implementation promises:
+//  - Write(batch) applies the batch's changes atomically and in order. Without `sync` it
+//    survives a crash of the process, not necessarily of the machine (at worst an event
+//    is delivered again, which at-least-once allows); with `sync` it is durable when it
+//    returns.
+//  - Sync() makes every write that returned before the call durable. Concurrent callers
+//    share the work (group commit). A failed Sync is never retried: it and every later
+//    Sync fail until a restart (what a failed fsync dropped cannot be told apart from
+//    what a retry would find durable).
+//  - Thread-safe: any method from any thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "eragon/clock.h"
@@ -44,6 +48,12 @@ struct DeliveryState {
   std::string last_error;
 };
 
+// A state's bytes in a DeliveryBatch (stores may keep them as they are): the kind, then
+// attempts, last_status, next_attempt_at, delivered_at (little-endian, 1+4+4+8+8 bytes),
+// then last_error. Decode returns nullopt for bytes too short to be one.
+void AppendDeliveryState(const DeliveryState& state, std::string* out);
+std::optional<DeliveryState> DecodeDeliveryState(std::string_view bytes);
+
 struct DeadLetter {
   Event event;
   std::string topic;
@@ -53,90 +63,115 @@ struct DeadLetter {
   int32_t last_status = 0;
   std::string last_error;
   int64_t dead_at = 0;
-  std::string key;  // the store's key, for Remove
+  std::string key;  // the store's id of the dead letter: a list cursor, for RemoveDead
 };
 
-// A set of changes applied atomically.
+// One change of a DeliveryBatch, as DeliveryBatch::ForEach shows it to a store. The
+// views point into the batch: valid until it is changed or cleared.
+struct DeliveryOp {
+  enum class Kind : uint8_t {
+    kPutState,       // consumer, scope = topic, partition, offset, state
+    kPutDead,        // consumer, dead
+    kRemoveDead,     // key = the dead letter's key
+    kClaimDedup,     // consumer, scope = event type, key = dedup key, claimed_at, expires_at
+    kMarkRedrive,    // consumer, scope = topic, key = the dead letter's key
+    kUnmarkRedrive,  // consumer, scope = topic, key = the dead letter's key
+  };
+  Kind kind = Kind::kPutState;
+  std::string_view consumer;
+  std::string_view scope;
+  std::string_view key;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  std::string_view state;  // AppendDeliveryState's bytes
+  int64_t claimed_at = 0;
+  int64_t expires_at = 0;  // INT64_MAX: never
+  const DeadLetter* dead = nullptr;
+};
+
+// A set of changes applied atomically and in order by DeliveryStore::Write. Store-neutral:
+// the changes are appended to one buffer (no allocation per change once it has grown;
+// Clear keeps its capacity), and the store reads them back with ForEach.
 class DeliveryBatch {
  public:
-  DeliveryBatch();
-  ~DeliveryBatch();
-  void PutState(const std::string& consumer, const std::string& topic, uint32_t partition,
+  void PutState(std::string_view consumer, std::string_view topic, uint32_t partition,
                 uint64_t offset, const DeliveryState& state);
-  void PutDead(const std::string& consumer, const DeadLetter& dead);
-  void RemoveDead(const std::string& key);
+  void PutDead(std::string_view consumer, const DeadLetter& dead);
+  void RemoveDead(std::string_view key);
   // Claims a dedup key until now_ms + ttl_ms (ttl_ms 0: for ever). The expiry is fixed
   // at the claim: a later change of the route's TTL applies to later claims.
-  void ClaimDedup(const std::string& consumer, const std::string& event_type,
-                  const std::string& key, int64_t now_ms, int64_t ttl_ms);
+  void ClaimDedup(std::string_view consumer, std::string_view event_type, std::string_view key,
+                  int64_t now_ms, int64_t ttl_ms);
   // A redrive in progress: the dead letter `dead_key` is being delivered again by the
   // (consumer, topic) worker. Marks survive a restart until the delivery ends.
-  void MarkRedrive(const std::string& consumer, const std::string& topic,
-                   const std::string& dead_key);
-  void UnmarkRedrive(const std::string& consumer, const std::string& topic,
-                     const std::string& dead_key);
-  bool empty() const;
+  void MarkRedrive(std::string_view consumer, std::string_view topic, std::string_view dead_key);
+  void UnmarkRedrive(std::string_view consumer, std::string_view topic, std::string_view dead_key);
+  bool empty() const { return count_ == 0; }
+  size_t size() const { return count_; }
+  size_t bytes() const { return buf_.size(); }  // of the encoded changes: a size hint
   void Clear();
 
+  // Calls f(const DeliveryOp&) for each change, in the order they were made.
+  template <typename F>
+  void ForEach(F&& f) const {
+    DeliveryOp op;
+    for (size_t pos = 0; Next(&pos, &op);) f(op);
+  }
+
  private:
-  friend class DeliveryStore;
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  void Begin(DeliveryOp::Kind kind, std::string_view consumer, std::string_view scope,
+             std::string_view key);
+  bool Next(size_t* pos, DeliveryOp* op) const;
+
+  std::string buf_;
+  std::vector<DeadLetter> dead_;
+  size_t count_ = 0;
 };
 
 class DeliveryStore {
  public:
-  // `clock` (default: the system's) tells compactions which dedup keys have expired;
-  // they are deleted then (RocksDB compaction filter, and a periodic compaction daily).
+  // Opens the single node's store: RocksDB in `dir` (RocksDeliveryStore::Open, where
+  // `clock` is described), as leveldb::DB::Open opens its one implementation.
   static Result<std::unique_ptr<DeliveryStore>> Open(const std::string& dir,
                                                      Clock* clock = nullptr);
-  ~DeliveryStore();
+  virtual ~DeliveryStore() = default;
 
-  Status Write(DeliveryBatch& batch, bool sync);
-  // Makes every write that returned before this call durable (fsyncs the WAL). The
-  // dispatcher calls it before it commits positions, so a position never passes an event
-  // whose state could be lost; pull acks call it before they are answered. Concurrent
-  // callers share fsyncs (group commit); after a failed fsync every call fails (the store
-  // is not trusted to be durable again until a restart).
-  Status Sync();
+  // Applies the batch (see the promises above); the batch is left as it was.
+  virtual Status Write(const DeliveryBatch& batch, bool sync) = 0;
+  // Makes every write that returned before this call durable. The dispatcher calls it
+  // before it commits positions, so a position never passes an event whose state could
+  // be lost; pull acks call it before they are answered. Group commit; sticky failure.
+  virtual Status Sync() = 0;
 
-  std::optional<DeliveryState> GetState(const std::string& consumer, const std::string& topic,
-                                        uint32_t partition, uint64_t offset);
+  virtual std::optional<DeliveryState> GetState(const std::string& consumer,
+                                                const std::string& topic, uint32_t partition,
+                                                uint64_t offset) = 0;
   // One past the highest offset at or above `from` of the partition with a state (0 when
   // there is none there).
-  uint64_t StateEnd(const std::string& consumer, const std::string& topic, uint32_t partition,
-                    uint64_t from);
+  virtual uint64_t StateEnd(const std::string& consumer, const std::string& topic,
+                            uint32_t partition, uint64_t from) = 0;
   // Whether the dedup key was claimed and has not expired at now_ms.
-  bool DedupClaimed(const std::string& consumer, const std::string& event_type,
-                    const std::string& key, int64_t now_ms);
-  // Dedup keys of (consumer, event type) still stored, expired or not (for tests and
-  // operators: expired keys disappear at the next compaction of their file).
-  uint64_t CountDedupKeys(const std::string& consumer, const std::string& event_type);
-  // Compacts the whole store now (drops expired dedup keys).
-  Status CompactAll();
+  virtual bool DedupClaimed(const std::string& consumer, const std::string& event_type,
+                            const std::string& key, int64_t now_ms) = 0;
 
   // Dead letters of (consumer, event type), oldest first, after the cursor key.
-  std::vector<DeadLetter> ListDead(const std::string& consumer, const std::string& event_type,
-                                   const std::string& after_key, size_t limit);
-  uint64_t CountDead(const std::string& consumer);
+  virtual std::vector<DeadLetter> ListDead(const std::string& consumer,
+                                           const std::string& event_type,
+                                           const std::string& after_key, size_t limit) = 0;
+  virtual uint64_t CountDead(const std::string& consumer) = 0;
   // The dead letters marked as being redriven by (consumer, topic), in redrive order.
-  std::vector<DeadLetter> ListRedrives(const std::string& consumer, const std::string& topic);
+  virtual std::vector<DeadLetter> ListRedrives(const std::string& consumer,
+                                               const std::string& topic) = 0;
 
   // Drops states of (consumer, topic) for offsets in [from, to) of a partition.
-  Status RemoveStates(const std::string& consumer, const std::string& topic, uint32_t partition,
-                      uint64_t from, uint64_t to);
+  virtual Status RemoveStates(const std::string& consumer, const std::string& topic,
+                              uint32_t partition, uint64_t from, uint64_t to) = 0;
   // Drops everything of (consumer, event type): dead letters and dedup keys.
-  Status RemoveConsumerType(const std::string& consumer, const std::string& event_type);
+  virtual Status RemoveConsumerType(const std::string& consumer, const std::string& event_type) = 0;
   // Drops every state and redrive mark of (consumer, topic).
-  Status RemoveConsumerTopic(const std::string& consumer, const std::string& topic);
+  virtual Status RemoveConsumerTopic(const std::string& consumer, const std::string& topic) = 0;
 
-  Status Close();
-
-  struct Impl;
-
- private:
-  explicit DeliveryStore(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  virtual Status Close() = 0;
 };
 
 }  // namespace eragon::dispatch

@@ -1,6 +1,6 @@
-// DeliveryStore on a real RocksDB in a temp dir: state horizons, dedup expiry by
+// RocksDeliveryStore on a real RocksDB in a temp dir: state horizons, dedup expiry by
 // compaction, redrive marks.
-#include "dispatch/delivery_store.h"
+#include "dispatch/rocks_delivery_store.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@ class DeliveryStoreTest : public ::testing::Test {
     char tmpl[] = "/tmp/eragon-delivery-store-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto s = DeliveryStore::Open(dir_, &clock_);
+    auto s = RocksDeliveryStore::Open(dir_, &clock_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
   }
@@ -38,8 +38,55 @@ class DeliveryStoreTest : public ::testing::Test {
 
   ManualClock clock_;
   std::string dir_;
-  std::unique_ptr<DeliveryStore> store_;
+  std::unique_ptr<RocksDeliveryStore> store_;
 };
+
+TEST(DeliveryBatchTest, ShowsEveryChangeInOrderAndClearsToEmpty) {
+  DeliveryBatch b;
+  DeliveryState st;
+  st.state = DeliveryStateKind::kRetrying;
+  st.attempts = 3;
+  st.next_attempt_at = 1234;
+  st.last_error = "HTTP 503";
+  b.PutState("c", "topic", 2, 77, st);
+  b.ClaimDedup("c", "type", "ekey", 1000, 500);
+  DeadLetter d;
+  d.event.id = "id1";
+  b.PutDead("c", d);
+  b.MarkRedrive("c", "topic", "dk");
+  b.RemoveDead("dk");
+  b.UnmarkRedrive("c", "topic", "dk");
+  EXPECT_EQ(b.size(), 6u);
+  std::vector<DeliveryOp::Kind> kinds;
+  b.ForEach([&](const DeliveryOp& op) {
+    kinds.push_back(op.kind);
+    if (op.kind == DeliveryOp::Kind::kPutState) {
+      EXPECT_EQ(op.consumer, "c");
+      EXPECT_EQ(op.scope, "topic");
+      EXPECT_EQ(op.partition, 2u);
+      EXPECT_EQ(op.offset, 77u);
+      std::optional<DeliveryState> back = DecodeDeliveryState(op.state);
+      ASSERT_TRUE(back.has_value());
+      EXPECT_EQ(back->attempts, 3u);
+      EXPECT_EQ(back->next_attempt_at, 1234);
+      EXPECT_EQ(back->last_error, "HTTP 503");
+    } else if (op.kind == DeliveryOp::Kind::kClaimDedup) {
+      EXPECT_EQ(op.key, "ekey");
+      EXPECT_EQ(op.claimed_at, 1000);
+      EXPECT_EQ(op.expires_at, 1500);
+    } else if (op.kind == DeliveryOp::Kind::kPutDead) {
+      EXPECT_EQ(op.dead->event.id, "id1");
+    } else {
+      EXPECT_EQ(op.key, "dk");
+    }
+  });
+  using K = DeliveryOp::Kind;
+  EXPECT_EQ(kinds, (std::vector<K>{K::kPutState, K::kClaimDedup, K::kPutDead, K::kMarkRedrive,
+                                   K::kRemoveDead, K::kUnmarkRedrive}));
+  b.Clear();
+  EXPECT_TRUE(b.empty());
+  b.ForEach([](const DeliveryOp&) { ADD_FAILURE() << "a cleared batch has no changes"; });
+}
 
 TEST_F(DeliveryStoreTest, StateEndIsOnePastTheHighestStateOfThatPartitionOnly) {
   EXPECT_EQ(store_->StateEnd("c", "t", 0, 0), 0u);
@@ -137,7 +184,7 @@ TEST_F(DeliveryStoreTest, ConcurrentSyncsEachReturnOkWithTheirWritesStored) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failed.load(), 0);
   store_.reset();
-  auto s = DeliveryStore::Open(dir_, &clock_);
+  auto s = RocksDeliveryStore::Open(dir_, &clock_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store_ = std::move(*s);
   for (int t = 0; t < kThreads; ++t) {

@@ -175,18 +175,18 @@ config::ConsumerRoute Rig::HttpRoute(const std::string& type, const std::string&
   config::ConsumerRoute r;
   r.event_type = type;
   r.consumer = consumer;
-  r.type = "http";
+  r.type = config::DeliveryType::kHttp;
   r.url = url;
   r.timeout_ms = 2000;
   r.max_in_flight = 16;
   r.retry = {3, 1000, 8000};
-  r.start = "earliest";
+  r.start = config::StartAt::kEarliest;
   return r;
 }
 
 config::ConsumerRoute Rig::PullRoute(const std::string& type, const std::string& consumer) const {
   config::ConsumerRoute r = HttpRoute(type, consumer, "");
-  r.type = "pull";
+  r.type = config::DeliveryType::kPull;
   return r;
 }
 

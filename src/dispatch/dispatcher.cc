@@ -150,7 +150,7 @@ void Dispatcher::RefreshRoutesLocked() {
   std::map<std::string, const config::ProducerRoute*> topic_route;
   for (const config::ConsumerRoute& c : *consumers) {
     auto p = producer_of.find(c.event_type);
-    if (p == producer_of.end() || c.type == "kafka") continue;
+    if (p == producer_of.end() || c.type == config::DeliveryType::kKafka) continue;
     wanted[{c.consumer, p->second->topic}][c.event_type] = c;
     topic_route[p->second->topic] = p->second;
   }
@@ -421,7 +421,7 @@ std::vector<DeliveryView> Dispatcher::DeliveriesOf(const std::string& event_type
   Result<std::vector<config::ConsumerRoute>> routes = d_.store->ListConsumers(event_type);
   if (!routes.ok()) return out;
   for (const config::ConsumerRoute& r : *routes) {
-    if (r.type == "kafka") continue;
+    if (r.type == config::DeliveryType::kKafka) continue;
     std::shared_ptr<ConsumerWorker> w;
     {
       std::lock_guard lock(mu_);

@@ -24,7 +24,7 @@ TEST(DispatcherAdmin, RedriveDeliversDeadLettersAgainIgnoringDedupAndRemovesThem
   std::atomic<bool> broken{true};
   Endpoint ep([&](const Hit& h) { return broken && h.id != "later" ? Answer(400) : Answer(200); });
   auto r = rig.HttpRoute("t", "c", ep.Url());
-  r.dedup = "entity_event";
+  r.dedup = config::DedupMode::kEntityEvent;
   rig.Put(r);
   auto first = rig.Publish("t", "e1", "first");
   rig.Publish("t", "e2", "other");
@@ -51,7 +51,7 @@ TEST(DispatcherAdmin, ReplayFromATimeRedeliversHonouringDedupUnlessIgnored) {
   Endpoint plain, deduped;
   rig.Put(rig.HttpRoute("t", "plain", plain.Url()));
   auto r = rig.HttpRoute("t", "deduped", deduped.Url());
-  r.dedup = "event_id";
+  r.dedup = config::DedupMode::kEventId;
   rig.Put(r);
   for (int i = 0; i < 3; ++i) rig.Publish("t", "old" + std::to_string(i));
   rig.Advance(10'000);
@@ -101,7 +101,7 @@ void EntityEventDedup(bool ordered) {
   Endpoint ep;
   ep.SetHold(5ms);
   auto r = rig.HttpRoute("t", "c", ep.Url());
-  r.dedup = "entity_event";
+  r.dedup = config::DedupMode::kEntityEvent;
   rig.Put(r);
   for (int i = 0; i < 3; ++i) rig.Publish("t", "order-1");
   rig.Publish("t", "order-2");
@@ -132,7 +132,7 @@ TEST(DispatcherAdmin, EventIdDedupDeliversEachIdOnce) {
   rig.Producer("t", "t", false);
   Endpoint ep;
   auto r = rig.HttpRoute("t", "c", ep.Url());
-  r.dedup = "event_id";
+  r.dedup = config::DedupMode::kEventId;
   rig.Put(r);
   rig.Publish("t", "a", "same-id");
   rig.Publish("t", "b", "same-id");
@@ -203,7 +203,7 @@ TEST(DispatcherRouting, ConsumerAddedAtRunTimeStartsLatestOrEarliest) {
   for (int i = 0; i < 5; ++i) rig.Publish("t", "before" + std::to_string(i));
   rig.clock.AdvanceMs(1);
   auto rl = rig.HttpRoute("t", "latest", latest.Url());
-  rl.start = "latest";
+  rl.start = config::StartAt::kLatest;
   rl.created_at = rig.clock.WallMs();  // as the server sets it
   rig.Put(rl);
   rig.Put(rig.HttpRoute("t", "earliest", earliest.Url()));
@@ -224,7 +224,7 @@ TEST(DispatcherRouting, LatestStartsAtTheRouteCreationNotWhenTheDispatcherSeesIt
   rig.Publish("t", "before");
   rig.clock.AdvanceMs(1);
   auto route = rig.HttpRoute("t", "late", ep.Url());
-  route.start = "latest";
+  route.start = config::StartAt::kLatest;
   route.created_at = rig.clock.WallMs();
   ASSERT_TRUE(rig.config->PutConsumer(route).ok());  // the dispatcher is not told yet
   std::string a1 = rig.Publish("t", "after1").event.id;

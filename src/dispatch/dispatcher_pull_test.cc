@@ -117,14 +117,21 @@ TEST(DispatcherPull, OrderedTopicHasAtMostOneUnackedMessagePerEntity) {
   }
 }
 
+// A long-polled fetch of up to 10 messages by consumer "p" (ack timeout 30 s); its answer
+// arrives through the future.
+std::future<std::vector<PulledMessage>> LongPoll(Rig& rig, int64_t wait_ms) {
+  auto p = std::make_shared<std::promise<std::vector<PulledMessage>>>();
+  auto f = p->get_future();
+  rig.dispatcher->Fetch("p", 10, wait_ms, 30'000,
+                        [p](std::vector<PulledMessage> m) { p->set_value(std::move(m)); });
+  return f;
+}
+
 TEST(DispatcherPull, LongPollFetchReturnsAsSoonAsAnEventArrives) {
   Rig rig;
   rig.Producer("t", "t", false);
   rig.Put(rig.PullRoute("t", "p"));
-  std::promise<std::vector<PulledMessage>> p;
-  auto f = p.get_future();
-  rig.dispatcher->Fetch("p", 10, /*wait_ms=*/60'000, 30'000,
-                        [&p](std::vector<PulledMessage> m) { p.set_value(std::move(m)); });
+  auto f = LongPoll(rig, /*wait_ms=*/60'000);
   EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
   auto ev = rig.Publish("t", "e1");
   ASSERT_EQ(f.wait_for(5s), std::future_status::ready);  // the manual clock never moved
@@ -137,10 +144,7 @@ TEST(DispatcherPull, LongPollFetchEndsEmptyAtItsDeadline) {
   Rig rig;
   rig.Producer("t", "t", false);
   rig.Put(rig.PullRoute("t", "p"));
-  std::promise<std::vector<PulledMessage>> p;
-  auto f = p.get_future();
-  rig.dispatcher->Fetch("p", 10, 1000, 30'000,
-                        [&p](std::vector<PulledMessage> m) { p.set_value(std::move(m)); });
+  auto f = LongPoll(rig, /*wait_ms=*/1000);
   rig.Advance(1000);
   ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
   EXPECT_TRUE(f.get().empty());
@@ -192,7 +196,7 @@ TEST(DispatcherPull, EntityEventDedupCopyWaitsForTheAckAndIsSkipped) {
   Rig rig;
   rig.Producer("t", "t", false);
   auto r = rig.PullRoute("t", "p");
-  r.dedup = "entity_event";
+  r.dedup = config::DedupMode::kEntityEvent;
   rig.Put(r);
   auto first = rig.Publish("t", "order-1");
   rig.Publish("t", "order-1");

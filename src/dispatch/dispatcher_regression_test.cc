@@ -9,6 +9,27 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Event "x" of topic "t" went dead for consumer "c" (a 400), was redriven, and the
+// redrive's first push got `redrive_status` (retryable): it waits for its retry.
+struct RedriveWaiting {
+  Rig rig;
+  std::atomic<int> status{400};
+  Endpoint ep{[this](const Hit&) { return Answer(status.load()); }};
+  Rig::Published ev;
+
+  void Start(int redrive_status) {
+    rig.Producer("t", "t", false);
+    auto r = rig.HttpRoute("t", "c", ep.Url());
+    r.retry = {5, 1000, 1000};
+    rig.Put(r);
+    ev = rig.Publish("t", "x");
+    ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").size() == 1; }));
+    status = redrive_status;
+    ASSERT_EQ(*rig.dispatcher->Redrive("t", "c", {}), 1u);
+    ASSERT_TRUE(WaitFor([&] { return ep.count() == 2; }));  // the redrive failed: it waits
+  }
+};
+
 // Regression: the circuit's probe was recognized by its slot; a replay while the probe was
 // in flight replaced the slot, the answer was ignored and probe_in_flight_ stayed set, so
 // the circuit stayed open with no probe ever again.
@@ -39,25 +60,15 @@ TEST(DispatcherRegression, ProbeAnsweredAfterReplayDoesNotLeaveTheCircuitOpenFor
 // Regression: replay and seek cleared every queue and timer, including those of redriven
 // dead letters, which then waited forever.
 TEST(DispatcherRegression, RedrivenDeadLetterWaitingForRetrySurvivesReplay) {
-  Rig rig;
-  rig.Producer("t", "t", false);
-  std::atomic<int> status{400};
-  Endpoint ep([&](const Hit&) { return Answer(status.load()); });
-  auto r = rig.HttpRoute("t", "c", ep.Url());
-  r.retry = {5, 1000, 1000};
-  rig.Put(r);
-  auto ev = rig.Publish("t", "x");
-  ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").size() == 1; }));
-  status = 500;
-  ASSERT_EQ(*rig.dispatcher->Redrive("t", "c", {}), 1u);
-  ASSERT_TRUE(WaitFor([&] { return ep.count() == 2; }));  // the redrive failed: it waits
-  rig.Advance(0);
+  RedriveWaiting w;
+  ASSERT_NO_FATAL_FAILURE(w.Start(500));
+  w.rig.Advance(0);
   WaitFor([] { return false; }, 0.05);
-  ASSERT_TRUE(rig.dispatcher->Replay("t", "c", rig.clock.WallMs() + 1, false).ok());
-  status = 200;
-  ASSERT_TRUE(rig.AdvanceUntil([&] { return ep.delivered() == 1; }, 200, 10'000));
-  EXPECT_EQ(ep.Delivered()[0], ev.event.id);
-  EXPECT_TRUE(WaitFor([&] { return rig.Dead("c", "t").empty(); }));
+  ASSERT_TRUE(w.rig.dispatcher->Replay("t", "c", w.rig.clock.WallMs() + 1, false).ok());
+  w.status = 200;
+  ASSERT_TRUE(w.rig.AdvanceUntil([&] { return w.ep.delivered() == 1; }, 200, 10'000));
+  EXPECT_EQ(w.ep.Delivered()[0], w.ev.event.id);
+  EXPECT_TRUE(WaitFor([&] { return w.rig.Dead("c", "t").empty(); }));
 }
 
 // Regression: an answer that arrived after its route was removed (while the consumer's
@@ -85,26 +96,16 @@ TEST(DispatcherRegression, AnswerAfterRouteRemovalWritesNoDeadLetter) {
 // Regression: a redrive request lived only in memory; a restart before the redriven
 // delivery succeeded forgot it (the dead letter stayed, nothing was delivered).
 TEST(DispatcherRegression, RedriveInProgressGoesOnAfterARestart) {
-  Rig rig;
-  rig.Producer("t", "t", false);
-  std::atomic<int> status{400};
-  Endpoint ep([&](const Hit&) { return Answer(status.load()); });
-  auto r = rig.HttpRoute("t", "c", ep.Url());
-  r.retry = {5, 1000, 1000};
-  rig.Put(r);
-  auto ev = rig.Publish("t", "x");
-  ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").size() == 1; }));
-  status = 503;
-  ASSERT_EQ(*rig.dispatcher->Redrive("t", "c", {}), 1u);
-  ASSERT_TRUE(WaitFor([&] { return ep.count() == 2; }));  // the redrive failed: it waits
-  rig.Restart();
-  rig.SyncRoutes("t", "c");
-  status = 200;
-  ASSERT_TRUE(rig.AdvanceUntil([&] { return ep.delivered() == 1; }, 500, 30'000))
+  RedriveWaiting w;
+  ASSERT_NO_FATAL_FAILURE(w.Start(503));
+  w.rig.Restart();
+  w.rig.SyncRoutes("t", "c");
+  w.status = 200;
+  ASSERT_TRUE(w.rig.AdvanceUntil([&] { return w.ep.delivered() == 1; }, 500, 30'000))
       << "the redrive was forgotten by the restart";
-  EXPECT_EQ(ep.Delivered()[0], ev.event.id);
-  EXPECT_TRUE(WaitFor([&] { return rig.Dead("c", "t").empty(); }));
-  EXPECT_TRUE(rig.store->ListRedrives("c", "t").empty());
+  EXPECT_EQ(w.ep.Delivered()[0], w.ev.event.id);
+  EXPECT_TRUE(WaitFor([&] { return w.rig.Dead("c", "t").empty(); }));
+  EXPECT_TRUE(w.rig.store->ListRedrives("c", "t").empty());
 }
 
 // Regression: when the circuit opened, the refunded attempts were changed in memory only;

@@ -46,14 +46,17 @@ Result<PushRequest> BuildPush(const Event& event, const config::ConsumerRoute& r
   req.url = route.url;
   req.timeout = std::chrono::milliseconds(route.timeout_ms);
   std::string_view content_type;
-  if (route.format == "eragon") {
-    req.body = EventToJson(event);
-    content_type = "application/json";
-  } else if (route.format == "cloudevents") {
-    req.body = CloudEventToJson(event);
-    content_type = "application/cloudevents+json";
-  } else {
-    return Status::InvalidArgument("format: must be eragon or cloudevents, not " + route.format);
+  switch (route.format) {
+    case config::PushFormat::kEragon:
+      req.body = EventToJson(event);
+      content_type = "application/json";
+      break;
+    case config::PushFormat::kCloudEvents:
+      req.body = CloudEventToJson(event);
+      content_type = "application/cloudevents+json";
+      break;
+    default:
+      return Status::InvalidArgument("format: must be eragon or cloudevents");
   }
 
   auto& h = req.headers;
@@ -80,27 +83,6 @@ Result<PushRequest> BuildPush(const Event& event, const config::ConsumerRoute& r
     h.emplace_back(name, value);
   }
   return req;
-}
-
-AnswerClass ClassifyAnswer(int status) {
-  if (status >= 200 && status <= 299) return AnswerClass::kDelivered;
-  if (status == 0 || status == 429 || (status >= 500 && status <= 599)) {
-    return AnswerClass::kRetryable;
-  }
-  return AnswerClass::kDead;
-}
-
-int64_t RetryDelayMs(const config::RetryPolicy& policy, uint32_t attempt,
-                     std::optional<int64_t> retry_after_ms, std::mt19937_64& rng) {
-  const int64_t max_ms = std::max<int64_t>(0, policy.max_backoff_ms);
-  const int64_t initial = std::clamp<int64_t>(policy.initial_backoff_ms, 0, max_ms);
-  const uint32_t shift = attempt > 0 ? attempt - 1 : 0;
-  // initial * 2^shift, saturating at max_ms without overflowing.
-  int64_t ceiling = max_ms;
-  if (shift < 62 && initial <= (max_ms >> shift)) ceiling = initial << shift;
-  int64_t delay = std::uniform_int_distribution<int64_t>(0, ceiling)(rng);
-  if (retry_after_ms) delay = std::max(delay, std::min(*retry_after_ms, max_ms));
-  return std::min(delay, max_ms);
 }
 
 }  // namespace eragon::dispatch

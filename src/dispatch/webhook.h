@@ -1,12 +1,12 @@
 // What one push of one event to one consumer looks like (API.md "HTTP push", "Formats
 // and signing"): the body per `format`, the Eragon-* headers, Standard Webhooks
-// signatures, how an answer is classified and how long to wait before the next attempt.
+// signatures. (How an answer is classified and how long to wait before the next attempt:
+// retry_policy.h.)
 // Pure functions: no I/O, no clock of their own, thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -39,17 +39,5 @@ Result<PushRequest> BuildPush(const Event& event, const config::ConsumerRoute& r
 using ::eragon::DecodeWebhookSecret;
 using ::eragon::SignWebhook;
 using ::eragon::VerifyWebhookSignature;
-
-// API.md "HTTP push": 2xx delivered; 429, 5xx and 0 (no answer: timeout, connection
-// failure) retried; 3xx, other 4xx and anything else not retried (dead).
-enum class AnswerClass { kDelivered, kRetryable, kDead };
-AnswerClass ClassifyAnswer(int status);
-
-// How long to wait after failed attempt number `attempt` (1 = the first) before the next:
-// full jitter, uniform(0, min(max_backoff_ms, initial_backoff_ms * 2^(attempt-1))) drawn
-// from `rng`; with a Retry-After, max(that, retry_after_ms). Never above max_backoff_ms,
-// never negative.
-int64_t RetryDelayMs(const config::RetryPolicy& policy, uint32_t attempt,
-                     std::optional<int64_t> retry_after_ms, std::mt19937_64& rng);
 
 }  // namespace eragon::dispatch

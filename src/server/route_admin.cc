@@ -1,5 +1,7 @@
 #include "server/route_admin.h"
 
+#include "config/route_codec.h"
+
 namespace eragon::server {
 
 RouteAdmin::RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
@@ -21,8 +23,9 @@ Status RouteAdmin::CheckTopicAgreement(const config::ProducerRoute& route) {
         other.partitions != route.partitions) {
       return Status::Conflict(
           "topic '" + route.topic + "' is used by event type '" + other.event_type +
-          "' with channel " + other.channel + ", ordered " + (other.ordered ? "true" : "false") +
-          ", partitions " + std::to_string(other.partitions) + "; all types of a topic must agree");
+          "' with channel " + std::string(config::RouteEnumName(other.channel)) + ", ordered " +
+          (other.ordered ? "true" : "false") + ", partitions " + std::to_string(other.partitions) +
+          "; all types of a topic must agree");
     }
   }
   channel::Topic* topic = logs_->FindTopic(route.topic);

@@ -1,0 +1,125 @@
+// ConsumerWorker: the admin operations — replay, seek, redrive — and what the API shows
+// of a worker (an event's state, stats).
+#include <algorithm>
+
+#include "dispatch/consumer_worker.h"
+
+namespace eragon::dispatch {
+
+void ConsumerWorker::ResetWindow() {
+  window_.Clear();
+  dedup_.ClearHolders();
+  retry_.Clear();
+  leases_.Clear();
+  // Redriven dead letters are not part of the window: the queues and timers just cleared
+  // held some of them, so make those eligible again (a push in flight keeps its answer;
+  // a pull lease is dropped: a new tag makes its ack id stale and it is fetched again).
+  for (auto& [id, slot] : window_.redrives()) {
+    if (slot.state == SlotState::kInFlight && !slot.pull) continue;
+    slot.tag = window_.NewTag();
+    MakeEligible({kRedrivePartition, id}, slot);
+  }
+}
+
+Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> to(window_.partitions());
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, from_ms));
+  }
+  FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
+  ResetWindow();
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    PartitionWindow& part = window_.partition(p);
+    uint64_t old_read = part.read_pos;
+    if (to[p] < old_read) {
+      ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, to[p], old_read));
+    }
+    part.ignore_dedup_below = ignore_dedup ? std::max(old_read, part.ignore_dedup_below) : 0;
+    window_.StartAt(p, to[p]);
+  }
+  RequestPump();
+  return Status::Ok();
+}
+
+Status ConsumerWorker::Seek(int64_t to_ms) {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> to(window_.partitions());
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    if (to_ms < 0) {
+      to[p] = ctx_.topic->DurableEnd(p);
+    } else {
+      ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, to_ms));
+    }
+  }
+  FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
+  ResetWindow();
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    PartitionWindow& part = window_.partition(p);
+    uint64_t lo = std::min(part.committed, to[p]);
+    uint64_t hi = std::max(part.read_pos, to[p]);
+    ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, lo, hi));
+    part.ignore_dedup_below = 0;
+    window_.StartAt(p, to[p]);
+  }
+  RequestPump();
+  return Status::Ok();
+}
+
+void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
+  std::lock_guard lock(mu_);
+  AddRedrives(std::move(dead));
+  RequestPump();
+}
+
+void ConsumerWorker::AddRedrives(std::vector<DeadLetter> dead) {
+  for (DeadLetter& d : dead) {
+    Slot slot;
+    slot.event = std::make_shared<const Event>(std::move(d.event));
+    slot.ignore_dedup = true;
+    slot.dead_key = d.key;
+    if (d.topic == topic_name()) slot.origin = {d.partition, d.offset};
+    const SlotKey key = window_.AddRedrive(std::move(slot));
+    MakeEligible(key, *window_.Find(key));
+  }
+}
+
+std::optional<DeliveryState> ConsumerWorker::StateOf(uint32_t partition, uint64_t offset) {
+  std::lock_guard lock(mu_);
+  FlushPending(false).ok();  // a finished event's state may still be pending
+  if (partition < window_.partitions()) {
+    PartitionWindow& part = window_.partition(partition);
+    auto it = part.slots.find(offset);
+    if (it != part.slots.end()) {
+      const Slot& s = it->second;
+      DeliveryState st;
+      st.attempts = s.attempts;
+      st.last_status = s.last_status;
+      st.last_error = s.last_error;
+      st.next_attempt_at = s.state == SlotState::kWaiting ? s.next_at : 0;
+      st.state = s.state == SlotState::kInFlight ? DeliveryStateKind::kInFlight
+                 : s.attempts > 0                ? DeliveryStateKind::kRetrying
+                                                 : DeliveryStateKind::kPending;
+      return st;
+    }
+    if (offset >= part.read_pos) return DeliveryState{};  // not read yet: pending
+  }
+  return ctx_.store->GetState(consumer_, topic_name(), partition, offset);
+}
+
+ConsumerWorker::Stats ConsumerWorker::GetStats() {
+  std::lock_guard lock(mu_);
+  Stats s;
+  s.circuit_open = retry_.circuit_open();
+  s.window = window_.size();
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    uint64_t end = ctx_.topic->DurableEnd(p);
+    const uint64_t committed = window_.partition(p).committed;
+    if (end > committed) s.lag_events += end - committed;
+  }
+  const int64_t oldest = window_.OldestLogTs();
+  if (oldest != INT64_MAX) s.lag_ms = std::max<int64_t>(0, ctx_.clock->WallMs() - oldest);
+  return s;
+}
+
+}  // namespace eragon::dispatch
