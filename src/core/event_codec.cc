@@ -105,12 +105,15 @@ Status ReadOccurredAt(const Member& m, std::string_view prefix, Event* e) {
   return Status::Ok();
 }
 
+// "body: must be <what>" for a lone event, "events[3]: must be <what>" in a batch.
+Status NotAnObject(std::string_view prefix, std::string_view what) {
+  std::string where =
+      prefix.empty() ? std::string("body") : std::string(prefix.substr(0, prefix.size() - 1));
+  return Status::InvalidArgument(where + ": must be " + std::string(what));
+}
+
 Status ParseEragonEvent(element value, std::string_view raw, std::string_view prefix, Event* e) {
-  if (!value.is_object()) {
-    return Status::InvalidArgument(
-        (prefix.empty() ? std::string("body") : std::string(prefix.substr(0, prefix.size() - 1))) +
-        ": must be a JSON object");
-  }
+  if (!value.is_object()) return NotAnObject(prefix, "a JSON object");
   ERAGON_ASSIGN_OR_RETURN(std::vector<Member> members, MembersOf(value, raw));
   Seen seen;
   bool has_data = false;
@@ -140,11 +143,7 @@ Status ParseEragonEvent(element value, std::string_view raw, std::string_view pr
 }
 
 Status ParseCloudEvent(element value, std::string_view raw, std::string_view prefix, Event* e) {
-  if (!value.is_object()) {
-    return Status::InvalidArgument(
-        (prefix.empty() ? std::string("body") : std::string(prefix.substr(0, prefix.size() - 1))) +
-        ": must be a CloudEvents JSON object");
-  }
+  if (!value.is_object()) return NotAnObject(prefix, "a CloudEvents JSON object");
   ERAGON_ASSIGN_OR_RETURN(std::vector<Member> members, MembersOf(value, raw));
   Seen seen;
   bool has_specversion = false;
