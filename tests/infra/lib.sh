@@ -1,0 +1,26 @@
+# Helpers of the infra tests (sourced). They run from any directory, as root or not.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/eragon-infra-test.XXXXXX")
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+expect_eq() {
+  [[ "$1" == "$2" ]] || fail "$3: got '$1', want '$2'"
+}
+
+# The value of the last line of OUTPUT when it reads KEY=VALUE; fails otherwise.
+last_value() {
+  local key=$1 output=$2 last
+  last=$(tail -1 <<<"$output")
+  [[ "$last" == "$key="* ]] || fail "last line is not $key=...: '$last'"
+  echo "${last#"$key"=}"
+}
+
+# True while PID runs (zombies excluded).
+running() {
+  [[ -r "/proc/$1/stat" ]] && ! sed 's/^.*) //' "/proc/$1/stat" | grep -q '^[ZX]'
+}
