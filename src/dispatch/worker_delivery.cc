@@ -34,6 +34,10 @@ int64_t ConsumerWorker::Pump() {
   const bool have_ready = !window_.ready().empty();
   int64_t next = std::min({retry_.NextTimer(), leases_.NextExpiry(), retry_.ProbeDue(have_ready)});
   if (have_ready && next_send_ns_ > ctx_.clock->MonoNs()) next = std::min(next, now + 1);
+  // What this pass changed (a lease expired into a dead letter, a duplicate skipped) is
+  // written by the next Pump: ask for it at once, or it would wait for an unrelated wake-up
+  // (the next position commit; never, with a clock that stands still).
+  if (!pending_.empty()) next = std::min(next, now);
   pump_at_.store(next, std::memory_order_release);
   return next;
 }
