@@ -3,17 +3,10 @@
 // the kind's fixed fields; strings are a 4-byte length and the bytes (little-endian).
 #include "dispatch/delivery_store.h"
 
+#include "core/byte_order.h"
 namespace eragon::dispatch {
 namespace {
 
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetLe(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
-  return v;
-}
 void PutView(std::string* out, std::string_view s) {
   PutLe(out, s.size(), 4);
   out->append(s);

@@ -9,6 +9,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "core/byte_order.h"
 #include "core/event_codec.h"
 
 namespace eragon::dispatch {
@@ -30,18 +31,6 @@ std::string Prefix(char kind, std::string_view consumer, std::string_view second
   k.reserve(4 + consumer.size() + second.size() + 12);
   AppendPrefix(kind, consumer, second, &k);
   return k;
-}
-
-void PutBe(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetLe(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
-  return v;
 }
 
 void AppendStateKey(std::string_view consumer, std::string_view topic, uint32_t partition,

@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/byte_order.h"
 #include "core/event_codec.h"
 #include "core/hash.h"
 #include "core/thread_name.h"
@@ -35,15 +36,6 @@ std::string CheckpointKey(std::string_view topic, uint32_t partition) {
   return "c/" + std::string(topic) + "/" + std::to_string(partition);
 }
 
-void PutFixed(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetFixed(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
-  return v;
-}
-
 // An index entry: where the event is, and what it was (for duplicate checks).
 struct Entry {
   Location loc;
@@ -56,10 +48,10 @@ void EncodeEntry(const Entry& e, std::string* out) {
   v.clear();
   v.reserve(32 + e.loc.topic.size() + e.producer.size());
   v.push_back(static_cast<char>(kValueVersion));
-  PutFixed(&v, e.loc.partition, 4);
-  PutFixed(&v, e.loc.offset, 8);
+  PutLe(&v, e.loc.partition, 4);
+  PutLe(&v, e.loc.offset, 8);
   v.append(reinterpret_cast<const char*>(e.fp.data()), e.fp.size());
-  PutFixed(&v, e.loc.topic.size(), 2);
+  PutLe(&v, e.loc.topic.size(), 2);
   v.append(e.loc.topic);
   v.append(e.producer);
 }
@@ -68,10 +60,10 @@ std::optional<Entry> DecodeEntry(std::string_view v) {
   constexpr size_t kFixed = 1 + 4 + 8 + 16 + 2;
   if (v.size() < kFixed || uint8_t(v[0]) != kValueVersion) return std::nullopt;
   Entry e;
-  e.loc.partition = static_cast<uint32_t>(GetFixed(v.data() + 1, 4));
-  e.loc.offset = GetFixed(v.data() + 5, 8);
+  e.loc.partition = static_cast<uint32_t>(GetLe(v.data() + 1, 4));
+  e.loc.offset = GetLe(v.data() + 5, 8);
   std::memcpy(e.fp.data(), v.data() + 13, 16);
-  size_t topic_len = GetFixed(v.data() + 29, 2);
+  size_t topic_len = GetLe(v.data() + 29, 2);
   if (v.size() < kFixed + topic_len) return std::nullopt;
   e.loc.topic.assign(v.substr(kFixed, topic_len));
   e.producer.assign(v.substr(kFixed + topic_len));
@@ -295,7 +287,7 @@ void IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
   }
   for (const auto& [k, offset] : checkpoints) {
     std::string v;
-    PutFixed(&v, offset, 8);
+    PutLe(&v, offset, 8);
     wb.Put(CheckpointKey(k.first, k.second), v);
   }
   rocksdb::WriteOptions wo;
@@ -327,7 +319,7 @@ Status IdIndex::Impl::IndexPartition(channel::Topic* topic, uint32_t partition) 
   uint64_t from = topic->StartOffset(partition);
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), CheckpointKey(topic->name(), partition), &cp_value);
-  if (s.ok() && cp_value.size() == 8) from = std::max(from, GetFixed(cp_value.data(), 8));
+  if (s.ok() && cp_value.size() == 8) from = std::max(from, GetLe(cp_value.data(), 8));
   const uint64_t end = topic->DurableEnd(partition);
   while (from < end) {
     ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> records,
@@ -344,7 +336,7 @@ Status IdIndex::Impl::IndexPartition(channel::Topic* topic, uint32_t partition) 
       from = rec.offset + 1;
     }
     std::string v;
-    PutFixed(&v, from, 8);
+    PutLe(&v, from, 8);
     wb.Put(CheckpointKey(topic->name(), partition), v);
     rocksdb::WriteOptions wo;
     wo.disableWAL = true;

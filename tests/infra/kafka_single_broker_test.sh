@@ -3,18 +3,7 @@
 # kill-broker (kill -9) and start-broker keep every acknowledged record and the port,
 # `down` leaves no process and removes the folder it created.
 source "$(dirname "$0")/lib.sh"
-KAFKA="$ROOT/scripts/kafka"
-DIR="$WORK/kafka"
-
-cleanup() {
-  local status=$?
-  set +e
-  if ((status != 0)); then tail -n 40 "$DIR"/broker-*/server.log >&2 2>/dev/null || true; fi
-  "$KAFKA" down --dir "$DIR" >/dev/null 2>&1 || true
-  for f in "$DIR"/broker-*/pid; do [[ -f "$f" ]] && kill -KILL "$(cat "$f")" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+kafka_test_setup 40
 
 consume() {
   kcat -C -b "$BOOTSTRAP" -t orders -o beginning -e -q -f '%k=%s\n' -m 10 | sort

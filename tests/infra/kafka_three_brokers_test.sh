@@ -4,18 +4,7 @@
 # start-broker 2 the broker rejoins on its port and storage and catches up (no partition
 # stays under-replicated), and no record is lost; `down` stops all three.
 source "$(dirname "$0")/lib.sh"
-KAFKA="$ROOT/scripts/kafka"
-DIR="$WORK/kafka"
-
-cleanup() {
-  local status=$?
-  set +e
-  if ((status != 0)); then tail -n 20 "$DIR"/broker-*/server.log >&2 2>/dev/null || true; fi
-  "$KAFKA" down --dir "$DIR" >/dev/null 2>&1 || true
-  for f in "$DIR"/broker-*/pid; do [[ -f "$f" ]] && kill -KILL "$(cat "$f")" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+kafka_test_setup 20
 
 produce() { # FIRST LAST
   seq "$1" "$2" | sed 's/.*/entity-&:v&/' |
