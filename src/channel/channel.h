@@ -21,6 +21,9 @@ namespace eragon::channel {
 // (retention, in EmbeddedOptions) belong here once they become per topic.
 struct TopicProperties {
   uint32_t partitions = 8;  // 1..1024, fixed when the topic is created
+  // Which channel holds the topic, by Channel::kind(): "embedded" or "kafka". Only
+  // MultiChannel (multi_channel.h) looks at it; a single channel ignores it.
+  std::string_view channel = "embedded";
 };
 
 // One record to append. The views must stay valid until AppendAsync returns (the channel
