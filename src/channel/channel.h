@@ -44,6 +44,8 @@ struct Record {
   uint32_t partition = 0;
   uint64_t offset = 0;
   int64_t timestamp_ms = 0;
+  // Empty for a record the channel holds but that is not an Eragon event (on Kafka:
+  // another client wrote it); readers pass over it. Appended payloads are never empty.
   std::string payload;
 };
 

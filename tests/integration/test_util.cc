@@ -132,7 +132,7 @@ std::string EventJson(const std::string& type, const std::string& entity, const 
 void ServerTest::SetUp() {
   // ERAGON_TEST_ERAGOND runs the suite against another build (e.g. ASan or TSan) of eragond.
   const char* binary = std::getenv("ERAGON_TEST_ERAGOND");
-  server_ = std::make_unique<ServerProcess>(binary && *binary ? binary : ERAGOND_PATH);
+  server_ = std::make_unique<ServerProcess>(binary && *binary ? binary : ERAGOND_PATH, ExtraArgs());
   Status st = server_->Start();
   ASSERT_TRUE(st.ok()) << st.ToString();
   client_ = std::make_unique<HttpClient>(server_->url());

@@ -72,6 +72,8 @@ class ServerTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
+  // Flags for eragond besides the standard ones (a fixture may add some).
+  virtual std::vector<std::string> ExtraArgs() { return {}; }
   // Stops (SIGTERM, exit 0 required) or kills, then starts again on the same data dir.
   void Restart(bool kill = false);
 
