@@ -36,7 +36,8 @@ struct App::Parts {
   Clock* clock = Clock::System();
   std::unique_ptr<FileLock> lock;
   std::unique_ptr<config::ConfigStore> store;
-  std::unique_ptr<channel::Channel> logs;
+  std::unique_ptr<channel::Channel> logs;  // a MultiChannel
+  channel::Channel* kafka = nullptr;       // inside `logs`, when --kafka-brokers is set
   std::unique_ptr<index::IdIndex> ids;
   std::unique_ptr<dispatch::DeliveryStore> deliveries;
   std::unique_ptr<dispatch::PushClient> push;
@@ -183,6 +184,7 @@ Status OpenStores(App::Parts& p) {
                           channel::OpenEmbeddedChannel(dir + "/log", lo));
   ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<channel::Channel> kafka, OpenKafka(p.options));
   const bool with_kafka = kafka != nullptr;
+  p.kafka = kafka.get();
   p.logs = std::make_unique<channel::MultiChannel>(std::move(embedded), std::move(kafka));
   if (with_kafka) ERAGON_RETURN_IF_ERROR(OpenKafkaTopics(p.store.get(), p.logs.get()));
   ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
@@ -228,13 +230,21 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->route_admin =
       std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(), p->ids.get(),
                                    p->clock, p->dispatcher.get(), !options.kafka_brokers.empty());
-  ApiDeps deps{p->store.get(),        p->logs.get(),
-               p->ids.get(),          p->auth.get(),
-               p->routes.get(),       p->route_admin.get(),
-               p->publisher.get(),    p->metrics.get(),
-               p->workers.get(),      p->clock,
-               p->dispatcher.get(),   p->deliveries.get(),
-               options.kafka_brokers, options.kafka_topic_prefix};
+  ApiDeps deps{p->store.get(),
+               p->logs.get(),
+               p->ids.get(),
+               p->auth.get(),
+               p->routes.get(),
+               p->route_admin.get(),
+               p->publisher.get(),
+               p->metrics.get(),
+               p->workers.get(),
+               p->clock,
+               p->dispatcher.get(),
+               p->deliveries.get(),
+               options.kafka_brokers,
+               options.kafka_topic_prefix,
+               p->kafka};
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);

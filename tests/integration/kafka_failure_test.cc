@@ -160,10 +160,7 @@ TEST_F(KafkaFailureTest, OneOfThreeBrokersKilledLosesNoAcknowledgedEventAndKeeps
 }
 
 TEST_F(KafkaFailureTest, KillDashNineWhilePublishingLosesNo202dEvent) {
-  std::string bootstrap;
-  if (const char* f = std::getenv("ERAGON_TEST_KAFKA_FILE")) {
-    std::getline(std::ifstream(f), bootstrap);
-  }
+  const std::string bootstrap = KafkaBootstrap();
   ASSERT_FALSE(bootstrap.empty()) << "run through ctest (fixture kafka_broker)";
   StartServer(bootstrap, {"--kafka-topic-prefix",
                           "k" + std::to_string(std::random_device{}() % 1000000) + "."});

@@ -21,13 +21,6 @@ using dispatch::testing::TestAnswer;
 using dispatch::testing::TestHttpServer;
 using dispatch::testing::TestRequest;
 
-std::string Bootstrap() {
-  if (const char* b = std::getenv("ERAGON_TEST_KAFKA_BOOTSTRAP")) return b;
-  std::string out;
-  if (const char* f = std::getenv("ERAGON_TEST_KAFKA_FILE")) std::getline(std::ifstream(f), out);
-  return out;
-}
-
 bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -42,10 +35,10 @@ class KafkaTest : public ServerTest {
   std::vector<std::string> ExtraArgs() override {
     static std::mt19937_64 rng(std::random_device{}());
     prefix_ = "t" + std::to_string(rng() % 1000000000) + ".";
-    return {"--kafka-brokers", Bootstrap(), "--kafka-topic-prefix", prefix_};
+    return {"--kafka-brokers", KafkaBootstrap(), "--kafka-topic-prefix", prefix_};
   }
   void SetUp() override {
-    ASSERT_FALSE(Bootstrap().empty()) << "no broker: run through ctest (fixture kafka_broker)";
+    ASSERT_FALSE(KafkaBootstrap().empty()) << "no broker: run through ctest (fixture kafka_broker)";
     ServerTest::SetUp();
   }
   void KafkaProducer(const std::string& type, const std::string& topic, int partitions = 4) {
@@ -56,8 +49,8 @@ class KafkaTest : public ServerTest {
   // kcat's view of the Kafka topic: one line per record, "partition key".
   std::vector<std::string> KcatRecords(const std::string& topic) {
     ProcessResult r =
-        RunProcess({"/usr/bin/env", "kcat", "-C", "-b", Bootstrap(), "-t", prefix_ + topic, "-o",
-                    "beginning", "-e", "-q", "-f", "%p %k %h\\n"});
+        RunProcess({"/usr/bin/env", "kcat", "-C", "-b", KafkaBootstrap(), "-t", prefix_ + topic,
+                    "-o", "beginning", "-e", "-q", "-f", "%p %k %h\\n"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<std::string> lines;
     std::istringstream in(r.out);
@@ -202,7 +195,7 @@ TEST_F(KafkaTest, ConsumerRouteOfTypeKafkaEchoesWhereToRead) {
                       R"({"type":"kafka"})");
   ASSERT_EQ(r.status, 201) << Describe(r);
   Json j(r.body);
-  EXPECT_EQ(j.Str({"kafka", "bootstrap"}), Bootstrap());
+  EXPECT_EQ(j.Str({"kafka", "bootstrap"}), KafkaBootstrap());
   EXPECT_EQ(j.Str({"kafka", "topic"}), prefix_ + "orders");
   EXPECT_EQ(j.Str({"kafka", "group"}), "notification-service");
   // Not on an embedded topic.
@@ -210,6 +203,29 @@ TEST_F(KafkaTest, ConsumerRouteOfTypeKafkaEchoesWhereToRead) {
   EXPECT_API_ERROR(
       Admin("PUT", "/v1/routes/order_paid/consumers/notification-service", R"({"type":"kafka"})"),
       400, "invalid_field");
+}
+
+// The lag of a type-kafka route's group shows in /metrics: what the application's own group
+// has not committed yet (here: everything, then nothing once kcat commits as that group).
+TEST_F(KafkaTest, MetricsShowTheLagOfAKafkaConsumersGroup) {
+  KafkaProducer("order_created", "orders", 2);
+  ASSERT_EQ(
+      Admin("PUT", "/v1/routes/order_created/consumers/notification-service", R"({"type":"kafka"})")
+          .status,
+      201);
+  for (int i = 0; i < 7; ++i) PublishOk(EventJson("order_created", "o" + std::to_string(i), "{}"));
+  auto lag_line = [&] {
+    std::string text = Call("", "GET", "/metrics").body;
+    size_t at = text.find("eragon_consumer_lag_events{consumer=\"notification-service\"");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_NE(lag_line().find("} 7"), std::string::npos) << lag_line();
+  // The application reads everything with its group and commits.
+  ProcessResult r = RunProcess({"/usr/bin/env", "kcat", "-C", "-b", KafkaBootstrap(), "-G",
+                                "notification-service", "-X", "auto.offset.reset=earliest", "-e",
+                                "-q", prefix_ + "orders"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(lag_line().find("} 0"), std::string::npos) << lag_line();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <fstream>
 #include <set>
 
 #include "core/json.h"
@@ -126,6 +127,13 @@ std::string EventJson(const std::string& type, const std::string& entity, const 
   if (!id.empty()) out += "\"id\":" + Quote(id) + ",";
   out += "\"event_type\":" + Quote(type) + ",\"entity_id\":" + Quote(entity) + ",\"data\":" + data +
          "}";
+  return out;
+}
+
+std::string KafkaBootstrap() {
+  if (const char* b = std::getenv("ERAGON_TEST_KAFKA_BOOTSTRAP")) return b;
+  std::string out;
+  if (const char* f = std::getenv("ERAGON_TEST_KAFKA_FILE")) std::getline(std::ifstream(f), out);
   return out;
 }
 

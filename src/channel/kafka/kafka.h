@@ -37,6 +37,12 @@ Result<std::vector<std::pair<std::string, std::string>>> ReadKafkaProperties(
 // request timeout). Topics are opened (created when absent) by OpenTopic.
 Result<std::unique_ptr<Channel>> OpenKafkaChannel(const KafkaOptions& options);
 
+// How far a Kafka consumer group (a consumer application's own, for routes of type
+// kafka) is behind on `topic` of `kafka` (a channel OpenKafkaChannel made, with the topic
+// open): the records past its committed offsets, counting a partition without one from its
+// start. Asks the group coordinator (one round trip).
+Result<uint64_t> KafkaGroupLag(Channel* kafka, const std::string& group, const std::string& topic);
+
 // The Kafka topic that holds an Eragon topic.
 inline std::string KafkaTopicName(const KafkaOptions& o, const std::string& topic) {
   return o.topic_prefix + topic;

@@ -39,6 +39,8 @@ class KafkaChannel final : public Channel {
   Result<DiskUsage> GetDiskUsage() override { return DiskUsage{}; }
   Status Close() override;
 
+  Result<uint64_t> GroupLag(const std::string& group, const std::string& topic);
+
  private:
   Result<Conf> ProducerConf();
   Status EnsureKafkaTopic(const std::string& kafka_name, uint32_t partitions);
@@ -222,11 +224,35 @@ Status KafkaChannel::Close() {
   return st;
 }
 
+Result<uint64_t> KafkaChannel::GroupLag(const std::string& group, const std::string& topic) {
+  Topic* t = FindTopic(topic);
+  if (t == nullptr) return Status::NotFound("kafka topic '" + topic + "' is not open");
+  ERAGON_ASSIGN_OR_RETURN(std::vector<GroupOffset> offsets,
+                          ListGroupOffsets(producer_.get(), group, options_.request_timeout_ms));
+  const std::string kafka_name = KafkaTopicName(options_, topic);
+  uint64_t lag = 0;
+  for (uint32_t p = 0; p < t->partitions(); ++p) {
+    uint64_t at = t->StartOffset(p);
+    for (const GroupOffset& o : offsets) {
+      if (o.topic == kafka_name && o.partition == p) at = std::max(at, o.offset);
+    }
+    const uint64_t end = t->DurableEnd(p);
+    lag += end > at ? end - at : 0;
+  }
+  return lag;
+}
+
 }  // namespace
 
 }  // namespace eragon::channel::kafka
 
 namespace eragon::channel {
+
+Result<uint64_t> KafkaGroupLag(Channel* kafka, const std::string& group, const std::string& topic) {
+  auto* k = dynamic_cast<kafka::KafkaChannel*>(kafka);
+  if (k == nullptr) return Status::InvalidArgument("not a kafka channel");
+  return k->GroupLag(group, topic);
+}
 
 Result<std::unique_ptr<Channel>> OpenKafkaChannel(const KafkaOptions& options) {
   auto channel = std::make_unique<kafka::KafkaChannel>(options);

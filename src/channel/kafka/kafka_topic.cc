@@ -289,6 +289,35 @@ bool KafkaTopic::Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<R
   return true;
 }
 
+// The first record at or after `offset`, waiting for the fetch up to the request
+// timeout (the caller knows records are there: offset < DurableEnd). Stale records of
+// before a seek are dropped. Null when nothing came (or an error, in *error).
+rd_kafka_message_t* KafkaTopic::FirstRecord(uint32_t partition, uint64_t offset, Status* error) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    rd_kafka_message_t* msg = rd_kafka_consume(reader_topic_.get(), static_cast<int32_t>(partition),
+                                               static_cast<int>(left.count()));
+    if (msg == nullptr) break;
+    if (msg->err == 0 && msg->offset < static_cast<int64_t>(offset)) {
+      rd_kafka_message_destroy(msg);
+      continue;
+    }
+    if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      *error = FromKafka(msg->err, "read " + kafka_name_);
+      rd_kafka_message_destroy(msg);
+      return nullptr;
+    }
+    return msg;
+  }
+  *error =
+      Status::Unavailable("read " + kafka_name_ + " partition " + std::to_string(partition) +
+                          ": no record from the brokers in " + std::to_string(timeout_ms_) + " ms");
+  return nullptr;
+}
+
 Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset,
                                              size_t max_records, size_t max_bytes) {
   std::vector<Record> out;
@@ -299,18 +328,30 @@ Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset
   if (max_records == 0 || offset >= DurableEnd(partition)) return out;
   ReadState& rs = read_[partition];
   std::lock_guard lock(rs.mu);
-  ERAGON_RETURN_IF_ERROR(PositionReader(partition, offset));
-  size_t bytes = 0;
+  rd_kafka_message_t* msg = nullptr;
   Status error;
-  rd_kafka_topic_t* t = reader_topic_.get();
-  const auto p = static_cast<int32_t>(partition);
-  // The first record may still be on its way from the broker; the rest are taken as
-  // far as they are fetched already.
-  rd_kafka_message_t* msg = rd_kafka_consume(t, p, std::min(timeout_ms_, 1000));
+  // Offsets are consecutive (no transactions, no compaction): a first record past
+  // `offset` that retention does not explain means the fetch queue was reset under us
+  // (e.g. a reconnect); seek once more.
+  for (int attempt = 0; attempt < 2 && msg == nullptr; ++attempt) {
+    if (attempt > 0) rs.expected = -1;
+    ERAGON_RETURN_IF_ERROR(PositionReader(partition, offset));
+    msg = FirstRecord(partition, offset, &error);
+    if (msg == nullptr) {
+      rs.expected = -1;
+      return error;
+    }
+    if (attempt == 0 && msg->offset > static_cast<int64_t>(offset) &&
+        offset >= StartOffset(partition)) {
+      rd_kafka_message_destroy(msg);
+      msg = nullptr;
+    }
+  }
+  size_t bytes = 0;
   while (msg != nullptr) {
     if (!Convert(msg, offset, &out, &bytes, &error)) break;
     if (out.size() >= max_records || bytes >= max_bytes) break;
-    msg = rd_kafka_consume(t, p, out.empty() ? std::min(timeout_ms_, 1000) : 0);
+    msg = rd_kafka_consume(reader_topic_.get(), static_cast<int32_t>(partition), 0);
   }
   if (!out.empty()) rs.expected = static_cast<int64_t>(out.back().offset + 1);
   if (!error.ok()) {

@@ -72,6 +72,7 @@ class KafkaTopic : public Topic {
   void Advance(uint32_t partition, uint64_t end);  // durable end moved (maybe)
   void Notify();
   Status PositionReader(uint32_t partition, uint64_t offset);
+  rd_kafka_message_t* FirstRecord(uint32_t partition, uint64_t offset, Status* error);
   bool Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<Record>* out, size_t* bytes,
                Status* error);
 
