@@ -125,7 +125,8 @@ TEST_F(KafkaFailureTest, OneOfThreeBrokersKilledLosesNoAcknowledgedEventAndKeeps
   OwnKafka kafka(3);
   ASSERT_FALSE(kafka.bootstrap().empty());
   StartServer(kafka.bootstrap());
-  SetProducer("order_created", "order-service", R"("channel":"kafka","partitions":4)");
+  SetProducer("order_created", "order-service",
+              R"("channel":"kafka","partitions":4,"ordered":true)");
   Pushes pushes;
   TestHttpServer endpoint([&](const TestRequest& r) { return pushes.Add(r); });
   ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/payment-service",

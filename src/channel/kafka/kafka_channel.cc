@@ -50,6 +50,11 @@ class KafkaChannel final : public Channel {
 
   const KafkaOptions options_;
   Handle producer_;
+  // Group-offset calls (OffsetFetch/OffsetCommit/OffsetDelete through the Admin API) go
+  // through a consumer handle with a group of its own: librdkafka 2.0 dereferences the
+  // handle's consumer group when a broker answers NOT_COORDINATOR, and a producer has none
+  // (it crashed there with three brokers). The handle never subscribes, so never joins.
+  Handle offsets_client_;
   std::unique_ptr<KafkaPositionStore> positions_;
   std::mutex open_mu_;  // one OpenTopic at a time
   mutable std::mutex mu_;
@@ -92,8 +97,12 @@ Status KafkaChannel::Connect() {
     return Status::Unavailable("kafka brokers " + options_.brokers +
                                " did not answer: " + probe.status().message());
   }
+  ERAGON_ASSIGN_OR_RETURN(Conf oconf, MakeConf(options_, {{"log.connection.close", "false"}},
+                                               {{"group.id", options_.topic_prefix + "_offsets"},
+                                                {"enable.auto.commit", "false"}}));
+  ERAGON_ASSIGN_OR_RETURN(offsets_client_, NewHandle(RD_KAFKA_CONSUMER, std::move(oconf)));
   positions_ = std::make_unique<KafkaPositionStore>(
-      producer_.get(), options_, [this](const std::string& topic) -> uint32_t {
+      offsets_client_.get(), options_, [this](const std::string& topic) -> uint32_t {
         std::lock_guard lock(mu_);
         auto it = topics_.find(topic);
         return it == topics_.end() ? 0 : it->second->partitions();
@@ -227,8 +236,9 @@ Status KafkaChannel::Close() {
 Result<uint64_t> KafkaChannel::GroupLag(const std::string& group, const std::string& topic) {
   Topic* t = FindTopic(topic);
   if (t == nullptr) return Status::NotFound("kafka topic '" + topic + "' is not open");
-  ERAGON_ASSIGN_OR_RETURN(std::vector<GroupOffset> offsets,
-                          ListGroupOffsets(producer_.get(), group, options_.request_timeout_ms));
+  ERAGON_ASSIGN_OR_RETURN(
+      std::vector<GroupOffset> offsets,
+      ListGroupOffsets(offsets_client_.get(), group, options_.request_timeout_ms));
   const std::string kafka_name = KafkaTopicName(options_, topic);
   uint64_t lag = 0;
   for (uint32_t p = 0; p < t->partitions(); ++p) {

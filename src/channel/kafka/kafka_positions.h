@@ -19,7 +19,7 @@ namespace eragon::channel::kafka {
 
 class KafkaPositionStore : public PositionStore {
  public:
-  // `rk` is the channel's producer (any client can make admin calls); `partitions_of`
+  // `rk` makes the admin calls (kafka_channel.cc says which handle); `partitions_of`
   // gives an open topic's partition count (0 when it is not open).
   KafkaPositionStore(rd_kafka_t* rk, const KafkaOptions& options,
                      std::function<uint32_t(const std::string&)> partitions_of);
