@@ -228,5 +228,67 @@ TEST_F(KafkaTest, MetricsShowTheLagOfAKafkaConsumersGroup) {
   EXPECT_NE(lag_line().find("} 0"), std::string::npos) << lag_line();
 }
 
+// Dead letters, redrive, replay (offsets for times on Kafka) and dedup work on a Kafka topic
+// as on the embedded log.
+TEST_F(KafkaTest, DeadLettersRedriveReplayAndDedupWorkOnAKafkaTopic) {
+  KafkaProducer("order_created", "orders");
+  std::atomic<bool> reject_seq3{true};
+  std::mutex mu;
+  std::map<int, int> times;  // seq -> deliveries
+  TestHttpServer endpoint([&](const TestRequest& r) {
+    int seq = static_cast<int>(Json(r.body).Int({"data", "seq"}).value_or(-1));
+    if (seq == 3 && reject_seq3) {
+      TestAnswer bad;
+      bad.status = 400;
+      return bad;
+    }
+    std::lock_guard lock(mu);
+    times[seq]++;
+    return TestAnswer{};
+  });
+  const std::string route = "/v1/routes/order_created/consumers/payment-service";
+  ASSERT_EQ(Admin("PUT", route,
+                  R"({"type":"http","url":")" + endpoint.Url() +
+                      R"(","start":"earliest","dedup":"event_id"})")
+                .status,
+            201);
+  auto delivered = [&] {
+    std::lock_guard lock(mu);
+    int n = 0;
+    for (const auto& [seq, k] : times) n += k;
+    return n;
+  };
+  for (int i = 0; i < 6; ++i) {
+    PublishOk(EventJson("order_created", "o" + std::to_string(i),
+                        R"({"seq":)" + std::to_string(i) + "}"));
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return delivered() == 5 && Json(Admin("GET", route + "/dead").body).Len({"items"}) == 1;
+      },
+      std::chrono::seconds(60)));
+  reject_seq3 = false;
+  ASSERT_EQ(Admin("POST", route + "/redrive", "{}").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return delivered() == 6; }, std::chrono::seconds(60)));
+  // Replay from the start honours dedup (every id was delivered already) ...
+  ASSERT_EQ(Admin("POST", route + "/replay", R"({"from":0})").status, 200);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(delivered(), 6);
+  // ... unless told to ignore it: everything comes again, found by time in Kafka.
+  ASSERT_EQ(Admin("POST", route + "/replay", R"({"from":0,"ignore_dedup":true})").status, 200);
+  EXPECT_TRUE(WaitFor([&] { return delivered() == 12; }, std::chrono::seconds(60))) << delivered();
+}
+
+TEST_F(KafkaTest, ScheduleTicksArePublishedToAKafkaTopic) {
+  KafkaProducer("report_due", "reports");
+  ASSERT_EQ(Admin("PUT", "/v1/schedules/every-second",
+                  R"({"event_type":"report_due","entity_id":"daily","data":{},"every":"1s"})")
+                .status,
+            201);
+  EXPECT_TRUE(
+      WaitFor([&] { return KcatRecords("reports").size() >= 2; }, std::chrono::seconds(30)));
+  EXPECT_GE(CountEvents("report_due"), 2);
+}
+
 }  // namespace
 }  // namespace eragon::testing
