@@ -121,7 +121,7 @@ TEST_F(KafkaFailureTest, BrokerDownAnswers503NeverAFalse202AndRecovers) {
   EXPECT_EQ(GetStatus("before"), 200);
 }
 
-TEST_F(KafkaFailureTest, OneOfThreeBrokersKilledLosesNoAcknowledgedEventAndKeepsOrder) {
+TEST_F(KafkaFailureTest, OneOfThreeBrokersKilledAndRestartedLosesNoAcknowledgedEventAndKeepsOrder) {
   OwnKafka kafka(3);
   ASSERT_FALSE(kafka.bootstrap().empty());
   StartServer(kafka.bootstrap());
@@ -148,6 +148,8 @@ TEST_F(KafkaFailureTest, OneOfThreeBrokersKilledLosesNoAcknowledgedEventAndKeeps
   }
   WaitFor([&] { return accepted >= kClients * kEach / 3; }, std::chrono::seconds(120));
   ASSERT_EQ(kafka.Script({"kill-broker", "2"}).exit_code, 0);
+  WaitFor([&] { return accepted >= kClients * kEach * 2 / 3; }, std::chrono::seconds(180));
+  ASSERT_EQ(kafka.Script({"start-broker", "2"}).exit_code, 0);
   for (auto& t : clients) t.join();
   EXPECT_EQ(accepted.load(), kClients * kEach);
   EXPECT_TRUE(
