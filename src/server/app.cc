@@ -159,6 +159,21 @@ Status OpenStores(App::Parts& p) {
   return Status::Ok();
 }
 
+http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::string& host,
+                                    uint16_t port) {
+  http::HttpServerOptions ho;
+  ho.host = host;
+  ho.port = port;
+  ho.io_threads = options.io_threads;
+  ho.max_body_bytes = options.max_body_bytes;
+  ho.request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
+  ho.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  if (!options.tls_cert.empty()) {
+    ho.tls = http::TlsServerFiles{options.tls_cert, options.tls_key, options.tls_client_ca};
+  }
+  return ho;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
@@ -200,14 +215,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
 
-  http::HttpServerOptions ho;
-  ho.host = p->host;
-  ho.port = port;
-  ho.io_threads = options.io_threads;
-  ho.max_body_bytes = options.max_body_bytes;
-  ho.request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
-  ho.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
-  p->http = std::make_unique<http::HttpServer>(ho, p->router.get());
+  p->http =
+      std::make_unique<http::HttpServer>(HttpOptions(options, p->host, port), p->router.get());
   Metrics* metrics = p->metrics.get();
   p->http->SetLatencyHook([metrics](const http::RequestStats& s) {
     metrics->Request(s.status, std::chrono::duration<double>(s.duration).count());
@@ -241,8 +250,11 @@ App::~App() { Stop().ok(); }
 
 std::string App::url() const {
   std::string host = p_->host.find(':') != std::string::npos ? "[" + p_->host + "]" : p_->host;
-  return "http://" + host + ":" + std::to_string(p_->http->port());
+  const char* scheme = p_->options.tls_cert.empty() ? "http://" : "https://";
+  return scheme + host + ":" + std::to_string(p_->http->port());
 }
+
+Status App::ReloadTls() { return p_->http->ReloadTls(); }
 
 Status App::Stop() {
   if (p_->stopped) return Status::Ok();

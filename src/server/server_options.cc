@@ -58,6 +58,12 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--push-ca-file", o.push_ca_file,
                  "PEM file of CAs trusted for https pushes in addition to the system's");
+  app.add_option(
+      "--tls-cert", o.tls_cert,
+      "PEM certificate chain: serve HTTPS (TLS 1.2+) instead of HTTP; reloaded on SIGHUP");
+  app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", o.tls_client_ca,
+                 "PEM CAs: require client certificates that chain to them (needs --tls-cert)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -69,6 +75,12 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   Result<channel::FsyncOptions> f = channel::ParseFsyncOptions(fsync);
   if (!f.ok()) return Status::InvalidArgument("--fsync: " + f.status().message());
   o.fsync = *f;
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
+    return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
   return o;
 }
 

@@ -34,6 +34,10 @@ struct ServerOptions {
   double max_disk_used = 0.95;               // above this used fraction publish answers 507
   int64_t shutdown_grace_ms = 10'000;        // SIGTERM: time in-flight requests get
   std::string push_ca_file;  // PEM CAs trusted for https pushes, besides the system's
+  // HTTPS: certificate chain and key (PEM), both or neither; reloaded on SIGHUP.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;  // PEM CAs; set: every client must present a certificate
 };
 
 // Parses argv (and the --config file it names). On --help prints usage and returns
