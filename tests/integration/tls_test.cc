@@ -132,6 +132,36 @@ TEST_F(TlsServerTest, SighupServesTheNewCertificateAndABadOneKeepsTheOld) {
   EXPECT_EQ(*stopped, 0);
 }
 
+TEST_F(TlsServerTest, CliSpeaksHttpsWithItsCaFileAndClientCertificate) {
+  Start({"--tls-client-ca", a_.ca_cert_file});
+  const std::vector<std::string> cli = {ERAGON_CLI_PATH, "--url", server_->url(), "--token",
+                                        server_->admin_token()};
+  auto with = [&](std::vector<std::string> flags, std::vector<std::string> env) {
+    std::vector<std::string> argv = cli;
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"routes", "list"});
+    return RunProcess(argv, "", env);
+  };
+  const std::vector<std::string> cert = {"--client-cert", a_.client_cert_file, "--client-key",
+                                         a_.client_key_file};
+  std::vector<std::string> flags = cert;
+  flags.insert(flags.end(), {"--ca-file", a_.ca_cert_file});
+  auto ok = with(flags, {});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+
+  auto from_env =
+      with({}, {"ERAGON_CA_FILE=" + a_.ca_cert_file, "ERAGON_CLIENT_CERT=" + a_.client_cert_file,
+                "ERAGON_CLIENT_KEY=" + a_.client_key_file});
+  EXPECT_EQ(from_env.exit_code, 0) << from_env.err;
+
+  auto untrusted = with(cert, {});  // the system's CAs do not know the test CA
+  EXPECT_EQ(untrusted.exit_code, 3) << untrusted.err;
+  EXPECT_NE(untrusted.err.find("certificate verify failed"), std::string::npos) << untrusted.err;
+
+  auto no_cert = with({"--ca-file", a_.ca_cert_file}, {});  // the server wants a certificate
+  EXPECT_EQ(no_cert.exit_code, 3) << no_cert.err;
+}
+
 TEST_F(TlsServerTest, StartRefusesAKeyWithoutACertificate) {
   auto r = RunProcess({ERAGOND_PATH, "--tls-key", key_.string(), "--data-dir",
                        (dir_ / "data").string(), "--listen", "127.0.0.1:0"});
