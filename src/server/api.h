@@ -13,6 +13,7 @@
 
 #include "channel/channel.h"
 #include "config/config_store.h"
+#include "core/push_targets.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
 #include "eragon/clock.h"
@@ -41,6 +42,7 @@ struct ApiDeps {
   Clock* clock = nullptr;
   dispatch::Dispatcher* dispatcher = nullptr;
   dispatch::DeliveryStore* deliveries = nullptr;
+  const PushTargets* push_targets = nullptr;  // null: consumer URLs are not checked
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.

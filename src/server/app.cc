@@ -37,6 +37,7 @@ struct App::Parts {
   std::unique_ptr<channel::Channel> logs;
   std::unique_ptr<index::IdIndex> ids;
   std::unique_ptr<dispatch::DeliveryStore> deliveries;
+  std::shared_ptr<PushTargets> push_targets;  // shared with the push client
   std::unique_ptr<dispatch::PushClient> push;
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -154,6 +155,10 @@ Status OpenStores(App::Parts& p) {
   ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
   dispatch::PushClientOptions po;
   po.extra_ca_file = p.options.push_ca_file;
+  ERAGON_ASSIGN_OR_RETURN(auto deny, ParseCidrList(p.options.push_deny_cidrs));
+  ERAGON_ASSIGN_OR_RETURN(auto allow, ParseCidrList(p.options.push_allow_cidrs));
+  p.push_targets = std::make_shared<PushTargets>(std::move(deny), std::move(allow));
+  po.targets = p.push_targets;
   po.io_threads = 2;  // one thread was the push bottleneck (bench/README.md)
   ERAGON_ASSIGN_OR_RETURN(p.push, dispatch::PushClient::Create(po));
   return Status::Ok();
@@ -207,10 +212,13 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->dispatcher->Start();
   p->route_admin = std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(),
                                                 p->ids.get(), p->clock, p->dispatcher.get());
-  ApiDeps deps{p->store.get(),     p->logs.get(),       p->ids.get(),
-               p->auth.get(),      p->routes.get(),     p->route_admin.get(),
-               p->publisher.get(), p->metrics.get(),    p->workers.get(),
-               p->clock,           p->dispatcher.get(), p->deliveries.get()};
+  ApiDeps deps{p->store.get(),       p->logs.get(),
+               p->ids.get(),         p->auth.get(),
+               p->routes.get(),      p->route_admin.get(),
+               p->publisher.get(),   p->metrics.get(),
+               p->workers.get(),     p->clock,
+               p->dispatcher.get(),  p->deliveries.get(),
+               p->push_targets.get()};
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
@@ -230,6 +238,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
         return std::nullopt;
       });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
+  p->push_targets->DenyListenAddress(p->host, p->http->port());
   Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(
       p->store.get(), p->clock, [publisher](const config::Schedule& s, int64_t tick_ms) {

@@ -5,8 +5,21 @@
 #include <algorithm>
 #include <iostream>
 #include <thread>
+#include <utility>
+
+#include "core/push_targets.h"
 
 namespace eragon::server {
+
+namespace {
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+}  // namespace
 
 int DefaultIoThreads() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
@@ -64,6 +77,15 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert");
   app.add_option("--tls-client-ca", o.tls_client_ca,
                  "PEM CAs: require client certificates that chain to them (needs --tls-cert)");
+  // Lists: commas, spaces or repeated flags (a config file line may hold "a, b").
+  std::vector<std::string> deny, allow;
+  auto* deny_opt = app.add_option("--push-deny-cidrs", deny,
+                                  "CIDRs never pushed to (default " + o.push_deny_cidrs +
+                                      "); eragond's own listen address always")
+                       ->delimiter(',');
+  auto* allow_opt = app.add_option("--push-allow-cidrs", allow,
+                                   "CIDRs pushes may go to (default: every address not denied)")
+                        ->delimiter(',');
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -80,6 +102,14 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   }
   if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
     return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (deny_opt->count() > 0) o.push_deny_cidrs = JoinList(deny);
+  if (allow_opt->count() > 0) o.push_allow_cidrs = JoinList(allow);
+  for (auto [flag, value] : {std::pair{"--push-deny-cidrs", &o.push_deny_cidrs},
+                             std::pair{"--push-allow-cidrs", &o.push_allow_cidrs}}) {
+    if (auto list = ParseCidrList(*value); !list.ok()) {
+      return Status::InvalidArgument(std::string(flag) + ": " + list.status().message());
+    }
   }
   return o;
 }
