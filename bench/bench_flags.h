@@ -61,6 +61,8 @@ void PrintTableRow(std::string_view name, const LoadResult& r);
 std::string Ms(uint64_t ns);  // "0.123"
 
 int PublishMain(Flags& flags);  // eragon-bench publish
+// eragon-bench publish --tls: plain HTTP against HTTPS, two eragond children (bench_publish_tls.cc)
+int PublishTlsMain(Flags& flags);
 int TrivialMain(Flags& flags);  // eragon-bench trivial
 int DeliverMain(Flags& flags);  // eragon-bench deliver (bench_deliver.cc)
 

@@ -13,12 +13,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,7 @@ namespace eragon::bench {
 namespace {
 
 namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 using Strand = asio::strand<asio::io_context::executor_type>;
@@ -91,6 +94,7 @@ struct RunState {
   const LoadOptions* options;
   const RequestBuilder* builder;
   tcp::endpoint endpoint;
+  ssl::context* tls = nullptr;  // set: every connection does a TLS handshake first
   int64_t start_ns = 0;
   int64_t measure_start_ns = 0;
   int64_t end_ns = 0;
@@ -141,6 +145,7 @@ class Conn {
   void Connect() {
     if (done_ || NowNs() >= run_.end_ns) return;
     ErrorCode ignored;
+    tls_.reset();
     socket_.close(ignored);
     begin_ = end_ = 0;
     if (framer_) framer_->Reset();
@@ -149,8 +154,22 @@ class Conn {
       ever_connected_ = true;
       ErrorCode e;
       socket_.set_option(tcp::no_delay(true), e);
-      Next();
+      if (run_.tls == nullptr) return Next();
+      tls_.emplace(socket_, *run_.tls);
+      tls_->async_handshake(ssl::stream_base::client, [this](const ErrorCode& h) {
+        if (h) return Fail();
+        Next();
+      });
     });
+  }
+
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
   }
 
   void Fail() {
@@ -185,9 +204,11 @@ class Conn {
     sent_at_ns_ = intended_ns;
     request_.clear();
     built_ = (*run_.builder)(run_.seq.fetch_add(1, std::memory_order_relaxed), request_);
-    asio::async_write(socket_, asio::buffer(request_), [this](const ErrorCode& ec, size_t) {
-      if (ec) return Fail();
-      Parse();
+    WithStream([this](auto& stream) {
+      asio::async_write(stream, asio::buffer(request_), [this](const ErrorCode& ec, size_t) {
+        if (ec) return Fail();
+        Parse();
+      });
     });
   }
 
@@ -231,12 +252,14 @@ class Conn {
       begin_ = 0;
     }
     if (buf_.size() - end_ < 16 * 1024) buf_.resize(buf_.size() * 2);
-    socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
-                            [this](const ErrorCode& ec, size_t n) {
-                              if (ec) return Fail();
-                              end_ += n;
-                              Parse();
-                            });
+    WithStream([this](auto& stream) {
+      stream.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
+                             [this](const ErrorCode& ec, size_t n) {
+                               if (ec) return Fail();
+                               end_ += n;
+                               Parse();
+                             });
+    });
   }
 
   void OnResponse(const ResponseHead& head, std::string_view body) {
@@ -264,6 +287,7 @@ class Conn {
   RunState& run_;
   Strand strand_;
   tcp::socket socket_;
+  std::optional<ssl::stream<tcp::socket&>> tls_;  // over socket_, with LoadOptions::tls_ca_file
   asio::steady_timer timer_;
   std::string request_;
   BuiltRequest built_;
@@ -325,6 +349,15 @@ Result<LoadResult> LoadGenerator::Run() {
   run.options = &options_;
   run.builder = &builder_;
   run.endpoint = endpoint;
+  ssl::context tls(ssl::context::tls_client);
+  if (!options_.tls_ca_file.empty()) {
+    ErrorCode ec;
+    if (tls.load_verify_file(options_.tls_ca_file, ec)) {
+      return Status::InvalidArgument("CA file " + options_.tls_ca_file + ": " + ec.message());
+    }
+    tls.set_verify_mode(ssl::verify_peer);
+    run.tls = &tls;
+  }
   run.start_ns = NowNs();
   run.measure_start_ns = run.start_ns + static_cast<int64_t>(options_.warmup_s * 1e9);
   run.end_ns = run.measure_start_ns + static_cast<int64_t>(options_.duration_s * 1e9);

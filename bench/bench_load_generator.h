@@ -63,6 +63,9 @@ struct LoadOptions {
   double warmup_s = 1;           // run but not measured
   double request_rate = 0;       // requests/s over all connections; 0 = as fast as possible
   ResponseFramerFactory framer;  // empty: HTTP/1.1 answers framed by Content-Length
+  // Set: HTTPS, the server's certificate verified against this PEM file (its chain; the
+  // host name is not checked). Each connection handshakes once and is kept alive.
+  std::string tls_ca_file;
 };
 
 struct LoadResult {

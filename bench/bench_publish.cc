@@ -104,6 +104,7 @@ RequestBuilder MakePublishBuilder(const Endpoint& endpoint, std::string token,
 }
 
 int PublishMain(Flags& flags) {
+  if (flags.GetBool("tls")) return PublishTlsMain(flags);
   CommonSettings settings = ReadCommonSettings(flags);
   std::string url = flags.GetString("url", "http://127.0.0.1:7070");
   std::string token = ReadToken(flags);

@@ -17,6 +17,9 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --event-type bench.event      --setup-route (PUT the producer route first)
               --producer eragon-bench       --rate 0 (events/s, open loop; 0 = unlimited)
               --skip-trivial
+            --tls: instead, the same load against two eragond children of this run,
+              plain HTTP and HTTPS (a throw-away self-signed certificate), and
+              https_vs_http.   --eragond PATH (default: next to this binary) --fsync always
   trivial   only the trivial endpoint (in-process eragon_http server)
               --serve-only [--port P]: serve it for --duration seconds, for wrk & co.
 

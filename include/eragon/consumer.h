@@ -31,12 +31,15 @@
 
 #include "eragon/handler.h"
 #include "eragon/status.h"
+#include "eragon/tls.h"
 
 namespace eragon {
 
 struct ConsumerOptions {
-  // eragond's base URL, "http://HOST:PORT" (https is not supported by this client).
+  // eragond's base URL, "http://HOST:PORT" or "https://HOST:PORT".
   std::string endpoint = "http://127.0.0.1:7070";
+  // For an https endpoint: extra CAs, a client certificate (eragon/tls.h).
+  TlsClientFiles tls;
   // A token of the consumer service (role consumer), or an admin token.
   std::string token;
   // The consumer's service name (^[a-z0-9][a-z0-9-]{0,63}$); its pull routes are fetched.

@@ -39,6 +39,7 @@
 #include "eragon/event.h"
 #include "eragon/event_queue.h"
 #include "eragon/status.h"
+#include "eragon/tls.h"
 
 namespace eragon {
 
@@ -57,8 +58,11 @@ enum class QueueKind {
 };
 
 struct ProducerOptions {
-  // "http://HOST:PORT" of eragond (optionally with a path prefix). Required.
+  // "http://HOST:PORT" or "https://HOST:PORT" of eragond (optionally with a path prefix).
+  // Required.
   std::string endpoint;
+  // For an https endpoint: extra CAs, a client certificate (eragon/tls.h).
+  TlsClientFiles tls;
   // Bearer token of a service with the producer role for the published types (or admin).
   std::string token;
   PublishMode mode = PublishMode::kAsync;

@@ -62,7 +62,9 @@ std::optional<int64_t> ParseTimeArg(std::string_view text) {
 
 int CallApi(const CliContext& ctx, std::string_view method, const std::string& path,
             std::string_view body, HttpReply* reply, const HttpHeaders& extra_headers) {
-  HttpClient client(ctx.url);
+  HttpClientOptions options;
+  options.tls = ctx.tls;
+  HttpClient client(ctx.url, options);
   return CallApi(ctx, client, method, path, body, reply, extra_headers);
 }
 

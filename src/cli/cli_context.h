@@ -19,6 +19,7 @@ inline constexpr int kExitUnreachable = 3;  // no answer from the server
 
 struct CliContext {
   std::string url;       // --url, ERAGON_URL, else http://127.0.0.1:7070
+  TlsClientFiles tls;    // https: --ca-file, --client-cert, --client-key (or ERAGON_...)
   std::string token;     // --token, ERAGON_TOKEN, else <data_dir>/admin.token
   std::string data_dir;  // --data-dir, default ./eragon-data
   bool json = false;     // --json: print the server's body as is

@@ -35,6 +35,16 @@ int main(int argc, char** argv) {
   ctx.url = EnvOr("ERAGON_URL", "http://127.0.0.1:7070");
   ctx.data_dir = "./eragon-data";
   app.add_option("--url", ctx.url, "Server URL (env ERAGON_URL)")->capture_default_str();
+  ctx.tls.ca_file = EnvOr("ERAGON_CA_FILE", "");
+  ctx.tls.cert_file = EnvOr("ERAGON_CLIENT_CERT", "");
+  ctx.tls.key_file = EnvOr("ERAGON_CLIENT_KEY", "");
+  app.add_option("--ca-file", ctx.tls.ca_file,
+                 "https: PEM CAs trusted besides the system's (env ERAGON_CA_FILE)");
+  app.add_option("--client-cert", ctx.tls.cert_file,
+                 "https: PEM client certificate, for a server with --tls-client-ca "
+                 "(env ERAGON_CLIENT_CERT)");
+  app.add_option("--client-key", ctx.tls.key_file,
+                 "https: PEM key of --client-cert (env ERAGON_CLIENT_KEY)");
   auto* token = app.add_option("--token", ctx.token,
                                "Bearer token (env ERAGON_TOKEN, else <data-dir>/admin.token)");
   app.add_option("--data-dir", ctx.data_dir, "Server data dir, for its admin.token")

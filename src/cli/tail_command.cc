@@ -77,6 +77,7 @@ std::string EventPrefix(simdjson::dom::element event) {
 HttpClient MakeClient(const CliContext& ctx, int64_t wait_ms) {
   HttpClientOptions options;
   options.request_timeout_ms = static_cast<int>(wait_ms) + 15'000;
+  options.tls = ctx.tls;
   return HttpClient(ctx.url, options);
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/hash.h"
 #include "core/names.h"
+#include "core/push_url.h"
 
 namespace eragon::config {
 namespace {
@@ -216,19 +217,12 @@ bool IsValidWebhookSecret(std::string_view secret) {
   return key.has_value() && !key->empty();
 }
 
-bool IsValidHttpUrl(std::string_view url) {
-  const size_t sep = url.find("://");
-  if (sep == std::string_view::npos) return false;
-  std::string scheme = Lower(url.substr(0, sep));
-  if (scheme != "http" && scheme != "https") return false;
-  std::string_view rest = url.substr(scheme.size() + 3);
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.empty() || authority.size() > 2048 || url.size() > 8192) return false;
-  for (char c : url) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7F) return false;
+Status ValidateHttpUrl(std::string_view url) {
+  if (url.size() > kMaxUrlBytes) {
+    return Status::InvalidArgument("longer than " + std::to_string(kMaxUrlBytes) + " bytes");
   }
-  return true;
+  Result<PushUrl> parsed = ParsePushUrl(url);  // its messages never repeat the URL
+  return parsed.ok() ? Status::Ok() : parsed.status();
 }
 
 Status ValidateRouteHeader(std::string_view name, std::string_view value) {
@@ -295,7 +289,7 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   ERAGON_RETURN_IF_ERROR(f.String("url", &r.url));
   if (r.type == DeliveryType::kHttp) {
     if (r.url.empty()) return f.Invalid("url", "required for type http");
-    if (!IsValidHttpUrl(r.url)) return f.Invalid("url", "must be an http:// or https:// URL");
+    if (Status st = ValidateHttpUrl(r.url); !st.ok()) return f.Invalid("url", st.message());
   } else {
     r.url.clear();
   }

@@ -63,9 +63,12 @@ bool ParseRouteEnum(std::string_view name, E* out);
 
 // Validation shared with the store's callers: "whsec_" + base64 of at least one byte.
 bool IsValidWebhookSecret(std::string_view secret);
-// An http(s) URL with a host: "http://" or "https://", then a non-empty authority without
-// spaces or control characters.
-bool IsValidHttpUrl(std::string_view url);
+// A consumer endpoint the push client can use: ParsePushUrl (core/push_url.h) accepts it
+// (http or https, a host, a port in 1..65535, no user info, no spaces or controls) and it
+// is at most kMaxUrlBytes long. The error never repeats the URL: its user info, if any,
+// is a secret.
+inline constexpr size_t kMaxUrlBytes = 8192;
+Status ValidateHttpUrl(std::string_view url);
 // A header a consumer route may set: an RFC 9110 token name that the server does not set
 // itself (Content-*, Host, Eragon-*, webhook-*, traceparent, ...), and a value without
 // control characters other than tab.

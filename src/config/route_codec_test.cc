@@ -118,9 +118,26 @@ TEST(RouteCodec, PullConsumerNeedsNoUrl) {
   EXPECT_EQ(r->url, "");
 }
 
+// Route PUT accepted URLs the push client then refused: 201, the circuit opened forever
+// and events stayed pending. Now the same parser decides at PUT, and the message never
+// repeats the URL (its user info is a secret).
+TEST(RouteCodec, ConsumerUrlsThePushClientCannotUseAreRejectedWithoutEchoingThem) {
+  ExpectInvalid(Consumer(R"({"url":"http://h:99999/e"})"), "url: invalid url: bad port");
+  ExpectInvalid(Consumer(R"({"url":"http://h:0/e"})"), "url: invalid url: bad port");
+  ExpectInvalid(Consumer(R"({"url":"https://user:pass@h/e"})"),
+                "url: invalid url: user info is not supported");
+  Status st = Consumer(R"({"url":"https://user:s3cret@h:99999/e"})");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().find("s3cret"), std::string::npos) << st.ToString();
+  ExpectInvalid(Consumer("{\"url\":\"http://h/" + std::string(8200, 'a') + "\"}"),
+                "url: longer than 8192 bytes");
+  EXPECT_TRUE(Consumer(R"({"url":"http://h:65535/e"})").ok());
+}
+
 TEST(RouteCodec, ConsumerRejections) {
   ExpectInvalid(Consumer(R"({})"), "url: required for type http");
-  ExpectInvalid(Consumer(R"({"url":"ftp://x/y"})"), "url: must be an http:// or https:// URL");
+  ExpectInvalid(Consumer(R"({"url":"ftp://x/y"})"),
+                "url: invalid url: scheme must be http or https");
   ExpectInvalid(Consumer(R"({"url":"https://"})"), "url:");
   ExpectInvalid(Consumer(R"({"url":"https://a b/"})"), "url:");
   ExpectInvalid(Consumer(R"({"url":"http"})"), "url:");

@@ -48,6 +48,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using detail::Call;
 using detail::CallPtr;
+using detail::Describe;
 using detail::ErrorCode;
 using detail::ErrorResult;
 using detail::kStopped;
@@ -97,15 +98,6 @@ struct PrefixBody {
   };
 };
 using ResponseParser = bhttp::response_parser<PrefixBody>;
-
-// "Connection refused" -> "connection refused".
-std::string Describe(const ErrorCode& ec) {
-  std::string m = ec.message();
-  if (!m.empty() && m[0] >= 'A' && m[0] <= 'Z' && (m.size() < 2 || !(m[1] >= 'A' && m[1] <= 'Z'))) {
-    m[0] = static_cast<char>(m[0] - 'A' + 'a');
-  }
-  return m;
-}
 
 bool IsClosedByPeer(const ErrorCode& ec) {
   return ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
@@ -234,18 +226,23 @@ class Connection final : public detail::PooledConnection,
       ErrorCode ec;
       auto address = asio::ip::make_address(ep.host, ec);
       if (ec) return Fail("connect", ec);
-      socket_.async_connect(tcp::endpoint(address, ep.port),
-                            Bind([this](const ErrorCode& e) { OnConnect(e); }));
-      return;
+      return ConnectTo({tcp::endpoint(address, ep.port)});
     }
     resolver_.async_resolve(
         ep.host, std::to_string(ep.port),
         Bind([this](const ErrorCode& e, const tcp::resolver::results_type& results) {
           if (e) return Fail("resolve", e);
-          asio::async_connect(
-              socket_, results,
-              Bind([this](const ErrorCode& e2, const tcp::endpoint&) { OnConnect(e2); }));
+          ConnectTo({results.begin(), results.end()});
         }));
+  }
+
+  // Checks every resolved address against the push targets on each connection (DNS
+  // answers change) and connects to the first allowed one that answers.
+  void ConnectTo(std::vector<tcp::endpoint> endpoints) {
+    std::string refusal = detail::KeepAllowed(impl_->options.targets.get(), &endpoints);
+    if (endpoints.empty()) return Finish(ErrorResult("connect: " + refusal), false);
+    asio::async_connect(socket_, endpoints,
+                        Bind([this](const ErrorCode& e, const tcp::endpoint&) { OnConnect(e); }));
   }
 
   void OnConnect(const ErrorCode& ec) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/push_targets.h"
 #include "eragon/status.h"
 
 namespace eragon::dispatch {
@@ -58,6 +59,10 @@ struct PushClientOptions {
   // At most this much of an answer's body is read; a longer answer still yields its
   // status, and its connection is closed instead of being reused.
   size_t max_response_body_bytes = 64 * 1024;
+  // Addresses that may be pushed to, checked against every resolved address before each
+  // connection; a call whose addresses are all refused fails with "connect: <why>"
+  // (API.md "TLS and push targets"). Null: every address.
+  std::shared_ptr<const PushTargets> targets;
 };
 
 namespace detail {

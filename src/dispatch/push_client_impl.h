@@ -16,6 +16,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -122,6 +123,15 @@ struct PushClientImpl {
   std::condition_variable done_cv;
   std::atomic<uint64_t> opened{0};
 };
+
+// An error code for last_error: "Connection refused" -> "connection refused". In
+// push_client_lifecycle.cc.
+std::string Describe(const ErrorCode& ec);
+
+// Removes from `endpoints` what `targets` refuses (null: nothing is refused); returns
+// why the last one was refused. In push_client_lifecycle.cc.
+std::string KeepAllowed(const PushTargets* targets,
+                        std::vector<asio::ip::tcp::endpoint>* endpoints);
 
 // Stop(): aborts `connection` on its strand (Connection::Abort). In push_client.cc.
 void PostAbort(std::shared_ptr<PooledConnection> connection);

@@ -102,6 +102,34 @@ void PushClientImpl::Stop() {
   threads.clear();
 }
 
+std::string Describe(const ErrorCode& ec) {
+  std::string m = ec.message();
+  if (!m.empty() && m[0] >= 'A' && m[0] <= 'Z' && (m.size() < 2 || !(m[1] >= 'A' && m[1] <= 'Z'))) {
+    m[0] = static_cast<char>(m[0] - 'A' + 'a');
+  }
+  return m;
+}
+
+std::string KeepAllowed(const PushTargets* targets,
+                        std::vector<asio::ip::tcp::endpoint>* endpoints) {
+  std::string refusal;
+  if (targets == nullptr) return refusal;
+  std::erase_if(*endpoints, [&](const asio::ip::tcp::endpoint& e) {
+    const asio::ip::address a = e.address();
+    std::optional<std::string> why;
+    if (a.is_v4()) {
+      auto bytes = a.to_v4().to_bytes();
+      why = targets->Refusal(IpAddress::FromBytes(bytes.data(), bytes.size()), e.port());
+    } else {
+      auto bytes = a.to_v6().to_bytes();
+      why = targets->Refusal(IpAddress::FromBytes(bytes.data(), bytes.size()), e.port());
+    }
+    if (why) refusal = std::move(*why);
+    return why.has_value();
+  });
+  return refusal;
+}
+
 }  // namespace detail
 
 Result<std::unique_ptr<PushClient>> PushClient::Create(PushClientOptions options) {

@@ -1,18 +1,26 @@
 // All of Eragon's Boost.Beast client code. Blocking calls are built from Beast's async
 // operations run to completion on a private io_context, because only the async
-// operations of beast::tcp_stream honour its timeouts.
+// operations of beast::tcp_stream honour its timeouts. https runs an Asio ssl::stream over
+// that tcp_stream, so the same timeouts cover the handshake and the encrypted exchange.
 #include <utility>  // before Boost: Boost 1.74 + GCC 12 in C++20 (DEPENDENCIES.md)
 
 #include "http/http_client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <strings.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <optional>
 
 namespace eragon {
 namespace {
@@ -20,6 +28,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using beast::error_code;
 
@@ -33,7 +42,39 @@ Status TransportError(std::string_view what, const std::string& where, const err
 bool IsClosedByPeer(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::partial_message;
+         ec == http::error::partial_message || ec == ssl::error::stream_truncated;
+}
+
+// The TLS context of an https client: the system's CAs plus `options.tls.ca_file`, and the
+// client certificate when given.
+Status LoadClientTls(ssl::context& ctx, const HttpClientOptions& options) {
+  error_code ec;
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  ctx.set_default_verify_paths(ec);  // no system CAs is not an error when ca_file is set
+  if (!options.tls.ca_file.empty() && ctx.load_verify_file(options.tls.ca_file, ec)) {
+    return Status::InvalidArgument("CA file " + options.tls.ca_file + ": " + ec.message());
+  }
+  if (options.tls.cert_file.empty() != options.tls.key_file.empty()) {
+    return Status::InvalidArgument("a client certificate needs its key, and a key its certificate");
+  }
+  if (!options.tls.cert_file.empty() &&
+      (ctx.use_certificate_chain_file(options.tls.cert_file, ec) ||
+       ctx.use_private_key_file(options.tls.key_file, ssl::context::pem, ec))) {
+    return Status::InvalidArgument("client certificate " + options.tls.cert_file + ": " +
+                                   ec.message());
+  }
+  ctx.set_verify_mode(ssl::verify_peer);
+  return Status::Ok();
+}
+
+// Asks `ssl` to verify the server's certificate for `host` (a name, with SNI, or an IP).
+bool VerifyHost(SSL* ssl, const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  if (!ec) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+  return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 && SSL_set1_host(ssl, host.c_str()) == 1;
 }
 
 HttpReply ToReply(http::response<http::string_body>&& res) {
@@ -62,8 +103,19 @@ struct HttpClient::Conn {
 
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
+  std::optional<ssl::context> tls_context;             // https
+  std::optional<ssl::stream<beast::tcp_stream&>> tls;  // https: per connection, over stream
   beast::flat_buffer buffer;
   bool open = false;
+
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(stream);
+    }
+  }
 
   // Runs the async operation started by `start` to completion; returns its error.
   template <typename Start>
@@ -89,10 +141,37 @@ struct HttpClient::Conn {
     }
     stream.socket().set_option(tcp::no_delay(true), ec);
     open = true;
+    if (tls_context) return Handshake(host, url);
     return Status::Ok();
   }
 
+  // Within the connect timeout set by Connect.
+  Status Handshake(const std::string& host, const std::string& url) {
+    tls.emplace(stream, *tls_context);
+    if (!VerifyHost(tls->native_handle(), host)) {
+      Close();
+      return Status::InvalidArgument("cannot verify a certificate for host '" + host + "'");
+    }
+    error_code ec = Run(
+        [&](auto handler) { tls->async_handshake(ssl::stream_base::client, std::move(handler)); });
+    if (!ec) return Status::Ok();
+    long verify = SSL_get_verify_result(tls->native_handle());
+    Close();
+    if (verify != X509_V_OK) {
+      return Status::Unavailable("TLS handshake with " + url + ": certificate verify failed: " +
+                                 X509_verify_cert_error_string(verify));
+    }
+    return TransportError("TLS handshake with", url, ec);
+  }
+
+  error_code ReadAnswer(http::response_parser<http::string_body>& parser) {
+    return Run([&](auto handler) {
+      WithStream([&](auto& s) { http::async_read(s, buffer, parser, std::move(handler)); });
+    });
+  }
+
   void Close() {
+    tls.reset();
     error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream.socket().close(ignored);
@@ -104,12 +183,13 @@ struct HttpClient::Conn {
 HttpClient::HttpClient(std::string base_url, HttpClientOptions options)
     : base_url_(std::move(base_url)), options_(options), conn_(std::make_unique<Conn>()) {
   std::string_view rest = base_url_;
-  constexpr std::string_view kScheme = "http://";
-  if (rest.substr(0, kScheme.size()) != kScheme) {
-    url_status_ = Status::InvalidArgument("URL must start with http:// (got '" + base_url_ + "')");
+  const bool https = rest.substr(0, 8) == "https://";
+  if (rest.substr(0, 7) != "http://" && !https) {
+    url_status_ = Status::InvalidArgument("URL must start with http:// or https:// (got '" +
+                                          base_url_ + "')");
     return;
   }
-  rest.remove_prefix(kScheme.size());
+  rest.remove_prefix(https ? 8 : 7);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) prefix_ = std::string(rest.substr(slash));
@@ -123,10 +203,16 @@ HttpClient::HttpClient(std::string base_url, HttpClientOptions options)
   } else {
     host_ = std::string(authority.substr(0, colon));
   }
-  port_ = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+  const char* default_port = https ? "443" : "80";
+  port_ = colon == std::string_view::npos ? default_port : std::string(authority.substr(colon + 1));
   if (host_.empty() || port_.empty() ||
       port_.find_first_not_of("0123456789") != std::string::npos) {
     url_status_ = Status::InvalidArgument("cannot parse URL '" + base_url_ + "'");
+    return;
+  }
+  if (https) {
+    conn_->tls_context.emplace(ssl::context::tls_client);
+    url_status_ = LoadClientTls(*conn_->tls_context, options_);
   }
 }
 
@@ -163,15 +249,13 @@ Result<HttpReply> HttpClient::Request(std::string_view method, std::string_view 
       ERAGON_RETURN_IF_ERROR(c.Connect(host_, port_, base_url_, options_.connect_timeout_ms));
     }
     c.stream.expires_after(std::chrono::milliseconds(options_.request_timeout_ms));
-    error_code ec =
-        c.Run([&](auto handler) { http::async_write(c.stream, req, std::move(handler)); });
+    error_code ec = c.Run([&](auto handler) {
+      c.WithStream([&](auto& s) { http::async_write(s, req, std::move(handler)); });
+    });
     http::response_parser<http::string_body> parser;
     parser.body_limit(options_.max_reply_bytes);
     if (head) parser.skip(true);
-    if (!ec) {
-      ec = c.Run(
-          [&](auto handler) { http::async_read(c.stream, c.buffer, parser, std::move(handler)); });
-    }
+    if (!ec) ec = c.ReadAnswer(parser);
     if (ec) {
       const bool retry = reused && attempt == 0 && !parser.got_some() && IsClosedByPeer(ec);
       c.Close();
@@ -196,14 +280,13 @@ Result<HttpReply> HttpClient::SendRaw(std::string_view raw) {
   ERAGON_RETURN_IF_ERROR(c.Connect(host_, port_, base_url_, options_.connect_timeout_ms));
   c.stream.expires_after(std::chrono::milliseconds(options_.request_timeout_ms));
   error_code ec = c.Run([&](auto handler) {
-    asio::async_write(c.stream, asio::buffer(raw.data(), raw.size()), std::move(handler));
+    c.WithStream([&](auto& s) {
+      asio::async_write(s, asio::buffer(raw.data(), raw.size()), std::move(handler));
+    });
   });
   http::response_parser<http::string_body> parser;
   parser.body_limit(options_.max_reply_bytes);
-  if (!ec) {
-    ec = c.Run(
-        [&](auto handler) { http::async_read(c.stream, c.buffer, parser, std::move(handler)); });
-  }
+  if (!ec) ec = c.ReadAnswer(parser);
   // The connection is in an unknown state after a raw exchange: never reuse it.
   c.Close();
   if (ec) return TransportError("raw request to", base_url_, ec);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "eragon/status.h"
+#include "eragon/tls.h"
 
 namespace eragon {
 
@@ -34,12 +35,16 @@ struct HttpClientOptions {
   int request_timeout_ms = 30'000;
   // Answers with a body larger than this fail with kTooLarge.
   uint64_t max_reply_bytes = 64ull << 20;
+
+  // https only: extra CAs and a client certificate (eragon/tls.h).
+  TlsClientFiles tls;
 };
 
 class HttpClient {
  public:
-  // `base_url` is "http://HOST:PORT" with an optional path prefix ("http://h:1/api").
-  // An invalid URL is reported by every Request. https is not supported.
+  // `base_url` is "http://HOST:PORT" or "https://HOST:PORT" with an optional path prefix
+  // ("http://h:1/api"). An invalid URL, or TLS files that cannot be loaded, are reported
+  // by every Request (kInvalidArgument).
   explicit HttpClient(std::string base_url, HttpClientOptions options = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
@@ -48,7 +53,8 @@ class HttpClient {
   // Sends one request and reads its answer. `path` starts with '/' and may hold a query.
   // A non-empty `body` is sent with Content-Type application/json unless `headers` names
   // another. Any HTTP status is a successful Result; errors are transport failures:
-  // kUnavailable (cannot connect, connection lost, timeout; the message says which),
+  // kUnavailable (cannot connect, TLS handshake or certificate verification failed,
+  // connection lost, timeout; the message says which),
   // kInvalidArgument (bad URL), kTooLarge (answer over max_reply_bytes).
   //
   // When a kept-alive connection turns out to be closed by the server before any byte

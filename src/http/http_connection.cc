@@ -1,11 +1,13 @@
 // HttpServer's connections: the per-connection state machine (read and parse a request,
 // hand it to the router, write the answer, keep alive or linger) and the acceptor that
 // creates them. The only translation unit of eragon_http that includes Beast; the whole
-// per-request path is here.
+// per-request path is here. With TLS the same state machine runs over an ssl::stream
+// after a server handshake.
 #include <utility>  // first: Boost 1.74 with GCC 12 needs std::exchange declared
 
 #include <array>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -23,6 +25,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using detail::ErrorCode;
 using detail::SteadyClock;
 using detail::Strand;
@@ -59,17 +62,23 @@ void AppendInt(std::string& out, uint64_t v) {
 // One accepted socket. Every member function except SendResponse runs on the strand.
 class Connection final : public ResponseSink, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(std::shared_ptr<detail::ServerImpl> server, Strand strand, tcp::socket socket)
+  // `tls` null: plain HTTP.
+  Connection(std::shared_ptr<detail::ServerImpl> server, Strand strand, tcp::socket socket,
+             std::shared_ptr<ssl::context> tls)
       : server_(std::move(server)),
         strand_(std::move(strand)),
         socket_(std::move(socket)),
-        timer_(strand_) {}
+        timer_(strand_),
+        tls_context_(std::move(tls)) {
+    if (tls_context_) tls_.emplace(socket_, *tls_context_);
+  }
 
   const Strand& strand() const { return strand_; }
 
   void Start() {
     if (state_ == State::kClosed) return;  // Stop() got here first
     ArmTimer();
+    if (tls_) return Handshake();
     StartRequest();
   }
 
@@ -112,6 +121,27 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   enum class State : uint8_t { kReading, kHandling, kWriting, kLingering, kClosed };
 
   void SetDeadline(std::chrono::milliseconds d) { deadline_ = SteadyClock::now() + d; }
+
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
+  }
+
+  // Counts as reading a request: Stop() closes a connection still in its handshake, and
+  // a client that does not finish it within request_timeout is cut off.
+  void Handshake() {
+    SetDeadline(server_->options.request_timeout);
+    tls_->async_handshake(ssl::stream_base::server,
+                          [self = shared_from_this()](const ErrorCode& ec) {
+                            if (self->state_ != State::kReading) return;
+                            if (ec) return self->Close();
+                            self->StartRequest();
+                          });
+  }
 
   void ArmTimer() {
     timer_.expires_after(server_->tick);
@@ -159,12 +189,14 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     if (parser_->is_header_done() && !continue_sent_ && ExpectsContinue()) {
       continue_sent_ = true;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](const ErrorCode& ec, size_t) {
-                          if (self->state_ != State::kReading) return;
-                          if (ec) return self->Close();
-                          self->ReadMore();
-                        });
+      WithStream([this](auto& stream) {
+        asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = shared_from_this()](const ErrorCode& ec, size_t) {
+                            if (self->state_ != State::kReading) return;
+                            if (ec) return self->Close();
+                            self->ReadMore();
+                          });
+      });
       return;
     }
     ReadMore();
@@ -189,15 +221,17 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     }
     want = std::clamp(std::max(want, buffer_.capacity() - buffer_.size()), kMinReadBytes,
                       kMaxReadBytes);
-    socket_.async_read_some(
-        buffer_.prepare(want),
-        [self = shared_from_this()](const ErrorCode& ec, size_t n) { self->OnRead(ec, n); });
+    WithStream([this, want](auto& stream) {
+      stream.async_read_some(
+          buffer_.prepare(want),
+          [self = shared_from_this()](const ErrorCode& ec, size_t n) { self->OnRead(ec, n); });
+    });
   }
 
   void OnRead(const ErrorCode& ec, size_t n) {
     if (state_ != State::kReading) return;
     if (ec) {
-      if (ec == asio::error::eof && request_started_) {
+      if ((ec == asio::error::eof || ec == ssl::error::stream_truncated) && request_started_) {
         ErrorCode eof_ec;
         parser_->put_eof(eof_ec);
         if (!eof_ec && parser_->is_done()) {
@@ -295,8 +329,10 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     state_ = State::kWriting;
     SetDeadline(server_->options.write_timeout);
     std::array<asio::const_buffer, 2> buffers = {asio::buffer(out_), asio::buffer(out_body_)};
-    asio::async_write(socket_, buffers, [self = shared_from_this()](const ErrorCode& ec, size_t) {
-      self->OnWritten(ec);
+    WithStream([this, &buffers](auto& stream) {
+      asio::async_write(stream, buffers, [self = shared_from_this()](const ErrorCode& ec, size_t) {
+        self->OnWritten(ec);
+      });
     });
   }
 
@@ -353,6 +389,8 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     StartRequest();
   }
 
+  // With TLS too the TCP send side is shut without a close_notify: the answer carried
+  // its length, and waiting for the peer's close_notify would only hold the connection.
   void Linger() {
     state_ = State::kLingering;
     server_->Deactivate(this);
@@ -376,6 +414,8 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   Strand strand_;
   tcp::socket socket_;
   asio::steady_timer timer_;
+  std::shared_ptr<ssl::context> tls_context_;     // the context tls_'s SSL was made from
+  std::optional<ssl::stream<tcp::socket&>> tls_;  // set with TLS; over socket_
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   State state_ = State::kReading;
@@ -412,8 +452,8 @@ void detail::ServerImpl::OnAccept(const ErrorCode& ec) {
   }
   ErrorCode ignored;
   pending_socket->set_option(tcp::no_delay(true), ignored);
-  auto conn =
-      std::make_shared<Connection>(shared_from_this(), *pending_strand, std::move(*pending_socket));
+  auto conn = std::make_shared<Connection>(shared_from_this(), *pending_strand,
+                                           std::move(*pending_socket), CurrentTls());
   bool start = false;
   {
     std::lock_guard<std::mutex> lock(mu);

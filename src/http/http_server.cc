@@ -38,6 +38,9 @@ void HttpServer::SetOversizeHook(OversizeHook hook) { impl_->oversize_hook = std
 
 Status HttpServer::Start() {
   detail::ServerImpl& s = *impl_;
+  if (s.options.tls) {
+    ERAGON_ASSIGN_OR_RETURN(s.tls_context, detail::LoadServerTlsContext(*s.options.tls));
+  }
   ErrorCode ec;
   tcp::resolver resolver(s.ioc);
   auto results = resolver.resolve(s.options.host, std::to_string(s.options.port),
@@ -81,6 +84,15 @@ Status HttpServer::Start() {
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }
+
+Status HttpServer::ReloadTls() {
+  detail::ServerImpl& s = *impl_;
+  if (!s.options.tls) return Status::InvalidArgument("the server was started without TLS");
+  ERAGON_ASSIGN_OR_RETURN(auto context, detail::LoadServerTlsContext(*s.options.tls));
+  std::lock_guard<std::mutex> lock(s.tls_mu);
+  s.tls_context = std::move(context);
+  return Status::Ok();
+}
 int64_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
 uint64_t HttpServer::connections_accepted() const { return impl_->accepted.load(); }
 

@@ -11,6 +11,9 @@
 //
 // Limits and timeouts (HttpServerOptions) are enforced per connection; a body whose
 // Content-Length exceeds max_body_bytes is answered 413 before any of it is read.
+//
+// With HttpServerOptions::tls the server speaks HTTPS only (HTTP/1.1 over TLS 1.2+); the
+// certificate can be replaced while running (ReloadTls) without closing the listener.
 #pragma once
 
 #include <chrono>
@@ -31,6 +34,15 @@ namespace detail {
 struct ServerImpl;
 }
 
+// PEM files of a TLS server.
+struct TlsServerFiles {
+  std::string cert_file;  // the certificate chain, leaf first
+  std::string key_file;   // the private key of the leaf
+  // CAs that client certificates must chain to. Empty: no client certificate is asked
+  // for. Set: a client without a valid certificate fails the handshake.
+  std::string client_ca_file;
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7070;  // 0: pick a free port; see HttpServer::port()
@@ -49,6 +61,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   // How long writing one answer may take.
   std::chrono::milliseconds write_timeout{30'000};
+
+  // Set: HTTPS only. The TLS handshake counts against request_timeout.
+  std::optional<TlsServerFiles> tls;
 };
 
 // One finished request, for metrics. `route` is the matched pattern ("" for 404/405 and
@@ -89,6 +104,12 @@ class HttpServer {
 
   // The bound port (useful with port 0). REQUIRES: Start() succeeded.
   uint16_t port() const;
+
+  // Re-reads the TLS files named in the options. On success, connections accepted from
+  // now on use them (open ones keep their session); on failure (unreadable file, key not
+  // matching the certificate, ...) the old certificate stays in use and the error says
+  // why. InvalidArgument when the server was started without TLS. Any thread.
+  Status ReloadTls();
 
   // Graceful shutdown: stops accepting, closes idle keep-alive connections, lets
   // requests already being read or handled finish (their answers carry

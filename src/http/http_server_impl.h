@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "http/http_server.h"
+#include "http/tls_context.h"
 
 namespace eragon::http {
 
@@ -54,6 +55,11 @@ struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
   // Stop(): posts OnStop (`close` false: idle connections close, the others after their
   // current answer) or Close to every registered connection, on its strand.
   void PostToConnections(bool close);
+  // The TLS context new connections use; null without TLS.
+  std::shared_ptr<asio::ssl::context> CurrentTls() {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    return tls_context;
+  }
 
   const HttpServerOptions options;
   const Router* const router;
@@ -67,6 +73,9 @@ struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
   std::optional<Strand> pending_strand;
   std::optional<tcp::socket> pending_socket;
   uint16_t port = 0;
+
+  std::mutex tls_mu;  // guards tls_context: read per accept, replaced by ReloadTls
+  std::shared_ptr<asio::ssl::context> tls_context;
 
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};

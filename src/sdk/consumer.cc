@@ -61,8 +61,8 @@ Status Consumer::Impl::Validate() const {
     return Status::InvalidArgument("consumer: must match ^[a-z0-9][a-z0-9-]{0,63}$");
   }
   if (o.token.empty()) return Status::InvalidArgument("token: required");
-  if (!o.endpoint.starts_with("http://")) {
-    return Status::InvalidArgument("endpoint: must be http://HOST:PORT");
+  if (!o.endpoint.starts_with("http://") && !o.endpoint.starts_with("https://")) {
+    return Status::InvalidArgument("endpoint: must be http[s]://HOST:PORT");
   }
   constexpr int64_t kMaxMs = 12 * 3'600'000;
   for (Status st :
@@ -116,6 +116,7 @@ void Consumer::Impl::FetchLoop() {
   HttpClientOptions ho;
   ho.connect_timeout_ms = options.connect_timeout_ms;
   ho.request_timeout_ms = options.request_timeout_ms + options.wait_ms;
+  ho.tls = options.tls;
   HttpClient client(options.endpoint, ho);
   sdk::Backoff backoff(options.retry_initial_backoff_ms, options.retry_max_backoff_ms);
   while (true) {

@@ -114,6 +114,7 @@ void Acker::Run() {
   HttpClientOptions ho;
   ho.connect_timeout_ms = options_.connect_timeout_ms;
   ho.request_timeout_ms = options_.request_timeout_ms;
+  ho.tls = options_.tls;
   HttpClient client(options_.endpoint, ho);
   Backoff backoff(options_.retry_initial_backoff_ms, options_.retry_max_backoff_ms);
   std::unique_lock lock(mu_);

@@ -32,8 +32,9 @@ struct Producer::Impl {
 namespace {
 
 Status ValidateOptions(const ProducerOptions& o) {
-  if (o.endpoint.rfind("http://", 0) != 0) {
-    return Status::InvalidArgument("endpoint: must be http://HOST:PORT, got '" + o.endpoint + "'");
+  if (!o.endpoint.starts_with("http://") && !o.endpoint.starts_with("https://")) {
+    return Status::InvalidArgument("endpoint: must be http[s]://HOST:PORT, got '" + o.endpoint +
+                                   "'");
   }
   if (o.token.empty()) return Status::InvalidArgument("token: required");
   if (o.lanes < 1 || o.lanes > 64) return Status::InvalidArgument("lanes: must be 1..64");

@@ -87,7 +87,8 @@ Lane::Lane(ProducerCore* core)
     : core_(core),
       client_(core->options.endpoint,
               HttpClientOptions{static_cast<int>(core->options.connect_timeout_ms),
-                                static_cast<int>(core->options.request_timeout_ms), 1ull << 20}) {
+                                static_cast<int>(core->options.request_timeout_ms), 1ull << 20,
+                                core->options.tls}) {
   headers_.emplace_back("Authorization", "Bearer " + core->options.token);
 }
 

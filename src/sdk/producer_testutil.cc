@@ -58,6 +58,9 @@ bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds time
 
 TestServer::TestServer(int port) : process_(ERAGOND_PATH, ServerArgs(port)) {}
 
+TestServer::TestServer(std::vector<std::string> extra_args, TlsClientFiles tls)
+    : tls_(std::move(tls)), process_(ERAGOND_PATH, std::move(extra_args)) {}
+
 Status TestServer::Start() { return process_.Start(); }
 
 Result<std::string> TestServer::StartForOrders() {
@@ -69,7 +72,9 @@ Result<std::string> TestServer::StartForOrders() {
 
 Result<HttpReply> TestServer::Admin(std::string_view method, const std::string& path,
                                     std::string_view body) {
-  HttpClient client(process_.url());
+  HttpClientOptions options;
+  options.tls = tls_;
+  HttpClient client(process_.url(), options);
   return client.Request(method, path, body,
                         {{"Authorization", "Bearer " + process_.admin_token()}});
 }

@@ -35,6 +35,8 @@ class TestServer {
  public:
   // port 0: any free port (changes on restart); otherwise that port on every start.
   explicit TestServer(int port = 0);
+  // eragond with `extra_args` (e.g. --tls-cert ...), called with `tls` when https.
+  TestServer(std::vector<std::string> extra_args, TlsClientFiles tls);
   Status Start();
   void Kill() { process_.Kill(); }
   std::string url() const { return process_.url(); }
@@ -57,6 +59,7 @@ class TestServer {
  private:
   Result<HttpReply> Admin(std::string_view method, const std::string& path,
                           std::string_view body = {});
+  TlsClientFiles tls_;
   ::eragon::testing::ServerProcess process_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "channel/channel.h"
 #include "config/config_store.h"
+#include "core/push_targets.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
 #include "eragon/clock.h"
@@ -45,6 +46,7 @@ struct ApiDeps {
   std::string kafka_bootstrap;
   std::string kafka_topic_prefix;
   channel::Channel* kafka = nullptr;  // the Kafka channel itself (lag of type kafka routes)
+  const PushTargets* push_targets = nullptr;  // null: consumer URLs are not checked
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.

@@ -4,6 +4,8 @@
 #include "config/route_codec.h"
 #include "core/json.h"
 #include "core/names.h"
+#include "core/push_targets.h"
+#include "core/push_url.h"
 #include "server/api.h"
 
 namespace eragon::server {
@@ -133,10 +135,21 @@ HttpResponse GetConsumerRoute(const ApiDeps& d, const Caller& c, const HttpReque
   return HttpResponse::Json(200, std::move(out));
 }
 
+// A push URL whose host resolves only to addresses the push targets refuse is refused now
+// (the push client checks again at every connection). Resolves DNS: on the worker pool.
+Status CheckPushTarget(const ApiDeps& d, const config::ConsumerRoute& route) {
+  if (d.push_targets == nullptr || route.type != config::DeliveryType::kHttp) return Status::Ok();
+  Result<PushUrl> url = ParsePushUrl(route.url);  // the codec accepted it
+  if (!url.ok()) return Status::InvalidArgument("url: " + url.status().message());
+  Status st = d.push_targets->CheckHost(url->host, url->port);
+  return st.ok() ? st : Status::InvalidArgument("url: " + st.message());
+}
+
 HttpResponse PutConsumerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
   auto route = config::ParseConsumerRoute(req.body, std::string(req.Param("event_type")),
                                           std::string(req.Param("consumer")));
   if (!route.ok()) return StatusResponse(route.status());
+  if (Status st = CheckPushTarget(d, *route); !st.ok()) return StatusResponse(st);
   auto producer = d.store->GetProducer(route->event_type);
   if (!producer.ok()) return StatusResponse(producer.status());
   if (!*producer) {

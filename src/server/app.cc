@@ -40,6 +40,7 @@ struct App::Parts {
   channel::Channel* kafka = nullptr;       // inside `logs`, when --kafka-brokers is set
   std::unique_ptr<index::IdIndex> ids;
   std::unique_ptr<dispatch::DeliveryStore> deliveries;
+  std::shared_ptr<PushTargets> push_targets;  // shared with the push client
   std::unique_ptr<dispatch::PushClient> push;
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -191,9 +192,28 @@ Status OpenStores(App::Parts& p) {
   ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
   dispatch::PushClientOptions po;
   po.extra_ca_file = p.options.push_ca_file;
+  ERAGON_ASSIGN_OR_RETURN(auto deny, ParseCidrList(p.options.push_deny_cidrs));
+  ERAGON_ASSIGN_OR_RETURN(auto allow, ParseCidrList(p.options.push_allow_cidrs));
+  p.push_targets = std::make_shared<PushTargets>(std::move(deny), std::move(allow));
+  po.targets = p.push_targets;
   po.io_threads = 2;  // one thread was the push bottleneck (bench/README.md)
   ERAGON_ASSIGN_OR_RETURN(p.push, dispatch::PushClient::Create(po));
   return Status::Ok();
+}
+
+http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::string& host,
+                                    uint16_t port) {
+  http::HttpServerOptions ho;
+  ho.host = host;
+  ho.port = port;
+  ho.io_threads = options.io_threads;
+  ho.max_body_bytes = options.max_body_bytes;
+  ho.request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
+  ho.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  if (!options.tls_cert.empty()) {
+    ho.tls = http::TlsServerFiles{options.tls_cert, options.tls_key, options.tls_client_ca};
+  }
+  return ho;
 }
 
 }  // namespace
@@ -244,19 +264,14 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
                p->deliveries.get(),
                options.kafka_brokers,
                options.kafka_topic_prefix,
-               p->kafka};
+               p->kafka,
+               p->push_targets.get()};
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
 
-  http::HttpServerOptions ho;
-  ho.host = p->host;
-  ho.port = port;
-  ho.io_threads = options.io_threads;
-  ho.max_body_bytes = options.max_body_bytes;
-  ho.request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
-  ho.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
-  p->http = std::make_unique<http::HttpServer>(ho, p->router.get());
+  p->http =
+      std::make_unique<http::HttpServer>(HttpOptions(options, p->host, port), p->router.get());
   Metrics* metrics = p->metrics.get();
   p->http->SetLatencyHook([metrics](const http::RequestStats& s) {
     metrics->Request(s.status, std::chrono::duration<double>(s.duration).count());
@@ -270,6 +285,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
         return std::nullopt;
       });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
+  p->push_targets->DenyListenAddress(p->host, p->http->port());
   Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(
       p->store.get(), p->clock, [publisher](const config::Schedule& s, int64_t tick_ms) {
@@ -290,8 +306,11 @@ App::~App() { Stop().ok(); }
 
 std::string App::url() const {
   std::string host = p_->host.find(':') != std::string::npos ? "[" + p_->host + "]" : p_->host;
-  return "http://" + host + ":" + std::to_string(p_->http->port());
+  const char* scheme = p_->options.tls_cert.empty() ? "http://" : "https://";
+  return scheme + host + ":" + std::to_string(p_->http->port());
 }
+
+Status App::ReloadTls() { return p_->http->ReloadTls(); }
 
 Status App::Stop() {
   if (p_->stopped) return Status::Ok();

@@ -18,8 +18,14 @@ class App {
   static Result<std::unique_ptr<App>> Start(const ServerOptions& options);
   ~App();
 
-  // "http://HOST:PORT" actually bound (the port is real when 0 was asked for).
+  // "http://HOST:PORT" actually bound (the port is real when 0 was asked for);
+  // "https://..." with TLS.
   std::string url() const;
+
+  // SIGHUP: re-reads --tls-cert, --tls-key and --tls-client-ca. New connections use them;
+  // on an error (unreadable file, key not matching) the old ones stay and the error says
+  // why. InvalidArgument without TLS. Any thread.
+  Status ReloadTls();
 
   // Graceful stop: stop accepting, let in-flight requests finish (up to the grace
   // period), then close the log (everything written is synced) and the stores.

@@ -6,6 +6,21 @@
 #include "server/app.h"
 #include "server/server_options.h"
 
+namespace {
+
+// SIGHUP: the listener stays; new connections get the re-read certificate.
+void ReloadTls(eragon::server::App& app) {
+  eragon::Status st = app.ReloadTls();
+  if (st.ok()) {
+    fprintf(stderr, "eragond: SIGHUP: TLS certificate reloaded\n");
+  } else {
+    fprintf(stderr, "eragond: SIGHUP: keeping the current TLS certificate: %s\n",
+            st.message().c_str());
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace eragon;
   Result<server::ServerOptions> options = server::ParseServerOptions(argc, argv);
@@ -19,6 +34,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -32,7 +48,7 @@ int main(int argc, char** argv) {
   fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) ReloadTls(**app);
   fprintf(stderr, "eragond: %s received, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   Status st = (*app)->Stop();
   if (!st.ok()) {

@@ -5,8 +5,63 @@
 #include <algorithm>
 #include <iostream>
 #include <thread>
+#include <utility>
+
+#include "core/push_targets.h"
 
 namespace eragon::server {
+
+namespace {
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// The HTTPS and push-target flags. The CIDR lists take commas, spaces or repeated flags
+// (a config file line may hold "a, b"); FinishSecurityOptions joins and checks them.
+struct SecurityFlags {
+  std::vector<std::string> deny, allow;
+  CLI::Option* deny_option = nullptr;
+  CLI::Option* allow_option = nullptr;
+};
+
+void AddSecurityOptions(CLI::App& app, ServerOptions& o, SecurityFlags& f) {
+  app.add_option(
+      "--tls-cert", o.tls_cert,
+      "PEM certificate chain: serve HTTPS (TLS 1.2+) instead of HTTP; reloaded on SIGHUP");
+  app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", o.tls_client_ca,
+                 "PEM CAs: require client certificates that chain to them (needs --tls-cert)");
+  f.deny_option = app.add_option("--push-deny-cidrs", f.deny,
+                                 "CIDRs never pushed to (default " + o.push_deny_cidrs +
+                                     "); eragond's own listen address always")
+                      ->delimiter(',');
+  f.allow_option = app.add_option("--push-allow-cidrs", f.allow,
+                                  "CIDRs pushes may go to (default: every address not denied)")
+                       ->delimiter(',');
+}
+
+Status FinishSecurityOptions(const SecurityFlags& f, ServerOptions& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
+    return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (f.deny_option->count() > 0) o.push_deny_cidrs = JoinList(f.deny);
+  if (f.allow_option->count() > 0) o.push_allow_cidrs = JoinList(f.allow);
+  for (auto [flag, value] : {std::pair{"--push-deny-cidrs", &o.push_deny_cidrs},
+                             std::pair{"--push-allow-cidrs", &o.push_allow_cidrs}}) {
+    if (auto list = ParseCidrList(*value); !list.ok()) {
+      return Status::InvalidArgument(std::string(flag) + ": " + list.status().message());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 int DefaultIoThreads() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
@@ -81,6 +136,8 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--push-ca-file", o.push_ca_file,
                  "PEM file of CAs trusted for https pushes in addition to the system's");
   AddKafkaOptions(app, o);
+  SecurityFlags security;
+  AddSecurityOptions(app, o, security);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -92,6 +149,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   Result<channel::FsyncOptions> f = channel::ParseFsyncOptions(fsync);
   if (!f.ok()) return Status::InvalidArgument("--fsync: " + f.status().message());
   o.fsync = *f;
+  ERAGON_RETURN_IF_ERROR(FinishSecurityOptions(security, o));
   return o;
 }
 

@@ -40,6 +40,16 @@ struct ServerOptions {
   std::string kafka_topic_prefix = "eragon.";
   int kafka_replication = 0;      // 0: min(3, brokers)
   int kafka_timeout_ms = 10'000;  // broker acknowledgement of a publish, admin calls
+  // HTTPS: certificate chain and key (PEM), both or neither; reloaded on SIGHUP.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;  // PEM CAs; set: every client must present a certificate
+  // Push targets (API.md "TLS and push targets"), comma-separated CIDRs checked against
+  // every resolved address at route PUT and before every push connection. Denied wins;
+  // an empty allow list allows everything not denied. eragond's own listen address
+  // (its port on its addresses) is always denied besides these.
+  std::string push_deny_cidrs = "169.254.0.0/16,fe80::/10";
+  std::string push_allow_cidrs;
 };
 
 // Parses argv (and the --config file it names). On --help prints usage and returns

@@ -42,6 +42,15 @@ std::optional<int> WaitUntil(pid_t pid, Clock::time_point deadline) {
   }
 }
 
+// "http://127.0.0.1:43567" or "https://..." out of eragond's start line; "" when absent.
+std::string UrlOfStartLine(const std::string& line) {
+  size_t at = line.find("http://");
+  if (at == std::string::npos) at = line.find("https://");
+  if (at == std::string::npos) return "";
+  size_t end = line.find_first_of(" \t\r", at);
+  return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
 int ExitCodeOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -150,13 +159,11 @@ Status ServerProcess::Start() {
   }
   std::string rest = line.substr(line.find('\n') + 1);
   start_line_ = line.substr(0, line.find('\n'));
-  size_t at = start_line_.find("http://");
-  if (at == std::string::npos) {
+  url_ = UrlOfStartLine(start_line_);
+  if (url_.empty()) {
     Kill();
-    return Status::Internal("no http://HOST:PORT in eragond's start line '" + start_line_ + "'");
+    return Status::Internal("no http[s]://HOST:PORT in eragond's start line '" + start_line_ + "'");
   }
-  size_t end = start_line_.find_first_of(" \t\r", at);
-  url_ = start_line_.substr(at, end == std::string::npos ? std::string::npos : end - at);
 
   drainer_ = std::thread([fd = stdout_fd_, path = stdout_path_, rest] {
     std::ofstream out(path, std::ios::app | std::ios::binary);

@@ -43,7 +43,7 @@ class ServerProcess {
 
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
-  const std::string& url() const { return url_; }  // http://127.0.0.1:PORT
+  const std::string& url() const { return url_; }  // http[s]://127.0.0.1:PORT
   const std::string& data_dir() const { return data_dir_; }
   const std::string& binary() const { return binary_; }
   // The admin token read from <data-dir>/admin.token after start.

@@ -29,9 +29,11 @@ bool AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   return ok;
 }
 
+enum class Kind { kCa, kServer, kClient };
+
 // A certificate for `key` named `cn`, signed by (issuer, issuer_key), or self-signed
 // when issuer is null.
-CertPtr MakeCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+CertPtr MakeCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, Kind kind,
                  long serial) {
   CertPtr cert(X509_new());
   X509* c = cert.get();
@@ -46,15 +48,16 @@ CertPtr MakeCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_k
   X509* signer = issuer != nullptr ? issuer : c;
   X509_set_issuer_name(c, X509_get_subject_name(signer));
   bool ok = AddExt(c, signer, NID_subject_key_identifier, "hash");
-  if (ca) {
+  if (kind == Kind::kCa) {
     ok = ok && AddExt(c, signer, NID_basic_constraints, "critical,CA:TRUE") &&
          AddExt(c, signer, NID_key_usage, "critical,keyCertSign,cRLSign");
   } else {
-    ok = ok && AddExt(c, signer, NID_basic_constraints, "critical,CA:FALSE") &&
-         AddExt(c, signer, NID_authority_key_identifier, "keyid") &&
-         AddExt(c, signer, NID_key_usage, "critical,digitalSignature") &&
-         AddExt(c, signer, NID_ext_key_usage, "serverAuth") &&
-         AddExt(c, signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
+    ok =
+        ok && AddExt(c, signer, NID_basic_constraints, "critical,CA:FALSE") &&
+        AddExt(c, signer, NID_authority_key_identifier, "keyid") &&
+        AddExt(c, signer, NID_key_usage, "critical,digitalSignature") &&
+        AddExt(c, signer, NID_ext_key_usage, kind == Kind::kServer ? "serverAuth" : "clientAuth") &&
+        AddExt(c, signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
   }
   EVP_PKEY* sign_key = issuer_key != nullptr ? issuer_key : key;
   if (!ok || X509_sign(c, sign_key, EVP_sha256()) == 0) return nullptr;
@@ -75,17 +78,23 @@ bool WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
 Result<TestPki> MakeTestPki(const std::string& dir, const std::string& name) {
   KeyPtr ca_key(EVP_EC_gen("P-256"));
   KeyPtr server_key(EVP_EC_gen("P-256"));
-  if (!ca_key || !server_key) return Status::Internal("EVP_EC_gen failed");
+  KeyPtr client_key(EVP_EC_gen("P-256"));
+  if (!ca_key || !server_key || !client_key) return Status::Internal("EVP_EC_gen failed");
   CertPtr ca =
-      MakeCert(ca_key.get(), ("Eragon Test CA " + name).c_str(), nullptr, nullptr, true, 1);
+      MakeCert(ca_key.get(), ("Eragon Test CA " + name).c_str(), nullptr, nullptr, Kind::kCa, 1);
   if (!ca) return Status::Internal("making the CA certificate failed");
-  CertPtr server = MakeCert(server_key.get(), "localhost", ca.get(), ca_key.get(), false, 2);
-  if (!server) return Status::Internal("making the server certificate failed");
-  TestPki pki{dir + "/" + name + "-ca.pem", dir + "/" + name + "-server.pem",
-              dir + "/" + name + "-server.key"};
+  CertPtr server =
+      MakeCert(server_key.get(), "localhost", ca.get(), ca_key.get(), Kind::kServer, 2);
+  CertPtr client = MakeCert(client_key.get(), "client", ca.get(), ca_key.get(), Kind::kClient, 3);
+  if (!server || !client) return Status::Internal("making a leaf certificate failed");
+  const std::string prefix = dir + "/" + name;
+  TestPki pki{prefix + "-ca.pem", prefix + "-server.pem", prefix + "-server.key",
+              prefix + "-client.pem", prefix + "-client.key"};
   if (!WritePem(pki.ca_cert_file, ca.get(), nullptr) ||
       !WritePem(pki.server_cert_file, server.get(), nullptr) ||
-      !WritePem(pki.server_key_file, nullptr, server_key.get())) {
+      !WritePem(pki.server_key_file, nullptr, server_key.get()) ||
+      !WritePem(pki.client_cert_file, client.get(), nullptr) ||
+      !WritePem(pki.client_key_file, nullptr, client_key.get())) {
     return Status::IOError("cannot write PEM files under " + dir);
   }
   return pki;

@@ -200,6 +200,11 @@ TEST_F(RoutesTest, InvalidRoutesAreRejected) {
       {consumer, R"({"type":"carrier-pigeon"})", "type"},
       {consumer, R"({"type":"http"})", "url"},
       {consumer, R"({"type":"http","url":"not a url"})", "url"},
+      // What the push client refuses is refused here too (was 201, then pending forever).
+      {consumer, R"({"type":"http","url":"http://x:99999/"})", "url"},
+      {consumer, R"({"type":"http","url":"http://x:0/"})", "url"},
+      {consumer, R"({"type":"http","url":"http://user:s3cret@x/"})", "url"},
+      {consumer, R"({"type":"http","url":"gopher://x/"})", "url"},
       {consumer, R"({"type":"kafka"})", ""},  // only for kafka channels
       {consumer, R"({"type":"pull","dedup":"sometimes"})", "dedup"},
       {consumer, R"({"type":"pull","format":"xml"})", "format"},
@@ -213,6 +218,7 @@ TEST_F(RoutesTest, InvalidRoutesAreRejected) {
     SCOPED_TRACE(c.path + " " + c.body);
     HttpReply r = Admin("PUT", c.path, c.body);
     EXPECT_API_ERROR(r, 400, "invalid_field");
+    EXPECT_EQ(r.body.find("s3cret"), std::string::npos) << "a URL's user info is a secret";
     if (!c.field.empty()) {
       EXPECT_NE(Json(r.body).Str({"error", "message"}).find(c.field), std::string::npos)
           << "the message names the field; " << Describe(r);
