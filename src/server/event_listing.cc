@@ -125,17 +125,40 @@ Result<std::vector<Source>> InitialSources(channel::Channel* logs, RouteCache* r
 
 }  // namespace
 
-Result<Event> ReadEventById(channel::Channel* logs, index::IdIndex* ids, const std::string& id) {
-  std::optional<index::Location> loc = ids->Find(id);
-  channel::Topic* topic = loc ? logs->FindTopic(loc->topic) : nullptr;
+Result<index::Holder> ResolveEventId(index::IdIndex* ids, const std::string& id,
+                                     const std::string& producer, const std::string& own) {
+  const std::string& wanted = producer.empty() ? own : producer;
+  if (!wanted.empty()) {
+    if (std::optional<index::Location> loc = ids->Find(id, wanted)) {
+      return index::Holder{wanted, std::move(*loc)};
+    }
+    if (!producer.empty()) {
+      return Status::NotFound("no event with id '" + id + "' from producer '" + producer + "'");
+    }
+  }
+  std::vector<index::Holder> all = ids->FindAll(id);
+  if (all.empty()) return Status::NotFound("no event with id '" + id + "'");
+  if (all.size() == 1) return std::move(all[0]);
+  std::string names;
+  for (const index::Holder& h : all) names += (names.empty() ? "'" : ", '") + h.producer + "'";
+  return Status::Conflict("event id '" + id + "' is held by several producers (" + names +
+                          "); name one with ?producer=");
+}
+
+Result<Event> ReadEventAt(channel::Channel* logs, const index::Holder& holder,
+                          const std::string& id) {
+  const index::Location& loc = holder.loc;
+  channel::Topic* topic = logs->FindTopic(loc.topic);
   if (topic == nullptr) return Status::NotFound("no event with id '" + id + "'");
   ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> recs,
-                          topic->Read(loc->partition, loc->offset, 1, kMaxReadBytes));
-  if (recs.empty() || recs[0].offset != loc->offset) {
+                          topic->Read(loc.partition, loc.offset, 1, kMaxReadBytes));
+  if (recs.empty() || recs[0].offset != loc.offset) {
     return Status::NotFound("no event with id '" + id + "' (no longer retained)");
   }
   ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(recs[0].payload));
-  if (e.id != id) return Status::Internal("id index points at another event for '" + id + "'");
+  if (e.id != id || e.producer != holder.producer) {
+    return Status::Internal("id index points at another event for '" + id + "'");
+  }
   return e;
 }
 
