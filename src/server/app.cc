@@ -23,6 +23,7 @@
 #include "server/publisher.h"
 #include "server/route_admin.h"
 #include "server/route_cache.h"
+#include "server/secret_files.h"
 #include "server/worker_pool.h"
 
 namespace eragon::server {
@@ -106,9 +107,10 @@ Status SplitListen(const std::string& listen, std::string* host, uint16_t* port)
 // type's producer) and waits for the answer. A duplicate means the tick was stored before
 // (by this or another node, or before a crash), so it counts as fired; so does a conflict
 // (the tick's id is stored with the schedule's earlier data or producer).
-Status FireScheduleTick(Publisher* publisher, const config::Schedule& s, int64_t tick_ms) {
+Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
+                        const config::Schedule& s, int64_t tick_ms) {
   Event e;
-  e.id = ScheduleEventId(s.name, tick_ms);
+  e.id = ScheduleEventId(install_secret, s.name, tick_ms);
   e.event_type = s.event_type;
   e.entity_id = s.entity_id;
   e.occurred_at = tick_ms;
@@ -170,6 +172,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   ERAGON_RETURN_IF_ERROR(OpenStores(*p));
   p->auth = std::make_unique<Auth>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   ERAGON_RETURN_IF_ERROR(p->auth->EnsureAdminToken(p->env, options.data_dir));
+  ERAGON_ASSIGN_OR_RETURN(std::string install_secret,
+                          EnsureInstallSecret(p->env, options.data_dir));
   p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   PublisherOptions po;
   po.min_free_bytes = options.min_free_bytes;
@@ -223,8 +227,9 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   ERAGON_RETURN_IF_ERROR(p->http->Start());
   Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(
-      p->store.get(), p->clock, [publisher](const config::Schedule& s, int64_t tick_ms) {
-        return FireScheduleTick(publisher, s, tick_ms);
+      p->store.get(), p->clock,
+      [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {
+        return FireScheduleTick(publisher, install_secret, s, tick_ms);
       });
   p->scheduler->Start(std::chrono::milliseconds(200));
   Parts* raw = p.get();
