@@ -220,7 +220,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   Auth* auth = p->auth.get();
   p->http->SetOversizeHook(
       [auth](const http::HttpRequest& req) -> std::optional<http::HttpResponse> {
-        Result<Caller> caller = auth->Authenticate(req.Header("Authorization").value_or(""));
+        Result<Caller> caller = AuthenticateRequest(auth, req);
         if (!caller.ok()) return http::ErrorResponse(caller.status());
         return std::nullopt;
       });
