@@ -14,6 +14,10 @@ namespace {
 constexpr size_t kWindow = 256;         // records read per backwards step
 constexpr size_t kScanBudget = 20'000;  // records examined per page, at most
 constexpr size_t kMaxReadBytes = 8 << 20;
+// A page stops growing at this many bytes (a page's events' data, and the answer); `next`
+// then leads on. Without it limit=1000 over 1 MiB events built a page of ~1 GB.
+constexpr size_t kMaxPageBytes = 4 << 20;
+constexpr size_t kFirstWindow = 8;  // records in a partition's first backwards step
 
 struct Candidate {
   int64_t timestamp_ms;
@@ -29,6 +33,8 @@ struct Source {
   uint64_t scanned_to;           // lowest offset examined so far
   std::vector<Candidate> found;  // matches, newest first
   size_t taken = 0;
+  size_t found_bytes = 0;        // of the matches' data
+  size_t window = kFirstWindow;  // records per backwards step (Fill adapts it)
 };
 
 bool Matches(const Event& e, const ListQuery& q) {
@@ -36,9 +42,11 @@ bool Matches(const Event& e, const ListQuery& q) {
          (!q.entity_id || e.entity_id == *q.entity_id);
 }
 
-// Appends the matches among the records of [lo, s.scanned_to), oldest first. A read
-// returns at most kMaxReadBytes, so large events take several reads of the range.
-Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<Candidate>* out) {
+// Appends the matches among the records of [lo, s.scanned_to), oldest first, and adds the
+// bytes read to `*bytes`. A read returns at most kMaxReadBytes, so large events take
+// several reads of the range.
+Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<Candidate>* out,
+                  size_t* bytes) {
   uint64_t from = lo;
   while (from < s.scanned_to) {
     ERAGON_ASSIGN_OR_RETURN(
@@ -47,6 +55,7 @@ Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<
     if (recs.empty()) break;
     for (channel::Record& rec : recs) {
       if (rec.offset >= s.scanned_to) return Status::Ok();
+      *bytes += rec.payload.size();
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       if (Matches(e, q)) out->push_back({rec.timestamp_ms, rec.offset, std::move(e)});
       from = rec.offset + 1;
@@ -55,19 +64,28 @@ Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<
   return Status::Ok();
 }
 
-// Reads backwards until `need` matches are found, the partition start is reached or the
-// shared budget runs out.
+// Reads backwards until `need` matches (or kMaxPageBytes of their data) are found, the
+// partition start is reached or the shared budget runs out. A step starts at kFirstWindow
+// records and doubles (up to kWindow) while steps stay small in bytes, halving when they
+// are large, so large events are never read many at a time.
 Status Fill(Source& s, const ListQuery& q, size_t need, size_t* budget) {
   const uint64_t start = s.topic->StartOffset(s.partition);
   if (s.scanned_to < start) s.scanned_to = start;
-  while (s.found.size() < need && s.scanned_to > start && *budget > 0) {
-    uint64_t lo = s.scanned_to - std::min<uint64_t>(s.scanned_to - start, kWindow);
+  while (s.found.size() < need && s.found_bytes < kMaxPageBytes && s.scanned_to > start &&
+         *budget > 0) {
+    uint64_t lo = s.scanned_to - std::min<uint64_t>(s.scanned_to - start, s.window);
     size_t count = static_cast<size_t>(s.scanned_to - lo);
     std::vector<Candidate> window;
-    ERAGON_RETURN_IF_ERROR(ReadWindow(s, q, lo, &window));
-    for (auto it = window.rbegin(); it != window.rend(); ++it) s.found.push_back(std::move(*it));
+    size_t bytes = 0;
+    ERAGON_RETURN_IF_ERROR(ReadWindow(s, q, lo, &window, &bytes));
+    for (auto it = window.rbegin(); it != window.rend(); ++it) {
+      s.found_bytes += it->event.data.size();
+      s.found.push_back(std::move(*it));
+    }
     *budget -= std::min(*budget, count);
     s.scanned_to = lo;
+    s.window = bytes < kMaxPageBytes / 8 ? std::min(s.window * 2, kWindow)
+                                         : std::max<size_t>(s.window / 2, 1);
   }
   return Status::Ok();
 }
@@ -216,7 +234,9 @@ Result<std::string> ListEventsJson(channel::Channel* logs, RouteCache* routes, c
   JsonWriter w(&out);
   w.BeginObject().Key("items").BeginArray();
   size_t emitted = 0;
-  while (emitted < q.limit) {
+  // Stops at kMaxPageBytes: a source whose matches stopped at that many bytes is never
+  // passed over (emitting them all reaches the cap), so the order holds across pages.
+  while (emitted < q.limit && out.size() < kMaxPageBytes) {
     Source* best = nullptr;
     for (Source& s : sources) {
       if (s.taken >= s.found.size()) continue;
