@@ -211,6 +211,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   ho.max_body_bytes = options.max_body_bytes;
   ho.request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
   ho.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  ho.max_connections = options.max_connections;
   p->http = std::make_unique<http::HttpServer>(ho, p->router.get());
   Metrics* metrics = p->metrics.get();
   p->http->SetLatencyHook([metrics](const http::RequestStats& s) {
