@@ -176,7 +176,10 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
                           EnsureInstallSecret(p->env, options.data_dir));
   p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   PublisherOptions po;
-  po.min_free_bytes = options.min_free_bytes;
+  // A segment's worth is reserved on top: a new segment is preallocated whole, so with
+  // --min-free-bytes at or below the segment size its fallocate would hit ENOSPC before
+  // publishing answered 507 (issue 16).
+  po.min_free_bytes = options.min_free_bytes + options.segment_bytes;
   po.max_used_fraction = options.max_disk_used;
   p->workers = std::make_unique<WorkerPool>(2);
   p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,

@@ -1,8 +1,10 @@
 // HTTP-level conventions: error bodies everywhere, unknown paths, malformed requests,
 // big valid bodies, keep-alive, operations endpoints.
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -90,6 +92,31 @@ TEST(ProtocolLimits, IdleConnectionsCannotLockOutNewClients) {
   auto r = fresh.Request("GET", "/healthz", "", {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 200) << Describe(*r);
+}
+
+// Issue 16: with --min-free-bytes at or below the segment size, a new segment's fallocate
+// hit ENOSPC before publishing answered 507. The watermark now reserves a segment: free
+// space above --min-free-bytes but below it plus --segment-bytes already answers 507.
+TEST(ProtocolLimits, StorageFullReservesASegmentAboveMinFreeBytes) {
+  struct statvfs vfs {};
+  ASSERT_EQ(statvfs(std::filesystem::temp_directory_path().c_str(), &vfs), 0);
+  const uint64_t free_bytes = uint64_t(vfs.f_bavail) * vfs.f_frsize;
+  const uint64_t segment = 1ull << 30;
+  if (free_bytes < 2 * segment) GTEST_SKIP() << "needs 2 GiB free";
+  const uint64_t min_free = free_bytes - segment / 2;  // free is above it, by half a segment
+  ServerProcess server(ERAGOND_PATH, {"--min-free-bytes", std::to_string(min_free),
+                                      "--segment-bytes", std::to_string(segment)});
+  ASSERT_TRUE(server.Start().ok()) << server.Logs();
+  HttpClient c(server.url());
+  HttpHeaders auth = {{"Authorization", "Bearer " + server.admin_token()}};
+  auto put =
+      c.Request("PUT", "/v1/routes/order_created/producer", R"({"producer":"orders"})", auth);
+  ASSERT_TRUE(put.ok() && put->status == 201)
+      << (put.ok() ? Describe(*put) : put.status().ToString());
+  auto r = c.Request("POST", "/v1/events", EventJson("order_created", "e", "{}", "x-1"), auth);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 507) << Describe(*r);
+  EXPECT_EQ(ErrorCode(*r), "storage_full");
 }
 
 TEST_F(ProtocolTest, LargeValidBatchAndKeepAlive) {
