@@ -106,7 +106,7 @@ Status SplitListen(const std::string& listen, std::string* host, uint16_t* port)
 // Publishes one schedule tick as the type's producer (an admin caller publishes as the
 // type's producer) and waits for the answer. A duplicate means the tick was stored before
 // (by this or another node, or before a crash), so it counts as fired; so does a conflict
-// (the tick's id is stored with the schedule's earlier data or producer).
+// (the tick's id is stored by the producer with the schedule's earlier data).
 Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
                         const config::Schedule& s, int64_t tick_ms) {
   Event e;
