@@ -50,10 +50,19 @@ std::string IdKey(std::string_view id, std::string_view producer) {
   return k;
 }
 // The in-memory key of a claim: id, NUL, producer.
+void AssignRecentKey(std::string_view id, std::string_view producer, std::string* k) {
+  k->assign(id).push_back('\0');
+  k->append(producer);
+}
 std::string RecentKey(std::string_view id, std::string_view producer) {
-  std::string k(id);
-  k.push_back('\0');
-  k.append(producer);
+  std::string k;
+  AssignRecentKey(id, producer, &k);
+  return k;
+}
+// For lookups on the publish path: the thread's buffer, so no allocation per event.
+const std::string& ScratchRecentKey(std::string_view id, std::string_view producer) {
+  thread_local std::string k;
+  AssignRecentKey(id, producer, &k);
   return k;
 }
 std::string TypeKey(std::string_view type) { return "t/" + std::string(type); }
@@ -228,7 +237,10 @@ void IdIndex::Impl::Commit(const std::string& id, const std::string& producer,
   {
     Stripe& stripe = StripeOf(id);
     std::lock_guard lock(stripe.mu);
-    Recent& r = stripe.recent[RecentKey(id, producer)];
+    const std::string& key = ScratchRecentKey(id, producer);
+    auto it = stripe.recent.find(key);
+    if (it == stripe.recent.end()) it = stripe.recent.emplace(key, Recent{}).first;
+    Recent& r = it->second;
     r.committed = true;
     r.entry.loc = loc;
     p.entry = r.entry;
@@ -357,7 +369,7 @@ void IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
   for (const Pending& p : batch) {
     Stripe& stripe = StripeOf(p.id);
     std::lock_guard lock(stripe.mu);
-    stripe.recent.erase(RecentKey(p.id, p.entry.producer));
+    stripe.recent.erase(ScratchRecentKey(p.id, p.entry.producer));
   }
 }
 
