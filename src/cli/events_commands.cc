@@ -129,26 +129,26 @@ void PrintEvent(const std::string& body, simdjson::dom::element event) {
   }
 }
 
-int Get(const CliContext& ctx, const std::string& id) {
-  return CallAndShow(
-      ctx, "GET", "/v1/events/" + UrlEncode(id), "",
-      [&](simdjson::dom::element doc, const HttpReply& reply) {
-        simdjson::dom::element event;
-        if (!doc["event"].get(event)) PrintEvent(reply.body, event);
-        simdjson::dom::array deliveries;
-        if (!doc["deliveries"].get(deliveries)) {
-          Table table({"CONSUMER", "STATE", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR",
-                       "NEXT_ATTEMPT_AT", "DELIVERED_AT"});
-          for (auto d : deliveries) {
-            table.AddRow({Field(d, "consumer"), Field(d, "state"), Field(d, "attempts"),
-                          Field(d, "last_status"), Field(d, "last_error"),
-                          Field(d, "next_attempt_at"), Field(d, "delivered_at")});
-          }
-          std::cout << "\nDeliveries (" << table.size() << ")\n";
-          table.Print(std::cout);
-        }
-        return kExitOk;
-      });
+int Get(const CliContext& ctx, const std::string& id, const std::string& producer) {
+  std::string path = "/v1/events/" + UrlEncode(id);
+  if (!producer.empty()) path += "?producer=" + UrlEncode(producer);
+  return CallAndShow(ctx, "GET", path, "", [&](simdjson::dom::element doc, const HttpReply& reply) {
+    simdjson::dom::element event;
+    if (!doc["event"].get(event)) PrintEvent(reply.body, event);
+    simdjson::dom::array deliveries;
+    if (!doc["deliveries"].get(deliveries)) {
+      Table table({"CONSUMER", "STATE", "ATTEMPTS", "LAST_STATUS", "LAST_ERROR", "NEXT_ATTEMPT_AT",
+                   "DELIVERED_AT"});
+      for (auto d : deliveries) {
+        table.AddRow({Field(d, "consumer"), Field(d, "state"), Field(d, "attempts"),
+                      Field(d, "last_status"), Field(d, "last_error"), Field(d, "next_attempt_at"),
+                      Field(d, "delivered_at")});
+      }
+      std::cout << "\nDeliveries (" << table.size() << ")\n";
+      table.Print(std::cout);
+    }
+    return kExitOk;
+  });
 }
 
 struct ListArgs {
@@ -206,7 +206,9 @@ void AddEventsCommands(CLI::App& app, const CliContext& ctx, int* exit_code) {
   auto id = std::make_shared<std::string>();
   auto* get = events->add_subcommand("get", "Show one event and its deliveries");
   get->add_option("id", *id, "Event id")->required();
-  get->callback([=, &ctx] { *exit_code = Get(ctx, *id); });
+  auto producer = std::make_shared<std::string>();
+  get->add_option("--producer", *producer, "Whose event, when several producers published this id");
+  get->callback([=, &ctx] { *exit_code = Get(ctx, *id, *producer); });
 
   auto a = std::make_shared<ListArgs>();
   auto* list = events->add_subcommand("list", "Recent events, newest first");

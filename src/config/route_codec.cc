@@ -116,6 +116,7 @@ Result<simdjson::dom::object> BodyObject(std::string_view body) {
   ERAGON_ASSIGN_OR_RETURN(element root, ParseJson(body));
   simdjson::dom::object object;
   if (root.get_object().get(object)) return Status::InvalidArgument("body: must be a JSON object");
+  ERAGON_RETURN_IF_ERROR(CheckUniqueKeys(root));
   return object;
 }
 

@@ -1,5 +1,6 @@
 #include "core/json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -280,6 +281,51 @@ JsonWriter& JsonWriter::Raw(std::string_view json) {
 }
 
 Status ValidateJson(std::string_view json) { return ParseJson(json).status(); }
+
+namespace {
+
+// Whether a key appears twice in an object inside `value`; `*path` is then its path
+// relative to `value` (built only on the way out of a failure: no work per key).
+bool FindDuplicateKey(simdjson::dom::element value, bool top, std::string_view opaque,
+                      std::string* path) {
+  simdjson::dom::array array;
+  if (!value.get_array().get(array)) {
+    size_t i = 0;
+    for (simdjson::dom::element e : array) {
+      if (FindDuplicateKey(e, false, {}, path)) {
+        *path =
+            "[" + std::to_string(i) + "]" + (path->empty() || (*path)[0] == '[' ? "" : ".") + *path;
+        return true;
+      }
+      ++i;
+    }
+    return false;
+  }
+  simdjson::dom::object object;
+  if (value.get_object().get(object)) return false;
+  std::vector<std::string_view> seen;
+  for (simdjson::dom::key_value_pair kv : object) {
+    if (std::find(seen.begin(), seen.end(), kv.key) != seen.end()) {
+      *path = std::string(kv.key);
+      return true;
+    }
+    seen.push_back(kv.key);
+    if (top && !opaque.empty() && kv.key == opaque) continue;
+    if (FindDuplicateKey(kv.value, false, {}, path)) {
+      *path = std::string(kv.key) + (!path->empty() && (*path)[0] == '[' ? "" : ".") + *path;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Status CheckUniqueKeys(simdjson::dom::element value, std::string_view opaque) {
+  std::string path;
+  if (!FindDuplicateKey(value, true, opaque, &path)) return Status::Ok();
+  return Status::InvalidArgument(path + ": appears more than once");
+}
 
 Result<simdjson::dom::element> ParseJson(std::string_view json) {
   return ParseJson(json, ThreadParser());

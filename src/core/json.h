@@ -73,6 +73,12 @@ Result<simdjson::dom::element> ParseJson(std::string_view json);
 // or is destroyed. The parser's depth limit is set to kMaxJsonDepth.
 Result<simdjson::dom::element> ParseJson(std::string_view json, simdjson::dom::parser& parser);
 
+// A key given twice in one object of `value` (nested objects and arrays too) is
+// InvalidArgument("<path>: appears more than once"), as publish refuses an event's field
+// given twice. Members of the top-level object named `opaque` (e.g. a schedule's `data`,
+// kept as sent) are not looked into.
+Status CheckUniqueKeys(simdjson::dom::element value, std::string_view opaque = {});
+
 // Raw spans. REQUIRES for all: the text was validated (ParseJson/ValidateJson) and is the
 // exact text of one value of the kind named, without surrounding whitespace. The returned
 // views point into that text; values carry no surrounding whitespace.

@@ -162,3 +162,31 @@ TEST(Json, RawSpansSkipEscapedQuotesAndBackslashRuns) {
 
 }  // namespace
 }  // namespace eragon
+
+namespace eragon {
+namespace {
+
+std::string DuplicateIn(std::string_view json, std::string_view opaque = {}) {
+  simdjson::dom::parser parser;
+  Result<simdjson::dom::element> root = ParseJson(json, parser);
+  EXPECT_TRUE(root.ok());
+  Status st = CheckUniqueKeys(*root, opaque);
+  return st.ok() ? "" : st.message();
+}
+
+// Issue 16: admin bodies took the first of a key given twice; now it is refused, at any
+// depth, with the path of the key, except inside an opaque member (data kept as sent).
+TEST(Json, CheckUniqueKeysNamesTheRepeatedKey) {
+  EXPECT_EQ(DuplicateIn(R"({"a":1,"b":{"c":[1,{"d":2}]}})"), "");
+  EXPECT_EQ(DuplicateIn(R"({"a":1,"a":2})"), "a: appears more than once");
+  EXPECT_EQ(DuplicateIn(R"({"retry":{"x":1,"x":1}})"), "retry.x: appears more than once");
+  EXPECT_EQ(DuplicateIn(R"({"l":[{},{"k":1,"k":2}]})"), "l[1].k: appears more than once");
+  EXPECT_EQ(DuplicateIn(R"([[{"k":1,"k":2}]])"), "[0][0].k: appears more than once");
+  EXPECT_EQ(DuplicateIn(R"({"data":{"k":1,"k":2}})", "data"), "");
+  EXPECT_EQ(DuplicateIn(R"({"data":1,"data":2})", "data"), "data: appears more than once");
+  EXPECT_EQ(DuplicateIn(R"({"x":{"data":{"k":1,"k":2}}})", "data"),
+            "x.data.k: appears more than once");
+}
+
+}  // namespace
+}  // namespace eragon

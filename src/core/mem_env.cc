@@ -43,6 +43,7 @@ struct Faults {
   std::mutex mu;
   Status write_error;
   Status sync_error;
+  Status preallocate_error;
   int64_t writes_left = -1;  // -1: unlimited
   int64_t sync_count = 0;
 
@@ -90,6 +91,10 @@ class MemWritableFile final : public WritableFile {
     return Status::Ok();
   }
   Status Preallocate(uint64_t size) override {
+    {
+      std::lock_guard<std::mutex> l(faults_->mu);
+      if (!faults_->preallocate_error.ok()) return faults_->preallocate_error;
+    }
     std::lock_guard<std::mutex> l(f_->mu);
     if (f_->data.size() < size) f_->Resize(size);
     return Status::Ok();
@@ -265,6 +270,10 @@ class MemEnvImpl final : public MemEnv {
   void SetSyncError(Status s) override {
     std::lock_guard<std::mutex> l(faults_->mu);
     faults_->sync_error = std::move(s);
+  }
+  void SetPreallocateError(Status s) override {
+    std::lock_guard<std::mutex> l(faults_->mu);
+    faults_->preallocate_error = std::move(s);
   }
   void FailAfterNWrites(int64_t n) override {
     std::lock_guard<std::mutex> l(faults_->mu);

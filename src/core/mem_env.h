@@ -25,6 +25,9 @@ class MemEnv : public Env {
   // again with an ok Status.
   virtual void SetWriteError(Status s) = 0;
   virtual void SetSyncError(Status s) = 0;
+  // Every later WritableFile::Preallocate fails with `s` (e.g. StorageFull for ENOSPC)
+  // until called again with an ok Status.
+  virtual void SetPreallocateError(Status s) = 0;
   // After n more successful writes, writes fail with an IOError (until SetWriteError(ok)).
   virtual void FailAfterNWrites(int64_t n) = 0;
 

@@ -36,6 +36,7 @@ bool IsValidServiceName(std::string_view name) {
 
 bool IsValidEventId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
+  if (id == "." || id == "..") return false;  // they would change a URL path's meaning
   for (char c : id) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == ':' || c == '-';

@@ -49,6 +49,11 @@ TEST(Names, EventIdRules) {
   EXPECT_FALSE(IsValidEventId("a b"));
   EXPECT_FALSE(IsValidEventId("a/b"));
   EXPECT_FALSE(IsValidEventId("é"));
+  // Issue 16: "." and ".." change a URL path's meaning (GET /v1/events/..).
+  EXPECT_FALSE(IsValidEventId("."));
+  EXPECT_FALSE(IsValidEventId(".."));
+  EXPECT_TRUE(IsValidEventId("..."));
+  EXPECT_TRUE(IsValidEventId(".a"));
 }
 
 TEST(Names, EntityIdAcceptsUtf8UpTo256Bytes) {

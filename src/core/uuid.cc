@@ -8,6 +8,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/hash.h"
+
 namespace eragon {
 namespace {
 
@@ -128,11 +130,17 @@ std::string UuidV5(const UuidBytes& ns, std::string_view name) {
   return FormatUuid(b);
 }
 
-std::string ScheduleEventId(std::string_view schedule_name, int64_t tick_ms) {
+std::string ScheduleEventId(std::string_view install_secret, std::string_view schedule_name,
+                            int64_t tick_ms) {
   std::string name(schedule_name);
   name.push_back('/');
   name += std::to_string(tick_ms);
-  return UuidV5(kEragonNamespace, name);
+  const std::string mac = HmacSha256(install_secret, name);
+  UuidBytes b;
+  std::memcpy(b.data(), mac.data(), 16);
+  b[6] = static_cast<uint8_t>(0x80 | (b[6] & 0x0F));
+  b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3F));
+  return FormatUuid(b);
 }
 
 std::optional<int64_t> UuidV7Timestamp(std::string_view text) {

@@ -19,10 +19,6 @@ inline constexpr UuidBytes kNamespaceDns = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 
                                             0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
 inline constexpr UuidBytes kNamespaceUrl = {0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
                                             0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
-// Eragon's own namespace, c407024d-e977-4a38-a77f-ee3b6f03bce7. Never change it: schedule
-// event ids derive from it, and a change would fire already-fired ticks again.
-inline constexpr UuidBytes kEragonNamespace = {0xc4, 0x07, 0x02, 0x4d, 0xe9, 0x77, 0x4a, 0x38,
-                                               0xa7, 0x7f, 0xee, 0x3b, 0x6f, 0x03, 0xbc, 0xe7};
 
 // A new UUIDv7: 48-bit Unix ms from clock->WallMs(), version 7, a 12-bit counter in rand_a
 // (method 1 of RFC 9562 section 6.2) and 62 random bits from OpenSSL's CSPRNG. Ids made
@@ -33,9 +29,12 @@ std::string NewUuidV7(Clock* clock);
 // The UUIDv5 (SHA-1) of `name` in namespace `ns`.
 std::string UuidV5(const UuidBytes& ns, std::string_view name);
 
-// The event id of schedule `schedule_name`'s tick at `tick_ms`:
-// UuidV5(kEragonNamespace, schedule_name + "/" + decimal tick_ms).
-std::string ScheduleEventId(std::string_view schedule_name, int64_t tick_ms);
+// The event id of schedule `schedule_name`'s tick at `tick_ms`, keyed with the install's
+// secret so that no other service can predict it: the first 16 bytes of
+// HMAC-SHA256(install_secret, schedule_name + "/" + decimal tick_ms) as a UUIDv8
+// (version 8, RFC 9562 variant). The same secret gives the same id on every start.
+std::string ScheduleEventId(std::string_view install_secret, std::string_view schedule_name,
+                            int64_t tick_ms);
 
 std::string FormatUuid(const UuidBytes& bytes);
 // Parses the 8-4-4-4-12 hex form (either case); nullopt otherwise.

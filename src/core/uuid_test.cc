@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/hash.h"
+
 namespace eragon {
 namespace {
 
@@ -23,11 +25,23 @@ TEST(Uuid, V5IsDeterministicAndVersioned) {
   EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);
 }
 
-TEST(Uuid, ScheduleEventIdIsV5OfNameSlashTick) {
-  EXPECT_EQ(ScheduleEventId("nightly", 1700000000000),
-            UuidV5(kEragonNamespace, "nightly/1700000000000"));
-  EXPECT_NE(ScheduleEventId("nightly", 1700000000000), ScheduleEventId("nightly", 1700000060000));
-  EXPECT_NE(ScheduleEventId("a", 1), ScheduleEventId("b", 1));
+// Issue 16: tick ids were UUIDv5 of "<schedule>/<tick>" in a fixed namespace, so any
+// service could compute (and squat) them. Now they are keyed with the install's secret:
+// stable for one secret, unrelated under another, and not the old UUIDv5.
+TEST(Uuid, ScheduleEventIdIsKeyedWithTheInstallSecret) {
+  const std::string secret(32, 'k');
+  const std::string id = ScheduleEventId(secret, "nightly", 1700000000000);
+  EXPECT_EQ(id, ScheduleEventId(secret, "nightly", 1700000000000));
+  EXPECT_NE(id, ScheduleEventId(std::string(32, 'j'), "nightly", 1700000000000));
+  const UuidBytes old_ns = {0xc4, 0x07, 0x02, 0x4d, 0xe9, 0x77, 0x4a, 0x38,
+                            0xa7, 0x7f, 0xee, 0x3b, 0x6f, 0x03, 0xbc, 0xe7};
+  EXPECT_NE(id, UuidV5(old_ns, "nightly/1700000000000"));
+  // The first 32 bits are the HMAC's.
+  EXPECT_EQ(id.substr(0, 8), HexEncode(HmacSha256(secret, "nightly/1700000000000")).substr(0, 8));
+  EXPECT_EQ(id[14], '8');
+  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos);
+  EXPECT_NE(id, ScheduleEventId(secret, "nightly", 1700000060000));
+  EXPECT_NE(ScheduleEventId(secret, "a", 1), ScheduleEventId(secret, "b", 1));
 }
 
 TEST(Uuid, V7LayoutCarriesTimestampVersionAndVariant) {

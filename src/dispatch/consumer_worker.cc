@@ -27,7 +27,8 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
   if (!initialized_) {
     InitPositions();
     // Redrives requested before a restart go on (the marks are removed when they end).
-    AddRedrives(ctx_.store->ListRedrives(consumer_, topic_name()));
+    redrives_in_store_ = true;
+    LoadRedrives();
     initialized_ = true;
   }
   window_.Unpause();  // a route may be enabled again: look at them once more

@@ -134,8 +134,11 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   Status Seek(int64_t to_ms);
   // Redrive dead letters: delivered again now, dedup ignored, attempts start at zero.
   // The caller marks them in the store first (DeliveryBatch::MarkRedrive), so a restart
-  // goes on with the redrive; the worker removes each mark when that delivery ends.
-  void Redrive(std::vector<DeadLetter> dead);
+  // goes on with the redrive; the worker removes each mark when that delivery ends. The
+  // marks are the queue: the worker holds at most kMaxRedrivesInMemory of them in memory
+  // and loads more as those end (LoadRedrives), so a redrive of millions costs a page.
+  void RedrivesMarked();
+  static constexpr size_t kMaxRedrivesInMemory = 256;
 
   // The state of one event for this consumer, if the consumer has seen it.
   std::optional<DeliveryState> StateOf(uint32_t partition, uint64_t offset);
@@ -145,6 +148,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
     int64_t lag_ms = 0;  // age of the oldest not-done event
     bool circuit_open = false;
     size_t window = 0;
+    size_t redrives = 0;  // redriven dead letters held in memory
   };
   Stats GetStats();
 
@@ -155,6 +159,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void RequestPump();
   Status FlushPending(bool sync);
   void AddRedrives(std::vector<DeadLetter> dead);
+  void LoadRedrives();
   const config::ConsumerRoute* RouteOf(Slot& slot);
   void Fill(std::unique_lock<std::mutex>& lock);  // unlocks mu_ around log reads
   void Admit(uint32_t p, const CachedRecord& rec, int64_t now);
@@ -190,6 +195,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
 
   std::mutex mu_;
   bool initialized_ = false;
+  bool redrives_in_store_ = false;  // redrive marks may exist that are not loaded yet
   std::map<std::string, config::ConsumerRoute> routes_;
   uint64_t routes_gen_ = 1;  // changes with routes_ (the pointers Slot::route caches die)
   DeliveryWindow window_;

@@ -159,9 +159,11 @@ class DeliveryStore {
                                            const std::string& event_type,
                                            const std::string& after_key, size_t limit) = 0;
   virtual uint64_t CountDead(const std::string& consumer) = 0;
-  // The dead letters marked as being redriven by (consumer, topic), in redrive order.
+  // The dead letters marked as being redriven by (consumer, topic), in redrive order; at
+  // most `limit` (marks whose dead letter is gone are skipped).
   virtual std::vector<DeadLetter> ListRedrives(const std::string& consumer,
-                                               const std::string& topic) = 0;
+                                               const std::string& topic,
+                                               size_t limit = SIZE_MAX) = 0;
 
   // Drops states of (consumer, topic) for offsets in [from, to) of a partition.
   virtual Status RemoveStates(const std::string& consumer, const std::string& topic,

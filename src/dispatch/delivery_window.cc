@@ -32,6 +32,7 @@ Slot* DeliveryWindow::Add(uint32_t p, uint64_t offset, Slot slot, bool* head) {
   auto [it, inserted] = parts_[p].slots.emplace(offset, std::move(slot));
   if (!inserted) return nullptr;
   ++size_;
+  bytes_ += WindowBytesOf(*it->second.event);
   *head = true;
   if (ordered_) {
     std::deque<SlotKey>& q = entity_queue_[it->second.event->entity_id];
@@ -66,8 +67,12 @@ std::optional<SlotKey> DeliveryWindow::Remove(const SlotKey& key, const Slot& sl
     }
   }
   PartitionWindow& part = parts_[key.partition];
-  part.slots.erase(key.offset);
-  --size_;
+  auto it = part.slots.find(key.offset);
+  if (it != part.slots.end()) {
+    bytes_ -= std::min(bytes_, WindowBytesOf(*it->second.event));
+    part.slots.erase(it);
+    --size_;
+  }
   part.committed = part.slots.empty() ? part.read_pos : part.slots.begin()->first;
   return next;
 }
@@ -81,6 +86,7 @@ void DeliveryWindow::Unpause() {
 void DeliveryWindow::Clear() {
   for (PartitionWindow& part : parts_) part.slots.clear();
   size_ = 0;
+  bytes_ = 0;
   entity_queue_.clear();
   ready_.clear();
   pull_ready_.clear();

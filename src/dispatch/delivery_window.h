@@ -33,6 +33,15 @@
 namespace eragon::dispatch {
 
 inline constexpr size_t kMaxWindow = 4096;
+// The window is bounded in bytes too (of its events' data, ids and names): 4096 events of
+// 1 MiB were 4 GiB per worker (issue 16: a dead consumer with `start: earliest` over 1 MiB
+// events pushed RSS to ~1 GB). A read may overshoot it by one log read (4 MiB).
+inline constexpr size_t kMaxWindowBytes = 64 << 20;
+// What an event counts against kMaxWindowBytes.
+inline size_t WindowBytesOf(const Event& e) {
+  return e.data.size() + e.id.size() + e.entity_id.size() + e.event_type.size() +
+         e.traceparent.size();
+}
 
 struct SlotKey {
   uint32_t partition = 0;  // kRedrivePartition for redriven dead letters
@@ -85,8 +94,10 @@ class DeliveryWindow {
   uint32_t partitions() const { return static_cast<uint32_t>(parts_.size()); }
   PartitionWindow& partition(uint32_t p) { return parts_[p]; }
   const PartitionWindow& partition(uint32_t p) const { return parts_[p]; }
-  size_t size() const { return size_; }  // events in the window (redrives not counted)
-  size_t room() const { return kMaxWindow - size_; }
+  size_t size() const { return size_; }    // events in the window (redrives not counted)
+  size_t bytes() const { return bytes_; }  // their WindowBytesOf
+  // Events that may still be read: 0 once kMaxWindow events or kMaxWindowBytes are held.
+  size_t room() const { return bytes_ >= kMaxWindowBytes ? 0 : kMaxWindow - size_; }
 
   // The slot of a window event or a redrive; nullptr when it is not (or no longer) there.
   Slot* Find(const SlotKey& key);
@@ -126,6 +137,7 @@ class DeliveryWindow {
   const bool ordered_;
   std::vector<PartitionWindow> parts_;
   size_t size_ = 0;
+  size_t bytes_ = 0;
   std::map<uint64_t, Slot> redrives_;
   uint64_t next_redrive_id_ = 1;
   uint64_t next_tag_ = 1;

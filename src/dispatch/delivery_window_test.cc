@@ -50,6 +50,30 @@ TEST(DeliveryWindowTest, RoomShrinksToZeroAtTheBoundAndRedrivesDoNotCount) {
   EXPECT_EQ(w.Find(r), nullptr);
 }
 
+// Issue 16: the bound was 4096 events whatever their size (4 GiB of 1 MiB events). Now
+// the window also stops taking events at kMaxWindowBytes, and frees the bytes on removal.
+TEST(DeliveryWindowTest, RoomIsZeroAtTheByteBoundToo) {
+  DeliveryWindow w(1, false);
+  bool head = false;
+  auto big = [](int i) {
+    Slot s = EventSlot("e" + std::to_string(i));
+    auto e = std::make_shared<Event>(*s.event);
+    e->data.assign(1 << 20, 'x');
+    s.event = std::move(e);
+    return s;
+  };
+  uint64_t off = 0;
+  while (w.room() > 0 && off < kMaxWindow) w.Add(0, off, big(int(off)), &head), ++off;
+  EXPECT_EQ(off, kMaxWindowBytes / (1 << 20)) << "64 events of 1 MiB, not 4096";
+  EXPECT_GE(w.bytes(), kMaxWindowBytes);
+  w.Remove({0, 0}, *w.Find({0, 0}));
+  EXPECT_GT(w.room(), 0u);
+  EXPECT_LT(w.bytes(), kMaxWindowBytes);
+  w.Clear();
+  EXPECT_EQ(w.bytes(), 0u);
+  EXPECT_EQ(w.room(), kMaxWindow);
+}
+
 TEST(DeliveryWindowTest, OrderedTopicsLetOnlyEachEntitysOldestGo) {
   DeliveryWindow w(1, /*ordered=*/true);
   bool head = false;

@@ -371,25 +371,28 @@ Result<size_t> Dispatcher::Redrive(const std::string& event_type, const std::str
   Status st;
   std::shared_ptr<ConsumerWorker> w = WorkerFor(event_type, consumer, &st);
   if (!w) return st;
-  std::vector<DeadLetter> chosen;
+  // In bounded pages: each page's chosen dead letters are marked durably (a restart goes
+  // on with the redrive instead of forgetting it), and the worker loads marked ones as it
+  // delivers them (ConsumerWorker::kMaxRedrivesInMemory at a time), so a redrive of any
+  // size holds one page here and one there.
+  constexpr size_t kPage = 256;
+  size_t n = 0;
   std::string after;
   for (;;) {
-    std::vector<DeadLetter> page = d_.deliveries->ListDead(consumer, event_type, after, 1000);
+    std::vector<DeadLetter> page = d_.deliveries->ListDead(consumer, event_type, after, kPage);
     if (page.empty()) break;
     after = page.back().key;
-    for (DeadLetter& d : page) {
+    DeliveryBatch marks;
+    for (const DeadLetter& d : page) {
       if (ids.empty() || std::find(ids.begin(), ids.end(), d.event.id) != ids.end()) {
-        chosen.push_back(std::move(d));
+        marks.MarkRedrive(consumer, w->topic_name(), d.key);
       }
     }
+    if (marks.empty()) continue;
+    n += marks.size();
+    ERAGON_RETURN_IF_ERROR(d_.deliveries->Write(marks, /*sync=*/true));
   }
-  size_t n = chosen.size();
-  if (n == 0) return n;
-  // Marked durably first: a restart goes on with the redrive instead of forgetting it.
-  DeliveryBatch marks;
-  for (const DeadLetter& d : chosen) marks.MarkRedrive(consumer, w->topic_name(), d.key);
-  ERAGON_RETURN_IF_ERROR(d_.deliveries->Write(marks, /*sync=*/true));
-  w->Redrive(std::move(chosen));
+  if (n > 0) w->RedrivesMarked();
   return n;
 }
 

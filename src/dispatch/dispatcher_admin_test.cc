@@ -45,6 +45,39 @@ TEST(DispatcherAdmin, RedriveDeliversDeadLettersAgainIgnoringDedupAndRemovesThem
   ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").empty(); }));
 }
 
+// Issue 16: `redrive {}` loaded every dead letter into memory (1.8 M -> 2.4 GB). Now the
+// dispatcher marks them page by page and the worker holds at most kMaxRedrivesInMemory
+// at a time, loading more as those are delivered; every one is still delivered once.
+TEST(DispatcherAdmin, RedriveOfManyDeadLettersHoldsABoundedPageInMemory) {
+  Rig rig;
+  rig.Producer("t", "t", false);
+  std::atomic<int> status{400};
+  Endpoint ep([&](const Hit&) { return Answer(status.load()); });
+  rig.Put(rig.HttpRoute("t", "c", ep.Url()));
+  constexpr size_t kDead = 1500;
+  rig.PublishMany(
+      kDead, [](size_t i) { return std::make_pair(std::string("t"), "e" + std::to_string(i)); });
+  ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").size() == kDead; }, 60));
+  status = 200;
+  ep.SetHold(20ms);
+  auto n = rig.dispatcher->Redrive("t", "c", {});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, kDead);
+  size_t most = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        if (auto st = rig.StatsOf("c", "t")) most = std::max(most, st->stats.redrives);
+        return ep.delivered() >= kDead;
+      },
+      60));
+  EXPECT_GT(most, 0u);
+  EXPECT_LE(most, ConsumerWorker::kMaxRedrivesInMemory);
+  std::vector<std::string> delivered = ep.Delivered();
+  EXPECT_EQ(std::set<std::string>(delivered.begin(), delivered.end()).size(), kDead);
+  ASSERT_TRUE(WaitFor([&] { return rig.Dead("c", "t").empty(); }));
+  EXPECT_TRUE(rig.store->ListRedrives("c", "t").empty()) << "every mark is removed";
+}
+
 TEST(DispatcherAdmin, ReplayFromATimeRedeliversHonouringDedupUnlessIgnored) {
   Rig rig;
   rig.Producer("t", "t", false);

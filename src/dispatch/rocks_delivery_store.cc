@@ -336,11 +336,12 @@ uint64_t RocksDeliveryStore::CountDead(const std::string& consumer) {
 }
 
 std::vector<DeadLetter> RocksDeliveryStore::ListRedrives(const std::string& consumer,
-                                                         const std::string& topic) {
+                                                         const std::string& topic, size_t limit) {
   std::vector<DeadLetter> out;
   const std::string prefix = Prefix('r', consumer, topic);
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+       it->Next()) {
     std::string dead_key(it->key().ToStringView().substr(prefix.size()));
     std::string v;
     if (!impl_->db->Get({}, dead_key, &v).ok()) continue;  // removed with its route

@@ -36,8 +36,8 @@ class RocksDeliveryStore final : public DeliveryStore {
   std::vector<DeadLetter> ListDead(const std::string& consumer, const std::string& event_type,
                                    const std::string& after_key, size_t limit) override;
   uint64_t CountDead(const std::string& consumer) override;
-  std::vector<DeadLetter> ListRedrives(const std::string& consumer,
-                                       const std::string& topic) override;
+  std::vector<DeadLetter> ListRedrives(const std::string& consumer, const std::string& topic,
+                                       size_t limit = SIZE_MAX) override;
   Status RemoveStates(const std::string& consumer, const std::string& topic, uint32_t partition,
                       uint64_t from, uint64_t to) override;
   Status RemoveConsumerType(const std::string& consumer, const std::string& event_type) override;

@@ -1,6 +1,8 @@
 // ConsumerWorker: the admin operations — replay, seek, redrive — and what the API shows
 // of a worker (an event's state, stats).
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 #include "dispatch/consumer_worker.h"
 
@@ -66,10 +68,32 @@ Status ConsumerWorker::Seek(int64_t to_ms) {
   return Status::Ok();
 }
 
-void ConsumerWorker::Redrive(std::vector<DeadLetter> dead) {
+void ConsumerWorker::RedrivesMarked() {
   std::lock_guard lock(mu_);
-  AddRedrives(std::move(dead));
+  redrives_in_store_ = true;
+  LoadRedrives();
   RequestPump();
+}
+
+// Tops the redrives in memory up to kMaxRedrivesInMemory from the store's marks (in mark
+// order, skipping those already here). The pending batch is written first: a redrive that
+// ended has removed its mark there, and must not be loaded again.
+void ConsumerWorker::LoadRedrives() {
+  if (window_.redrives().size() >= kMaxRedrivesInMemory / 2) return;
+  if (!pending_.empty() && !FlushPending(false).ok()) return;  // try again next pump
+  std::unordered_set<std::string_view> held;
+  for (const auto& [id, slot] : window_.redrives()) held.insert(slot.dead_key);
+  const size_t limit = kMaxRedrivesInMemory + held.size();
+  std::vector<DeadLetter> page = ctx_.store->ListRedrives(consumer_, topic_name(), limit);
+  redrives_in_store_ = page.size() >= limit;
+  std::vector<DeadLetter> fresh;
+  for (DeadLetter& d : page) {
+    if (held.count(d.key) == 0 && held.size() + fresh.size() < kMaxRedrivesInMemory) {
+      fresh.push_back(std::move(d));
+    }
+  }
+  if (fresh.size() + held.size() >= kMaxRedrivesInMemory) redrives_in_store_ = true;
+  AddRedrives(std::move(fresh));
 }
 
 void ConsumerWorker::AddRedrives(std::vector<DeadLetter> dead) {
@@ -112,6 +136,7 @@ ConsumerWorker::Stats ConsumerWorker::GetStats() {
   Stats s;
   s.circuit_open = retry_.circuit_open();
   s.window = window_.size();
+  s.redrives = window_.redrives().size();
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
     uint64_t end = ctx_.topic->DurableEnd(p);
     const uint64_t committed = window_.partition(p).committed;

@@ -22,6 +22,7 @@ int64_t ConsumerWorker::Pump() {
   std::unique_lock lock(mu_);
   if (!initialized_) return INT64_MAX;
   FlushPending(false).ok();
+  if (redrives_in_store_) LoadRedrives();
   Fill(lock);
   const int64_t now = ctx_.clock->WallMs();
   ReleaseTimers(now);

@@ -57,6 +57,20 @@ void AppendInt(std::string& out, uint64_t v) {
   out.append(buf, end);
 }
 
+// A connection beyond max_connections with none idle to make room: one short write of a
+// 503 (the socket's buffer takes it; no waiting) and close.
+void RefuseFull(tcp::socket& socket) {
+  static constexpr std::string_view kFull =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "Content-Length: 80\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+      "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections; retry shortly\"}}";
+  ErrorCode ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(kFull.data(), kFull.size()), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
 }  // namespace
 
 // One accepted socket. Every member function except SendResponse runs on the strand.
@@ -74,6 +88,13 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   }
 
   const Strand& strand() const { return strand_; }
+  // When the connection began waiting for its next request (steady ns); 0 while a request
+  // is under way. Any thread.
+  int64_t idle_since() const { return idle_since_.load(std::memory_order_relaxed); }
+  // Closes the connection if it still waits for a request (max_connections made room).
+  void CloseIfIdle() {
+    if (state_ == State::kReading && !request_started_) Close();
+  }
 
   void Start() {
     if (state_ == State::kClosed) return;  // Stop() got here first
@@ -166,6 +187,8 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     request_started_ = false;
     continue_sent_ = false;
     SetDeadline(server_->options.idle_timeout);
+    idle_since_.store((deadline_ - server_->options.idle_timeout).time_since_epoch().count(),
+                      std::memory_order_relaxed);
     ParseBuffered();
   }
 
@@ -174,6 +197,7 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     while (buffer_.size() > 0 && !parser_->is_done()) {
       if (!request_started_) {
         request_started_ = true;
+        idle_since_.store(0, std::memory_order_relaxed);
         SetDeadline(server_->options.request_timeout);
       }
       size_t used = parser_->put(buffer_.data(), ec);
@@ -421,6 +445,7 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   State state_ = State::kReading;
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();
   bool request_started_ = false;  // a byte of the current request has arrived
+  std::atomic<int64_t> idle_since_{0};
   bool continue_sent_ = false;
   bool close_after_write_ = false;
   bool in_gate_ = false;
@@ -452,20 +477,46 @@ void detail::ServerImpl::OnAccept(const ErrorCode& ec) {
   }
   ErrorCode ignored;
   pending_socket->set_option(tcp::no_delay(true), ignored);
-  auto conn = std::make_shared<Connection>(shared_from_this(), *pending_strand,
-                                           std::move(*pending_socket), CurrentTls());
+  std::shared_ptr<ssl::context> tls = CurrentTls();
   bool start = false;
+  bool full = false;
+  std::shared_ptr<Connection> conn;
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (!stopping.load()) {
-      connections.emplace(conn.get(), Entry{conn, true});
+    full = connections.size() >= options.max_connections && !CloseLongestIdleLocked();
+    if (!stopping.load() && !full) {
+      conn = std::make_shared<Connection>(shared_from_this(), *pending_strand,
+                                          std::move(*pending_socket), std::move(tls));
+      connections.emplace(conn.get(), Entry{conn, true, false});
       ++active_connections;
       start = true;
     }
   }
+  if (full) RefuseFull(*pending_socket);
   accepted.fetch_add(1, std::memory_order_relaxed);
   if (start) asio::post(*pending_strand, [conn] { conn->Start(); });
   DoAccept();
+}
+
+// Room for one more: the connection that has waited longest for its next request is
+// closed (on its strand; the registry shrinks when it is). Scans the registry, which
+// happens only at max_connections.
+bool detail::ServerImpl::CloseLongestIdleLocked() {
+  std::shared_ptr<Connection> oldest;
+  int64_t oldest_since = INT64_MAX;
+  for (auto& [ptr, entry] : connections) {
+    const int64_t since = ptr->idle_since();
+    if (since == 0 || since >= oldest_since || !entry.active || entry.closing) continue;
+    if (auto c = entry.connection.lock()) {
+      oldest = std::move(c);
+      oldest_since = since;
+    }
+  }
+  if (!oldest) return false;
+  connections[oldest.get()].closing = true;  // the next accept picks another
+  const Strand& strand = oldest->strand();
+  asio::post(strand, [c = std::move(oldest)] { c->CloseIfIdle(); });
+  return true;
 }
 
 void detail::ServerImpl::PostToConnections(bool close) {

@@ -85,6 +85,12 @@ std::optional<std::string_view> Headers::Get(std::string_view name) const {
   return std::nullopt;
 }
 
+size_t Headers::Count(std::string_view name) const {
+  size_t n = 0;
+  for (const Field& f : fields_) n += EqualsIgnoreCase(f.first, name) ? 1 : 0;
+  return n;
+}
+
 std::string_view HttpRequest::Param(std::string_view name) const {
   for (const auto& [key, value] : params) {
     if (key == name) return value;

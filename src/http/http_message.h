@@ -37,6 +37,8 @@ class Headers {
   // the field is neither removed nor replaced.
   std::optional<std::string_view> Get(std::string_view name) const;
   bool Contains(std::string_view name) const { return Get(name).has_value(); }
+  // How many fields are called `name`.
+  size_t Count(std::string_view name) const;
 
   size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }

@@ -64,6 +64,11 @@ struct HttpServerOptions {
 
   // Set: HTTPS only. The TLS handshake counts against request_timeout.
   std::optional<TlsServerFiles> tls;
+  // Open connections at most. A connection accepted beyond it closes the longest-idle
+  // keep-alive connection (one waiting for its next request) to make room; when none is
+  // idle the new one is answered 503 unavailable and closed. Idle connections cannot
+  // exhaust the process's descriptors and lock out new clients.
+  size_t max_connections = 4096;
 };
 
 // One finished request, for metrics. `route` is the matched pattern ("" for 404/405 and

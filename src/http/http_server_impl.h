@@ -50,6 +50,9 @@ struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
 
   void DoAccept();
   void OnAccept(const ErrorCode& ec);
+  // At max_connections: closes the longest-idle connection (true), or finds none (false).
+  // REQUIRES mu.
+  bool CloseLongestIdleLocked();
   void Deactivate(Connection* c);
   void Unregister(Connection* c);
   // Stop(): posts OnStop (`close` false: idle connections close, the others after their
@@ -82,13 +85,15 @@ struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
   std::atomic<bool> finished{false};  // io threads joined
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused{0};  // answered 503 at max_connections
 
   // Guards the registry below: touched on accept and close, never per request.
   std::mutex mu;
   std::condition_variable cv;
   struct Entry {
     std::weak_ptr<Connection> connection;
-    bool active;  // false once the connection lingers after its last answer
+    bool active;   // false once the connection lingers after its last answer
+    bool closing;  // chosen to make room at max_connections (CloseLongestIdleLocked)
   };
   std::unordered_map<Connection*, Entry> connections;
   size_t active_connections = 0;  // Stop() waits for this to reach 0

@@ -316,6 +316,47 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms);
 }
 
+// Issue 16: 1,100 idle keep-alive connections (open-file limit 1024) locked every new
+// client out for up to a minute. At max_connections a new connection closes the one
+// idle longest; when none is idle (all have a request under way) it is answered 503.
+TEST_F(HttpServerTest, MaxConnectionsClosesTheLongestIdleThenAnswers503) {
+  HttpServerOptions opts;
+  opts.max_connections = 3;
+  opts.idle_timeout = 60s;
+  StartServer(opts);
+  std::vector<std::unique_ptr<TestClient>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<TestClient>(server_->port()));
+    ASSERT_TRUE(idle.back()->Send(MakeRequest("GET", "/echo/a")));
+    ASSERT_TRUE(idle.back()->Read());  // now idle, waiting for its next request
+    std::this_thread::sleep_for(20ms);
+  }
+  TestClient fresh(server_->port());
+  ASSERT_TRUE(fresh.Send(MakeRequest("GET", "/echo/b")));
+  auto r = fresh.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(idle[0]->WaitClosed(3s)) << "the longest-idle connection makes room";
+  ASSERT_TRUE(idle[2]->Send(MakeRequest("GET", "/echo/c")));
+  ASSERT_TRUE(idle[2]->Read()) << "the others stay";
+
+  // Every connection busy with a started request: nothing idle to close, so 503.
+  std::vector<std::unique_ptr<TestClient>> busy;
+  for (auto* c : {idle[1].get(), idle[2].get(), &fresh})
+    ASSERT_TRUE(c->Send("GET /echo/x HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(100ms);
+  TestClient refused(server_->port());
+  auto full = refused.Read();
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->status, 503);
+  EXPECT_NE(full->body.find("unavailable"), std::string::npos) << full->body;
+  EXPECT_TRUE(refused.WaitClosed(3s));
+  ASSERT_TRUE(idle[1]->Send("Host: x\r\n\r\n"));
+  auto done = idle[1]->Read();
+  ASSERT_TRUE(done) << "a busy connection is never closed to make room";
+  EXPECT_EQ(done->status, 200);
+}
+
 TEST_F(HttpServerTest, SlowlorisIsCutOffByTheRequestTimeout) {
   HttpServerOptions opts;
   opts.request_timeout = 300ms;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/byte_order.h"
@@ -30,7 +31,40 @@ constexpr size_t kWakeBatch = 1024;
 constexpr std::chrono::milliseconds kBatchDelay{2};
 constexpr uint8_t kValueVersion = 1;
 
-std::string IdKey(std::string_view id) { return "i/" + std::string(id); }
+// Ids are scoped per producer: the key is "k/<id>/<producer>" (neither holds a '/'), so
+// the producers holding an id are one prefix scan. Version 1 keyed "i/<id>" alone;
+// Open() migrates such keys (MigrateV1).
+constexpr std::string_view kIdPrefix = "k/";
+constexpr std::string_view kV1IdPrefix = "i/";
+std::string IdPrefix(std::string_view id) {
+  std::string k(kIdPrefix);
+  k.append(id).push_back('/');
+  return k;
+}
+void AppendIdKey(std::string_view id, std::string_view producer, std::string* k) {
+  k->assign(kIdPrefix).append(id).append(1, '/').append(producer);
+}
+std::string IdKey(std::string_view id, std::string_view producer) {
+  std::string k;
+  AppendIdKey(id, producer, &k);
+  return k;
+}
+// The in-memory key of a claim: id, NUL, producer.
+void AssignRecentKey(std::string_view id, std::string_view producer, std::string* k) {
+  k->assign(id).push_back('\0');
+  k->append(producer);
+}
+std::string RecentKey(std::string_view id, std::string_view producer) {
+  std::string k;
+  AssignRecentKey(id, producer, &k);
+  return k;
+}
+// For lookups on the publish path: the thread's buffer, so no allocation per event.
+const std::string& ScratchRecentKey(std::string_view id, std::string_view producer) {
+  thread_local std::string k;
+  AssignRecentKey(id, producer, &k);
+  return k;
+}
 std::string TypeKey(std::string_view type) { return "t/" + std::string(type); }
 std::string CheckpointKey(std::string_view topic, uint32_t partition) {
   return "c/" + std::string(topic) + "/" + std::to_string(partition);
@@ -91,6 +125,7 @@ class IdIndex::Impl {
   Impl(rocksdb::DB* db, channel::Channel* logs) : db_(db), logs_(logs) {}
   ~Impl() { Close().ok(); }
 
+  Status MigrateV1();
   Status LoadTypes();
   Status CatchUp();
   void StartWriter() {
@@ -102,9 +137,11 @@ class IdIndex::Impl {
 
   ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);
   void ClaimGenerated(const std::string& id, const Fingerprint& fp, const std::string& producer);
-  void Commit(const std::string& id, const std::string& type, const Location& loc);
-  void Abort(const std::string& id);
-  std::optional<Location> Find(const std::string& id);
+  void Commit(const std::string& id, const std::string& producer, const std::string& type,
+              const Location& loc);
+  void Abort(const std::string& id, const std::string& producer);
+  std::optional<Location> Find(const std::string& id, const std::string& producer);
+  std::vector<Holder> FindAll(const std::string& id);
   bool HasEventsOfType(const std::string& type);
   Status Close();
 
@@ -115,7 +152,8 @@ class IdIndex::Impl {
   };
   struct Stripe {
     std::mutex mu;
-    std::unordered_map<std::string, Recent> recent;  // claimed, not yet in RocksDB
+    // Claimed, not yet in RocksDB; keyed by RecentKey(id, producer).
+    std::unordered_map<std::string, Recent> recent;
   };
   struct Pending {
     std::string id;
@@ -124,10 +162,11 @@ class IdIndex::Impl {
     Entry entry;
   };
 
-  Stripe& StripeOf(const std::string& id) {
-    return stripes_[std::hash<std::string>{}(id) % kStripes];
+  // By id alone: every producer's claim of an id is in one stripe (FindAll).
+  Stripe& StripeOf(std::string_view id) {
+    return stripes_[std::hash<std::string_view>{}(id) % kStripes];
   }
-  std::optional<Entry> Lookup(const std::string& id);
+  std::optional<Entry> Lookup(const std::string& id, const std::string& producer);
   bool Retained(const Location& loc);
   void WriterLoop();
   void WriteBatchOf(std::vector<Pending>& batch);
@@ -149,9 +188,9 @@ class IdIndex::Impl {
   bool closed_ = false;
 };
 
-std::optional<Entry> IdIndex::Impl::Lookup(const std::string& id) {
+std::optional<Entry> IdIndex::Impl::Lookup(const std::string& id, const std::string& producer) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), IdKey(id), &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), IdKey(id, producer), &value);
   if (!s.ok()) return std::nullopt;
   return DecodeEntry(value);
 }
@@ -166,20 +205,18 @@ ClaimOutcome IdIndex::Impl::Claim(const std::string& id, const Fingerprint& fp,
                                   const std::string& producer) {
   Stripe& stripe = StripeOf(id);
   std::lock_guard lock(stripe.mu);
-  auto it = stripe.recent.find(id);
+  std::string key = RecentKey(id, producer);
+  auto it = stripe.recent.find(key);
   std::optional<Entry> stored;
   if (it != stripe.recent.end()) {
     if (!it->second.committed) return ClaimOutcome::kInFlight;
     stored = it->second.entry;
   } else {
-    stored = Lookup(id);
+    stored = Lookup(id, producer);
     if (stored && !Retained(stored->loc)) stored.reset();
   }
-  if (stored) {
-    bool same = stored->fp == fp && stored->producer == producer;
-    return same ? ClaimOutcome::kDuplicate : ClaimOutcome::kConflict;
-  }
-  Recent& r = stripe.recent[id];
+  if (stored) return stored->fp == fp ? ClaimOutcome::kDuplicate : ClaimOutcome::kConflict;
+  Recent& r = stripe.recent[std::move(key)];
   r.entry.fp = fp;
   r.entry.producer = producer;
   return ClaimOutcome::kNew;
@@ -189,17 +226,21 @@ void IdIndex::Impl::ClaimGenerated(const std::string& id, const Fingerprint& fp,
                                    const std::string& producer) {
   Stripe& stripe = StripeOf(id);
   std::lock_guard lock(stripe.mu);
-  Recent& r = stripe.recent[id];
+  Recent& r = stripe.recent[RecentKey(id, producer)];
   r.entry.fp = fp;
   r.entry.producer = producer;
 }
 
-void IdIndex::Impl::Commit(const std::string& id, const std::string& type, const Location& loc) {
+void IdIndex::Impl::Commit(const std::string& id, const std::string& producer,
+                           const std::string& type, const Location& loc) {
   Pending p;
   {
     Stripe& stripe = StripeOf(id);
     std::lock_guard lock(stripe.mu);
-    Recent& r = stripe.recent[id];
+    const std::string& key = ScratchRecentKey(id, producer);
+    auto it = stripe.recent.find(key);
+    if (it == stripe.recent.end()) it = stripe.recent.emplace(key, Recent{}).first;
+    Recent& r = it->second;
     r.committed = true;
     r.entry.loc = loc;
     p.entry = r.entry;
@@ -222,25 +263,51 @@ void IdIndex::Impl::Commit(const std::string& id, const std::string& type, const
   if (wake) queue_cv_.notify_one();
 }
 
-void IdIndex::Impl::Abort(const std::string& id) {
+void IdIndex::Impl::Abort(const std::string& id, const std::string& producer) {
   Stripe& stripe = StripeOf(id);
   std::lock_guard lock(stripe.mu);
-  stripe.recent.erase(id);
+  stripe.recent.erase(RecentKey(id, producer));
 }
 
-std::optional<Location> IdIndex::Impl::Find(const std::string& id) {
+std::optional<Location> IdIndex::Impl::Find(const std::string& id, const std::string& producer) {
   {
     Stripe& stripe = StripeOf(id);
     std::lock_guard lock(stripe.mu);
-    auto it = stripe.recent.find(id);
+    auto it = stripe.recent.find(RecentKey(id, producer));
     if (it != stripe.recent.end()) {
       if (!it->second.committed) return std::nullopt;
       return it->second.entry.loc;
     }
   }
-  std::optional<Entry> e = Lookup(id);
+  std::optional<Entry> e = Lookup(id, producer);
   if (!e || !Retained(e->loc)) return std::nullopt;
   return e->loc;
+}
+
+// The committed claims still in memory (the id's stripe only), then RocksDB's keys
+// under "k/<id>/". A producer found in both is taken from memory.
+std::vector<Holder> IdIndex::Impl::FindAll(const std::string& id) {
+  std::map<std::string, Location> found;
+  {
+    Stripe& stripe = StripeOf(id);
+    std::lock_guard lock(stripe.mu);
+    for (const auto& [key, r] : stripe.recent) {
+      if (r.committed && key.size() > id.size() && key.starts_with(id) && key[id.size()] == '\0') {
+        found.emplace(r.entry.producer, r.entry.loc);
+      }
+    }
+  }
+  const std::string prefix = IdPrefix(id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::optional<Entry> e = DecodeEntry(it->value().ToStringView());
+    if (e) found.emplace(it->key().ToString().substr(prefix.size()), e->loc);
+  }
+  std::vector<Holder> out;
+  for (auto& [producer, loc] : found) {
+    if (Retained(loc)) out.push_back({producer, std::move(loc)});
+  }
+  return out;
 }
 
 bool IdIndex::Impl::HasEventsOfType(const std::string& type) {
@@ -272,13 +339,14 @@ void IdIndex::Impl::WriterLoop() {
 // inserts a run of ascending keys cheaply) and the per-partition checkpoints they
 // advance, then drops the entries from memory (RocksDB answers for them from now on).
 void IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
-  std::sort(batch.begin(), batch.end(),
-            [](const Pending& a, const Pending& b) { return a.id < b.id; });
+  std::sort(batch.begin(), batch.end(), [](const Pending& a, const Pending& b) {
+    return std::tie(a.id, a.entry.producer) < std::tie(b.id, b.entry.producer);
+  });
   rocksdb::WriteBatch wb;
   std::map<std::pair<std::string, uint32_t>, uint64_t> checkpoints;
   std::string key, value;
   for (const Pending& p : batch) {
-    key.assign("i/").append(p.id);
+    AppendIdKey(p.id, p.entry.producer, &key);
     EncodeEntry(p.entry, &value);
     wb.Put(key, value);
     uint64_t& cp = checkpoints[{p.entry.loc.topic, p.entry.loc.partition}];
@@ -301,8 +369,34 @@ void IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
   for (const Pending& p : batch) {
     Stripe& stripe = StripeOf(p.id);
     std::lock_guard lock(stripe.mu);
-    stripe.recent.erase(p.id);
+    stripe.recent.erase(ScratchRecentKey(p.id, p.entry.producer));
   }
+}
+
+// Version 1 keyed an id alone ("i/<id>"; its value already names the producer). Rewrites
+// each such key as "k/<id>/<producer>", in batches, deleting the old key in the same
+// batch: an interrupted migration resumes at the next Open().
+Status IdIndex::Impl::MigrateV1() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  rocksdb::WriteBatch wb;
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;  // the old keys stay until the new ones are flushed (below)
+  size_t moved = 0;
+  for (it->Seek(kV1IdPrefix); it->Valid() && it->key().starts_with(kV1IdPrefix); it->Next()) {
+    std::string_view id = it->key().ToStringView().substr(kV1IdPrefix.size());
+    std::optional<Entry> e = DecodeEntry(it->value().ToStringView());
+    if (e) wb.Put(IdKey(id, e->producer), it->value());
+    wb.Delete(it->key());
+    if (wb.Count() >= 2 * kWakeBatch) {
+      ERAGON_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "migrate"));
+      wb.Clear();
+    }
+    ++moved;
+  }
+  ERAGON_RETURN_IF_ERROR(FromRocks(it->status(), "migrate"));
+  if (moved == 0) return Status::Ok();
+  ERAGON_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "migrate"));
+  return FromRocks(db_->Flush(rocksdb::FlushOptions()), "migrate flush");
 }
 
 Status IdIndex::Impl::LoadTypes() {
@@ -335,7 +429,7 @@ Status IdIndex::Impl::IndexPartition(channel::Topic* topic, uint32_t partition) 
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       Entry entry{{topic->name(), partition, rec.offset}, FingerprintOf(e), e.producer};
       EncodeEntry(entry, &value);
-      wb.Put(IdKey(e.id), value);
+      wb.Put(IdKey(e.id, e.producer), value);
       if (types_.insert(e.event_type).second) wb.Put(TypeKey(e.event_type), "");
       from = rec.offset + 1;
     }
@@ -387,6 +481,7 @@ Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, channel::
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return Status::IOError("open id index " + dir + ": " + s.ToString());
   auto impl = std::make_unique<Impl>(db, logs);
+  ERAGON_RETURN_IF_ERROR(impl->MigrateV1());
   ERAGON_RETURN_IF_ERROR(impl->LoadTypes());
   ERAGON_RETURN_IF_ERROR(impl->CatchUp());
   impl->StartWriter();
@@ -404,11 +499,17 @@ void IdIndex::ClaimGenerated(const std::string& id, const Fingerprint& fp,
                              const std::string& producer) {
   impl_->ClaimGenerated(id, fp, producer);
 }
-void IdIndex::Commit(const std::string& id, const std::string& type, const Location& loc) {
-  impl_->Commit(id, type, loc);
+void IdIndex::Commit(const std::string& id, const std::string& producer, const std::string& type,
+                     const Location& loc) {
+  impl_->Commit(id, producer, type, loc);
 }
-void IdIndex::Abort(const std::string& id) { impl_->Abort(id); }
-std::optional<Location> IdIndex::Find(const std::string& id) { return impl_->Find(id); }
+void IdIndex::Abort(const std::string& id, const std::string& producer) {
+  impl_->Abort(id, producer);
+}
+std::optional<Location> IdIndex::Find(const std::string& id, const std::string& producer) {
+  return impl_->Find(id, producer);
+}
+std::vector<Holder> IdIndex::FindAll(const std::string& id) { return impl_->FindAll(id); }
 bool IdIndex::HasEventsOfType(const std::string& t) { return impl_->HasEventsOfType(t); }
 Status IdIndex::Close() { return impl_->Close(); }
 

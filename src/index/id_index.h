@@ -39,10 +39,18 @@ struct Location {
   bool operator==(const Location&) const = default;
 };
 
+// A producer's event with a given id.
+struct Holder {
+  std::string producer;
+  Location loc;
+};
+
+// Ids are scoped per producer: every operation names the (id, producer) pair, and another
+// producer's event with the same id is unrelated to it.
 enum class ClaimOutcome {
   kNew,        // reserved: the caller must append, then Commit or Abort
-  kDuplicate,  // stored already with the same content and producer: store nothing
-  kConflict,   // stored already with other content or another producer: 409
+  kDuplicate,  // the producer stored this id already with the same content: store nothing
+  kConflict,   // the producer stored this id already with other content: 409
   kInFlight,   // a publish of the same id has not completed yet: try again shortly
 };
 
@@ -59,12 +67,15 @@ class IdIndex {
   // caller must append, then Commit or Abort, as after Claim().
   void ClaimGenerated(const std::string& id, const Fingerprint& fp, const std::string& producer);
   // The claimed event is durable in the log at `loc`. Makes it visible to Find.
-  void Commit(const std::string& id, const std::string& event_type, const Location& loc);
+  void Commit(const std::string& id, const std::string& producer, const std::string& event_type,
+              const Location& loc);
   // The append failed: forget the claim.
-  void Abort(const std::string& id);
+  void Abort(const std::string& id, const std::string& producer);
 
-  // Where the event is, if it was stored and its record is still retained.
-  std::optional<Location> Find(const std::string& id);
+  // Where the producer's event with this id is, if it was stored and is still retained.
+  std::optional<Location> Find(const std::string& id, const std::string& producer);
+  // Every producer's retained event with this id, by producer name.
+  std::vector<Holder> FindAll(const std::string& id);
   // Whether any event of this type was ever stored (routes may not change topic then).
   bool HasEventsOfType(const std::string& event_type);
 

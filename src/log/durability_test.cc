@@ -161,5 +161,32 @@ TEST(Durability, FailureWhileRollingASegmentTurnsTheTopicReadOnly) {
   EXPECT_EQ(AppendOne(t, "later").status().code(), Code::kReadOnly);
 }
 
+// Issue 16: with --min-free-bytes at or below the segment size a new segment's fallocate
+// hit ENOSPC first, the topic went read-only (503) and stayed so after space was freed,
+// until a restart. Nothing is written when preallocation fails: the append answers
+// storage_full, the topic stays writable, and appends go on once space is back.
+TEST(Durability, NoSpaceForANewSegmentIsStorageFullAndRecoversWithoutARestart) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  TopicLog* t = f.Topic();
+  ASSERT_TRUE(AppendOne(t, "before").ok());
+  f.env->SetPreallocateError(Status::StorageFull("fallocate: No space left on device"));
+  std::string big(20 << 10, 'x');  // does not fit: rolls
+  EXPECT_EQ(AppendOne(t, big).status().code(), Code::kStorageFull);
+  EXPECT_EQ(AppendOne(t, big).status().code(), Code::kStorageFull);
+  EXPECT_TRUE(t->health().ok()) << t->health().ToString();
+  f.env->SetPreallocateError(Status::Ok());
+  ASSERT_TRUE(AppendOne(t, big).ok());
+  ASSERT_TRUE(AppendOne(t, "after").ok());
+  std::vector<std::string> got = ReadAll(t, 0);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], "before");
+  EXPECT_EQ(got[1], big);
+  EXPECT_EQ(got[2], "after");
+  f.Crash();
+  ASSERT_TRUE(f.Open().ok());
+  EXPECT_EQ(ReadAll(f.log->FindTopic("t"), 0).size(), 3u);
+}
+
 }  // namespace
 }  // namespace eragon::log

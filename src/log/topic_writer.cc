@@ -96,6 +96,12 @@ void TopicLogImpl::WriteGroup(Group& group) {
   size_t i = 0;
   while (health.ok() && i < appends.size()) {
     Status s = EnsureRoom(appends[i].bytes);
+    if (s.code() == Code::kStorageFull) {
+      // ENOSPC making room (preallocating a new segment): nothing was written, so the
+      // topic stays writable; these appends answer 507 and a later one tries again.
+      health = s;
+      break;
+    }
     size_t j = i;
     if (s.ok()) {
       const uint64_t room = active_capacity_ - active_seg_->data_end();
@@ -220,7 +226,13 @@ Status TopicLogImpl::Roll(uint64_t min_bytes) {
   const uint64_t capacity = std::max(options_.segment_bytes, head.size() + min_bytes);
   const std::string path = dir_ + "/" + SegmentFileName(header.seq);
   ERAGON_ASSIGN_OR_RETURN(auto file, env->OpenWritable(path));
-  ERAGON_RETURN_IF_ERROR(file->Preallocate(capacity));
+  if (Status s = file->Preallocate(capacity); !s.ok()) {
+    // Nothing is written yet: the file goes, and the next append tries again (WriteGroup
+    // keeps the topic writable when this was ENOSPC).
+    (void)file->Close();
+    (void)env->RemoveFile(path);
+    return s;
+  }
   ERAGON_RETURN_IF_ERROR(file->Write(0, head));
   ERAGON_RETURN_IF_ERROR(file->Sync());
   // The new entry must be durable before anything in the segment is acknowledged.

@@ -53,6 +53,7 @@ Result<config::Schedule> ParseSchedule(std::string_view body, std::string name) 
   ERAGON_ASSIGN_OR_RETURN(element root, ParseJson(body));
   simdjson::dom::object object;
   if (root.get_object().get(object)) return Invalid("body", "must be a JSON object");
+  ERAGON_RETURN_IF_ERROR(CheckUniqueKeys(root, "data"));  // data is kept as sent
 
   config::Schedule s;
   s.name = std::move(name);

@@ -7,7 +7,8 @@
 // ConfigStore::SetScheduleLastTick. A failed fire is retried on the next Tick.
 //
 // Exactly once: the fire callback publishes with the deterministic id
-// ScheduleEventId(name, tick) and treats the publish dedup's "duplicate" as success, so a
+// ScheduleEventId(install secret, name, tick) (unpredictable without the secret, the same
+// on every start) and treats the publish dedup's "duplicate" as success, so a
 // tick fired by another node, or fired before a crash that lost the last_tick_ms update,
 // is not stored twice. The store's last_tick_ms only saves work.
 //

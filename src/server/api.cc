@@ -18,8 +18,15 @@ Status RequireAdmin(const Caller& caller) {
   return Status::PermissionDenied("service '" + caller.service + "' lacks the admin role");
 }
 
+Result<Caller> AuthenticateRequest(Auth* auth, const HttpRequest& req) {
+  if (req.headers.Count("Authorization") > 1) {
+    return Status::InvalidArgument("Authorization: given more than once");
+  }
+  return auth->Authenticate(req.Header("Authorization").value_or(""));
+}
+
 std::optional<Caller> Api::Authenticate(const HttpRequest& req, Responder& respond) {
-  Result<Caller> caller = d_.auth->Authenticate(req.Header("Authorization").value_or(""));
+  Result<Caller> caller = AuthenticateRequest(d_.auth, req);
   if (!caller.ok()) {
     respond(StatusResponse(caller.status()));
     return std::nullopt;

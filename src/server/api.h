@@ -53,13 +53,18 @@ struct ApiDeps {
 using BlockingHandler =
     std::function<http::HttpResponse(const ApiDeps&, const Caller&, const http::HttpRequest&)>;
 
+// The caller of a request's "Authorization: Bearer <token>": 401 without a valid one,
+// 400 invalid_field when the header is given more than once (which one would count is
+// ambiguous).
+Result<Caller> AuthenticateRequest(Auth* auth, const http::HttpRequest& req);
+
 class Api {
  public:
   explicit Api(ApiDeps deps) : d_(deps) {}
   void Register(http::Router& router);
 
  private:
-  // Authenticates the request; on failure answers 401 and returns nullopt.
+  // Authenticates the request (AuthenticateRequest); on failure answers and returns nullopt.
   std::optional<Caller> Authenticate(const http::HttpRequest& req, http::Responder& respond);
   // The handler for a route whose work may block: authenticates on the io thread (401
   // answered there), then runs `work` on the worker pool and answers with its result.

@@ -38,6 +38,7 @@ Result<simdjson::dom::element> ObjectBody(std::string_view body) {
   if (TrimJsonWhitespace(body).empty()) body = "{}";
   ERAGON_ASSIGN_OR_RETURN(simdjson::dom::element root, ParseJson(body));
   if (!root.is_object()) return Status::InvalidArgument("body: must be a JSON object");
+  ERAGON_RETURN_IF_ERROR(CheckUniqueKeys(root));
   return root;
 }
 

@@ -54,11 +54,12 @@ void Api::PublishEvents(HttpRequest&& req, Responder respond) {
 
 namespace {
 
-void DeliveriesJson(const ApiDeps& d, const Event& event, const std::string& id, JsonWriter& w) {
+void DeliveriesJson(const ApiDeps& d, const Event& event, const index::Location& loc,
+                    JsonWriter& w) {
   w.Key("deliveries").BeginArray();
-  if (std::optional<index::Location> loc = d.ids->Find(id); loc && d.dispatcher) {
+  if (d.dispatcher) {
     for (const dispatch::DeliveryView& v :
-         d.dispatcher->DeliveriesOf(event.event_type, loc->topic, loc->partition, loc->offset)) {
+         d.dispatcher->DeliveriesOf(event.event_type, loc.topic, loc.partition, loc.offset)) {
       w.BeginObject().Key("consumer").String(v.consumer);
       w.Key("state").String(dispatch::StateName(v.state.state));
       w.Key("attempts").Uint(v.state.attempts).Key("last_status").Int(v.state.last_status);
@@ -70,19 +71,27 @@ void DeliveriesJson(const ApiDeps& d, const Event& event, const std::string& id,
   w.EndArray();
 }
 
-// GET /v1/events/{id}: reads the id index, the log and the delivery store.
-HttpResponse GetEvent(const ApiDeps& d, const Caller&, const HttpRequest& req) {
+// GET /v1/events/{id}[?producer=NAME]: reads the id index, the log and the delivery store.
+// Ids are scoped per producer (ResolveEventId picks which producer's event).
+HttpResponse GetEvent(const ApiDeps& d, const Caller& caller, const HttpRequest& req) {
   std::string id(req.Param("id"));
   if (!IsValidEventId(id)) {
     return StatusResponse(Status::InvalidArgument("id: not a valid event id"));
   }
-  Result<Event> event = ReadEventById(d.logs, d.ids, id);
+  std::string producer(req.Query("producer").value_or(""));
+  if (!producer.empty() && !IsValidServiceName(producer)) {
+    return StatusResponse(Status::InvalidArgument("producer: not a valid service name"));
+  }
+  Result<index::Holder> holder =
+      ResolveEventId(d.ids, id, producer, caller.admin ? std::string() : caller.service);
+  if (!holder.ok()) return StatusResponse(holder.status());
+  Result<Event> event = ReadEventAt(d.logs, *holder, id);
   if (!event.ok()) return StatusResponse(event.status());
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("event");
   EventToJson(*event, w);
-  DeliveriesJson(d, *event, id, w);
+  DeliveriesJson(d, *event, holder->loc, w);
   w.EndObject();
   return HttpResponse::Json(200, std::move(out));
 }

@@ -257,12 +257,15 @@ TEST(Api, ServiceAndScheduleListsAreOnePage) {
 }
 
 // docs/api.md "Differences": route bodies do not refuse a repeated key; the first counts.
-TEST(Api, RepeatedKeyInARouteBodyTakesTheFirst) {
+// Issue 16: a key given twice used to take the first; now it is 400 like publish, and
+// nothing is stored.
+TEST(Api, RepeatedKeyInARouteBodyIsInvalidField) {
   ApiRig rig;
   http::HttpResponse r =
       rig.Do("PUT", "/v1/routes/t/producer", R"({"producer":"first","producer":"second"})");
-  ASSERT_EQ(r.status, 201) << r.body;
-  EXPECT_NE(r.body.find(R"("producer":"first")"), std::string::npos) << r.body;
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("producer: appears more than once"), std::string::npos) << r.body;
+  EXPECT_EQ(rig.Do("GET", "/v1/routes/t/producer").status, 404);
 }
 
 // The dispatcher's clock stands still, so its periodic re-read of the routing table never

@@ -25,6 +25,7 @@
 #include "server/publisher.h"
 #include "server/route_admin.h"
 #include "server/route_cache.h"
+#include "server/secret_files.h"
 #include "server/worker_pool.h"
 
 namespace eragon::server {
@@ -109,10 +110,11 @@ Status SplitListen(const std::string& listen, std::string* host, uint16_t* port)
 // Publishes one schedule tick as the type's producer (an admin caller publishes as the
 // type's producer) and waits for the answer. A duplicate means the tick was stored before
 // (by this or another node, or before a crash), so it counts as fired; so does a conflict
-// (the tick's id is stored with the schedule's earlier data or producer).
-Status FireScheduleTick(Publisher* publisher, const config::Schedule& s, int64_t tick_ms) {
+// (the tick's id is stored by the producer with the schedule's earlier data).
+Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
+                        const config::Schedule& s, int64_t tick_ms) {
   Event e;
-  e.id = ScheduleEventId(s.name, tick_ms);
+  e.id = ScheduleEventId(install_secret, s.name, tick_ms);
   e.event_type = s.event_type;
   e.entity_id = s.entity_id;
   e.occurred_at = tick_ms;
@@ -210,6 +212,7 @@ http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::str
   ho.max_body_bytes = options.max_body_bytes;
   ho.request_timeout = std::chrono::milliseconds(options.request_timeout_ms);
   ho.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  ho.max_connections = options.max_connections;
   if (!options.tls_cert.empty()) {
     ho.tls = http::TlsServerFiles{options.tls_cert, options.tls_key, options.tls_client_ca};
   }
@@ -227,9 +230,14 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   ERAGON_RETURN_IF_ERROR(OpenStores(*p));
   p->auth = std::make_unique<Auth>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   ERAGON_RETURN_IF_ERROR(p->auth->EnsureAdminToken(p->env, options.data_dir));
+  ERAGON_ASSIGN_OR_RETURN(std::string install_secret,
+                          EnsureInstallSecret(p->env, options.data_dir));
   p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   PublisherOptions po;
-  po.min_free_bytes = options.min_free_bytes;
+  // A segment's worth is reserved on top: a new segment is preallocated whole, so with
+  // --min-free-bytes at or below the segment size its fallocate would hit ENOSPC before
+  // publishing answered 507 (issue 16).
+  po.min_free_bytes = options.min_free_bytes + options.segment_bytes;
   po.max_used_fraction = options.max_disk_used;
   p->workers = std::make_unique<WorkerPool>(2);
   p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,
@@ -280,7 +288,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   Auth* auth = p->auth.get();
   p->http->SetOversizeHook(
       [auth](const http::HttpRequest& req) -> std::optional<http::HttpResponse> {
-        Result<Caller> caller = auth->Authenticate(req.Header("Authorization").value_or(""));
+        Result<Caller> caller = AuthenticateRequest(auth, req);
         if (!caller.ok()) return http::ErrorResponse(caller.status());
         return std::nullopt;
       });
@@ -288,8 +296,9 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->push_targets->DenyListenAddress(p->host, p->http->port());
   Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(
-      p->store.get(), p->clock, [publisher](const config::Schedule& s, int64_t tick_ms) {
-        return FireScheduleTick(publisher, s, tick_ms);
+      p->store.get(), p->clock,
+      [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {
+        return FireScheduleTick(publisher, install_secret, s, tick_ms);
       });
   p->scheduler->Start(std::chrono::milliseconds(200));
   Parts* raw = p.get();

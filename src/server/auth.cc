@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/hash.h"
+#include "server/secret_files.h"
 
 namespace eragon::server {
 namespace {
@@ -29,20 +30,6 @@ config::LoadingCache<std::string, config::Service>::Options CacheOptions(int64_t
   o.ttl_ms = ttl_ms;
   o.negative_ttl_ms = std::min<int64_t>(200, ttl_ms);
   return o;
-}
-
-// Like WriteFileAtomically, but the file is created with mode 0600.
-Status WriteSecretFile(Env* env, const std::string& path, std::string_view data) {
-  const std::string tmp = path + ".tmp";
-  if (env->Exists(tmp)) ERAGON_RETURN_IF_ERROR(env->RemoveFile(tmp));
-  {
-    ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, env->OpenWritable(tmp, 0600));
-    ERAGON_RETURN_IF_ERROR(f->Write(0, data));
-    ERAGON_RETURN_IF_ERROR(f->Sync());
-    ERAGON_RETURN_IF_ERROR(f->Close());
-  }
-  ERAGON_RETURN_IF_ERROR(env->Rename(tmp, path));
-  return env->SyncDir(DirName(path));
 }
 
 }  // namespace

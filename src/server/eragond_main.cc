@@ -1,6 +1,8 @@
 // eragond: the Eragon server. Flags: see server_options.h or `eragond --help`.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "server/app.h"
@@ -16,6 +18,27 @@ void ReloadTls(eragon::server::App& app) {
   } else {
     fprintf(stderr, "eragond: SIGHUP: keeping the current TLS certificate: %s\n",
             st.message().c_str());
+  }
+}
+
+// Raises the soft open-files limit to the hard one (often 1024 of 524288): every
+// connection, segment and store file is a descriptor, and 1,100 idle connections used to
+// exhaust the soft limit. Warns when --max-connections cannot fit in what is left.
+void RaiseOpenFilesLimit(uint64_t max_connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur =
+        lim.rlim_max == RLIM_INFINITY ? std::max<rlim_t>(lim.rlim_cur, 1 << 20) : lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && max_connections + 256 > lim.rlim_cur) {
+    fprintf(stderr,
+            "eragond: warning: --max-connections %llu does not fit the open-files limit %llu "
+            "(with 256 kept for files); connections may fail to be accepted\n",
+            static_cast<unsigned long long>(max_connections),
+            static_cast<unsigned long long>(lim.rlim_cur));
   }
 }
 
@@ -37,6 +60,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseOpenFilesLimit(options->max_connections);
 
   Result<std::unique_ptr<server::App>> app = server::App::Start(*options);
   if (!app.ok()) {

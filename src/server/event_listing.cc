@@ -14,6 +14,10 @@ namespace {
 constexpr size_t kWindow = 256;         // records read per backwards step
 constexpr size_t kScanBudget = 20'000;  // records examined per page, at most
 constexpr size_t kMaxReadBytes = 8 << 20;
+// A page stops growing at this many bytes (a page's events' data, and the answer); `next`
+// then leads on. Without it limit=1000 over 1 MiB events built a page of ~1 GB.
+constexpr size_t kMaxPageBytes = 4 << 20;
+constexpr size_t kFirstWindow = 8;  // records in a partition's first backwards step
 
 struct Candidate {
   int64_t timestamp_ms;
@@ -29,6 +33,8 @@ struct Source {
   uint64_t scanned_to;           // lowest offset examined so far
   std::vector<Candidate> found;  // matches, newest first
   size_t taken = 0;
+  size_t found_bytes = 0;        // of the matches' data
+  size_t window = kFirstWindow;  // records per backwards step (Fill adapts it)
 };
 
 bool Matches(const Event& e, const ListQuery& q) {
@@ -36,9 +42,11 @@ bool Matches(const Event& e, const ListQuery& q) {
          (!q.entity_id || e.entity_id == *q.entity_id);
 }
 
-// Appends the matches among the records of [lo, s.scanned_to), oldest first. A read
-// returns at most kMaxReadBytes, so large events take several reads of the range.
-Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<Candidate>* out) {
+// Appends the matches among the records of [lo, s.scanned_to), oldest first, and adds the
+// bytes read to `*bytes`. A read returns at most kMaxReadBytes, so large events take
+// several reads of the range.
+Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<Candidate>* out,
+                  size_t* bytes) {
   uint64_t from = lo;
   while (from < s.scanned_to) {
     ERAGON_ASSIGN_OR_RETURN(
@@ -49,6 +57,7 @@ Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<
       if (rec.offset >= s.scanned_to) return Status::Ok();
       from = rec.offset + 1;
       if (rec.payload.empty()) continue;  // not an event (channel.h: Record)
+      *bytes += rec.payload.size();
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       if (Matches(e, q)) out->push_back({rec.timestamp_ms, rec.offset, std::move(e)});
     }
@@ -56,19 +65,28 @@ Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<
   return Status::Ok();
 }
 
-// Reads backwards until `need` matches are found, the partition start is reached or the
-// shared budget runs out.
+// Reads backwards until `need` matches (or kMaxPageBytes of their data) are found, the
+// partition start is reached or the shared budget runs out. A step starts at kFirstWindow
+// records and doubles (up to kWindow) while steps stay small in bytes, halving when they
+// are large, so large events are never read many at a time.
 Status Fill(Source& s, const ListQuery& q, size_t need, size_t* budget) {
   const uint64_t start = s.topic->StartOffset(s.partition);
   if (s.scanned_to < start) s.scanned_to = start;
-  while (s.found.size() < need && s.scanned_to > start && *budget > 0) {
-    uint64_t lo = s.scanned_to - std::min<uint64_t>(s.scanned_to - start, kWindow);
+  while (s.found.size() < need && s.found_bytes < kMaxPageBytes && s.scanned_to > start &&
+         *budget > 0) {
+    uint64_t lo = s.scanned_to - std::min<uint64_t>(s.scanned_to - start, s.window);
     size_t count = static_cast<size_t>(s.scanned_to - lo);
     std::vector<Candidate> window;
-    ERAGON_RETURN_IF_ERROR(ReadWindow(s, q, lo, &window));
-    for (auto it = window.rbegin(); it != window.rend(); ++it) s.found.push_back(std::move(*it));
+    size_t bytes = 0;
+    ERAGON_RETURN_IF_ERROR(ReadWindow(s, q, lo, &window, &bytes));
+    for (auto it = window.rbegin(); it != window.rend(); ++it) {
+      s.found_bytes += it->event.data.size();
+      s.found.push_back(std::move(*it));
+    }
     *budget -= std::min(*budget, count);
     s.scanned_to = lo;
+    s.window = bytes < kMaxPageBytes / 8 ? std::min(s.window * 2, kWindow)
+                                         : std::max<size_t>(s.window / 2, 1);
   }
   return Status::Ok();
 }
@@ -82,21 +100,33 @@ std::string EncodeCursor(const std::vector<Source>& sources) {
   return HexEncode(raw);
 }
 
+// A cursor is hex of one or more "topic\tpartition\tupper\n" lines, exactly as
+// EncodeCursor writes them; anything else (not hex, empty, a torn line, a number with
+// trailing text) is 400. Topics or partitions that no longer exist are skipped.
 Status DecodeCursor(const std::string& cursor, channel::Channel* logs, std::vector<Source>* out) {
+  const Status bad = Status::InvalidArgument("after: not a cursor returned by this endpoint");
   std::optional<std::string> raw = HexDecode(cursor);
-  if (!raw) return Status::InvalidArgument("after: not a cursor returned by this endpoint");
-  std::istringstream in(*raw);
-  std::string topic, partition, upper;
-  while (std::getline(in, topic, '\t') && std::getline(in, partition, '\t') &&
-         std::getline(in, upper, '\n')) {
-    channel::Topic* t = logs->FindTopic(topic);
+  if (!raw || raw->empty() || raw->back() != '\n') return bad;
+  std::string_view rest(*raw);
+  while (!rest.empty()) {
+    const size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end + 1);
+    const size_t t1 = line.find('\t');
+    const size_t t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string_view::npos) return bad;
+    std::string_view topic = line.substr(0, t1);
+    std::string_view partition = line.substr(t1 + 1, t2 - t1 - 1);
+    std::string_view upper = line.substr(t2 + 1);
     uint32_t p = 0;
     uint64_t u = 0;
     auto r1 = std::from_chars(partition.data(), partition.data() + partition.size(), p);
     auto r2 = std::from_chars(upper.data(), upper.data() + upper.size(), u);
-    if (r1.ec != std::errc() || r2.ec != std::errc()) {
-      return Status::InvalidArgument("after: not a cursor returned by this endpoint");
+    if (!IsValidTopic(topic) || r1.ec != std::errc() || r1.ptr != partition.end() ||
+        r2.ec != std::errc() || r2.ptr != upper.end()) {
+      return bad;
     }
+    channel::Topic* t = logs->FindTopic(topic);
     if (t == nullptr || p >= t->partitions()) continue;
     out->push_back({t, p, std::min(u, t->DurableEnd(p)), 0, {}, 0});
   }
@@ -126,17 +156,40 @@ Result<std::vector<Source>> InitialSources(channel::Channel* logs, RouteCache* r
 
 }  // namespace
 
-Result<Event> ReadEventById(channel::Channel* logs, index::IdIndex* ids, const std::string& id) {
-  std::optional<index::Location> loc = ids->Find(id);
-  channel::Topic* topic = loc ? logs->FindTopic(loc->topic) : nullptr;
+Result<index::Holder> ResolveEventId(index::IdIndex* ids, const std::string& id,
+                                     const std::string& producer, const std::string& own) {
+  const std::string& wanted = producer.empty() ? own : producer;
+  if (!wanted.empty()) {
+    if (std::optional<index::Location> loc = ids->Find(id, wanted)) {
+      return index::Holder{wanted, std::move(*loc)};
+    }
+    if (!producer.empty()) {
+      return Status::NotFound("no event with id '" + id + "' from producer '" + producer + "'");
+    }
+  }
+  std::vector<index::Holder> all = ids->FindAll(id);
+  if (all.empty()) return Status::NotFound("no event with id '" + id + "'");
+  if (all.size() == 1) return std::move(all[0]);
+  std::string names;
+  for (const index::Holder& h : all) names += (names.empty() ? "'" : ", '") + h.producer + "'";
+  return Status::Conflict("event id '" + id + "' is held by several producers (" + names +
+                          "); name one with ?producer=");
+}
+
+Result<Event> ReadEventAt(channel::Channel* logs, const index::Holder& holder,
+                          const std::string& id) {
+  const index::Location& loc = holder.loc;
+  channel::Topic* topic = logs->FindTopic(loc.topic);
   if (topic == nullptr) return Status::NotFound("no event with id '" + id + "'");
   ERAGON_ASSIGN_OR_RETURN(std::vector<channel::Record> recs,
-                          topic->Read(loc->partition, loc->offset, 1, kMaxReadBytes));
-  if (recs.empty() || recs[0].offset != loc->offset) {
+                          topic->Read(loc.partition, loc.offset, 1, kMaxReadBytes));
+  if (recs.empty() || recs[0].offset != loc.offset) {
     return Status::NotFound("no event with id '" + id + "' (no longer retained)");
   }
   ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(recs[0].payload));
-  if (e.id != id) return Status::Internal("id index points at another event for '" + id + "'");
+  if (e.id != id || e.producer != holder.producer) {
+    return Status::Internal("id index points at another event for '" + id + "'");
+  }
   return e;
 }
 
@@ -158,7 +211,10 @@ Result<ListQuery> ParseListQuery(const http::HttpRequest& req) {
     }
     q.limit = n;
   }
-  if (auto a = req.Query("after")) q.after = std::string(*a);
+  if (auto a = req.Query("after")) {
+    if (a->empty()) return Status::InvalidArgument("after: not a cursor returned by this endpoint");
+    q.after = std::string(*a);
+  }
   return q;
 }
 
@@ -179,7 +235,9 @@ Result<std::string> ListEventsJson(channel::Channel* logs, RouteCache* routes, c
   JsonWriter w(&out);
   w.BeginObject().Key("items").BeginArray();
   size_t emitted = 0;
-  while (emitted < q.limit) {
+  // Stops at kMaxPageBytes: a source whose matches stopped at that many bytes is never
+  // passed over (emitting them all reaches the cap), so the order holds across pages.
+  while (emitted < q.limit && out.size() < kMaxPageBytes) {
     Source* best = nullptr;
     for (Source& s : sources) {
       if (s.taken >= s.found.size()) continue;

@@ -14,8 +14,15 @@
 
 namespace eragon::server {
 
-// The event stored under `id`; NotFound when unknown or no longer retained.
-Result<Event> ReadEventById(channel::Channel* logs, index::IdIndex* ids, const std::string& id);
+// Ids are scoped per producer. Which producer's event `id` names: `producer` when not
+// empty; else `own` (the caller's service; empty for an admin) when it holds the id; else
+// the only holder. NotFound when there is none; Conflict naming them when several hold it.
+Result<index::Holder> ResolveEventId(index::IdIndex* ids, const std::string& id,
+                                     const std::string& producer, const std::string& own);
+
+// The event `holder` stored under `id`; NotFound when no longer retained.
+Result<Event> ReadEventAt(channel::Channel* logs, const index::Holder& holder,
+                          const std::string& id);
 
 struct ListQuery {
   std::optional<std::string> event_type;

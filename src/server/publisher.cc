@@ -17,10 +17,10 @@ namespace eragon::server {
 struct Publisher::Resolved {
   std::vector<channel::Topic*> topic_of;  // per event
   std::vector<index::Fingerprint> fingerprints;
-  std::vector<bool> generated;       // per event: id assigned here (no lookup needed)
-  std::vector<bool> duplicate;       // per event
-  std::vector<std::string> claimed;  // ids claimed (kNew), to Abort on failure
-  bool must_open = false;            // a topic is missing and this thread may not open it
+  std::vector<bool> generated;  // per event: id assigned here (no lookup needed)
+  std::vector<bool> duplicate;  // per event
+  std::vector<size_t> claimed;  // events whose id was claimed (kNew), to Abort on failure
+  bool must_open = false;       // a topic is missing and this thread may not open it
 };
 
 Publisher::Publisher(RouteCache* routes, channel::Channel* logs, index::IdIndex* ids, Clock* clock,
@@ -96,17 +96,28 @@ Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, bool
   return Status::Ok();
 }
 
+namespace {
+struct ProducerIdHash {
+  size_t operator()(const std::pair<std::string_view, std::string_view>& k) const {
+    std::hash<std::string_view> h;
+    return h(k.second) * 31 + h(k.first);
+  }
+};
+}  // namespace
+
 // Claims every id; duplicates inside the batch and in the index are marked, conflicts
 // fail the whole batch (claims made so far are released).
 Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
   r->fingerprints.resize(events.size());
   r->duplicate.assign(events.size(), false);
-  std::unordered_map<std::string_view, size_t> first_in_batch;
+  // Ids are scoped per producer: keyed by (producer, id).
+  std::unordered_map<std::pair<std::string_view, std::string_view>, size_t, ProducerIdHash>
+      first_in_batch;
   Status failure;
   for (size_t i = 0; i < events.size() && failure.ok(); ++i) {
     const Event& e = events[i];
     r->fingerprints[i] = index::FingerprintOf(e);
-    auto [it, inserted] = first_in_batch.emplace(e.id, i);
+    auto [it, inserted] = first_in_batch.emplace(std::pair{e.producer, e.id}, i);
     if (!inserted) {
       if (r->fingerprints[it->second] != r->fingerprints[i]) {
         failure = Status::Conflict("event id '" + e.id + "' appears twice with other content");
@@ -116,19 +127,19 @@ Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
     }
     if (r->generated[i]) {
       ids_->ClaimGenerated(e.id, r->fingerprints[i], e.producer);
-      r->claimed.push_back(e.id);
+      r->claimed.push_back(i);
       continue;
     }
     switch (ids_->Claim(e.id, r->fingerprints[i], e.producer)) {
       case index::ClaimOutcome::kNew:
-        r->claimed.push_back(e.id);
+        r->claimed.push_back(i);
         break;
       case index::ClaimOutcome::kDuplicate:
         r->duplicate[i] = true;
         break;
       case index::ClaimOutcome::kConflict:
-        failure = Status::Conflict("event id '" + e.id +
-                                   "' is already stored with other content or producer");
+        failure = Status::Conflict("event id '" + e.id + "' is already stored by producer '" +
+                                   e.producer + "' with other content");
         break;
       case index::ClaimOutcome::kInFlight:
         failure = Status::ResourceExhausted("a publish of event id '" + e.id +
@@ -137,7 +148,7 @@ Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
     }
   }
   if (!failure.ok()) {
-    for (const std::string& id : r->claimed) ids_->Abort(id);
+    for (size_t i : r->claimed) ids_->Abort(events[i].id, events[i].producer);
   }
   return failure;
 }
@@ -245,9 +256,10 @@ void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) 
       for (size_t k = 0; k < members.size(); ++k) {
         const Event& e = state->events[members[k]];
         if (st.ok()) {
-          ids_->Commit(e.id, e.event_type, {topic->name(), pos[k].partition, pos[k].offset});
+          ids_->Commit(e.id, e.producer, e.event_type,
+                       {topic->name(), pos[k].partition, pos[k].offset});
         } else {
-          ids_->Abort(e.id);
+          ids_->Abort(e.id, e.producer);
         }
       }
       if (!st.ok()) {

@@ -109,6 +109,11 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", o.idle_timeout_ms, "Idle keep-alive connection timeout")
       ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}))
       ->capture_default_str();
+  app.add_option("--max-connections", o.max_connections,
+                 "Open HTTP connections at most; beyond it a new one closes the longest-idle "
+                 "keep-alive connection, or is answered 503 when none is idle")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
   app.add_option("--route-cache-ttl-ms", o.route_cache_ttl_ms,
                  "Route and token cache TTL: a change made on another node is seen within it")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}))

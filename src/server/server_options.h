@@ -25,6 +25,7 @@ struct ServerOptions {
   uint64_t max_body_bytes = 8ull << 20;      // larger Content-Length: 413 before reading
   int64_t request_timeout_ms = 30'000;       // reading one request (headers and body)
   int64_t idle_timeout_ms = 60'000;          // keep-alive connection without a request
+  uint64_t max_connections = 4096;           // beyond: longest-idle closed, else 503
   int64_t route_cache_ttl_ms = 500;          // route and token caches (1..1000)
   uint64_t segment_bytes = 64ull << 20;      // log segment file size
   int64_t retention_hours = 168;             // delete segments older than this (0 = never)

@@ -170,6 +170,9 @@ TEST_F(BadInputTest, InvalidNamesAndIds) {
       {"type 129 chars", Ev(long_type, "\"e\"", "{}"), 400, "invalid_field", "", "event_type"},
       {"id with space", EventJson(kType, "e", "{}", "bad 1"), 400, "invalid_field", "", "id"},
       {"id with slash", EventJson(kType, "e", "{}", "bad/1"), 400, "invalid_field", "", "id"},
+      // Issue 16: "." and ".." were accepted and then broke GET /v1/events/{id} paths.
+      {"id dot", EventJson(kType, "e", "{}", "."), 400, "invalid_field", "", "id"},
+      {"id dot dot", EventJson(kType, "e", "{}", ".."), 400, "invalid_field", "", "id"},
       {"id empty", R"({"id":"","event_type":"order_created","entity_id":"e","data":{}})", 400,
        "invalid_field", "", "id"},
       {"id 129 chars", EventJson(kType, "e", "{}", std::string(129, 'b')), 400, "invalid_field", "",
@@ -214,6 +217,56 @@ TEST_F(BadInputTest, NameAndIdBoundariesAreAccepted) {
   EXPECT_EQ(Json(got.body).Str({"event", "entity_id"}), entity256);
   EXPECT_EQ(GetStatus(chars), 200);
   EXPECT_EQ(CountEvents(kType), 3);
+}
+
+// Issue 16: cases a hostile user found lenient. A listing cursor that does not decode,
+// a key given twice in an admin body, and two Authorization headers are 400, and change
+// nothing.
+TEST_F(BadInputTest, LenientCasesFoundByAHostileUserAre400) {
+  PublishOk(EventJson(kType, "e", "{}", "kept"));
+  for (std::string after :
+       {"", "00", "6f", "6f7264657273", "6f72646572730930093130", "6f726465727309300931300a6f",
+        "6f72646572730930780931300a", "6f72646572730930093130780a"}) {
+    SCOPED_TRACE("after=" + after);
+    EXPECT_API_ERROR(Admin("GET", "/v1/events?after=" + after), 400, "invalid_field");
+  }
+  // "orders\t0\t10\n" on a type whose topic is not "orders": decodes, lists nothing.
+  EXPECT_EQ(Admin("GET", "/v1/events?after=6f726465727309300931300a").status, 200);
+
+  EXPECT_API_ERROR(Admin("PUT", "/v1/routes/order_created/producer",
+                         R"({"producer":"evil-service","producer":"order-service"})"),
+                   400, "invalid_field");
+  EXPECT_EQ(Json(Admin("GET", "/v1/routes/order_created/producer").body).Str({"producer"}),
+            "order-service");
+  EXPECT_API_ERROR(Admin("PUT", "/v1/routes/order_created/consumers/payment-service",
+                         R"({"type":"pull","retry":{"max_attempts":1,"max_attempts":5}})"),
+                   400, "invalid_field");
+  EXPECT_API_ERROR(Admin("PUT", "/v1/routes/order_created/consumers/payment-service",
+                         R"({"type":"pull","type":"http","url":"http://127.0.0.1:1/"})"),
+                   400, "invalid_field");
+  EXPECT_API_ERROR(Admin("GET", "/v1/routes/order_created/consumers/payment-service"), 404,
+                   "not_found");
+  EXPECT_API_ERROR(Admin("PUT", "/v1/services/dup", R"({"roles":["producer"],"roles":["admin"]})"),
+                   400, "invalid_field");
+  EXPECT_API_ERROR(Admin("PUT", "/v1/schedules/dup",
+                         R"({"event_type":"order_created","entity_id":"e","data":{},)"
+                         R"("every":"1h","every":"1s"})"),
+                   400, "invalid_field");
+  EXPECT_API_ERROR(Admin("GET", "/v1/schedules/dup"), 404, "not_found");
+  // Inside a schedule's data keys are kept as sent (like an event's data).
+  EXPECT_EQ(Admin("PUT", "/v1/schedules/dup",
+                  R"({"event_type":"order_created","entity_id":"e","data":{"a":1,"a":2},)"
+                  R"("every":"1h"})")
+                .status,
+            201);
+
+  HttpHeaders two = {{"Authorization", "Bearer " + token_},
+                     {"Authorization", "Bearer " + server_->admin_token()}};
+  EXPECT_API_ERROR(Call("", "POST", "/v1/events", EventJson(kType, "e", "{}", "bad-1"), two), 400,
+                   "invalid_field");
+  EXPECT_API_ERROR(Call("", "GET", "/v1/events/kept", "", two), 400, "invalid_field");
+  EXPECT_API_ERROR(Call("", "GET", "/v1/routes", "", two), 400, "invalid_field");
+  EXPECT_API_ERROR(Admin("GET", "/v1/events/bad-1"), 404, "not_found");
 }
 
 TEST_F(BadInputTest, IdReusedWithOtherContentIsConflict) {

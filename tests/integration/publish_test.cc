@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <regex>
+#include <set>
 
 #include "test_util.h"
 
@@ -199,6 +200,74 @@ TEST_F(PublishTest, DedupById) {
 
   HttpReply got = Admin("GET", "/v1/events/dup-1");
   EXPECT_EQ(RawEventData(got.body), R"({"total": 10})") << "the first content stays";
+}
+
+// Ids are scoped per producer (issue 16): another service publishing the same id first
+// neither blocks nor conflicts with the owner's publish; both are stored and delivered;
+// each producer's own retry is still a duplicate or a conflict; GET picks by caller or
+// ?producer= and is 409 naming the holders when ambiguous.
+TEST_F(PublishTest, SameIdFromTwoProducersIsTwoEvents) {
+  std::string billing = CreateService("billing-service", {"producer"});
+  SetProducer("invoice_sent", "billing-service");
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/reader",
+                  R"({"type":"pull","start":"earliest"})")
+                .status,
+            201);
+  ASSERT_EQ(Admin("PUT", "/v1/routes/invoice_sent/consumers/reader",
+                  R"({"type":"pull","start":"earliest"})")
+                .status,
+            201);
+  const std::string squat = EventJson("invoice_sent", "ent", R"({"squat":1})", "shared-1");
+  const std::string own = EventJson("order_created", "ent", R"({"total":10})", "shared-1");
+  ASSERT_EQ(Call(billing, "POST", "/v1/events", squat).status, 202);
+  HttpReply first = Call(producer_token_, "POST", "/v1/events", own);
+  ASSERT_EQ(first.status, 202) << Describe(first);
+  EXPECT_EQ(Json(first.body).Bool({"duplicates", "0"}), false) << Describe(first);
+  HttpReply retry = Call(producer_token_, "POST", "/v1/events", own);
+  ASSERT_EQ(retry.status, 202) << Describe(retry);
+  EXPECT_EQ(Json(retry.body).Bool({"duplicates", "0"}), true) << Describe(retry);
+  EXPECT_API_ERROR(Call(producer_token_, "POST", "/v1/events",
+                        EventJson("order_created", "ent", R"({"total":11})", "shared-1")),
+                   409, "conflict");
+  EXPECT_EQ(CountEvents("order_created"), 1);
+  EXPECT_EQ(CountEvents("invoice_sent"), 1);
+
+  HttpReply mine = Call(producer_token_, "GET", "/v1/events/shared-1");
+  ASSERT_EQ(mine.status, 200) << Describe(mine);
+  EXPECT_EQ(Json(mine.body).Str({"event", "producer"}), "order-service");
+  HttpReply theirs = Call(billing, "GET", "/v1/events/shared-1");
+  EXPECT_EQ(Json(theirs.body).Str({"event", "producer"}), "billing-service") << Describe(theirs);
+  HttpReply ambiguous = Admin("GET", "/v1/events/shared-1");
+  EXPECT_API_ERROR(ambiguous, 409, "conflict");
+  EXPECT_NE(ambiguous.body.find("billing-service"), std::string::npos) << Describe(ambiguous);
+  EXPECT_NE(ambiguous.body.find("order-service"), std::string::npos) << Describe(ambiguous);
+  HttpReply picked = Admin("GET", "/v1/events/shared-1?producer=billing-service");
+  EXPECT_EQ(Json(picked.body).Str({"event", "producer"}), "billing-service") << Describe(picked);
+  EXPECT_API_ERROR(Admin("GET", "/v1/events/shared-1?producer=nobody"), 404, "not_found");
+  EXPECT_API_ERROR(Admin("GET", "/v1/events/shared-1?producer=Bad!"), 400, "invalid_field");
+  // A consumer with no event of its own: the only holder answers, several are ambiguous.
+  std::string reader = CreateService("reader", {"consumer"});
+  EXPECT_API_ERROR(Call(reader, "GET", "/v1/events/shared-1"), 409, "conflict");
+  ASSERT_EQ(
+      Call(billing, "POST", "/v1/events", EventJson("invoice_sent", "ent", "{}", "only-billing"))
+          .status,
+      202);
+  EXPECT_EQ(Call(reader, "GET", "/v1/events/only-billing").status, 200);
+  EXPECT_EQ(GetStatus("only-billing"), 200);
+
+  std::multiset<std::string> types;
+  for (int i = 0; i < 50 && types.size() < 3; ++i) {
+    HttpReply f = Call(reader, "POST", "/v1/consumers/reader/fetch",
+                       R"({"max":10,"wait_ms":200,"ack_timeout_ms":600000})");
+    ASSERT_EQ(f.status, 200) << Describe(f);
+    Json j(f.body);
+    for (int64_t k = 0, n = j.Len({"messages"}); k < n; ++k) {
+      types.insert(j.Str({"messages", std::to_string(k), "event", "event_type"}) + "/" +
+                   j.Str({"messages", std::to_string(k), "event", "id"}));
+    }
+  }
+  EXPECT_EQ(types, (std::multiset<std::string>{"invoice_sent/only-billing", "invoice_sent/shared-1",
+                                               "order_created/shared-1"}));
 }
 
 TEST_F(PublishTest, DedupByIdSurvivesRestartAndKill) {

@@ -2,9 +2,11 @@
 // tick, missed ticks coalesce into one across a restart; the API's error cases; the CLI.
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <thread>
 
+#include "core/hash.h"
 #include "core/uuid.h"
 #include "test_util.h"
 
@@ -57,11 +59,22 @@ class SchedulesTest : public ServerTest {
     return ticks;
   }
 
+  // The install secret eragond keeps in its data dir (created on first start).
+  std::string InstallSecret() {
+    std::ifstream in(server_->data_dir() + "/install.secret");
+    std::string hex;
+    in >> hex;
+    std::optional<std::string> secret = HexDecode(hex);
+    EXPECT_TRUE(secret && secret->size() == 32) << "install.secret: '" << hex << "'";
+    return secret.value_or("");
+  }
+
   void ExpectDeterministicIds(const std::string& schedule,
                               const std::map<int64_t, std::string>& ticks) {
+    const std::string secret = InstallSecret();
     for (const auto& [tick, id] : ticks) {
       EXPECT_EQ(tick % 1000, 0) << "tick " << tick << " is not on a whole second";
-      EXPECT_EQ(id, ScheduleEventId(schedule, tick)) << "tick " << tick;
+      EXPECT_EQ(id, ScheduleEventId(secret, schedule, tick)) << "tick " << tick;
     }
   }
 };
@@ -80,6 +93,7 @@ TEST_F(SchedulesTest, EverySecondFiresOncePerTickAndCoalescesMissedTicksAcrossAR
   auto ticks = WaitForTicks("heartbeat", [](const auto& t) { return t.size() >= 3; });
   ASSERT_GE(ticks.size(), 3u) << server_->Logs();
   ExpectDeterministicIds("beat", ticks);
+  const std::string secret = InstallSecret();
   HttpReply ev = Admin("GET", "/v1/events/" + ticks.begin()->second);
   ASSERT_EQ(ev.status, 200) << Describe(ev);
   Json event(ev.body);
@@ -117,9 +131,46 @@ TEST_F(SchedulesTest, EverySecondFiresOncePerTickAndCoalescesMissedTicksAcrossAR
   // At most one event per tick, and only whole-second ticks: fewer events than seconds.
   EXPECT_LE(static_cast<int64_t>(ticks.size()),
             (ticks.rbegin()->first - ticks.begin()->first) / 1000 + 1);
-  // Everything fired before the stop is still there, unchanged.
+  // Everything fired before the stop is still there, unchanged, and the secret kept.
   for (const auto& [tick, id] : before) EXPECT_EQ(ticks.at(tick), id);
+  EXPECT_EQ(InstallSecret(), secret) << "the install secret changed across a restart";
   EXPECT_EQ(CountEvents("heartbeat"), static_cast<int64_t>(ticks.size()));
+}
+
+// Issue 16: tick ids were UUIDv5 of "<schedule>/<tick>" in a fixed namespace, so a
+// service could publish them ahead of time and the ticks never fired (202, nothing
+// logged). Now a tick's id is keyed with the install's secret: the old ids squatted in
+// advance (by the type's own producer, even) do not stop the ticks, and the ids differ
+// between installs.
+TEST_F(SchedulesTest, TickIdsCannotBeSquattedInAdvance) {
+  std::string clock = CreateService("clock-service", {"producer"});
+  SetProducer("heartbeat", "clock-service");
+  const int64_t from = (NowMs() / 1000 + 1) * 1000;
+  std::string batch = "{\"events\":[";
+  for (int i = 0; i < 30; ++i) {
+    const UuidBytes old_ns = {0xc4, 0x07, 0x02, 0x4d, 0xe9, 0x77, 0x4a, 0x38,
+                              0xa7, 0x7f, 0xee, 0x3b, 0x6f, 0x03, 0xbc, 0xe7};
+    std::string id = UuidV5(old_ns, "beat/" + std::to_string(from + i * 1000));
+    batch += std::string(i ? "," : "") + R"({"id":")" + id +
+             R"(","event_type":"heartbeat","entity_id":"squat","occurred_at":)" +
+             std::to_string(from + i * 1000 + 1) + R"(,"data":{"squat":true}})";
+  }
+  batch += "]}";
+  HttpReply squat = Call(clock, "POST", "/v1/events", batch);
+  ASSERT_EQ(squat.status, 202) << Describe(squat);
+  HttpReply put =
+      Admin("PUT", "/v1/schedules/beat",
+            R"({"event_type":"heartbeat","entity_id":"node-1","data":{},"every":"1s"})");
+  ASSERT_EQ(put.status, 201) << Describe(put);
+  auto ticks = WaitForTicks("heartbeat", [](const auto& t) { return t.size() >= 30 + 2; });
+  int fired = 0;
+  const std::string secret = InstallSecret();
+  for (const auto& [tick, id] : ticks) {
+    if (id == ScheduleEventId(secret, "beat", tick)) ++fired;
+  }
+  EXPECT_GE(fired, 2) << "the ticks did not fire\n" << server_->Logs();
+  EXPECT_NE(ScheduleEventId(secret, "beat", from),
+            ScheduleEventId(std::string(32, '\0'), "beat", from));
 }
 
 TEST_F(SchedulesTest, CrudAndErrors) {
