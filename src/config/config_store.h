@@ -60,6 +60,9 @@ struct ConsumerRoute {
   std::string secret;  // "" = unsigned; "whsec_<base64>"
   StartAt start = StartAt::kLatest;
   bool enabled = true;
+  // Content filter (src/filter): the pattern as minified JSON, validated when parsed;
+  // "" = every event. Compiled by the dispatcher when it changes.
+  std::string filter;
   int64_t created_at = 0;
   int64_t updated_at = 0;
   bool operator==(const ConsumerRoute&) const = default;

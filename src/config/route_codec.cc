@@ -6,6 +6,7 @@
 
 #include "core/hash.h"
 #include "core/names.h"
+#include "filter/filter.h"
 
 namespace eragon::config {
 namespace {
@@ -166,6 +167,18 @@ Status ParseRetry(const Fields& f, RetryPolicy* retry) {
   return Status::Ok();
 }
 
+// "filter": an object compiled by src/filter; stored as its minified text.
+Status ParseFilter(const Fields& f, ConsumerRoute* r) {
+  std::optional<element> e = f.Get("filter");
+  if (!e) return Status::Ok();
+  if (!e->is_object()) return f.Invalid("filter", "must be an object (an event pattern)");
+  std::string text = simdjson::minify(*e);
+  Result<filter::Filter> compiled = filter::Filter::Compile(text);
+  if (!compiled.ok()) return f.Invalid("filter", compiled.status().message());
+  r->filter = std::move(text);
+  return Status::Ok();
+}
+
 void WriteMeta(int64_t created_at, int64_t updated_at, JsonWriter& w) {
   w.Key("created_at").Int(created_at);
   w.Key("updated_at").Int(updated_at);
@@ -320,6 +333,7 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   }
   ERAGON_RETURN_IF_ERROR(f.Enum("start", &r.start));
   ERAGON_RETURN_IF_ERROR(f.Bool("enabled", &r.enabled));
+  ERAGON_RETURN_IF_ERROR(ParseFilter(f, &r));
   return r;
 }
 
@@ -384,6 +398,7 @@ void ConsumerRouteToJson(const ConsumerRoute& r, JsonWriter& w) {
   w.Key("has_secret").Bool(!r.secret.empty());
   w.Key("start").String(RouteEnumName(r.start));
   w.Key("enabled").Bool(r.enabled);
+  if (!r.filter.empty()) w.Key("filter").Raw(r.filter);
   WriteMeta(r.created_at, r.updated_at, w);
   w.EndObject();
 }

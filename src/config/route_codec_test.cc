@@ -245,5 +245,27 @@ TEST(RouteCodec, EveryRouteEnumNameParsesBackToItsValue) {
   EXPECT_EQ(RouteEnumName(PushFormat::kCloudEvents), "cloudevents");
 }
 
+TEST(RouteCodec, ConsumerFilterIsCompiledAndEchoed) {
+  Result<ConsumerRoute> r = ParseConsumerRoute(
+      R"({"type":"pull","filter":{"data.total": [{"numeric": [">=", 100]}],
+          "data": {"city": ["jakarta"]}}})",
+      "order_created", "payment-service");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->filter, R"({"data.total":[{"numeric":[">=",100]}],"data":{"city":["jakarta"]}})");
+  EXPECT_NE(ConsumerRouteToJson(*r).find(R"("filter":{"data.total")"), std::string::npos);
+  Result<ConsumerRoute> none = ParseConsumerRoute(R"({"type":"pull"})", "t", "c");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->filter, "");
+  EXPECT_EQ(ConsumerRouteToJson(*none).find("filter"), std::string::npos);
+}
+
+TEST(RouteCodec, BadFilterIsInvalidFieldNamingFilter) {
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":[1]})"), "filter: must be an object");
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":{}})"), "filter: must name");
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":{"data.x":[{"numeric":["~",1]}]}})"),
+                "filter: data.x: numeric");
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":{"colour":["red"]}})"), "filter: colour");
+}
+
 }  // namespace
 }  // namespace eragon::config

@@ -61,6 +61,7 @@ ConsumerRoute SampleConsumer(std::string type = "order_created",
   r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   r.start = StartAt::kEarliest;
   r.enabled = false;
+  r.filter = R"({"data.total":[{"numeric":[">=",100]}],"entity_id":[{"prefix":"b2b-"}]})";
   r.created_at = 11;
   r.updated_at = 12;
   return r;
@@ -195,7 +196,7 @@ TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 3);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
@@ -281,7 +282,9 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   // Turn the file back into what the first release wrote.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE schedules; DELETE FROM schema_version WHERE version > 1",
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE schedules; ALTER TABLE consumer_routes DROP COLUMN settings;"
+                         " DELETE FROM schema_version WHERE version > 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -289,6 +292,27 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->GetProducer("order_created").value().has_value());
   EXPECT_EQ(store->PutSchedule(SampleSchedule()).value(), PutOutcome::kCreated);
+}
+
+TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSettings) {
+  ConsumerRoute before = SampleConsumer();
+  before.filter.clear();
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->PutConsumer(before).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE consumer_routes DROP COLUMN settings;"
+                         " DELETE FROM schema_version WHERE version > 2",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->GetConsumer(before.event_type, before.consumer).value(), before);
 }
 
 TEST_F(SqliteConfigStoreTest, ConcurrentReadersAndWriters) {
