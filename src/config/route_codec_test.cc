@@ -267,5 +267,29 @@ TEST(RouteCodec, BadFilterIsInvalidFieldNamingFilter) {
   ExpectInvalid(Consumer(R"({"type":"pull","filter":{"colour":["red"]}})"), "filter: colour");
 }
 
+TEST(RouteCodec, RetryScheduleSetsMaxAttemptsAndIsEchoed) {
+  Result<ConsumerRoute> r =
+      ParseConsumerRoute(R"({"type":"pull","retry":{"schedule_ms":[1000,5000,60000]}})", "t", "c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->retry.schedule_ms, (std::vector<int64_t>{1000, 5000, 60000}));
+  EXPECT_EQ(r->retry.max_attempts, 4u);
+  EXPECT_NE(ConsumerRouteToJson(*r).find(R"("schedule_ms":[1000,5000,60000])"), std::string::npos);
+  Result<ConsumerRoute> agree = ParseConsumerRoute(
+      R"({"type":"pull","retry":{"schedule_ms":[0],"max_attempts":2}})", "t", "c");
+  ASSERT_TRUE(agree.ok()) << agree.status().ToString();
+  EXPECT_EQ(agree->retry.max_attempts, 2u);
+}
+
+TEST(RouteCodec, BadRetryScheduleRejections) {
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[]}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":5}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[-1]}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[1.5]}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":["1s"]}})"),
+                "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[1,2],"max_attempts":5}})"),
+                "retry.max_attempts: must be retry.schedule_ms's length + 1 (3)");
+}
+
 }  // namespace
 }  // namespace eragon::config

@@ -109,12 +109,18 @@ Result<std::map<std::string, std::string>> HeadersFromJson(const std::string& js
   return headers;
 }
 
-// The settings column: {"filter": {...}} (members only when set).
+// The settings column: {"filter": {...}, "retry_schedule_ms": [...]} (members only when
+// set).
 std::string SettingsToJson(const ConsumerRoute& r) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject();
   if (!r.filter.empty()) w.Key("filter").Raw(r.filter);
+  if (!r.retry.schedule_ms.empty()) {
+    w.Key("retry_schedule_ms").BeginArray();
+    for (int64_t ms : r.retry.schedule_ms) w.Int(ms);
+    w.EndArray();
+  }
   w.EndObject();
   return out;
 }
@@ -126,6 +132,14 @@ Status SettingsFromJson(const std::string& json, simdjson::dom::parser& parser, 
     return Status::Corruption("config store: settings not an object");
   simdjson::dom::element e;
   if (!object.at_key("filter").get(e)) r->filter = simdjson::minify(e);
+  simdjson::dom::array schedule;
+  if (!object.at_key("retry_schedule_ms").get_array().get(schedule)) {
+    for (simdjson::dom::element ms : schedule) {
+      int64_t v = 0;
+      if (ms.get_int64().get(v)) return Status::Corruption("config store: bad retry_schedule_ms");
+      r->retry.schedule_ms.push_back(v);
+    }
+  }
   return Status::Ok();
 }
 

@@ -54,7 +54,7 @@ ConsumerRoute SampleConsumer(std::string type = "order_created",
   r.headers = {{"X-Team", "payments \"quoted\" é"}, {"Authorization", "Bearer x"}};
   r.max_in_flight = 7;
   r.rate_limit_per_s = 9;
-  r.retry = {3, 100, 9000};
+  r.retry = {3, 100, 9000, {250, 60'000}};
   r.dedup = DedupMode::kEventId;
   r.dedup_ttl_hours = 48;
   r.format = PushFormat::kCloudEvents;
@@ -295,8 +295,9 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
 }
 
 TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSettings) {
-  ConsumerRoute before = SampleConsumer();
+  ConsumerRoute before = SampleConsumer();  // without what the settings column holds
   before.filter.clear();
+  before.retry.schedule_ms.clear();
   {
     auto store = Open();
     ASSERT_TRUE(store);
