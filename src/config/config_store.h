@@ -72,6 +72,12 @@ struct ConsumerRoute {
   int64_t dedup_ttl_hours = 0;  // 0 = never expire
   PushFormat format = PushFormat::kEragon;
   std::string secret;  // "" = unsigned; "whsec_<base64>"
+  // Secret rotation: a PUT with a new secret keeps signing with the previous one too
+  // until previous_secret_until (wall ms) = the PUT's time + secret_overlap_ms. Set by
+  // the server (RouteAdmin), never by the body.
+  int64_t secret_overlap_ms = 86'400'000;
+  std::string previous_secret;
+  int64_t previous_secret_until = 0;
   StartAt start = StartAt::kLatest;
   bool enabled = true;
   // Content filter (src/filter): the pattern as minified JSON, validated when parsed;

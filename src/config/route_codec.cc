@@ -360,6 +360,7 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   if (!r.secret.empty() && !IsValidWebhookSecret(r.secret)) {
     return f.Invalid("secret", "must be \"whsec_\" followed by base64 (Standard Webhooks)");
   }
+  ERAGON_RETURN_IF_ERROR(f.Int("secret_overlap_ms", 0, kMaxSecretOverlapMs, &r.secret_overlap_ms));
   ERAGON_RETURN_IF_ERROR(f.Enum("start", &r.start));
   ERAGON_RETURN_IF_ERROR(f.Bool("enabled", &r.enabled));
   ERAGON_RETURN_IF_ERROR(ParseFilter(f, &r));
@@ -430,6 +431,10 @@ void ConsumerRouteToJson(const ConsumerRoute& r, JsonWriter& w) {
   w.Key("dedup_ttl_hours").Int(r.dedup_ttl_hours);
   w.Key("format").String(RouteEnumName(r.format));
   w.Key("has_secret").Bool(!r.secret.empty());
+  if (r.secret_overlap_ms != ConsumerRoute{}.secret_overlap_ms || !r.previous_secret.empty()) {
+    w.Key("secret_overlap_ms").Int(r.secret_overlap_ms);
+  }
+  if (!r.previous_secret.empty()) w.Key("previous_secret_until").Int(r.previous_secret_until);
   w.Key("start").String(RouteEnumName(r.start));
   w.Key("enabled").Bool(r.enabled);
   if (!r.filter.empty()) w.Key("filter").Raw(r.filter);

@@ -291,5 +291,22 @@ TEST(RouteCodec, BadRetryScheduleRejections) {
                 "retry.max_attempts: must be retry.schedule_ms's length + 1 (3)");
 }
 
+TEST(RouteCodec, SecretOverlapIsParsedAndEchoedWithThePreviousSecretsEnd) {
+  Result<ConsumerRoute> r =
+      ParseConsumerRoute(R"({"url":"http://h/x","secret_overlap_ms":60000})", "t", "c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->secret_overlap_ms, 60000);
+  EXPECT_TRUE(r->previous_secret.empty());  // only the server sets it
+  r->previous_secret = "whsec_c2VjcmV0LW9mLXNvbWVib2R5LWVsc2U=";
+  r->previous_secret_until = 1234;
+  const std::string json = ConsumerRouteToJson(*r);
+  EXPECT_NE(json.find(R"("secret_overlap_ms":60000,"previous_secret_until":1234)"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("whsec_"), std::string::npos) << "no secret in the echo";
+  ExpectInvalid(Consumer(R"({"url":"http://h/x","secret_overlap_ms":-1})"), "secret_overlap_ms:");
+  ExpectInvalid(Consumer(R"({"url":"http://h/x","secret_overlap_ms":"1d"})"), "secret_overlap_ms:");
+}
+
 }  // namespace
 }  // namespace eragon::config

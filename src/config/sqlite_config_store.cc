@@ -109,8 +109,9 @@ Result<std::map<std::string, std::string>> HeadersFromJson(const std::string& js
   return headers;
 }
 
-// The settings column: {"filter": {...}, "retry_schedule_ms": [...]} (members only when
-// set).
+// The settings column: {"filter": {...}, "retry_schedule_ms": [...], "secret_overlap_ms",
+// "previous_secret", "previous_secret_until"} (filter, schedule and previous secret only
+// when set).
 std::string SettingsToJson(const ConsumerRoute& r) {
   std::string out;
   JsonWriter w(&out);
@@ -120,6 +121,11 @@ std::string SettingsToJson(const ConsumerRoute& r) {
     w.Key("retry_schedule_ms").BeginArray();
     for (int64_t ms : r.retry.schedule_ms) w.Int(ms);
     w.EndArray();
+  }
+  w.Key("secret_overlap_ms").Int(r.secret_overlap_ms);
+  if (!r.previous_secret.empty()) {
+    w.Key("previous_secret").String(r.previous_secret);
+    w.Key("previous_secret_until").Int(r.previous_secret_until);
   }
   w.EndObject();
   return out;
@@ -140,6 +146,13 @@ Status SettingsFromJson(const std::string& json, simdjson::dom::parser& parser, 
       r->retry.schedule_ms.push_back(v);
     }
   }
+  int64_t overlap = 0;  // absent (a route stored before rotation existed): the default
+  if (!object.at_key("secret_overlap_ms").get_int64().get(overlap)) r->secret_overlap_ms = overlap;
+  std::string_view previous;
+  if (!object.at_key("previous_secret").get_string().get(previous)) r->previous_secret = previous;
+  int64_t until = 0;
+  if (!object.at_key("previous_secret_until").get_int64().get(until))
+    r->previous_secret_until = until;
   return Status::Ok();
 }
 

@@ -59,6 +59,9 @@ ConsumerRoute SampleConsumer(std::string type = "order_created",
   r.dedup_ttl_hours = 48;
   r.format = PushFormat::kCloudEvents;
   r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  r.secret_overlap_ms = 3'600'000;
+  r.previous_secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+  r.previous_secret_until = 1'900'000'000'000;
   r.start = StartAt::kEarliest;
   r.enabled = false;
   r.filter = R"({"data.total":[{"numeric":[">=",100]}],"entity_id":[{"prefix":"b2b-"}]})";
@@ -298,6 +301,9 @@ TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSe
   ConsumerRoute before = SampleConsumer();  // without what the settings column holds
   before.filter.clear();
   before.retry.schedule_ms.clear();
+  before.secret_overlap_ms = ConsumerRoute{}.secret_overlap_ms;
+  before.previous_secret.clear();
+  before.previous_secret_until = 0;
   {
     auto store = Open();
     ASSERT_TRUE(store);
