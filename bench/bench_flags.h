@@ -63,5 +63,6 @@ std::string Ms(uint64_t ns);  // "0.123"
 int PublishMain(Flags& flags);  // eragon-bench publish
 int TrivialMain(Flags& flags);  // eragon-bench trivial
 int DeliverMain(Flags& flags);  // eragon-bench deliver (bench_deliver.cc)
+int FilterMain(Flags& flags);   // eragon-bench filter (bench_filter.cc)
 
 }  // namespace eragon::bench
