@@ -73,6 +73,7 @@ Result<CompareConfig> ReadConfig(Flags& f) {
   s.latency_duration_s = f.GetDouble("latency-duration", s.latency_duration_s);
   s.phase_timeout_s = f.GetDouble("phase-timeout", s.phase_timeout_s);
   s.eragon_latency_mode = f.GetString("eragon-latency", s.eragon_latency_mode);
+  s.eragon_channel = f.GetString("eragon-channel", s.eragon_channel);
   std::string workloads = f.GetString("workloads", "publish,relaxed,batch,consume,latency");
   ERAGON_RETURN_IF_ERROR(f.CheckAllUsed());
   if (s.eragon_latency_mode != "push" && s.eragon_latency_mode != "pull") {

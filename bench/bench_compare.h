@@ -46,6 +46,7 @@ struct CompareSettings {
   double latency_rate = 10'000, latency_duration_s = 8;  // workload 5
   double phase_timeout_s = 30;
   std::string eragon_latency_mode = "push";  // "push" (HTTP endpoint) or "pull" (long poll)
+  std::string eragon_channel = "embedded";   // the producer routes' channel: or "kafka"
 };
 
 struct CellResult {

@@ -21,8 +21,8 @@ class EragonSystem : public TestedSystem {
     // idle (as this one is while the other systems run).
     api_ = std::make_unique<ApiClient>(endpoint_, token_);
     std::string type = "cmp-" + tag;
-    std::string body =
-        R"({"producer":"bench","topic":")" + type + R"(","ordered":false,"partitions":8})";
+    std::string body = R"({"producer":"bench","channel":")" + s.eragon_channel + R"(","topic":")" +
+                       type + R"(","ordered":false,"partitions":8})";
     ERAGON_RETURN_IF_ERROR(api_->Call("PUT", "/v1/routes/" + type + "/producer", body).status());
     switch (w) {
       case Workload::kPublish:

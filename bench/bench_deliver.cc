@@ -46,6 +46,9 @@ struct DeliverSettings {
   // Fan-out consumers as paths of the shared endpoint server (one host:port, so they share
   // the server's per-endpoint connection pool) instead of one server each.
   bool fanout_shared_endpoint = false;
+  // The producer routes' channel: "embedded" or "kafka" (the spawned eragond then needs
+  // --server-args "--kafka-brokers HOST:PORT").
+  std::string channel = "embedded";
 };
 
 DeliverSettings ReadDeliverSettings(Flags& f) {
@@ -62,6 +65,7 @@ DeliverSettings ReadDeliverSettings(Flags& f) {
   std::istringstream args(f.GetString("server-args", ""));
   for (std::string a; args >> a;) s.server_args.push_back(a);
   s.keep_data = f.GetBool("keep-data");
+  s.channel = f.GetString("channel", s.channel);
   s.duration_s = f.GetDouble("duration", s.duration_s);
   s.warmup_s = f.GetDouble("warmup", s.warmup_s);
   s.rate = f.GetDouble("rate", s.rate);
@@ -104,9 +108,9 @@ std::string RunTag() {
 
 // ---- routes ----
 
-Status SetupProducer(ApiClient& api, const std::string& type) {
-  std::string body =
-      R"({"producer":"bench","topic":")" + type + R"(","ordered":false,"partitions":8})";
+Status SetupProducer(ApiClient& api, const std::string& type, const DeliverSettings& s) {
+  std::string body = R"({"producer":"bench","channel":")" + s.channel + R"(","topic":")" + type +
+                     R"(","ordered":false,"partitions":8})";
   return api.Call("PUT", "/v1/routes/" + type + "/producer", body).status();
 }
 
@@ -225,7 +229,7 @@ Result<LatencyOutcome> RunLatency(const Endpoint& endpoint, const std::string& t
                                   ApiClient& api, SinkServer& sinks, const std::string& tag,
                                   const DeliverSettings& s) {
   std::string type = "bench-" + tag + "-lat", consumer = "lat-" + tag;
-  ERAGON_RETURN_IF_ERROR(SetupProducer(api, type));
+  ERAGON_RETURN_IF_ERROR(SetupProducer(api, type, s));
   ERAGON_RETURN_IF_ERROR(AddConsumer(api, type, consumer, sinks.url(0), s.max_in_flight));
   WaitForRoutes();
 
@@ -478,7 +482,7 @@ int DeliverMain(Flags& flags) {
   std::optional<RateOutcome> push, fanout;
   std::optional<PullOutcome> pull;
   if (!s.skip_push || !s.skip_pull) {
-    if (Status st = SetupProducer(api, backlog_type); !st.ok()) return fail("setup", st);
+    if (Status st = SetupProducer(api, backlog_type, s); !st.ok()) return fail("setup", st);
     WaitForRoutes();
     std::printf("preloading %lld events (batches of %d, %d connections)\n",
                 static_cast<long long>(s.backlog), s.preload_batch, s.preload_threads);
@@ -506,7 +510,7 @@ int DeliverMain(Flags& flags) {
   }
   if (!s.skip_fanout) {
     std::string type = "bench-" + tag + "-fanout";
-    if (Status st = SetupProducer(api, type); !st.ok()) return fail("setup", st);
+    if (Status st = SetupProducer(api, type, s); !st.ok()) return fail("setup", st);
     WaitForRoutes();
     std::printf("fan-out: backlog of %lld to %d consumers (%s)\n",
                 static_cast<long long>(s.fanout_backlog), s.consumers,

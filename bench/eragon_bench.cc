@@ -30,6 +30,7 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --fanout-shared-endpoint (10 paths of one server, not 10 servers)
               --skip-latency --skip-push --skip-pull --skip-fanout
               --eragond PATH  --fsync always  --server-args "..."  --keep-data
+              --channel embedded|kafka (kafka: --server-args "--kafka-brokers B")
 
   sdk       the C++ SDK's producer: enqueue rate of each queue kind (1 and 8 threads, a
             discarding drainer); the file queue (group fsync) against raw sequential disk
@@ -52,6 +53,7 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --clients 64  --batch-clients 16  --batch 100  --threads 2  --nats-connections 8
               --duration 5  --warmup 1  --backlog 100000  --consumers 4
               --rate 10000  --latency-duration 8  --eragon-latency push|pull
+              --eragon-channel embedded|kafka (the Eragon routes' channel)
               --out FILE.md  --note TEXT  --command TEXT
 
   common:   --connections 64  --threads 1 (client io threads)  --duration 10  --warmup 1

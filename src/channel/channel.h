@@ -21,6 +21,9 @@ namespace eragon::channel {
 // (retention, in EmbeddedOptions) belong here once they become per topic.
 struct TopicProperties {
   uint32_t partitions = 8;  // 1..1024, fixed when the topic is created
+  // Which channel holds the topic, by Channel::kind(): "embedded" or "kafka". Only
+  // MultiChannel (multi_channel.h) looks at it; a single channel ignores it.
+  std::string_view channel = "embedded";
 };
 
 // One record to append. The views must stay valid until AppendAsync returns (the channel
@@ -41,6 +44,8 @@ struct Record {
   uint32_t partition = 0;
   uint64_t offset = 0;
   int64_t timestamp_ms = 0;
+  // Empty for a record the channel holds but that is not an Eragon event (on Kafka:
+  // another client wrote it); readers pass over it. Appended payloads are never empty.
   std::string payload;
 };
 

@@ -310,9 +310,6 @@ Result<ProducerRoute> ParseProducerRoute(std::string_view body, std::string even
     return f.Invalid("producer", "must match ^[a-z0-9][a-z0-9-]{0,63}$");
   }
   ERAGON_RETURN_IF_ERROR(f.Enum("channel", &r.channel));
-  if (r.channel == ChannelKind::kKafka) {
-    return f.Invalid("channel", "channel kafka is not available in this build");
-  }
   r.topic = r.event_type;
   ERAGON_RETURN_IF_ERROR(f.String("topic", &r.topic));
   if (!IsValidTopic(r.topic)) return f.Invalid("topic", "must match ^[a-z0-9][a-z0-9_.-]{0,127}$");
@@ -337,10 +334,6 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   ERAGON_RETURN_IF_ERROR(f.MatchesPath("event_type", r.event_type));
   ERAGON_RETURN_IF_ERROR(f.MatchesPath("consumer", r.consumer));
   ERAGON_RETURN_IF_ERROR(f.Enum("type", &r.type));
-  if (r.type == DeliveryType::kKafka) {
-    return f.Invalid("type",
-                     "type kafka is not available in this build (it needs the kafka channel)");
-  }
   ERAGON_RETURN_IF_ERROR(f.String("url", &r.url));
   if (r.type == DeliveryType::kHttp) {
     if (r.url.empty()) return f.Invalid("url", "required for type http");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "config/route_codec.h"
 #include "core/thread_name.h"
 
 namespace eragon::dispatch {
@@ -170,7 +171,8 @@ void Dispatcher::RefreshRoutesLocked() {
   }
   for (auto& [key, routes] : wanted) {
     const config::ProducerRoute* pr = topic_route[key.second];
-    Result<channel::Topic*> topic = d_.logs->OpenTopic(pr->topic, {pr->partitions});
+    Result<channel::Topic*> topic =
+        d_.logs->OpenTopic(pr->topic, {pr->partitions, config::RouteEnumName(pr->channel)});
     if (!topic.ok()) continue;
     std::lock_guard lock(mu_);
     auto it = workers_.find(key);

@@ -328,6 +328,10 @@ Status IdIndex::Impl::IndexPartition(channel::Topic* topic, uint32_t partition) 
     rocksdb::WriteBatch wb;
     std::string value;
     for (const channel::Record& rec : records) {
+      if (rec.payload.empty()) {  // not an event (channel.h: Record)
+        from = rec.offset + 1;
+        continue;
+      }
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       Entry entry{{topic->name(), partition, rec.offset}, FingerprintOf(e), e.producer};
       EncodeEntry(entry, &value);

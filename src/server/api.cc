@@ -1,5 +1,8 @@
 #include "server/api.h"
 
+#include <set>
+
+#include "channel/kafka/kafka.h"
 #include "http/http_error.h"
 
 namespace eragon::server {
@@ -58,6 +61,22 @@ HttpResponse Readiness(const ApiDeps& d) {
   return HttpResponse::Json(200, R"({"status":"ready"})");
 }
 
+// Consumer routes of type kafka: eragond delivers nothing, the application's own group
+// (named as the consumer) reads the topic; its lag is what the gauges show.
+void AddKafkaGroupGauges(const ApiDeps& d, std::vector<Metrics::ConsumerGauges>* gauges) {
+  if (d.kafka == nullptr) return;
+  Result<std::vector<config::ConsumerRoute>> consumers = d.store->ListConsumers();
+  if (!consumers.ok()) return;
+  std::set<std::pair<std::string, std::string>> done;  // (consumer, topic)
+  for (const config::ConsumerRoute& c : *consumers) {
+    if (c.type != config::DeliveryType::kKafka) continue;
+    Result<std::optional<config::ProducerRoute>> p = d.store->GetProducer(c.event_type);
+    if (!p.ok() || !*p || !done.insert({c.consumer, (*p)->topic}).second) continue;
+    Result<uint64_t> lag = channel::KafkaGroupLag(d.kafka, c.consumer, (*p)->topic);
+    if (lag.ok()) gauges->push_back({c.consumer, (*p)->topic, double(*lag), 0, false, 0});
+  }
+}
+
 // /metrics: the consumer gauges (dead letters are counted in the delivery store) and the
 // registry in Prometheus' text format.
 HttpResponse MetricsText(const ApiDeps& d) {
@@ -70,6 +89,7 @@ HttpResponse MetricsText(const ApiDeps& d) {
       gauges.push_back({s.consumer, s.topic, double(s.stats.lag_events), s.stats.lag_ms / 1000.0,
                         s.stats.circuit_open, double(d.deliveries->CountDead(s.consumer))});
     }
+    AddKafkaGroupGauges(d, &gauges);
     d.metrics->SetConsumerGauges(gauges);
   }
   r.body = d.metrics->Serialize(d.logs);

@@ -41,6 +41,10 @@ struct ApiDeps {
   Clock* clock = nullptr;
   dispatch::Dispatcher* dispatcher = nullptr;
   dispatch::DeliveryStore* deliveries = nullptr;
+  // The Kafka channel, for the echo of consumer routes of type kafka (empty: no Kafka).
+  std::string kafka_bootstrap;
+  std::string kafka_topic_prefix;
+  channel::Channel* kafka = nullptr;  // the Kafka channel itself (lag of type kafka routes)
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.

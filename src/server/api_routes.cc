@@ -1,4 +1,6 @@
 // The routing table: /v1/routes...
+#include <map>
+
 #include "config/route_codec.h"
 #include "core/json.h"
 #include "core/names.h"
@@ -29,14 +31,38 @@ Status ValidatePathNames(const HttpRequest& req) {
   return Status::Ok();
 }
 
-std::string RoutesJson(const std::vector<config::ProducerRoute>& producers,
+// A consumer route as stored; a route of type kafka also tells its application where to
+// read: {"kafka": {"bootstrap", "topic", "group"}} (API.md "Channels: Kafka").
+void ConsumerJson(const ApiDeps& d, const config::ConsumerRoute& r, const std::string& topic,
+                  JsonWriter& w) {
+  config::ConsumerRouteToJson(r, w);
+  if (r.type != config::DeliveryType::kKafka) return;
+  std::string* out = w.out();
+  out->pop_back();  // the route object's '}'
+  out->append(",\"kafka\":{\"bootstrap\":");
+  AppendJsonString(out, d.kafka_bootstrap);
+  out->append(",\"topic\":");
+  AppendJsonString(out, d.kafka_topic_prefix + topic);
+  out->append(",\"group\":");
+  AppendJsonString(out, r.consumer);
+  out->append("}}");
+}
+
+std::string TopicOf(const ApiDeps& d, const std::string& event_type) {
+  auto producer = d.store->GetProducer(event_type);
+  return producer.ok() && *producer ? (*producer)->topic : event_type;
+}
+
+std::string RoutesJson(const ApiDeps& d, const std::vector<config::ProducerRoute>& producers,
                        const std::vector<config::ConsumerRoute>& consumers) {
+  std::map<std::string, std::string> topic_of;
+  for (const auto& p : producers) topic_of[p.event_type] = p.topic;
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("producers").BeginArray();
   for (const auto& p : producers) config::ProducerRouteToJson(p, w);
   w.EndArray().Key("consumers").BeginArray();
-  for (const auto& c : consumers) config::ConsumerRouteToJson(c, w);
+  for (const auto& c : consumers) ConsumerJson(d, c, topic_of[c.event_type], w);
   w.EndArray().EndObject();
   return out;
 }
@@ -65,7 +91,7 @@ HttpResponse ListRoutes(const ApiDeps& d, const Caller& c, const HttpRequest&) {
   if (!producers.ok()) return StatusResponse(producers.status());
   auto consumers = d.store->ListConsumers();
   if (!consumers.ok()) return StatusResponse(consumers.status());
-  return HttpResponse::Json(200, RoutesJson(*producers, *consumers));
+  return HttpResponse::Json(200, RoutesJson(d, *producers, *consumers));
 }
 
 HttpResponse GetProducerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {
@@ -103,7 +129,7 @@ HttpResponse GetConsumerRoute(const ApiDeps& d, const Caller& c, const HttpReque
   if (!route.ok()) return StatusResponse(route.status());
   std::string out;
   JsonWriter w(&out);
-  config::ConsumerRouteToJson(*route, w);
+  ConsumerJson(d, *route, TopicOf(d, route->event_type), w);
   return HttpResponse::Json(200, std::move(out));
 }
 
@@ -120,8 +146,9 @@ HttpResponse PutConsumerRoute(const ApiDeps& d, const Caller& c, const HttpReque
   if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
   config::ConsumerRoute stored;
   auto outcome = d.route_admin->PutConsumer(std::move(*route), &stored);
+  const std::string topic = (*producer)->topic;
   return EchoResponse(outcome, stored,
-                      [](const auto& r, JsonWriter& w) { config::ConsumerRouteToJson(r, w); });
+                      [&d, &topic](const auto& r, JsonWriter& w) { ConsumerJson(d, r, topic, w); });
 }
 
 HttpResponse DeleteConsumerRoute(const ApiDeps& d, const Caller& c, const HttpRequest& req) {

@@ -67,7 +67,7 @@ class ApiRig {
                                             &metrics, po, &workers);
     ApiDeps deps{store.get(),  logs.get(),        ids.get(),       auth.get(),
                  routes.get(), route_admin.get(), publisher.get(), &metrics,
-                 &workers,     Clock::System(),   nullptr,         deliveries.get()};
+                 &workers,     Clock::System(),   nullptr,         deliveries.get(), "", "", nullptr};
     api = std::make_unique<Api>(deps);
     api->Register(router);
   }

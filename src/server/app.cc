@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "channel/embedded.h"
+#include "channel/kafka/kafka.h"
+#include "channel/multi_channel.h"
 #include "config/sqlite_config_store.h"
 #include "core/thread_name.h"
 #include "core/uuid.h"
@@ -34,7 +36,8 @@ struct App::Parts {
   Clock* clock = Clock::System();
   std::unique_ptr<FileLock> lock;
   std::unique_ptr<config::ConfigStore> store;
-  std::unique_ptr<channel::Channel> logs;
+  std::unique_ptr<channel::Channel> logs;  // a MultiChannel
+  channel::Channel* kafka = nullptr;       // inside `logs`, when --kafka-brokers is set
   std::unique_ptr<index::IdIndex> ids;
   std::unique_ptr<dispatch::DeliveryStore> deliveries;
   std::unique_ptr<dispatch::PushClient> push;
@@ -126,6 +129,34 @@ Status FireScheduleTick(Publisher* publisher, const config::Schedule& s, int64_t
   return st.code() == Code::kConflict ? Status::Ok() : st;
 }
 
+// The Kafka channel when --kafka-brokers is set (null otherwise), with the topics of the
+// routes on it opened, so the id index can catch up with them.
+Result<std::unique_ptr<channel::Channel>> OpenKafka(const ServerOptions& o) {
+  if (o.kafka_brokers.empty()) return std::unique_ptr<channel::Channel>();
+  channel::KafkaOptions ko;
+  ko.brokers = o.kafka_brokers;
+  ko.topic_prefix = o.kafka_topic_prefix;
+  ko.replication = o.kafka_replication;
+  ko.request_timeout_ms = o.kafka_timeout_ms;
+  if (!o.kafka_config.empty()) {
+    ERAGON_ASSIGN_OR_RETURN(ko.properties, channel::ReadKafkaProperties(o.kafka_config));
+  }
+  return channel::OpenKafkaChannel(ko);
+}
+
+Status OpenKafkaTopics(config::ConfigStore* store, channel::Channel* logs) {
+  ERAGON_ASSIGN_OR_RETURN(std::vector<config::ProducerRoute> routes, store->ListProducers());
+  for (const config::ProducerRoute& r : routes) {
+    if (r.channel != config::ChannelKind::kKafka) continue;
+    Result<channel::Topic*> t = logs->OpenTopic(r.topic, {r.partitions, "kafka"});
+    if (!t.ok()) {
+      return Status(t.status().code(),
+                    "kafka topic of route '" + r.event_type + "': " + t.status().message());
+    }
+  }
+  return Status::Ok();
+}
+
 Status OpenStores(App::Parts& p) {
   const std::string& dir = p.options.data_dir;
   Status st = p.env->CreateDirs(dir);
@@ -149,7 +180,13 @@ Status OpenStores(App::Parts& p) {
   lo.on_commit = [metrics](double write_s, double fsync_s, uint64_t bytes, size_t) {
     metrics->LogCommit(write_s, fsync_s, bytes);
   };
-  ERAGON_ASSIGN_OR_RETURN(p.logs, channel::OpenEmbeddedChannel(dir + "/log", lo));
+  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<channel::Channel> embedded,
+                          channel::OpenEmbeddedChannel(dir + "/log", lo));
+  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<channel::Channel> kafka, OpenKafka(p.options));
+  const bool with_kafka = kafka != nullptr;
+  p.kafka = kafka.get();
+  p.logs = std::make_unique<channel::MultiChannel>(std::move(embedded), std::move(kafka));
+  if (with_kafka) ERAGON_RETURN_IF_ERROR(OpenKafkaTopics(p.store.get(), p.logs.get()));
   ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
   ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
   dispatch::PushClientOptions po;
@@ -190,12 +227,24 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
   p->dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
   p->dispatcher->Start();
-  p->route_admin = std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(),
-                                                p->ids.get(), p->clock, p->dispatcher.get());
-  ApiDeps deps{p->store.get(),     p->logs.get(),       p->ids.get(),
-               p->auth.get(),      p->routes.get(),     p->route_admin.get(),
-               p->publisher.get(), p->metrics.get(),    p->workers.get(),
-               p->clock,           p->dispatcher.get(), p->deliveries.get()};
+  p->route_admin =
+      std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(), p->ids.get(),
+                                   p->clock, p->dispatcher.get(), !options.kafka_brokers.empty());
+  ApiDeps deps{p->store.get(),
+               p->logs.get(),
+               p->ids.get(),
+               p->auth.get(),
+               p->routes.get(),
+               p->route_admin.get(),
+               p->publisher.get(),
+               p->metrics.get(),
+               p->workers.get(),
+               p->clock,
+               p->dispatcher.get(),
+               p->deliveries.get(),
+               options.kafka_brokers,
+               options.kafka_topic_prefix,
+               p->kafka};
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);

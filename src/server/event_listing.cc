@@ -47,9 +47,10 @@ Status ReadWindow(const Source& s, const ListQuery& q, uint64_t lo, std::vector<
     if (recs.empty()) break;
     for (channel::Record& rec : recs) {
       if (rec.offset >= s.scanned_to) return Status::Ok();
+      from = rec.offset + 1;
+      if (rec.payload.empty()) continue;  // not an event (channel.h: Record)
       ERAGON_ASSIGN_OR_RETURN(Event e, DecodeEventRecord(rec.payload));
       if (Matches(e, q)) out->push_back({rec.timestamp_ms, rec.offset, std::move(e)});
-      from = rec.offset + 1;
     }
   }
   return Status::Ok();

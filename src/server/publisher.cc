@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "config/route_codec.h"
 #include "core/event_codec.h"
 #include "core/uuid.h"
 #include "server/metrics.h"
@@ -74,7 +75,9 @@ Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, bool
       return Status::Ok();
     }
     if (topic == nullptr) {
-      ERAGON_ASSIGN_OR_RETURN(topic, logs_->OpenTopic(route.topic, {route.partitions}));
+      ERAGON_ASSIGN_OR_RETURN(
+          topic,
+          logs_->OpenTopic(route.topic, {route.partitions, config::RouteEnumName(route.channel)}));
     }
     r->topic_of[i] = topic;
   }

@@ -5,13 +5,28 @@
 namespace eragon::server {
 
 RouteAdmin::RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
-                       index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher)
+                       index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher,
+                       bool kafka)
     : store_(store),
       cache_(cache),
       logs_(logs),
       ids_(ids),
       clock_(clock),
-      dispatcher_(dispatcher) {}
+      dispatcher_(dispatcher),
+      kafka_(kafka) {}
+
+// A kafka route needs the Kafka channel; its topic is created (or checked) in Kafka now,
+// so a partition mismatch with an existing Kafka topic is a 409 of this PUT.
+Status RouteAdmin::CheckChannel(const config::ProducerRoute& route) {
+  if (route.channel != config::ChannelKind::kKafka) return Status::Ok();
+  if (!kafka_) {
+    return Status::InvalidArgument(
+        "channel: kafka is not available: eragond runs without --kafka-brokers");
+  }
+  Result<channel::Topic*> topic =
+      logs_->OpenTopic(route.topic, {route.partitions, config::RouteEnumName(route.channel)});
+  return topic.status();
+}
 
 // Every type of a topic must agree on the topic's properties, and an existing topic log
 // fixes its partition count.
@@ -53,6 +68,7 @@ Result<config::PutOutcome> RouteAdmin::PutProducer(config::ProducerRoute route,
                             "change");
   }
   ERAGON_RETURN_IF_ERROR(CheckTopicAgreement(route));
+  ERAGON_RETURN_IF_ERROR(CheckChannel(route));
   ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutProducer(route));
   cache_->Invalidate(route.event_type);
   *stored = route;
@@ -110,6 +126,12 @@ Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
   if (!producer) {
     return Status::UnknownEventType("no producer destination for event type '" + route.event_type +
                                     "'");
+  }
+  if (route.type == config::DeliveryType::kKafka &&
+      producer->channel != config::ChannelKind::kKafka) {
+    return Status::InvalidArgument("type: kafka needs the event type's topic on channel kafka ('" +
+                                   producer->topic + "' is on channel " +
+                                   std::string(config::RouteEnumName(producer->channel)) + ")");
   }
   ERAGON_ASSIGN_OR_RETURN(std::optional<config::ConsumerRoute> old,
                           store_->GetConsumer(route.event_type, route.consumer));

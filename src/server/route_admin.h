@@ -23,8 +23,10 @@ namespace eragon::server {
 class RouteAdmin {
  public:
   // All borrowed and outliving the RouteAdmin; `dispatcher` may be null (no deliveries).
+  // `kafka`: whether the channel has Kafka (--kafka-brokers).
   RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
-             index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher);
+             index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher,
+             bool kafka = false);
 
   // `route.topic` empty means the event type. Returns the stored route in *stored.
   Result<config::PutOutcome> PutProducer(config::ProducerRoute route,
@@ -39,6 +41,7 @@ class RouteAdmin {
 
  private:
   Status CheckTopicAgreement(const config::ProducerRoute& route);
+  Status CheckChannel(const config::ProducerRoute& route);
   static void RotateSecret(const config::ConsumerRoute* old, int64_t now,
                            config::ConsumerRoute* route);
 
@@ -48,6 +51,7 @@ class RouteAdmin {
   index::IdIndex* ids_;
   Clock* clock_;
   dispatch::Dispatcher* dispatcher_;
+  const bool kafka_;
   std::mutex mu_;
 };
 

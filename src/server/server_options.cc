@@ -12,6 +12,28 @@ int DefaultIoThreads() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
 }
 
+namespace {
+
+void AddKafkaOptions(CLI::App& app, ServerOptions& o) {
+  app.add_option("--kafka-brokers", o.kafka_brokers,
+                 "Kafka bootstrap servers (host:port,...): enables channel kafka");
+  app.add_option("--kafka-config", o.kafka_config,
+                 "File of librdkafka name=value properties (TLS, SASL, tuning)");
+  app.add_option("--kafka-topic-prefix", o.kafka_topic_prefix,
+                 "Kafka topic name = prefix + Eragon topic")
+      ->capture_default_str();
+  app.add_option("--kafka-replication", o.kafka_replication,
+                 "Replication factor of created Kafka topics (0: min(3, brokers))")
+      ->check(CLI::Range(0, 32))
+      ->capture_default_str();
+  app.add_option("--kafka-timeout-ms", o.kafka_timeout_ms,
+                 "Longest wait for the brokers' acknowledgement of a publish (then 503)")
+      ->check(CLI::Range(1000, 300'000))
+      ->capture_default_str();
+}
+
+}  // namespace
+
 Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   ServerOptions o;
   std::string fsync = "always";
@@ -58,6 +80,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--push-ca-file", o.push_ca_file,
                  "PEM file of CAs trusted for https pushes in addition to the system's");
+  AddKafkaOptions(app, o);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

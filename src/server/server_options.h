@@ -34,6 +34,12 @@ struct ServerOptions {
   double max_disk_used = 0.95;               // above this used fraction publish answers 507
   int64_t shutdown_grace_ms = 10'000;        // SIGTERM: time in-flight requests get
   std::string push_ca_file;  // PEM CAs trusted for https pushes, besides the system's
+  // The Kafka channel (API.md "Channels: Kafka"); empty brokers: no Kafka.
+  std::string kafka_brokers;  // host:port[,host:port...]
+  std::string kafka_config;   // file of librdkafka name=value properties
+  std::string kafka_topic_prefix = "eragon.";
+  int kafka_replication = 0;      // 0: min(3, brokers)
+  int kafka_timeout_ms = 10'000;  // broker acknowledgement of a publish, admin calls
 };
 
 // Parses argv (and the --config file it names). On --help prints usage and returns

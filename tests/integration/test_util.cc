@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <fstream>
 #include <set>
 
 #include "core/json.h"
@@ -129,10 +130,17 @@ std::string EventJson(const std::string& type, const std::string& entity, const 
   return out;
 }
 
+std::string KafkaBootstrap() {
+  if (const char* b = std::getenv("ERAGON_TEST_KAFKA_BOOTSTRAP")) return b;
+  std::string out;
+  if (const char* f = std::getenv("ERAGON_TEST_KAFKA_FILE")) std::getline(std::ifstream(f), out);
+  return out;
+}
+
 void ServerTest::SetUp() {
   // ERAGON_TEST_ERAGOND runs the suite against another build (e.g. ASan or TSan) of eragond.
   const char* binary = std::getenv("ERAGON_TEST_ERAGOND");
-  server_ = std::make_unique<ServerProcess>(binary && *binary ? binary : ERAGOND_PATH);
+  server_ = std::make_unique<ServerProcess>(binary && *binary ? binary : ERAGOND_PATH, ExtraArgs());
   Status st = server_->Start();
   ASSERT_TRUE(st.ok()) << st.ToString();
   client_ = std::make_unique<HttpClient>(server_->url());

@@ -59,6 +59,10 @@ std::string Quote(std::string_view s);
 std::string EventJson(const std::string& type, const std::string& entity, const std::string& data,
                       const std::string& id = "");
 
+// The shared test broker's address: ERAGON_TEST_KAFKA_BOOTSTRAP, else the first line of
+// the file ERAGON_TEST_KAFKA_FILE names (the ctest fixture kafka_broker writes it), else "".
+std::string KafkaBootstrap();
+
 // Asserts an API error answer: exact status and error code.
 #define EXPECT_API_ERROR(reply, want_status, want_code)                                        \
   do {                                                                                         \
@@ -72,6 +76,8 @@ class ServerTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
+  // Flags for eragond besides the standard ones (a fixture may add some).
+  virtual std::vector<std::string> ExtraArgs() { return {}; }
   // Stops (SIGTERM, exit 0 required) or kills, then starts again on the same data dir.
   void Restart(bool kill = false);
 

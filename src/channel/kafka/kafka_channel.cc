@@ -1,0 +1,273 @@
+// KafkaChannel: the topics of one Kafka cluster, the producer they share, the poll thread
+// that runs delivery reports and refreshes watermarks, and the group-offset positions.
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "channel/kafka/kafka.h"
+#include "channel/kafka/kafka_admin.h"
+#include "channel/kafka/kafka_positions.h"
+#include "channel/kafka/kafka_topic.h"
+#include "core/thread_name.h"
+
+namespace eragon::channel::kafka {
+
+void DeliverReport(const rd_kafka_message_t& msg);  // kafka_topic.cc
+
+namespace {
+
+// How often the watermarks the readers' fetches report are taken over (records other
+// clients produced become visible this much later at most, after the fetch itself).
+constexpr int kPollMs = 5;
+
+class KafkaChannel final : public Channel {
+ public:
+  explicit KafkaChannel(KafkaOptions options) : options_(std::move(options)) {}
+  ~KafkaChannel() override { Close().ok(); }
+
+  Status Connect();
+  std::string_view kind() const override { return "kafka"; }
+  Result<Topic*> OpenTopic(const std::string& name, TopicProperties properties) override;
+  Topic* FindTopic(std::string_view name) override;
+  std::vector<std::string> TopicNames() const override;
+  PositionStore* positions() override { return positions_.get(); }
+  // The brokers apply retention (retention.ms / retention.bytes of each topic).
+  Result<RetentionReport> RunRetention() override { return RetentionReport{}; }
+  // The brokers' disks are not this machine's: nothing to report here.
+  Result<DiskUsage> GetDiskUsage() override { return DiskUsage{}; }
+  Status Close() override;
+
+  Result<uint64_t> GroupLag(const std::string& group, const std::string& topic);
+
+ private:
+  Result<Conf> ProducerConf();
+  Status EnsureKafkaTopic(const std::string& kafka_name, uint32_t partitions);
+  Result<std::unique_ptr<KafkaTopic>> NewTopic(const std::string& name, uint32_t partitions);
+  void PollLoop();
+  void OnError(int err, const char* reason);
+
+  const KafkaOptions options_;
+  Handle producer_;
+  // Group-offset calls (OffsetFetch/OffsetCommit/OffsetDelete through the Admin API) go
+  // through a consumer handle with a group of its own: librdkafka 2.0 dereferences the
+  // handle's consumer group when a broker answers NOT_COORDINATOR, and a producer has none
+  // (it crashed there with three brokers). The handle never subscribes, so never joins.
+  Handle offsets_client_;
+  std::unique_ptr<KafkaPositionStore> positions_;
+  std::mutex open_mu_;  // one OpenTopic at a time
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<KafkaTopic>, std::less<>> topics_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+  bool closed_ = false;
+};
+
+Result<Conf> KafkaChannel::ProducerConf() {
+  const std::string timeout = std::to_string(options_.request_timeout_ms);
+  ERAGON_ASSIGN_OR_RETURN(
+      Conf conf,
+      MakeConf(
+          options_,
+          {{"linger.ms", "1"},
+           {"batch.num.messages", "10000"},
+           {"queue.buffering.max.messages", "1000000"},
+           {"queue.buffering.max.kbytes", "1048576"},
+           {"message.timeout.ms", timeout},
+           {"socket.timeout.ms", timeout},
+           {"log.connection.close", "false"}},
+          // The contract: idempotent, acknowledged by every in-sync
+          // replica, keys placed as the Java client places them.
+          {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}}));
+  rd_kafka_conf_set_dr_msg_cb(
+      conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) { DeliverReport(*m); });
+  rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t*, int err, const char* reason, void* me) {
+    static_cast<KafkaChannel*>(me)->OnError(err, reason);
+  });
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  return conf;
+}
+
+Status KafkaChannel::Connect() {
+  ERAGON_ASSIGN_OR_RETURN(Conf conf, ProducerConf());
+  ERAGON_ASSIGN_OR_RETURN(producer_, NewHandle(RD_KAFKA_PRODUCER, std::move(conf)));
+  Result<TopicInfo> probe = DescribeTopic(producer_.get(), "", options_.request_timeout_ms);
+  if (!probe.ok()) {
+    return Status::Unavailable("kafka brokers " + options_.brokers +
+                               " did not answer: " + probe.status().message());
+  }
+  ERAGON_ASSIGN_OR_RETURN(Conf oconf, MakeConf(options_, {{"log.connection.close", "false"}},
+                                               {{"group.id", options_.topic_prefix + "_offsets"},
+                                                {"enable.auto.commit", "false"}}));
+  ERAGON_ASSIGN_OR_RETURN(offsets_client_, NewHandle(RD_KAFKA_CONSUMER, std::move(oconf)));
+  positions_ = std::make_unique<KafkaPositionStore>(
+      offsets_client_.get(), options_, [this](const std::string& topic) -> uint32_t {
+        std::lock_guard lock(mu_);
+        auto it = topics_.find(topic);
+        return it == topics_.end() ? 0 : it->second->partitions();
+      });
+  poller_ = std::thread([this] { PollLoop(); });
+  return Status::Ok();
+}
+
+void KafkaChannel::OnError(int err, const char* reason) {
+  if (err != RD_KAFKA_RESP_ERR__FATAL) return;  // transient: librdkafka retries
+  char why[512];
+  rd_kafka_fatal_error(producer_.get(), why, sizeof(why));
+  Status cause = Status::ReadOnly(std::string("kafka producer failed: ") + why + " (" + reason +
+                                  "); restart eragond");
+  std::lock_guard lock(mu_);
+  for (auto& [name, topic] : topics_) topic->SetFatal(cause);
+}
+
+void KafkaChannel::PollLoop() {
+  SetThreadName("kafka-poll");
+  while (!stop_.load()) {
+    rd_kafka_poll(producer_.get(), kPollMs);
+    std::vector<KafkaTopic*> topics;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [name, topic] : topics_) topics.push_back(topic.get());
+    }
+    for (KafkaTopic* t : topics) t->RefreshWatermarks();
+  }
+}
+
+// Creates the Kafka topic when absent; an existing one must have the partition count.
+// Waits until every partition has a leader.
+Status KafkaChannel::EnsureKafkaTopic(const std::string& kafka_name, uint32_t partitions) {
+  const int timeout = options_.request_timeout_ms;
+  ERAGON_ASSIGN_OR_RETURN(TopicInfo info, DescribeTopic(producer_.get(), kafka_name, timeout));
+  if (!info.exists) {
+    const int rf = options_.replication > 0 ? options_.replication : std::min(3, info.brokers);
+    Status st = CreateTopic(producer_.get(), kafka_name, partitions, rf, timeout);
+    if (!st.ok() && st.code() != Code::kAlreadyExists) return st;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout);
+  for (;;) {
+    ERAGON_ASSIGN_OR_RETURN(info, DescribeTopic(producer_.get(), kafka_name, timeout));
+    if (info.exists && info.partitions != partitions) {
+      return Status::Conflict("kafka topic '" + kafka_name + "' exists with " +
+                              std::to_string(info.partitions) + " partitions, not " +
+                              std::to_string(partitions));
+    }
+    if (info.exists && info.leaders) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Unavailable("kafka topic '" + kafka_name + "' has no leader yet");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& name,
+                                                           uint32_t partitions) {
+  const std::string kafka_name = KafkaTopicName(options_, name);
+  ERAGON_RETURN_IF_ERROR(EnsureKafkaTopic(kafka_name, partitions));
+  ERAGON_ASSIGN_OR_RETURN(Conf conf, MakeConf(options_,
+                                              {{"fetch.wait.max.ms", "50"},
+                                               {"queued.min.messages", "1000"},
+                                               {"queued.max.messages.kbytes", "4096"},
+                                               {"enable.partition.eof", "false"},
+                                               {"auto.offset.reset", "earliest"},
+                                               {"log.connection.close", "false"}},
+                                              {{"enable.auto.commit", "false"},
+                                               {"isolation.level", "read_committed"}}));
+  ERAGON_ASSIGN_OR_RETURN(Handle reader, NewHandle(RD_KAFKA_CONSUMER, std::move(conf)));
+  auto topic = std::make_unique<KafkaTopic>(name, kafka_name, partitions, producer_.get(),
+                                            std::move(reader), options_.request_timeout_ms);
+  ERAGON_RETURN_IF_ERROR(topic->Start());
+  return topic;
+}
+
+Result<Topic*> KafkaChannel::OpenTopic(const std::string& name, TopicProperties properties) {
+  std::lock_guard open(open_mu_);
+  if (Topic* t = FindTopic(name)) {
+    if (t->partitions() != properties.partitions) {
+      return Status::Conflict("topic '" + name + "' exists with " +
+                              std::to_string(t->partitions()) + " partitions");
+    }
+    return t;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::Unavailable("kafka channel closed");
+  }
+  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<KafkaTopic> topic, NewTopic(name, properties.partitions));
+  std::lock_guard lock(mu_);
+  Topic* out = topic.get();
+  topics_.emplace(name, std::move(topic));
+  return out;
+}
+
+Topic* KafkaChannel::FindTopic(std::string_view name) {
+  std::lock_guard lock(mu_);
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> KafkaChannel::TopicNames() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, topic] : topics_) out.push_back(name);
+  return out;
+}
+
+Status KafkaChannel::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::Ok();
+    closed_ = true;
+    for (auto& [name, topic] : topics_) topic->Shutdown();
+  }
+  Status st;
+  if (producer_) {
+    rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), options_.request_timeout_ms);
+    if (err) st = FromKafka(err, "kafka flush on close");
+  }
+  stop_ = true;
+  if (poller_.joinable()) poller_.join();
+  if (positions_) positions_->Close();
+  std::lock_guard lock(mu_);
+  topics_.clear();
+  return st;
+}
+
+Result<uint64_t> KafkaChannel::GroupLag(const std::string& group, const std::string& topic) {
+  Topic* t = FindTopic(topic);
+  if (t == nullptr) return Status::NotFound("kafka topic '" + topic + "' is not open");
+  ERAGON_ASSIGN_OR_RETURN(
+      std::vector<GroupOffset> offsets,
+      ListGroupOffsets(offsets_client_.get(), group, options_.request_timeout_ms));
+  const std::string kafka_name = KafkaTopicName(options_, topic);
+  uint64_t lag = 0;
+  for (uint32_t p = 0; p < t->partitions(); ++p) {
+    uint64_t at = t->StartOffset(p);
+    for (const GroupOffset& o : offsets) {
+      if (o.topic == kafka_name && o.partition == p) at = std::max(at, o.offset);
+    }
+    const uint64_t end = t->DurableEnd(p);
+    lag += end > at ? end - at : 0;
+  }
+  return lag;
+}
+
+}  // namespace
+
+}  // namespace eragon::channel::kafka
+
+namespace eragon::channel {
+
+Result<uint64_t> KafkaGroupLag(Channel* kafka, const std::string& group, const std::string& topic) {
+  auto* k = dynamic_cast<kafka::KafkaChannel*>(kafka);
+  if (k == nullptr) return Status::InvalidArgument("not a kafka channel");
+  return k->GroupLag(group, topic);
+}
+
+Result<std::unique_ptr<Channel>> OpenKafkaChannel(const KafkaOptions& options) {
+  auto channel = std::make_unique<kafka::KafkaChannel>(options);
+  ERAGON_RETURN_IF_ERROR(channel->Connect());
+  return std::unique_ptr<Channel>(std::move(channel));
+}
+
+}  // namespace eragon::channel

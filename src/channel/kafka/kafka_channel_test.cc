@@ -1,0 +1,162 @@
+// The Kafka channel against a real broker (the ctest fixture kafka_broker; its address is
+// in the file ERAGON_TEST_KAFKA_FILE names, or ERAGON_TEST_KAFKA_BOOTSTRAP).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+
+#include "channel/kafka/kafka.h"
+#include "core/event_codec.h"
+#include "core/murmur2.h"
+#include "eragon/clock.h"
+
+namespace eragon::channel {
+namespace {
+
+std::string Bootstrap() {
+  if (const char* b = std::getenv("ERAGON_TEST_KAFKA_BOOTSTRAP")) return b;
+  const char* file = std::getenv("ERAGON_TEST_KAFKA_FILE");
+  std::string out;
+  if (file != nullptr) std::getline(std::ifstream(file), out);
+  return out;
+}
+
+std::string UniqueName(const std::string& base) {
+  static std::mt19937_64 rng(std::random_device{}());
+  return base + "-" + std::to_string(rng() % 1000000000);
+}
+
+class KafkaChannelTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    options_.brokers = Bootstrap();
+    ASSERT_FALSE(options_.brokers.empty()) << "no broker: run through ctest (fixture)";
+    options_.topic_prefix = "test.";
+    options_.request_timeout_ms = 20000;
+    channel_ = Open();
+  }
+  std::unique_ptr<Channel> Open() {
+    Result<std::unique_ptr<Channel>> c = OpenKafkaChannel(options_);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? std::move(c).value() : nullptr;
+  }
+  static std::string EventRecord(const std::string& id, const std::string& entity) {
+    Event e{id, "order_created", entity, "order-service", 1700000000000, R"({"n":1})", ""};
+    std::string out;
+    EncodeEventRecord(e, &out);
+    return out;
+  }
+  KafkaOptions options_;
+  std::unique_ptr<Channel> channel_;
+};
+
+TEST_F(KafkaChannelTest, OpenTopicCreatesKafkaTopicAndOtherPartitionCountIsConflict) {
+  const std::string name = UniqueName("orders");
+  Result<Topic*> t = channel_->OpenTopic(name, {4, "kafka"});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ((*t)->partitions(), 4u);
+  EXPECT_EQ(channel_->FindTopic(name), *t);
+  // Another process (a fresh channel) finds the Kafka topic with its 4 partitions.
+  std::unique_ptr<Channel> other = Open();
+  Result<Topic*> wrong = other->OpenTopic(name, {8, "kafka"});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), Code::kConflict) << wrong.status().message();
+  EXPECT_TRUE(other->OpenTopic(name, {4, "kafka"}).ok());
+}
+
+TEST_F(KafkaChannelTest, AppendedRecordsAreReadBackInTheirMurmur2Partitions) {
+  Result<Topic*> t = channel_->OpenTopic(UniqueName("orders"), {8, "kafka"});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  std::vector<std::string> payloads, keys;
+  for (int i = 0; i < 50; ++i) {
+    keys.push_back("entity-" + std::to_string(i % 7));
+    payloads.push_back(EventRecord("id-" + std::to_string(i), keys.back()));
+  }
+  std::vector<AppendRecord> recs;
+  for (size_t i = 0; i < payloads.size(); ++i) recs.push_back({keys[i], payloads[i], 1234});
+  Result<std::vector<RecordPosition>> pos = (*t)->Append(recs);
+  ASSERT_TRUE(pos.ok()) << pos.status().message();
+  ASSERT_EQ(pos->size(), recs.size());
+  for (size_t i = 0; i < recs.size(); ++i) {
+    EXPECT_EQ((*pos)[i].partition, Murmur2Partition(keys[i], 8));
+    EXPECT_GE((*t)->DurableEnd((*pos)[i].partition), (*pos)[i].offset + 1);
+    Result<std::vector<Record>> r = (*t)->Read((*pos)[i].partition, (*pos)[i].offset, 1, 1 << 20);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].offset, (*pos)[i].offset);
+    EXPECT_EQ((*r)[0].payload, payloads[i]);  // the event comes back exactly
+    EXPECT_EQ((*r)[0].timestamp_ms, 1234);
+  }
+}
+
+TEST_F(KafkaChannelTest, OneEntitysRecordsKeepTheirOrderAcrossBatches) {
+  Result<Topic*> t = channel_->OpenTopic(UniqueName("orders"), {3, "kafka"});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 30; ++i) payloads.push_back(EventRecord("e" + std::to_string(i), "one"));
+  for (int b = 0; b < 3; ++b) {
+    std::vector<AppendRecord> recs;
+    for (int i = 0; i < 10; ++i) recs.push_back({"one", payloads[b * 10 + i], 1});
+    ASSERT_TRUE((*t)->Append(recs).ok());
+  }
+  const uint32_t p = (*t)->PartitionFor("one");
+  Result<std::vector<Record>> r = (*t)->Read(p, (*t)->StartOffset(p), 100, 1 << 20);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ((*r)[i].payload, payloads[i]);
+}
+
+TEST_F(KafkaChannelTest, WaitForDataAndSubscribeSeeAnAppend) {
+  Result<Topic*> t = channel_->OpenTopic(UniqueName("orders"), {1, "kafka"});
+  ASSERT_TRUE(t.ok());
+  std::atomic<int> calls{0};
+  uint64_t sub = (*t)->Subscribe([&] { calls++; });
+  const uint64_t end = (*t)->DurableEnd(0);
+  EXPECT_FALSE((*t)->WaitForData(0, end, Clock::System()->MonoNs() + 50'000'000));
+  std::string rec = EventRecord("x", "k");
+  (*t)->AppendAsync(
+      std::vector<AppendRecord>{{"k", rec, 1}},
+      [](const Status& st, std::span<const RecordPosition>) { ASSERT_TRUE(st.ok()); });
+  EXPECT_TRUE((*t)->WaitForData(0, end, Clock::System()->MonoNs() + 20'000'000'000));
+  (*t)->Unsubscribe(sub);
+  EXPECT_GE(calls.load(), 1);
+}
+
+TEST_F(KafkaChannelTest, OffsetForTimeFindsTheFirstRecordAtOrAfter) {
+  Result<Topic*> t = channel_->OpenTopic(UniqueName("orders"), {1, "kafka"});
+  ASSERT_TRUE(t.ok());
+  std::string a = EventRecord("a", "k"), b = EventRecord("b", "k");
+  ASSERT_TRUE((*t)->Append(std::vector<AppendRecord>{{"k", a, 1000}, {"k", b, 2000}}).ok());
+  EXPECT_EQ(*(*t)->OffsetForTime(0, 500), 0u);
+  EXPECT_EQ(*(*t)->OffsetForTime(0, 1500), 1u);
+  EXPECT_EQ(*(*t)->OffsetForTime(0, 9000), (*t)->DurableEnd(0));
+}
+
+TEST_F(KafkaChannelTest, PositionsAreGroupOffsetsThatOutliveTheChannel) {
+  const std::string name = UniqueName("orders");
+  ASSERT_TRUE(channel_->OpenTopic(name, {2, "kafka"}).ok());
+  std::vector<PositionStore::Entry> e = {{name, "payments", 0, 5}, {name, "payments", 1, 9}};
+  Status committed = channel_->positions()->Commit(e);
+  ASSERT_TRUE(committed.ok()) << committed.message();
+  std::unique_ptr<Channel> again = Open();
+  EXPECT_EQ(again->positions()->Get(name, "payments", 0), 5u);
+  EXPECT_EQ(again->positions()->Get(name, "payments", 1), 9u);
+  EXPECT_EQ(again->positions()->Get(name, "billing", 0), std::nullopt);
+  ASSERT_TRUE(again->OpenTopic(name, {2, "kafka"}).ok());
+  ASSERT_TRUE(again->positions()->Remove(name, "payments").ok());
+  std::unique_ptr<Channel> third = Open();
+  EXPECT_EQ(third->positions()->Get(name, "payments", 0), std::nullopt);
+}
+
+TEST(KafkaChannelUnreachableTest, OpeningWithoutABrokerIsUnavailable) {
+  KafkaOptions o;
+  o.brokers = "127.0.0.1:1";
+  o.request_timeout_ms = 1500;
+  Result<std::unique_ptr<Channel>> c = OpenKafkaChannel(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kUnavailable) << c.status().message();
+}
+
+}  // namespace
+}  // namespace eragon::channel

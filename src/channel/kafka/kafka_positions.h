@@ -1,0 +1,54 @@
+// Committed positions of the Kafka channel: consumer-group offsets in Kafka itself, one
+// group per Eragon consumer (`<topic prefix><consumer>`, e.g. eragon.payment-service),
+// written with OffsetCommit for a group without members (the Admin API's
+// AlterConsumerGroupOffsets) and read back with OffsetFetch. A commit is durable once the
+// group coordinator acknowledged it (the __consumer_offsets topic, replicated).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "channel/channel.h"
+#include "channel/kafka/kafka_client.h"
+
+namespace eragon::channel::kafka {
+
+class KafkaPositionStore : public PositionStore {
+ public:
+  // `rk` makes the admin calls (kafka_channel.cc says which handle); `partitions_of`
+  // gives an open topic's partition count (0 when it is not open).
+  KafkaPositionStore(rd_kafka_t* rk, const KafkaOptions& options,
+                     std::function<uint32_t(const std::string&)> partitions_of);
+
+  Status Commit(std::span<const Entry> entries) override;
+  // Loads the consumer's group offsets on first use; while the brokers cannot be
+  // reached it keeps trying (a missing position would make the consumer skip ahead),
+  // until Close.
+  std::optional<uint64_t> Get(std::string_view topic, std::string_view consumer,
+                              uint32_t partition) const override;
+  // The positions of the groups this process has read or committed.
+  std::vector<Entry> List() const override;
+  Status Remove(std::string_view topic, std::string_view consumer) override;
+
+  void Close();
+
+ private:
+  using Key = std::tuple<std::string, std::string, uint32_t>;  // topic, consumer, partition
+  std::string GroupOf(std::string_view consumer) const;
+  Status LoadLocked(const std::string& consumer) const;
+
+  rd_kafka_t* const rk_;
+  const std::string prefix_;
+  const int timeout_ms_;
+  const std::function<uint32_t(const std::string&)> partitions_of_;
+  mutable std::mutex mu_;
+  mutable std::map<Key, uint64_t> cache_;
+  mutable std::set<std::string, std::less<>> loaded_;  // consumers
+  bool closed_ = false;
+};
+
+}  // namespace eragon::channel::kafka

@@ -1,0 +1,380 @@
+#include "channel/kafka/kafka_topic.h"
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+
+#include "channel/kafka/kafka_record.h"
+#include "core/event_codec.h"
+#include "core/murmur2.h"
+#include "eragon/clock.h"
+
+namespace eragon::channel::kafka {
+
+// One AppendAsync in flight: each record's delivery report finds it through its MsgRef.
+struct MsgRef {
+  AppendOp* op = nullptr;
+  size_t index = 0;
+};
+
+struct AppendOp {
+  KafkaTopic* topic = nullptr;
+  AppendCallback done;
+  std::vector<RecordPosition> positions;
+  std::unique_ptr<MsgRef[]> refs;
+  std::atomic<size_t> remaining{0};
+  std::mutex mu;
+  Status failure;
+};
+
+// The channel's delivery-report callback hands each report here (see kafka_channel.cc).
+void DeliverReport(const rd_kafka_message_t& msg) {
+  auto* ref = static_cast<MsgRef*>(msg._private);
+  if (ref != nullptr) ref->op->topic->Delivered(ref->op, ref->index, msg);
+}
+
+KafkaTopic::KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions,
+                       rd_kafka_t* producer, Handle reader, int timeout_ms)
+    : name_(std::move(name)),
+      kafka_name_(std::move(kafka_name)),
+      partitions_(partitions),
+      timeout_ms_(timeout_ms),
+      producer_(producer),
+      reader_(std::move(reader)),
+      producer_topic_(rd_kafka_topic_new(producer_, kafka_name_.c_str(), nullptr)),
+      reader_topic_(rd_kafka_topic_new(reader_.get(), kafka_name_.c_str(), nullptr)),
+      durable_end_(partitions, 0),
+      start_(partitions, 0),
+      read_(new ReadState[partitions]) {}
+
+KafkaTopic::~KafkaTopic() {
+  Shutdown();
+  for (uint32_t p = 0; p < partitions_; ++p) rd_kafka_consume_stop(reader_topic_.get(), p);
+}
+
+uint32_t KafkaTopic::PartitionFor(std::string_view key) const {
+  return Murmur2Partition(key, partitions_);
+}
+
+Status KafkaTopic::Start() {
+  for (uint32_t p = 0; p < partitions_; ++p) {
+    int64_t lo = 0, hi = 0;
+    ERAGON_RETURN_IF_ERROR(RetryTransient(timeout_ms_, [&] {
+      return FromKafka(
+          rd_kafka_query_watermark_offsets(reader_.get(), kafka_name_.c_str(),
+                                           static_cast<int32_t>(p), &lo, &hi, timeout_ms_),
+          "watermarks of " + kafka_name_);
+    }));
+    start_[p] = static_cast<uint64_t>(lo);
+    durable_end_[p] = static_cast<uint64_t>(hi);
+    if (rd_kafka_consume_start(reader_topic_.get(), static_cast<int32_t>(p), hi) == -1) {
+      return FromKafka(rd_kafka_last_error(), "start reading " + kafka_name_);
+    }
+    read_[p].expected = hi;
+  }
+  return Status::Ok();
+}
+
+// --- appends ------------------------------------------------------------------------
+
+Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) {
+  Result<Event> event = DecodeEventRecord(rec.payload);
+  if (!event.ok()) return event.status();
+  const std::string value = KafkaValueOf(*event);
+  rd_kafka_headers_t* headers = KafkaHeadersOf(*event);
+  MsgRef* ref = &op->refs[index];
+  *ref = {op, index};
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_, RD_KAFKA_V_RKT(producer_topic_.get()),
+      RD_KAFKA_V_PARTITION(static_cast<int32_t>(PartitionFor(rec.key))),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<char*>(rec.key.data()), rec.key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(headers),
+      RD_KAFKA_V_TIMESTAMP(rec.timestamp_ms), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
+  if (err) {
+    rd_kafka_headers_destroy(headers);
+    return FromKafka(err, "produce to " + kafka_name_);
+  }
+  return Status::Ok();
+}
+
+void KafkaTopic::AppendAsync(std::span<const AppendRecord> records, AppendCallback done) {
+  {
+    std::lock_guard lock(mu_);
+    Status refused = fatal_.ok() && closed_ ? Status::Unavailable("kafka channel closed") : fatal_;
+    if (!refused.ok()) {
+      done(refused, {});
+      return;
+    }
+  }
+  if (records.empty()) {
+    done(Status::Ok(), {});
+    return;
+  }
+  auto* op = new AppendOp;
+  op->topic = this;
+  op->done = std::move(done);
+  op->positions.resize(records.size());
+  op->refs.reset(new MsgRef[records.size()]);
+  op->remaining = records.size();
+  for (size_t i = 0; i < records.size(); ++i) {
+    Status st = Produce(records[i], op, i);
+    if (st.ok()) continue;
+    {
+      std::lock_guard lock(op->mu);
+      op->failure = st;
+    }
+    // The records not handed to the producer will get no report.
+    if (op->remaining.fetch_sub(records.size() - i) == records.size() - i) Complete(op);
+    return;
+  }
+}
+
+Result<std::vector<RecordPosition>> KafkaTopic::Append(std::span<const AppendRecord> records) {
+  std::promise<Result<std::vector<RecordPosition>>> result;
+  AppendAsync(records, [&result](const Status& st, std::span<const RecordPosition> pos) {
+    if (st.ok()) {
+      result.set_value(std::vector<RecordPosition>(pos.begin(), pos.end()));
+    } else {
+      result.set_value(st);
+    }
+  });
+  return result.get_future().get();
+}
+
+void KafkaTopic::Delivered(AppendOp* op, size_t index, const rd_kafka_message_t& msg) {
+  if (msg.err) {
+    std::lock_guard lock(op->mu);
+    if (op->failure.ok()) op->failure = FromKafka(msg.err, "publish to " + kafka_name_);
+  } else {
+    const auto p = static_cast<uint32_t>(msg.partition);
+    op->positions[index] = {p, static_cast<uint64_t>(msg.offset)};
+    Advance(p, static_cast<uint64_t>(msg.offset) + 1);
+  }
+  if (op->remaining.fetch_sub(1) == 1) Complete(op);
+}
+
+void KafkaTopic::Complete(AppendOp* op) {
+  std::unique_ptr<AppendOp> owned(op);
+  Status failure;
+  {
+    std::lock_guard lock(op->mu);
+    failure = op->failure;
+  }
+  if (failure.ok()) {
+    op->done(Status::Ok(), op->positions);
+    Notify();
+  } else {
+    op->done(failure, {});
+  }
+}
+
+// --- visibility ---------------------------------------------------------------------
+
+void KafkaTopic::Advance(uint32_t partition, uint64_t end) {
+  std::lock_guard lock(mu_);
+  if (end <= durable_end_[partition]) return;
+  durable_end_[partition] = end;
+  advanced_.notify_all();
+}
+
+void KafkaTopic::Notify() {
+  std::lock_guard lock(subs_mu_);
+  for (auto& [id, fn] : subs_) fn();
+}
+
+void KafkaTopic::RefreshWatermarks() {
+  bool moved = false;
+  for (uint32_t p = 0; p < partitions_; ++p) {
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(reader_.get(), kafka_name_.c_str(), static_cast<int32_t>(p),
+                                       &lo, &hi) != 0) {
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    if (lo >= 0 && static_cast<uint64_t>(lo) > start_[p]) start_[p] = static_cast<uint64_t>(lo);
+    if (hi >= 0 && static_cast<uint64_t>(hi) > durable_end_[p]) {
+      durable_end_[p] = static_cast<uint64_t>(hi);
+      moved = true;
+    }
+  }
+  if (!moved) return;
+  advanced_.notify_all();
+  Notify();
+}
+
+uint64_t KafkaTopic::StartOffset(uint32_t partition) const {
+  std::lock_guard lock(mu_);
+  return partition < partitions_ ? start_[partition] : 0;
+}
+
+uint64_t KafkaTopic::DurableEnd(uint32_t partition) const {
+  std::lock_guard lock(mu_);
+  return partition < partitions_ ? durable_end_[partition] : 0;
+}
+
+bool KafkaTopic::WaitForData(uint32_t partition, uint64_t offset, int64_t deadline_mono_ns) {
+  if (partition >= partitions_) return false;
+  std::unique_lock lock(mu_);
+  while (!closed_ && durable_end_[partition] <= offset) {
+    const int64_t left = deadline_mono_ns - Clock::System()->MonoNs();
+    if (left <= 0) break;
+    advanced_.wait_for(lock, std::chrono::nanoseconds(std::min<int64_t>(left, 50'000'000)));
+  }
+  return durable_end_[partition] > offset;
+}
+
+uint64_t KafkaTopic::Subscribe(std::function<void()> on_advance) {
+  std::lock_guard lock(subs_mu_);
+  uint64_t id = next_sub_++;
+  subs_.emplace(id, std::move(on_advance));
+  return id;
+}
+
+void KafkaTopic::Unsubscribe(uint64_t id) {
+  std::lock_guard lock(subs_mu_);
+  subs_.erase(id);
+}
+
+Status KafkaTopic::health() const {
+  std::lock_guard lock(mu_);
+  return fatal_;
+}
+
+void KafkaTopic::SetFatal(Status cause) {
+  std::lock_guard lock(mu_);
+  if (fatal_.ok()) fatal_ = Status::ReadOnly(cause.message());
+}
+
+void KafkaTopic::Shutdown() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  advanced_.notify_all();
+}
+
+// --- reads --------------------------------------------------------------------------
+
+Status KafkaTopic::PositionReader(uint32_t partition, uint64_t offset) {
+  ReadState& rs = read_[partition];
+  if (rs.expected == static_cast<int64_t>(offset)) return Status::Ok();
+  rd_kafka_resp_err_t err = rd_kafka_seek(reader_topic_.get(), static_cast<int32_t>(partition),
+                                          static_cast<int64_t>(offset), timeout_ms_);
+  if (err) return FromKafka(err, "seek in " + kafka_name_);
+  rs.expected = static_cast<int64_t>(offset);
+  return Status::Ok();
+}
+
+// Adds `msg` (destroyed here) to `out` unless it lies before `offset` (fetched before a
+// seek). False when reading must stop (an error, in *error).
+bool KafkaTopic::Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<Record>* out,
+                         size_t* bytes, Status* error) {
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
+      msg, rd_kafka_message_destroy);
+  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return false;
+  if (msg->err) {
+    *error = FromKafka(msg->err, "read " + kafka_name_);
+    return false;
+  }
+  if (msg->offset < static_cast<int64_t>(offset)) return true;
+  Record r;
+  r.partition = static_cast<uint32_t>(msg->partition);
+  r.offset = static_cast<uint64_t>(msg->offset);
+  r.timestamp_ms = rd_kafka_message_timestamp(msg, nullptr);
+  // A record that is not an Eragon event (another producer wrote it) keeps an empty
+  // payload: it decodes to nothing above the seam and is passed over.
+  Result<Event> event = EventOfKafkaRecord(*msg);
+  if (event.ok()) EncodeEventRecord(*event, &r.payload);
+  *bytes += msg->len;
+  out->push_back(std::move(r));
+  return true;
+}
+
+// The first record at or after `offset`, waiting for the fetch up to the request
+// timeout (the caller knows records are there: offset < DurableEnd). Stale records of
+// before a seek are dropped. Null when nothing came (or an error, in *error).
+rd_kafka_message_t* KafkaTopic::FirstRecord(uint32_t partition, uint64_t offset, Status* error) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    rd_kafka_message_t* msg = rd_kafka_consume(reader_topic_.get(), static_cast<int32_t>(partition),
+                                               static_cast<int>(left.count()));
+    if (msg == nullptr) break;
+    if (msg->err == 0 && msg->offset < static_cast<int64_t>(offset)) {
+      rd_kafka_message_destroy(msg);
+      continue;
+    }
+    if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      *error = FromKafka(msg->err, "read " + kafka_name_);
+      rd_kafka_message_destroy(msg);
+      return nullptr;
+    }
+    return msg;
+  }
+  *error =
+      Status::Unavailable("read " + kafka_name_ + " partition " + std::to_string(partition) +
+                          ": no record from the brokers in " + std::to_string(timeout_ms_) + " ms");
+  return nullptr;
+}
+
+Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset,
+                                             size_t max_records, size_t max_bytes) {
+  std::vector<Record> out;
+  if (partition >= partitions_) {
+    return Status::InvalidArgument("partition " + std::to_string(partition) + " of topic '" +
+                                   name_ + "' does not exist");
+  }
+  if (max_records == 0 || offset >= DurableEnd(partition)) return out;
+  ReadState& rs = read_[partition];
+  std::lock_guard lock(rs.mu);
+  rd_kafka_message_t* msg = nullptr;
+  Status error;
+  // Offsets are consecutive (no transactions, no compaction): a first record past
+  // `offset` that retention does not explain means the fetch queue was reset under us
+  // (e.g. a reconnect); seek once more.
+  for (int attempt = 0; attempt < 2 && msg == nullptr; ++attempt) {
+    if (attempt > 0) rs.expected = -1;
+    ERAGON_RETURN_IF_ERROR(PositionReader(partition, offset));
+    msg = FirstRecord(partition, offset, &error);
+    if (msg == nullptr) {
+      rs.expected = -1;
+      return error;
+    }
+    if (attempt == 0 && msg->offset > static_cast<int64_t>(offset) &&
+        offset >= StartOffset(partition)) {
+      rd_kafka_message_destroy(msg);
+      msg = nullptr;
+    }
+  }
+  size_t bytes = 0;
+  while (msg != nullptr) {
+    if (!Convert(msg, offset, &out, &bytes, &error)) break;
+    if (out.size() >= max_records || bytes >= max_bytes) break;
+    msg = rd_kafka_consume(reader_topic_.get(), static_cast<int32_t>(partition), 0);
+  }
+  if (!out.empty()) rs.expected = static_cast<int64_t>(out.back().offset + 1);
+  if (!error.ok()) {
+    rs.expected = -1;  // seek again next time
+    if (out.empty()) return error;
+  }
+  return out;
+}
+
+Result<uint64_t> KafkaTopic::OffsetForTime(uint32_t partition, int64_t ts_ms) {
+  if (partition >= partitions_) {
+    return Status::InvalidArgument("partition " + std::to_string(partition) + " does not exist");
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, kafka_name_.c_str(), static_cast<int32_t>(partition))
+      ->offset = ts_ms;
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(reader_.get(), list, timeout_ms_);
+  if (!err) err = list->elems[0].err;
+  const int64_t offset = list->elems[0].offset;
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return FromKafka(err, "offsets for time in " + kafka_name_);
+  if (offset < 0) return DurableEnd(partition);
+  return static_cast<uint64_t>(offset);
+}
+
+}  // namespace eragon::channel::kafka

@@ -1,0 +1,106 @@
+// KafkaTopic: one Eragon topic on a Kafka topic, behind channel::Topic.
+//
+// Appends go through the channel's one idempotent producer (acks=all), each record to
+// the partition PartitionFor(key) names; the callback runs on the producer's poll thread
+// once the brokers acknowledged every record of the batch (or one failed). Reads come
+// from the topic's own reader (librdkafka's simple consumer: one fetch queue per
+// partition, no group), started at the end of every partition so that its fetches keep the
+// watermarks fresh; a read elsewhere seeks. DurableEnd is the larger of the high watermark
+// the fetches report and one past the last record this process had acknowledged, so a
+// record is visible here as soon as the broker acknowledged it, never before.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "channel/channel.h"
+#include "channel/kafka/kafka_client.h"
+
+namespace eragon::channel::kafka {
+
+struct AppendOp;
+
+class KafkaTopic : public Topic {
+ public:
+  // `producer` is the channel's (it outlives the topic); `reader` is this topic's.
+  KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions, rd_kafka_t* producer,
+             Handle reader, int timeout_ms);
+  ~KafkaTopic() override;
+
+  const std::string& name() const override { return name_; }
+  const std::string& kafka_name() const { return kafka_name_; }
+  uint32_t partitions() const override { return partitions_; }
+  uint32_t PartitionFor(std::string_view key) const override;
+
+  void AppendAsync(std::span<const AppendRecord> records, AppendCallback done) override;
+  Result<std::vector<RecordPosition>> Append(std::span<const AppendRecord> records) override;
+
+  Result<std::vector<Record>> Read(uint32_t partition, uint64_t offset, size_t max_records,
+                                   size_t max_bytes) override;
+  uint64_t StartOffset(uint32_t partition) const override;
+  uint64_t DurableEnd(uint32_t partition) const override;
+  Result<uint64_t> OffsetForTime(uint32_t partition, int64_t ts_ms) override;
+
+  bool WaitForData(uint32_t partition, uint64_t offset, int64_t deadline_mono_ns) override;
+  uint64_t Subscribe(std::function<void()> on_advance) override;
+  void Unsubscribe(uint64_t id) override;
+
+  uint64_t SizeBytes() const override { return 0; }  // the brokers keep it
+  Status health() const override;
+
+  // Starts the reader on every partition and loads the watermarks from the brokers.
+  Status Start();
+  // The producer's delivery report of one record of `op` (poll thread).
+  void Delivered(AppendOp* op, size_t index, const rd_kafka_message_t& msg);
+  // Takes the watermarks the reader's fetches reported; wakes waiters when they moved.
+  void RefreshWatermarks();
+  // Marks the producer failed for good (a fatal error): appends fail with kReadOnly.
+  void SetFatal(Status cause);
+  // Wakes every waiter; later waits return at once.
+  void Shutdown();
+
+ private:
+  Status Produce(const AppendRecord& rec, AppendOp* op, size_t index);
+  void Complete(AppendOp* op);
+  void Advance(uint32_t partition, uint64_t end);  // durable end moved (maybe)
+  void Notify();
+  Status PositionReader(uint32_t partition, uint64_t offset);
+  rd_kafka_message_t* FirstRecord(uint32_t partition, uint64_t offset, Status* error);
+  bool Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<Record>* out, size_t* bytes,
+               Status* error);
+
+  const std::string name_;
+  const std::string kafka_name_;
+  const uint32_t partitions_;
+  const int timeout_ms_;
+  rd_kafka_t* const producer_;
+  Handle reader_;
+  TopicHandle producer_topic_;
+  TopicHandle reader_topic_;
+
+  mutable std::mutex mu_;
+  std::condition_variable advanced_;
+  std::vector<uint64_t> durable_end_;
+  std::vector<uint64_t> start_;
+  Status fatal_;
+  bool closed_ = false;
+
+  struct ReadState {
+    std::mutex mu;
+    int64_t expected = -1;  // offset the queue yields next; -1: unknown (seek first)
+  };
+  std::unique_ptr<ReadState[]> read_;
+
+  std::mutex subs_mu_;  // held while the functions run, so Unsubscribe waits for them
+  std::map<uint64_t, std::function<void()>> subs_;
+  uint64_t next_sub_ = 1;
+};
+
+}  // namespace eragon::channel::kafka
