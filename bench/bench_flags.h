@@ -65,5 +65,6 @@ int PublishMain(Flags& flags);  // eragon-bench publish
 int PublishTlsMain(Flags& flags);
 int TrivialMain(Flags& flags);  // eragon-bench trivial
 int DeliverMain(Flags& flags);  // eragon-bench deliver (bench_deliver.cc)
+int FilterMain(Flags& flags);   // eragon-bench filter (bench_filter.cc)
 
 }  // namespace eragon::bench

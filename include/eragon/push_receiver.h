@@ -37,6 +37,11 @@ struct PushReceiverOptions {
   // valid signature (else 401). Empty: signatures are not checked — only for a receiver
   // that nothing but eragond can reach.
   std::string secret;
+  // Rotating on the receiver's side: pushes whose signatures match only this secret are
+  // accepted too (set it to the old secret while the route changes to `secret`). During
+  // eragond's own overlap (the route's secret_overlap_ms) every push carries both
+  // signatures, so a receiver with either secret alone accepts it.
+  std::string previous_secret;
   // webhook-timestamp may differ from this host's clock by at most this many seconds
   // either way (else 401): a captured push cannot be replayed later.
   int64_t timestamp_tolerance_s = 300;

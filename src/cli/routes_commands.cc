@@ -1,4 +1,4 @@
-// eragon routes list | set-producer | set-consumer | remove-producer | remove-consumer
+// eragon routes list | set-producer | set-consumer | show | remove-producer | remove-consumer
 #include <iostream>
 #include <optional>
 
@@ -90,9 +90,10 @@ void AddSetProducer(CLI::App& routes, const CliContext& ctx, int* exit_code) {
 }
 
 struct ConsumerArgs {
-  std::string event_type, consumer, type, url, dedup, format, secret, start, json_body;
+  std::string event_type, consumer, type, url, dedup, format, secret, start, json_body, filter;
   int64_t timeout_ms = 0, max_in_flight = 0, rate_limit = 0, max_attempts = 0,
-          initial_backoff_ms = 0, max_backoff_ms = 0, dedup_ttl_hours = 0;
+          initial_backoff_ms = 0, max_backoff_ms = 0, dedup_ttl_hours = 0, secret_overlap_ms = 0;
+  std::vector<int64_t> retry_schedule_ms;
   bool enabled = true;
   std::vector<std::string> headers;
 };
@@ -107,6 +108,10 @@ std::optional<std::string> ConsumerBody(const CLI::App& cmd, const ConsumerArgs&
       PrintError("--header wants NAME=VALUE, got '" + kv + "'");
       return std::nullopt;
     }
+  }
+  if (given("--filter") && !ValidateJson(a.filter).ok()) {
+    PrintError("--filter wants a JSON object (an event pattern), got '" + a.filter + "'");
+    return std::nullopt;
   }
   std::string body;
   JsonWriter w(&body);
@@ -124,17 +129,25 @@ std::optional<std::string> ConsumerBody(const CLI::App& cmd, const ConsumerArgs&
   }
   if (given("--max-in-flight")) w.Key("max_in_flight").Int(a.max_in_flight);
   if (given("--rate-limit")) w.Key("rate_limit_per_s").Int(a.rate_limit);
-  if (given("--max-attempts") || given("--initial-backoff-ms") || given("--max-backoff-ms")) {
+  if (given("--max-attempts") || given("--initial-backoff-ms") || given("--max-backoff-ms") ||
+      given("--retry-schedule-ms")) {
     w.Key("retry").BeginObject();
     if (given("--max-attempts")) w.Key("max_attempts").Int(a.max_attempts);
     if (given("--initial-backoff-ms")) w.Key("initial_backoff_ms").Int(a.initial_backoff_ms);
     if (given("--max-backoff-ms")) w.Key("max_backoff_ms").Int(a.max_backoff_ms);
+    if (given("--retry-schedule-ms")) {
+      w.Key("schedule_ms").BeginArray();
+      for (int64_t ms : a.retry_schedule_ms) w.Int(ms);
+      w.EndArray();
+    }
     w.EndObject();
   }
   if (given("--dedup")) w.Key("dedup").String(a.dedup);
   if (given("--dedup-ttl-hours")) w.Key("dedup_ttl_hours").Int(a.dedup_ttl_hours);
   if (given("--format")) w.Key("format").String(a.format);
   if (given("--secret")) w.Key("secret").String(a.secret);
+  if (given("--secret-overlap-ms")) w.Key("secret_overlap_ms").Int(a.secret_overlap_ms);
+  if (given("--filter")) w.Key("filter").Raw(TrimJsonWhitespace(a.filter));
   if (given("--start")) w.Key("start").String(a.start);
   if (given("--enabled")) w.Key("enabled").Bool(a.enabled);
   w.EndObject();
@@ -164,6 +177,14 @@ void AddSetConsumer(CLI::App& routes, const CliContext& ctx, int* exit_code) {
       cmd->add_option("--start", a->start, "latest or earliest"),
       cmd->add_flag("--enabled", a->enabled, "Deliver (--enabled=false pauses)"),
       cmd->add_option("--header", a->headers, "Extra push header NAME=VALUE (repeatable)"),
+      cmd->add_option("--filter", a->filter,
+                      "Deliver only matching events: a JSON pattern, e.g. "
+                      "'{\"data.total\":[{\"numeric\":[\">=\",100]}]}'"),
+      cmd->add_option("--retry-schedule-ms", a->retry_schedule_ms,
+                      "Delays between attempts, e.g. 1000,5000,60000 (max attempts = count + 1)")
+          ->delimiter(','),
+      cmd->add_option("--secret-overlap-ms", a->secret_overlap_ms,
+                      "After a new --secret, also sign with the old one this long (default 24 h)"),
   };
   for (auto* f : fields) json_body->excludes(f);
   cmd->callback([=, &ctx] {
@@ -197,6 +218,19 @@ void AddRoutesCommands(CLI::App& app, const CliContext& ctx, int* exit_code) {
 
   auto type = std::make_shared<std::string>();
   auto consumer = std::make_shared<std::string>();
+  auto* show = routes->add_subcommand(
+      "show",
+      "Show one consumer destination: every setting (filter, retry schedule, secret "
+      "rotation included)");
+  show->add_option("event_type", *type, "Event type")->required();
+  show->add_option("consumer", *consumer, "Consumer service")->required();
+  show->callback([=, &ctx] {
+    *exit_code = CallAndShow(ctx, "GET", ConsumerPath(*type, *consumer), "",
+                             [](simdjson::dom::element doc, const HttpReply&) {
+                               PrintObject(std::cout, doc, "");
+                               return kExitOk;
+                             });
+  });
   auto* rp = routes->add_subcommand("remove-producer", "Remove a producer destination");
   rp->add_option("event_type", *type, "Event type")->required();
   rp->callback([=, &ctx] { *exit_code = Delete(ctx, ProducerPath(*type)); });

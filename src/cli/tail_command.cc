@@ -144,7 +144,7 @@ struct Tracked {
 
 bool IsFinal(std::string_view state) {
   return state == "delivered" || state == "dead" || state == "skipped_duplicate" ||
-         state == "expired";
+         state == "expired" || state == "filtered";
 }
 
 class PushTail {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eragon/status.h"
@@ -37,9 +38,22 @@ struct ProducerRoute {
 };
 
 struct RetryPolicy {
+  RetryPolicy() = default;
+  // Positional, as the tests write it ({3, 100, 1000}); not an aggregate, so a brace list
+  // without the schedule is no "missing initializer".
+  RetryPolicy(uint32_t attempts, int64_t initial_ms, int64_t max_ms,
+              std::vector<int64_t> schedule = {})
+      : max_attempts(attempts),
+        initial_backoff_ms(initial_ms),
+        max_backoff_ms(max_ms),
+        schedule_ms(std::move(schedule)) {}
+
   uint32_t max_attempts = 12;  // counts the first attempt; >= 1
   int64_t initial_backoff_ms = 500;
   int64_t max_backoff_ms = 3'600'000;
+  // Explicit delays between attempts (ms), overriding the exponential backoff; then
+  // max_attempts = its size + 1. Empty = exponential backoff.
+  std::vector<int64_t> schedule_ms;
   bool operator==(const RetryPolicy&) const = default;
 };
 
@@ -58,8 +72,17 @@ struct ConsumerRoute {
   int64_t dedup_ttl_hours = 0;  // 0 = never expire
   PushFormat format = PushFormat::kEragon;
   std::string secret;  // "" = unsigned; "whsec_<base64>"
+  // Secret rotation: a PUT with a new secret keeps signing with the previous one too
+  // until previous_secret_until (wall ms) = the PUT's time + secret_overlap_ms. Set by
+  // the server (RouteAdmin), never by the body.
+  int64_t secret_overlap_ms = 86'400'000;
+  std::string previous_secret;
+  int64_t previous_secret_until = 0;
   StartAt start = StartAt::kLatest;
   bool enabled = true;
+  // Content filter (src/filter): the pattern as minified JSON, validated when parsed;
+  // "" = every event. Compiled by the dispatcher when it changes.
+  std::string filter;
   int64_t created_at = 0;
   int64_t updated_at = 0;
   bool operator==(const ConsumerRoute&) const = default;

@@ -7,6 +7,7 @@
 #include "core/hash.h"
 #include "core/names.h"
 #include "core/push_url.h"
+#include "filter/filter.h"
 
 namespace eragon::config {
 namespace {
@@ -152,6 +153,34 @@ Status ParseHeaders(const Fields& f, ConsumerRoute* r) {
   return Status::Ok();
 }
 
+// retry.schedule_ms: 1..kMaxRetrySchedule delays; max_attempts follows from it (a
+// max_attempts given too must agree).
+Status ParseSchedule(const Fields& r, RetryPolicy* retry) {
+  std::optional<element> e = r.Get("schedule_ms");
+  if (!e) return Status::Ok();
+  simdjson::dom::array list;
+  const std::string usage = "must be a list of 1 to " + std::to_string(kMaxRetrySchedule) +
+                            " delays in ms, each an integer in 0.." + std::to_string(kMaxBackoffMs);
+  if (e->get_array().get(list) || list.size() == 0 || list.size() > kMaxRetrySchedule) {
+    return r.Invalid("schedule_ms", usage);
+  }
+  for (element d : list) {
+    int64_t ms = 0;
+    const bool integer = d.type() == element_type::INT64 || d.type() == element_type::UINT64;
+    if (!integer || d.get_int64().get(ms) || ms < 0 || ms > kMaxBackoffMs) {
+      return r.Invalid("schedule_ms", usage);
+    }
+    retry->schedule_ms.push_back(ms);
+  }
+  const auto implied = static_cast<uint32_t>(list.size() + 1);
+  if (r.Get("max_attempts") && retry->max_attempts != implied) {
+    return r.Invalid("max_attempts", "must be retry.schedule_ms's length + 1 (" +
+                                         std::to_string(implied) + ") when both are given");
+  }
+  retry->max_attempts = implied;
+  return Status::Ok();
+}
+
 Status ParseRetry(const Fields& f, RetryPolicy* retry) {
   std::optional<element> e = f.Get("retry");
   if (!e) return Status::Ok();
@@ -159,12 +188,25 @@ Status ParseRetry(const Fields& f, RetryPolicy* retry) {
   if (e->get_object().get(object)) return f.Invalid("retry", "must be an object");
   Fields r(object, "retry.");
   ERAGON_RETURN_IF_ERROR(r.Int("max_attempts", 1, kMaxAttempts, &retry->max_attempts));
+  ERAGON_RETURN_IF_ERROR(ParseSchedule(r, retry));
   ERAGON_RETURN_IF_ERROR(r.Int("initial_backoff_ms", 1, kMaxBackoffMs, &retry->initial_backoff_ms));
   ERAGON_RETURN_IF_ERROR(r.Int("max_backoff_ms", 1, kMaxBackoffMs, &retry->max_backoff_ms));
   if (retry->initial_backoff_ms > retry->max_backoff_ms) {
     return r.Invalid("initial_backoff_ms", "must not exceed retry.max_backoff_ms (" +
                                                std::to_string(retry->max_backoff_ms) + ")");
   }
+  return Status::Ok();
+}
+
+// "filter": an object compiled by src/filter; stored as its minified text.
+Status ParseFilter(const Fields& f, ConsumerRoute* r) {
+  std::optional<element> e = f.Get("filter");
+  if (!e) return Status::Ok();
+  if (!e->is_object()) return f.Invalid("filter", "must be an object (an event pattern)");
+  std::string text = simdjson::minify(*e);
+  Result<filter::Filter> compiled = filter::Filter::Compile(text);
+  if (!compiled.ok()) return f.Invalid("filter", compiled.status().message());
+  r->filter = std::move(text);
   return Status::Ok();
 }
 
@@ -306,8 +348,10 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   if (!r.secret.empty() && !IsValidWebhookSecret(r.secret)) {
     return f.Invalid("secret", "must be \"whsec_\" followed by base64 (Standard Webhooks)");
   }
+  ERAGON_RETURN_IF_ERROR(f.Int("secret_overlap_ms", 0, kMaxSecretOverlapMs, &r.secret_overlap_ms));
   ERAGON_RETURN_IF_ERROR(f.Enum("start", &r.start));
   ERAGON_RETURN_IF_ERROR(f.Bool("enabled", &r.enabled));
+  ERAGON_RETURN_IF_ERROR(ParseFilter(f, &r));
   return r;
 }
 
@@ -365,13 +409,23 @@ void ConsumerRouteToJson(const ConsumerRoute& r, JsonWriter& w) {
   w.Key("max_attempts").Uint(r.retry.max_attempts);
   w.Key("initial_backoff_ms").Int(r.retry.initial_backoff_ms);
   w.Key("max_backoff_ms").Int(r.retry.max_backoff_ms);
+  if (!r.retry.schedule_ms.empty()) {
+    w.Key("schedule_ms").BeginArray();
+    for (int64_t ms : r.retry.schedule_ms) w.Int(ms);
+    w.EndArray();
+  }
   w.EndObject();
   w.Key("dedup").String(RouteEnumName(r.dedup));
   w.Key("dedup_ttl_hours").Int(r.dedup_ttl_hours);
   w.Key("format").String(RouteEnumName(r.format));
   w.Key("has_secret").Bool(!r.secret.empty());
+  if (r.secret_overlap_ms != ConsumerRoute{}.secret_overlap_ms || !r.previous_secret.empty()) {
+    w.Key("secret_overlap_ms").Int(r.secret_overlap_ms);
+  }
+  if (!r.previous_secret.empty()) w.Key("previous_secret_until").Int(r.previous_secret_until);
   w.Key("start").String(RouteEnumName(r.start));
   w.Key("enabled").Bool(r.enabled);
+  if (!r.filter.empty()) w.Key("filter").Raw(r.filter);
   WriteMeta(r.created_at, r.updated_at, w);
   w.EndObject();
 }

@@ -270,5 +270,68 @@ TEST(RouteCodec, EveryRouteEnumNameParsesBackToItsValue) {
   EXPECT_EQ(RouteEnumName(PushFormat::kCloudEvents), "cloudevents");
 }
 
+TEST(RouteCodec, ConsumerFilterIsCompiledAndEchoed) {
+  Result<ConsumerRoute> r = ParseConsumerRoute(
+      R"({"type":"pull","filter":{"data.total": [{"numeric": [">=", 100]}],
+          "data": {"city": ["jakarta"]}}})",
+      "order_created", "payment-service");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->filter, R"({"data.total":[{"numeric":[">=",100]}],"data":{"city":["jakarta"]}})");
+  EXPECT_NE(ConsumerRouteToJson(*r).find(R"("filter":{"data.total")"), std::string::npos);
+  Result<ConsumerRoute> none = ParseConsumerRoute(R"({"type":"pull"})", "t", "c");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->filter, "");
+  EXPECT_EQ(ConsumerRouteToJson(*none).find("filter"), std::string::npos);
+}
+
+TEST(RouteCodec, BadFilterIsInvalidFieldNamingFilter) {
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":[1]})"), "filter: must be an object");
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":{}})"), "filter: must name");
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":{"data.x":[{"numeric":["~",1]}]}})"),
+                "filter: data.x: numeric");
+  ExpectInvalid(Consumer(R"({"type":"pull","filter":{"colour":["red"]}})"), "filter: colour");
+}
+
+TEST(RouteCodec, RetryScheduleSetsMaxAttemptsAndIsEchoed) {
+  Result<ConsumerRoute> r =
+      ParseConsumerRoute(R"({"type":"pull","retry":{"schedule_ms":[1000,5000,60000]}})", "t", "c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->retry.schedule_ms, (std::vector<int64_t>{1000, 5000, 60000}));
+  EXPECT_EQ(r->retry.max_attempts, 4u);
+  EXPECT_NE(ConsumerRouteToJson(*r).find(R"("schedule_ms":[1000,5000,60000])"), std::string::npos);
+  Result<ConsumerRoute> agree = ParseConsumerRoute(
+      R"({"type":"pull","retry":{"schedule_ms":[0],"max_attempts":2}})", "t", "c");
+  ASSERT_TRUE(agree.ok()) << agree.status().ToString();
+  EXPECT_EQ(agree->retry.max_attempts, 2u);
+}
+
+TEST(RouteCodec, BadRetryScheduleRejections) {
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[]}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":5}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[-1]}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[1.5]}})"), "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":["1s"]}})"),
+                "retry.schedule_ms:");
+  ExpectInvalid(Consumer(R"({"type":"pull","retry":{"schedule_ms":[1,2],"max_attempts":5}})"),
+                "retry.max_attempts: must be retry.schedule_ms's length + 1 (3)");
+}
+
+TEST(RouteCodec, SecretOverlapIsParsedAndEchoedWithThePreviousSecretsEnd) {
+  Result<ConsumerRoute> r =
+      ParseConsumerRoute(R"({"url":"http://h/x","secret_overlap_ms":60000})", "t", "c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->secret_overlap_ms, 60000);
+  EXPECT_TRUE(r->previous_secret.empty());  // only the server sets it
+  r->previous_secret = "whsec_c2VjcmV0LW9mLXNvbWVib2R5LWVsc2U=";
+  r->previous_secret_until = 1234;
+  const std::string json = ConsumerRouteToJson(*r);
+  EXPECT_NE(json.find(R"("secret_overlap_ms":60000,"previous_secret_until":1234)"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("whsec_"), std::string::npos) << "no secret in the echo";
+  ExpectInvalid(Consumer(R"({"url":"http://h/x","secret_overlap_ms":-1})"), "secret_overlap_ms:");
+  ExpectInvalid(Consumer(R"({"url":"http://h/x","secret_overlap_ms":"1d"})"), "secret_overlap_ms:");
+}
+
 }  // namespace
 }  // namespace eragon::config

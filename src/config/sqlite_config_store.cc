@@ -43,6 +43,10 @@ const std::vector<std::vector<std::string>>& Migrations() {
           " updated_at BIGINT NOT NULL)",
           "CREATE INDEX schedules_by_event_type ON schedules (event_type)",
       },
+      {
+          // Consumer route settings added later, as one JSON object (SettingsToJson).
+          "ALTER TABLE consumer_routes ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",
+      },
   };
   return *migrations;
 }
@@ -52,7 +56,7 @@ constexpr char kProducerColumns[] =
 constexpr char kConsumerColumns[] =
     "event_type, consumer, type, url, timeout_ms, headers, max_in_flight, rate_limit_per_s,"
     " max_attempts, initial_backoff_ms, max_backoff_ms, dedup, dedup_ttl_hours, format, secret,"
-    " start_position, enabled, created_at, updated_at";
+    " start_position, enabled, created_at, updated_at, settings";
 constexpr char kServiceColumns[] = "name, roles, token_hash, created_at";
 constexpr char kScheduleColumns[] =
     "name, event_type, entity_id, data, every_spec, cron_spec, last_tick_ms, created_at,"
@@ -105,6 +109,53 @@ Result<std::map<std::string, std::string>> HeadersFromJson(const std::string& js
   return headers;
 }
 
+// The settings column: {"filter": {...}, "retry_schedule_ms": [...], "secret_overlap_ms",
+// "previous_secret", "previous_secret_until"} (filter, schedule and previous secret only
+// when set).
+std::string SettingsToJson(const ConsumerRoute& r) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  if (!r.filter.empty()) w.Key("filter").Raw(r.filter);
+  if (!r.retry.schedule_ms.empty()) {
+    w.Key("retry_schedule_ms").BeginArray();
+    for (int64_t ms : r.retry.schedule_ms) w.Int(ms);
+    w.EndArray();
+  }
+  w.Key("secret_overlap_ms").Int(r.secret_overlap_ms);
+  if (!r.previous_secret.empty()) {
+    w.Key("previous_secret").String(r.previous_secret);
+    w.Key("previous_secret_until").Int(r.previous_secret_until);
+  }
+  w.EndObject();
+  return out;
+}
+
+Status SettingsFromJson(const std::string& json, simdjson::dom::parser& parser, ConsumerRoute* r) {
+  ERAGON_ASSIGN_OR_RETURN(simdjson::dom::element root, ParseJson(json, parser));
+  simdjson::dom::object object;
+  if (root.get_object().get(object))
+    return Status::Corruption("config store: settings not an object");
+  simdjson::dom::element e;
+  if (!object.at_key("filter").get(e)) r->filter = simdjson::minify(e);
+  simdjson::dom::array schedule;
+  if (!object.at_key("retry_schedule_ms").get_array().get(schedule)) {
+    for (simdjson::dom::element ms : schedule) {
+      int64_t v = 0;
+      if (ms.get_int64().get(v)) return Status::Corruption("config store: bad retry_schedule_ms");
+      r->retry.schedule_ms.push_back(v);
+    }
+  }
+  int64_t overlap = 0;  // absent (a route stored before rotation existed): the default
+  if (!object.at_key("secret_overlap_ms").get_int64().get(overlap)) r->secret_overlap_ms = overlap;
+  std::string_view previous;
+  if (!object.at_key("previous_secret").get_string().get(previous)) r->previous_secret = previous;
+  int64_t until = 0;
+  if (!object.at_key("previous_secret_until").get_int64().get(until))
+    r->previous_secret_until = until;
+  return Status::Ok();
+}
+
 Result<ConsumerRoute> ReadConsumer(const Query& q, simdjson::dom::parser& parser) {
   ConsumerRoute r;
   r.event_type = q.Text(0);
@@ -126,6 +177,7 @@ Result<ConsumerRoute> ReadConsumer(const Query& q, simdjson::dom::parser& parser
   r.enabled = q.Int(16) != 0;
   r.created_at = q.Int(17);
   r.updated_at = q.Int(18);
+  ERAGON_RETURN_IF_ERROR(SettingsFromJson(q.Text(19), parser, &r));
   return r;
 }
 
@@ -233,14 +285,14 @@ class SqliteConfigStore final : public ConfigStore {
                        " headers = ?, max_in_flight = ?, rate_limit_per_s = ?,"
                        " max_attempts = ?, initial_backoff_ms = ?, max_backoff_ms = ?,"
                        " dedup = ?, dedup_ttl_hours = ?, format = ?, secret = ?,"
-                       " start_position = ?, enabled = ?, created_at = ?, updated_at = ?"
-                       " WHERE event_type = ? AND consumer = ?"
+                       " start_position = ?, enabled = ?, created_at = ?, updated_at = ?,"
+                       " settings = ? WHERE event_type = ? AND consumer = ?"
                      : "INSERT INTO consumer_routes (type, url, timeout_ms, headers,"
                        " max_in_flight, rate_limit_per_s, max_attempts, initial_backoff_ms,"
                        " max_backoff_ms, dedup, dedup_ttl_hours, format, secret,"
-                       " start_position, enabled, created_at, updated_at, event_type,"
-                       " consumer) VALUES"
-                       " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                       " start_position, enabled, created_at, updated_at, settings,"
+                       " event_type, consumer) VALUES"
+                       " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
           if (!q.ok()) return q.status();
           Query& b = **q;
           b.Bind(RouteEnumName(r.type))
@@ -254,7 +306,8 @@ class SqliteConfigStore final : public ConfigStore {
               .Bind(r.secret)
               .Bind(RouteEnumName(r.start))
               .Bind(int64_t{r.enabled});
-          b.Bind(r.created_at).Bind(r.updated_at).Bind(r.event_type).Bind(r.consumer);
+          b.Bind(r.created_at).Bind(r.updated_at).Bind(SettingsToJson(r));
+          b.Bind(r.event_type).Bind(r.consumer);
           return b.Run();
         });
   }

@@ -54,13 +54,17 @@ ConsumerRoute SampleConsumer(std::string type = "order_created",
   r.headers = {{"X-Team", "payments \"quoted\" é"}, {"Authorization", "Bearer x"}};
   r.max_in_flight = 7;
   r.rate_limit_per_s = 9;
-  r.retry = {3, 100, 9000};
+  r.retry = {3, 100, 9000, {250, 60'000}};
   r.dedup = DedupMode::kEventId;
   r.dedup_ttl_hours = 48;
   r.format = PushFormat::kCloudEvents;
   r.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  r.secret_overlap_ms = 3'600'000;
+  r.previous_secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+  r.previous_secret_until = 1'900'000'000'000;
   r.start = StartAt::kEarliest;
   r.enabled = false;
+  r.filter = R"({"data.total":[{"numeric":[">=",100]}],"entity_id":[{"prefix":"b2b-"}]})";
   r.created_at = 11;
   r.updated_at = 12;
   return r;
@@ -195,7 +199,7 @@ TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 3);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
@@ -281,7 +285,9 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   // Turn the file back into what the first release wrote.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE schedules; DELETE FROM schema_version WHERE version > 1",
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE schedules; ALTER TABLE consumer_routes DROP COLUMN settings;"
+                         " DELETE FROM schema_version WHERE version > 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -289,6 +295,31 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->GetProducer("order_created").value().has_value());
   EXPECT_EQ(store->PutSchedule(SampleSchedule()).value(), PutOutcome::kCreated);
+}
+
+TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSettings) {
+  ConsumerRoute before = SampleConsumer();  // without what the settings column holds
+  before.filter.clear();
+  before.retry.schedule_ms.clear();
+  before.secret_overlap_ms = ConsumerRoute{}.secret_overlap_ms;
+  before.previous_secret.clear();
+  before.previous_secret_until = 0;
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->PutConsumer(before).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE consumer_routes DROP COLUMN settings;"
+                         " DELETE FROM schema_version WHERE version > 2",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->GetConsumer(before.event_type, before.consumer).value(), before);
 }
 
 TEST_F(SqliteConfigStoreTest, ConcurrentReadersAndWriters) {

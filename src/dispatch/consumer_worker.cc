@@ -24,6 +24,7 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
   std::lock_guard lock(mu_);
   routes_ = std::move(routes);
   ++routes_gen_;
+  CompileFilters();
   if (!initialized_) {
     InitPositions();
     // Redrives requested before a restart go on (the marks are removed when they end).
@@ -33,6 +34,22 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
   }
   window_.Unpause();  // a route may be enabled again: look at them once more
   RequestPump();
+}
+
+// Compiles the filters of routes_ whose text changed (the text was validated when the
+// route was put; one that no longer compiles delivers every event rather than none).
+void ConsumerWorker::CompileFilters() {
+  std::map<std::string, std::shared_ptr<const filter::Filter>, std::less<>> next;
+  for (const auto& [type, route] : routes_) {
+    if (route.filter.empty()) continue;
+    auto old = filters_.find(type);
+    if (old != filters_.end() && old->second->source() == route.filter) {
+      next.emplace(type, old->second);
+    } else if (Result<filter::Filter> f = filter::Filter::Compile(route.filter); f.ok()) {
+      next.emplace(type, std::make_shared<const filter::Filter>(std::move(*f)));
+    }
+  }
+  filters_ = std::move(next);
 }
 
 void ConsumerWorker::RequestPump() {
@@ -132,6 +149,10 @@ void ConsumerWorker::Fill(std::unique_lock<std::mutex>& lock) {
       window_.ReadTo(p, part.read_pos);
     }
   }
+  if (filtered_unreported_ > 0) {
+    Observe("filtered", filtered_unreported_);
+    filtered_unreported_ = 0;
+  }
 }
 
 // One record read from the log: skipped (not routed, done before a restart, duplicate) or
@@ -140,6 +161,7 @@ void ConsumerWorker::Admit(uint32_t p, const CachedRecord& rec, int64_t now) {
   auto route_it = routes_.find(rec.event->event_type);
   if (route_it == routes_.end()) return;
   const config::ConsumerRoute& route = route_it->second;
+  if (!route.filter.empty() && Filtered(route, p, rec)) return;
   const PartitionWindow& part = window_.partition(p);
   Slot slot;
   slot.route = &route;
@@ -174,6 +196,22 @@ void ConsumerWorker::SkipDuplicate(uint32_t partition, uint64_t offset) {
   st.state = DeliveryStateKind::kSkippedDuplicate;
   pending_.PutState(consumer_, topic_name(), partition, offset, st);
   Observe("skipped_duplicate");
+}
+
+bool ConsumerWorker::Filtered(const config::ConsumerRoute& route, uint32_t partition,
+                              const CachedRecord& rec) {
+  auto f = filters_.find(route.event_type);
+  if (f == filters_.end() || f->second->Matches(*rec.event)) return false;
+  if (rec.offset < window_.partition(partition).state_end) {
+    std::optional<DeliveryState> old =
+        ctx_.store->GetState(consumer_, topic_name(), partition, rec.offset);
+    if (old && old->state != DeliveryStateKind::kRetrying) return true;  // done before a restart
+  }
+  DeliveryState st;
+  st.state = DeliveryStateKind::kFiltered;
+  pending_.PutState(consumer_, topic_name(), partition, rec.offset, st);
+  ++filtered_unreported_;
+  return true;
 }
 
 // Right before an event is pushed or leased: a key is claimed only at the 2xx/ack, so two
@@ -268,8 +306,8 @@ std::vector<channel::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
   return out;
 }
 
-void ConsumerWorker::Observe(const char* outcome) {
-  if (ctx_.observer && ctx_.observer->outcome) ctx_.observer->outcome(consumer_, outcome);
+void ConsumerWorker::Observe(const char* outcome, uint64_t count) {
+  if (ctx_.observer && ctx_.observer->outcome) ctx_.observer->outcome(consumer_, outcome, count);
 }
 
 }  // namespace eragon::dispatch

@@ -49,13 +49,15 @@
 #include "dispatch/retry_scheduler.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
+#include "filter/filter.h"
 
 namespace eragon::dispatch {
 
 // What the dispatcher reports to metrics; every member may be empty.
 struct DeliveryObserver {
-  // outcome: delivered | retry | dead | skipped_duplicate
-  std::function<void(const std::string& consumer, const char* outcome)> outcome;
+  // `count` events of the consumer had this outcome: delivered | retry | dead |
+  // skipped_duplicate | filtered (filtered ones are reported once per log read).
+  std::function<void(const std::string& consumer, const char* outcome, uint64_t count)> outcome;
   // Seconds from the event's append to the log to its 2xx/ack.
   std::function<void(const std::string& consumer, double seconds)> latency;
 };
@@ -155,6 +157,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
  private:
   // All private methods require mu_ (Fill releases it while it reads the log).
   void InitPositions();
+  void CompileFilters();
   uint64_t FreshStart(uint32_t partition);
   void RequestPump();
   Status FlushPending(bool sync);
@@ -184,11 +187,13 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void Complete(const SlotKey& key, Slot& slot);
   bool CheckDedup(const SlotKey& key, Slot& slot, const config::ConsumerRoute& route, int64_t now);
   void SkipDuplicate(uint32_t partition, uint64_t offset);
+  // The route's filter rejects the event: state `filtered`, done like a delivered one.
+  bool Filtered(const config::ConsumerRoute& route, uint32_t partition, const CachedRecord& rec);
   void ReleaseDedup(Slot& slot);
   void RequeueParked();  // the slots in parked_ that still wait go back to ready
   void PersistRetrying(const SlotKey& key, const Slot& slot);
   void ResetWindow();
-  void Observe(const char* outcome);
+  void Observe(const char* outcome, uint64_t count = 1);
 
   const std::string consumer_;
   WorkerContext ctx_;
@@ -198,6 +203,10 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   bool redrives_in_store_ = false;  // redrive marks may exist that are not loaded yet
   std::map<std::string, config::ConsumerRoute> routes_;
   uint64_t routes_gen_ = 1;  // changes with routes_ (the pointers Slot::route caches die)
+  // The compiled filters of routes_ that have one, by event type; a filter is compiled
+  // again only when its text changed (SetRoutes).
+  std::map<std::string, std::shared_ptr<const filter::Filter>, std::less<>> filters_;
+  uint64_t filtered_unreported_ = 0;  // for Observe, once per Fill
   DeliveryWindow window_;
   RetryScheduler retry_;
   DedupGate dedup_;

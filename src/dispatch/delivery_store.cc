@@ -53,6 +53,8 @@ std::string_view StateName(DeliveryStateKind k) {
       return "skipped_duplicate";
     case DeliveryStateKind::kExpired:
       return "expired";
+    case DeliveryStateKind::kFiltered:
+      return "filtered";
   }
   return "pending";
 }

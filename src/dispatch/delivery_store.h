@@ -36,6 +36,7 @@ enum class DeliveryStateKind : uint8_t {
   kDead = 4,
   kSkippedDuplicate = 5,
   kExpired = 6,
+  kFiltered = 7,  // the route's filter did not match: not delivered, position moves on
 };
 std::string_view StateName(DeliveryStateKind k);
 

@@ -202,7 +202,8 @@ void Rig::SyncRoutes(const std::string& type, const std::string& consumer) {
   ASSERT_TRUE(dispatcher->Redrive(type, consumer, {"\x01none"}).ok());
 }
 
-Rig::Published Rig::Publish(const std::string& type, const std::string& entity, std::string id) {
+Rig::Published Rig::Publish(const std::string& type, const std::string& entity, std::string id,
+                            std::string data) {
   static std::atomic<uint64_t> seq{0};
   Published p;
   p.event.id = id.empty() ? "ev-" + std::to_string(++seq) : std::move(id);
@@ -210,7 +211,7 @@ Rig::Published Rig::Publish(const std::string& type, const std::string& entity, 
   p.event.entity_id = entity;
   p.event.producer = "producer";
   p.event.occurred_at = clock.WallMs();
-  p.event.data = R"({"n":1})";
+  p.event.data = std::move(data);
   p.topic = producers_.at(type).topic;
   std::string payload;
   EncodeEventRecord(p.event, &payload);

@@ -127,7 +127,8 @@ class Rig {
     uint32_t partition = 0;
     uint64_t offset = 0;
   };
-  Published Publish(const std::string& type, const std::string& entity, std::string id = "");
+  Published Publish(const std::string& type, const std::string& entity, std::string id = "",
+                    std::string data = R"({"n":1})");
   // Publishes `n` events in batches (type and entity chosen by `make`), returns them.
   std::vector<Published> PublishMany(
       size_t n, const std::function<std::pair<std::string, std::string>(size_t)>& make);

@@ -15,6 +15,12 @@ AnswerClass ClassifyAnswer(int status) {
 int64_t RetryDelayMs(const config::RetryPolicy& policy, uint32_t attempt,
                      std::optional<int64_t> retry_after_ms, std::mt19937_64& rng) {
   const int64_t max_ms = std::max<int64_t>(0, policy.max_backoff_ms);
+  if (!policy.schedule_ms.empty()) {  // explicit delays: no jitter, the last one repeats
+    const size_t i = std::min<size_t>(attempt > 0 ? attempt - 1 : 0, policy.schedule_ms.size() - 1);
+    int64_t delay = std::max<int64_t>(0, policy.schedule_ms[i]);
+    if (retry_after_ms) delay = std::max(delay, std::min(*retry_after_ms, max_ms));
+    return delay;
+  }
   const int64_t initial = std::clamp<int64_t>(policy.initial_backoff_ms, 0, max_ms);
   const uint32_t shift = attempt > 0 ? attempt - 1 : 0;
   // initial * 2^shift, saturating at max_ms without overflowing.

@@ -19,7 +19,9 @@ AnswerClass ClassifyAnswer(int status);
 // How long to wait after failed attempt number `attempt` (1 = the first) before the next:
 // full jitter, uniform(0, min(max_backoff_ms, initial_backoff_ms * 2^(attempt-1))) drawn
 // from `rng`; with a Retry-After, max(that, retry_after_ms). Never above max_backoff_ms,
-// never negative.
+// never negative. With a `schedule_ms`: its delay number `attempt` (the last one for
+// later attempts), without jitter, raised to the Retry-After (itself capped at
+// max_backoff_ms); the schedule's own delays are not capped.
 int64_t RetryDelayMs(const config::RetryPolicy& policy, uint32_t attempt,
                      std::optional<int64_t> retry_after_ms, std::mt19937_64& rng);
 

@@ -17,7 +17,7 @@ TEST(ClassifyAnswerTest, PerApiMd) {
 }
 
 TEST(RetryDelayTest, FullJitterWithinExponentialBounds) {
-  config::RetryPolicy p{.max_attempts = 12, .initial_backoff_ms = 500, .max_backoff_ms = 60'000};
+  config::RetryPolicy p{12, 500, 60'000};
   std::mt19937_64 rng(42);
   for (uint32_t attempt = 1; attempt <= 70; ++attempt) {
     int64_t ceiling = attempt <= 8 ? int64_t{500} << (attempt - 1) : 60'000;
@@ -41,7 +41,7 @@ TEST(RetryDelayTest, FullJitterWithinExponentialBounds) {
 }
 
 TEST(RetryDelayTest, HonoursRetryAfterCappedAtMaxBackoff) {
-  config::RetryPolicy p{.max_attempts = 12, .initial_backoff_ms = 100, .max_backoff_ms = 10'000};
+  config::RetryPolicy p{12, 100, 10'000};
   std::mt19937_64 rng(1);
   for (int i = 0; i < 500; ++i) {
     int64_t d = RetryDelayMs(p, 1, 3'000, rng);
@@ -51,8 +51,20 @@ TEST(RetryDelayTest, HonoursRetryAfterCappedAtMaxBackoff) {
     EXPECT_GE(late, 2'000);
     EXPECT_LE(late, 10'000);
   }
-  config::RetryPolicy zero{.max_attempts = 3, .initial_backoff_ms = 0, .max_backoff_ms = 0};
+  config::RetryPolicy zero{3, 0, 0};
   EXPECT_EQ(RetryDelayMs(zero, 3, 5'000, rng), 0);
+}
+
+TEST(RetryDelayTest, ScheduleGivesEachDelayWithoutJitterAndRepeatsTheLast) {
+  config::RetryPolicy p{4, 1, 2'000, {0, 1'500, 60'000}};
+  std::mt19937_64 rng(1);
+  EXPECT_EQ(RetryDelayMs(p, 1, std::nullopt, rng), 0);
+  EXPECT_EQ(RetryDelayMs(p, 2, std::nullopt, rng), 1'500);
+  EXPECT_EQ(RetryDelayMs(p, 3, std::nullopt, rng), 60'000);  // not capped by max_backoff_ms
+  EXPECT_EQ(RetryDelayMs(p, 9, std::nullopt, rng), 60'000);
+  EXPECT_EQ(RetryDelayMs(p, 1, 1'800, rng), 1'800);   // Retry-After raises it
+  EXPECT_EQ(RetryDelayMs(p, 2, 9'000, rng), 2'000);   // capped at max_backoff_ms
+  EXPECT_EQ(RetryDelayMs(p, 3, 9'000, rng), 60'000);  // never lowers it
 }
 
 }  // namespace

@@ -74,6 +74,13 @@ Result<PushRequest> BuildPush(const Event& event, const config::ConsumerRoute& r
     int64_t ts = now_ms / 1000;
     ERAGON_ASSIGN_OR_RETURN(std::string signature,
                             SignWebhook(route.secret, event.id, ts, req.body));
+    if (!route.previous_secret.empty() && now_ms < route.previous_secret_until) {
+      // Rotation overlap: the old secret signs too (Standard Webhooks: space-separated).
+      ERAGON_ASSIGN_OR_RETURN(std::string old,
+                              SignWebhook(route.previous_secret, event.id, ts, req.body));
+      signature += ' ';
+      signature += old;
+    }
     h.emplace_back("webhook-id", event.id);
     h.emplace_back("webhook-timestamp", std::to_string(ts));
     h.emplace_back("webhook-signature", std::move(signature));

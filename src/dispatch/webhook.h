@@ -29,6 +29,8 @@ namespace eragon::dispatch {
 //    or whose value holds CR, LF or NUL: those are left out, never sent.
 //  - when route.secret is set: webhook-id (event id), webhook-timestamp (now_ms in unix
 //    seconds), webhook-signature (SignWebhook). A new timestamp and signature per attempt.
+//    While route.previous_secret signs too (now_ms < previous_secret_until), the header
+//    holds both signatures, the current secret's first, space-separated.
 // InvalidArgument for an unknown format, a malformed secret, or an event id or type
 // that could not travel in a header (the publish path rejects those long before).
 Result<PushRequest> BuildPush(const Event& event, const config::ConsumerRoute& route,

@@ -128,6 +128,34 @@ TEST(BuildPushTest, SignedPushVerifiesAsAReceiverWould) {
   EXPECT_EQ(BuildPush(e, route, 1, now_ms).status().code(), Code::kInvalidArgument);
 }
 
+TEST(BuildPushTest, DuringARotationBothSecretsSignAndAfterItOnlyTheNewOne) {
+  constexpr std::string_view kOld = "whsec_c2VjcmV0LW9mLXNvbWVib2R5LWVsc2U=";
+  Event e = SampleEvent();
+  config::ConsumerRoute route = SampleRoute();
+  route.secret = std::string(kSecret);
+  route.previous_secret = std::string(kOld);
+  route.previous_secret_until = 1'700'000'001'000;
+  const int64_t now_ms = 1'700'000'000'999;
+  auto req = BuildPush(e, route, 1, now_ms);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  auto h = HeaderMap(*req);
+  EXPECT_EQ(h["webhook-signature"], *SignWebhook(kSecret, e.id, 1700000000, req->body) + " " +
+                                        *SignWebhook(kOld, e.id, 1700000000, req->body));
+  for (std::string_view secret : {kSecret, kOld}) {
+    EXPECT_TRUE(VerifyWebhookSignature(secret, h["webhook-id"], h["webhook-timestamp"],
+                                       h["webhook-signature"], req->body, now_ms / 1000)
+                    .ok())
+        << secret;
+  }
+  auto later = BuildPush(e, route, 1, route.previous_secret_until);  // the overlap is over
+  ASSERT_TRUE(later.ok());
+  auto hl = HeaderMap(*later);
+  EXPECT_EQ(hl["webhook-signature"], *SignWebhook(kSecret, e.id, 1700000001, later->body));
+  EXPECT_FALSE(VerifyWebhookSignature(kOld, hl["webhook-id"], hl["webhook-timestamp"],
+                                      hl["webhook-signature"], later->body, now_ms / 1000)
+                   .ok());
+}
+
 TEST(BuildPushTest, CloudEventsBodyCarriesEveryRequiredAttribute) {
   Event e = SampleEvent();
   config::ConsumerRoute route = SampleRoute();

@@ -79,9 +79,14 @@ Status PushReceiver::Verify(const PushHeaders& headers, std::string_view body) c
     return Status::Unauthenticated(
         "webhook-id, webhook-timestamp and webhook-signature: required (the push is not signed)");
   }
-  Status st =
-      VerifyWebhookSignature(options_.secret, id, ts, sig, body, options_.clock->WallMs() / 1000,
-                             options_.timestamp_tolerance_s);
+  const int64_t now_s = options_.clock->WallMs() / 1000;
+  Status st = VerifyWebhookSignature(options_.secret, id, ts, sig, body, now_s,
+                                     options_.timestamp_tolerance_s);
+  if (st.code() == Code::kUnauthenticated && !options_.previous_secret.empty()) {
+    Status old = VerifyWebhookSignature(options_.previous_secret, id, ts, sig, body, now_s,
+                                        options_.timestamp_tolerance_s);
+    if (old.ok()) return old;
+  }
   // A malformed timestamp is the sender's fault (401 like any bad signature); a malformed
   // secret is ours (500: eragond retries until the receiver is fixed).
   if (st.code() == Code::kInvalidArgument && st.message().starts_with("webhook-timestamp")) {

@@ -172,6 +172,21 @@ TEST_F(PushReceiverTest, WithoutSecretUnsignedPushesAreAccepted) {
   EXPECT_EQ(n.load(), 1);
 }
 
+TEST_F(PushReceiverTest, PreviousSecretIsAcceptedTooWhileTheReceiverRotates) {
+  PushReceiverOptions o = Options();
+  o.secret = kOtherSecret;
+  o.previous_secret = kSecret;
+  PushReceiver rotating(o);
+  rotating.OnAny([](const Delivery&) { return Status::Ok(); });
+  const std::string body = EventToJson(SampleEvent());
+  EXPECT_EQ(rotating.Handle("POST", SignedHeaders(body, now_s(), kSecret), body).status, 200);
+  EXPECT_EQ(rotating.Handle("POST", SignedHeaders(body, now_s(), kOtherSecret), body).status, 200);
+  const char* third = "whsec_dGhpcmQtc2VjcmV0LWtleQ==";
+  EXPECT_EQ(rotating.Handle("POST", SignedHeaders(body, now_s(), third), body).status, 401);
+  EXPECT_EQ(rotating.Handle("POST", SignedHeaders(body, now_s() - 3600, kSecret), body).status,
+            401);  // still no stale timestamps
+}
+
 // eragond -> PushServer -> PushReceiver, with the route's real signatures.
 class PushEndToEndTest : public ::testing::Test {
  protected:
@@ -257,6 +272,36 @@ TEST_F(PushEndToEndTest, WrongSecretAndPermanentFailuresGoDeadWithoutRetries) {
   EXPECT_NE(dead.body.find("\"last_status\":401"), std::string::npos) << dead.body;
   dead = server_.Admin("GET", "/v1/routes/order_created/consumers/rejecting/dead");
   EXPECT_NE(dead.body.find("\"last_status\":400"), std::string::npos) << dead.body;
+}
+
+// A route whose secret was rotated signs every push with both secrets during the
+// overlap: a receiver that knows only the old secret and one that knows only the new
+// one both accept the same pushes.
+TEST_F(PushEndToEndTest, AfterASecretRotationReceiversWithEitherSecretAccept) {
+  std::atomic<int> old_side{0}, new_side{0};
+  PushReceiverOptions ro_old, ro_new;
+  ro_old.secret = kSecret;
+  ro_new.secret = kOtherSecret;
+  PushReceiver with_old(ro_old), with_new(ro_new);
+  with_old.OnAny([&](const Delivery&) { return ++old_side, Status::Ok(); });
+  with_new.OnAny([&](const Delivery&) { return ++new_side, Status::Ok(); });
+  PushServer push_old({}, &with_old), push_new({}, &with_new);
+  ASSERT_TRUE(push_old.Start().ok());
+  ASSERT_TRUE(push_new.Start().ok());
+  ASSERT_TRUE(Route("to-old", push_old.url(), kSecret));
+  ASSERT_TRUE(Route("to-new", push_new.url(), kSecret));
+  ASSERT_TRUE(Route("to-old", push_old.url(), kOtherSecret));  // rotate both
+  ASSERT_TRUE(Route("to-new", push_new.url(), kOtherSecret));
+  const std::string id = Publish("order-9");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(WaitFor([&] {
+    return server_.DeliveryState(id, "to-old") == "delivered" &&
+           server_.DeliveryState(id, "to-new") == "delivered";
+  }));
+  push_old.Stop();
+  push_new.Stop();
+  EXPECT_EQ(old_side.load(), 1);  // first attempt accepted: no 401 in between
+  EXPECT_EQ(new_side.load(), 1);
 }
 
 }  // namespace

@@ -249,8 +249,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   dd.push = p->push.get();
   dd.clock = p->clock;
   Metrics* m = p->metrics.get();
-  dd.observer.outcome = [m](const std::string& consumer, const char* outcome) {
-    m->DeliveryOutcome(consumer, outcome);
+  dd.observer.outcome = [m](const std::string& consumer, const char* outcome, uint64_t count) {
+    m->DeliveryOutcome(consumer, outcome, count);
   };
   dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
   p->dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));

@@ -96,7 +96,7 @@ struct Metrics::Impl {
           .Add({});
   Family<Counter>& deliveries = Counters(registry, "eragon_deliveries_total",
                                          "Delivery outcomes by consumer: delivered, retry, dead, "
-                                         "skipped_duplicate");
+                                         "skipped_duplicate, filtered");
   Histogram& delivery_latency =
       LatencyHistogram(registry, "eragon_delivery_latency_seconds",
                        "From an event's append to the log to its 2xx or ack");
@@ -132,7 +132,7 @@ void Metrics::Request(int status, double seconds) {
   impl_->request_latency.Observe(seconds);
 }
 
-void Metrics::DeliveryOutcome(const std::string& consumer, const char* outcome) {
+void Metrics::DeliveryOutcome(const std::string& consumer, const char* outcome, uint64_t count) {
   std::string key = consumer + '\0' + outcome;
   Counter* c;
   {
@@ -143,7 +143,7 @@ void Metrics::DeliveryOutcome(const std::string& consumer, const char* outcome) 
     }
     c = slot;
   }
-  c->Increment();
+  c->Increment(static_cast<double>(count));
 }
 
 void Metrics::DeliveryLatency(double seconds) { impl_->delivery_latency.Observe(seconds); }

@@ -22,8 +22,9 @@ class Metrics {
   void PublishLatency(double seconds);
   // Every answered request; non-2xx answers also count as rejected by code.
   void Request(int status, double seconds);
-  // One delivery outcome of a consumer: delivered | retry | dead | skipped_duplicate.
-  void DeliveryOutcome(const std::string& consumer, const char* outcome);
+  // `count` delivery outcomes of a consumer: delivered | retry | dead | skipped_duplicate |
+  // filtered.
+  void DeliveryOutcome(const std::string& consumer, const char* outcome, uint64_t count = 1);
   // Seconds from an event's append to its 2xx (or ack).
   void DeliveryLatency(double seconds);
   // Per-consumer gauges, set at scrape time.

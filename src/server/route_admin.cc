@@ -96,6 +96,28 @@ Status RouteAdmin::DeleteProducer(const std::string& event_type) {
   return st;
 }
 
+// A new secret replacing another keeps the old one signing for secret_overlap_ms; the
+// same secret keeps a running overlap (a PUT that changes other settings does not end
+// it); no secret, or an overlap of 0, ends it.
+void RouteAdmin::RotateSecret(const config::ConsumerRoute* old, int64_t now,
+                              config::ConsumerRoute* route) {
+  route->previous_secret.clear();
+  route->previous_secret_until = 0;
+  if (old == nullptr || route->secret.empty() || route->secret_overlap_ms <= 0) return;
+  if (old->secret != route->secret && !old->secret.empty()) {
+    route->previous_secret = old->secret;
+    route->previous_secret_until = now + route->secret_overlap_ms;
+  } else if (old->secret == route->secret && old->previous_secret_until > now) {
+    // The overlap runs from the rotation, with the overlap now asked for.
+    const int64_t rotated_at = old->previous_secret_until - old->secret_overlap_ms;
+    route->previous_secret_until = rotated_at + route->secret_overlap_ms;
+    if (route->previous_secret_until > now)
+      route->previous_secret = old->previous_secret;
+    else
+      route->previous_secret_until = 0;
+  }
+}
+
 Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
                                                    config::ConsumerRoute* stored) {
   std::lock_guard lock(mu_);
@@ -116,6 +138,7 @@ Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
   const int64_t now = clock_->WallMs();
   route.created_at = old ? old->created_at : now;
   route.updated_at = now;
+  RotateSecret(old ? &*old : nullptr, now, &route);
   ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutConsumer(route));
   if (dispatcher_) dispatcher_->RoutesChanged();
   *stored = route;

@@ -42,6 +42,8 @@ class RouteAdmin {
  private:
   Status CheckTopicAgreement(const config::ProducerRoute& route);
   Status CheckChannel(const config::ProducerRoute& route);
+  static void RotateSecret(const config::ConsumerRoute* old, int64_t now,
+                           config::ConsumerRoute* route);
 
   config::ConfigStore* store_;
   RouteCache* cache_;

@@ -301,5 +301,40 @@ TEST_F(CliTest, TailPrintsPulledEvents) {
       << "a peeked message is delivered again after its ack timeout";
 }
 
+// Issue 15's route settings: a filter, a retry schedule and a secret overlap are set by
+// flags, shown by `routes show`, and a bad filter is refused before any request.
+TEST_F(CliTest, FilterRetryScheduleAndSecretOverlapAreSetAndShown) {
+  ASSERT_EQ(Cli({"routes", "set-producer", "cli_filtered", "--producer", "cli-service"}).exit_code,
+            0);
+  ProcessResult set =
+      Cli({"--json", "routes", "set-consumer", "cli_filtered", "big-orders", "--url",
+           "http://127.0.0.1:9/hook", "--filter", R"({"data.total": [{"numeric": [">=", 100]}]})",
+           "--retry-schedule-ms", "1000,5000,60000", "--secret", "whsec_c2VjcmV0",
+           "--secret-overlap-ms", "3600000"});
+  ASSERT_EQ(set.exit_code, 0) << Show(set);
+  Json j(set.out);
+  EXPECT_EQ(j.Str({"filter", "data.total", "0", "numeric", "0"}), ">=") << Show(set);
+  EXPECT_EQ(j.Len({"retry", "schedule_ms"}), 3) << Show(set);
+  EXPECT_EQ(j.Int({"retry", "max_attempts"}), 4) << Show(set);
+  EXPECT_EQ(j.Int({"secret_overlap_ms"}), 3600000) << Show(set);
+  // Rotating the secret starts the overlap; `routes show` prints every setting.
+  ASSERT_EQ(Cli({"routes", "set-consumer", "cli_filtered", "big-orders", "--url",
+                 "http://127.0.0.1:9/hook", "--secret",
+                 "whsec_bmV3LXNlY3JldA==", "--secret-overlap-ms", "3600000"})
+                .exit_code,
+            0);
+  ProcessResult show = Cli({"routes", "show", "cli_filtered", "big-orders"});
+  ASSERT_EQ(show.exit_code, 0) << Show(show);
+  EXPECT_NE(show.out.find("previous_secret_until: "), std::string::npos) << Show(show);
+  EXPECT_NE(show.out.find("secret_overlap_ms: 3600000"), std::string::npos) << Show(show);
+  ProcessResult bad = Cli(
+      {"routes", "set-consumer", "cli_filtered", "x", "--type", "pull", "--filter", "{not json"});
+  EXPECT_EQ(bad.exit_code, 2) << Show(bad);
+  ProcessResult refused = Cli({"routes", "set-consumer", "cli_filtered", "x", "--type", "pull",
+                               "--filter", R"({"data.total": [{"numeric": ["~", 1]}]})"});
+  EXPECT_EQ(refused.exit_code, 1) << Show(refused);
+  EXPECT_NE(refused.err.find("filter: data.total"), std::string::npos) << Show(refused);
+}
+
 }  // namespace
 }  // namespace eragon::testing
