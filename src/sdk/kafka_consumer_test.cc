@@ -1,0 +1,467 @@
+// KafkaConsumer against a real broker (the ctest fixture kafka_broker; its address is in
+// the file ERAGON_TEST_KAFKA_FILE names, or ERAGON_TEST_KAFKA_BOOTSTRAP). Records are
+// produced in Eragon's layout (channel/kafka/kafka_record.h: key = entity id, murmur2
+// partition, JSON value, headers) with librdkafka; every test has its own topic and group.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "channel/kafka/kafka_admin.h"
+#include "channel/kafka/kafka_record.h"
+#include "core/murmur2.h"
+#include "eragon/kafka_consumer.h"
+
+extern char** environ;
+
+namespace eragon {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string Bootstrap() {
+  if (const char* b = std::getenv("ERAGON_TEST_KAFKA_BOOTSTRAP")) return b;
+  const char* file = std::getenv("ERAGON_TEST_KAFKA_FILE");
+  std::string out;
+  if (file != nullptr) std::getline(std::ifstream(file), out);
+  return out;
+}
+
+std::string UniqueName(const std::string& base) {
+  static std::mt19937_64 rng(std::random_device{}());
+  return base + "-" + std::to_string(rng() % 1000000000);
+}
+
+bool WaitFor(const std::function<bool()>& pred, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// Event `seq` of `entity`; its id is "<entity>/<seq>".
+Event MakeEvent(const std::string& entity, int seq) {
+  return Event{entity + "/" + std::to_string(seq),
+               "order_created",
+               entity,
+               "order-service",
+               1700000000000 + seq,
+               "{\"seq\":" + std::to_string(seq) + "}",
+               ""};
+}
+
+int SeqOf(const std::string& id) { return std::stoi(id.substr(id.rfind('/') + 1)); }
+
+// Where each produced record landed (partition, offset), by event id.
+using Placement = std::map<std::string, std::pair<int32_t, int64_t>>;
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* out = static_cast<std::vector<std::pair<int32_t, int64_t>>*>(opaque);
+  size_t index = reinterpret_cast<uintptr_t>(m->_private);
+  (*out)[index] = m->err ? std::pair<int32_t, int64_t>{-1, -1} : std::pair{m->partition, m->offset};
+}
+
+rd_kafka_t* NewHandle(rd_kafka_type_t type,
+                      const std::vector<std::pair<std::string, std::string>>& props,
+                      void* opaque = nullptr) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : props) {
+    EXPECT_EQ(rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err), RD_KAFKA_CONF_OK)
+        << err;
+  }
+  if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
+  rd_kafka_conf_set_opaque(conf, opaque);
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  EXPECT_NE(rk, nullptr) << err;
+  return rk;
+}
+
+class KafkaConsumerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    bootstrap_ = Bootstrap();
+    ASSERT_FALSE(bootstrap_.empty()) << "no broker: run through ctest (fixture kafka_broker)";
+    topic_ = UniqueName("sdk-test.orders");
+    group_ = UniqueName("sdk-test-group");
+    // Group-offset admin calls go through a consumer handle with a group of its own.
+    admin_ = NewHandle(RD_KAFKA_CONSUMER,
+                       {{"bootstrap.servers", bootstrap_}, {"group.id", UniqueName("sdk-admin")}});
+  }
+  void TearDown() override {
+    if (admin_ != nullptr) rd_kafka_destroy(admin_);
+  }
+
+  void CreateTopic(uint32_t partitions) {
+    partitions_ = partitions;
+    ASSERT_TRUE(channel::kafka::CreateTopic(admin_, topic_, partitions, 1, 30000).ok());
+  }
+
+  // Produces `events` in order as Eragon's channel does; records where each landed.
+  void Produce(const std::vector<Event>& events) {
+    std::vector<std::pair<int32_t, int64_t>> placed(events.size(), {-1, -1});
+    rd_kafka_t* p =
+        NewHandle(RD_KAFKA_PRODUCER,
+                  {{"bootstrap.servers", bootstrap_}, {"enable.idempotence", "true"}}, &placed);
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      std::string value = channel::kafka::KafkaValueOf(e);
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          p, RD_KAFKA_V_TOPIC(topic_.c_str()),
+          RD_KAFKA_V_PARTITION(static_cast<int32_t>(Murmur2Partition(e.entity_id, partitions_))),
+          RD_KAFKA_V_KEY(e.entity_id.data(), e.entity_id.size()),
+          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_HEADERS(channel::kafka::KafkaHeadersOf(e)),
+          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(i))), RD_KAFKA_V_END);
+      ASSERT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
+    }
+    ASSERT_EQ(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(p);
+    for (size_t i = 0; i < events.size(); ++i) {
+      ASSERT_GE(placed[i].first, 0) << "not delivered: " << events[i].id;
+      placement_[events[i].id] = placed[i];
+    }
+  }
+
+  // The group's committed offsets of the topic, partition -> next offset.
+  std::map<int32_t, int64_t> Committed() {
+    std::map<int32_t, int64_t> out;
+    auto offsets = channel::kafka::ListGroupOffsets(admin_, group_, 20000);
+    EXPECT_TRUE(offsets.ok()) << offsets.status().message();
+    if (!offsets.ok()) return out;
+    for (const auto& o : *offsets) {
+      if (o.topic == topic_)
+        out[static_cast<int32_t>(o.partition)] = static_cast<int64_t>(o.offset);
+    }
+    return out;
+  }
+
+  KafkaConsumerOptions Options() {
+    KafkaConsumerOptions o;
+    o.bootstrap = bootstrap_;
+    o.topic = topic_;
+    o.group = group_;
+    o.commit_interval_ms = 50;
+    o.config = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
+    return o;
+  }
+
+  std::string bootstrap_, topic_, group_;
+  uint32_t partitions_ = 1;
+  rd_kafka_t* admin_ = nullptr;
+  Placement placement_;
+};
+
+TEST_F(KafkaConsumerTest, OptionsAreValidated) {
+  KafkaConsumerOptions o = Options();
+  o.concurrency = 0;
+  KafkaConsumer c(o);
+  c.OnAny([](const Delivery&) { return Status::Ok(); });
+  Status st = c.Start();
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("concurrency"), std::string::npos) << st.message();
+  KafkaConsumer no_handler(Options());
+  EXPECT_EQ(no_handler.Start().code(), Code::kInvalidArgument);
+}
+
+TEST_F(KafkaConsumerTest, PerEntityOrderAtConcurrency8AndStopCommitsEverything) {
+  CreateTopic(4);
+  std::vector<Event> events;
+  for (int seq = 0; seq < 25; ++seq) {
+    for (int e = 0; e < 40; ++e) events.push_back(MakeEvent("ent-" + std::to_string(e), seq));
+  }
+  Produce(events);
+
+  std::mutex mu;
+  std::map<std::string, std::vector<int>> seen;
+  std::set<std::string> running;
+  int overlaps = 0, now_running = 0, max_running = 0;
+  KafkaConsumerOptions o = Options();
+  o.concurrency = 8;
+  KafkaConsumer consumer(o);
+  consumer.On("order_created", [&](const Delivery& d) {
+    {
+      std::lock_guard lock(mu);
+      if (!running.insert(d.event.entity_id).second) ++overlaps;
+      seen[d.event.entity_id].push_back(SeqOf(d.event.id));
+      max_running = std::max(max_running, ++now_running);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(300 + SeqOf(d.event.id) % 5 * 200));
+    std::lock_guard lock(mu);
+    running.erase(d.event.entity_id);
+    --now_running;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return consumer.stats().succeeded >= events.size(); }, 90s))
+      << consumer.stats().succeeded;
+  consumer.Stop();
+
+  std::lock_guard lock(mu);
+  EXPECT_EQ(overlaps, 0);
+  EXPECT_GT(max_running, 1);  // entities really ran in parallel
+  ASSERT_EQ(seen.size(), 40u);
+  for (const auto& [entity, seqs] : seen) {
+    std::vector<int> want(25);
+    for (int i = 0; i < 25; ++i) want[i] = i;
+    EXPECT_EQ(seqs, want) << entity;
+  }
+  // Stop committed every partition up to its end.
+  int64_t committed = 0;
+  for (const auto& [p, off] : Committed()) committed += off;
+  EXPECT_EQ(committed, static_cast<int64_t>(events.size()));
+}
+
+TEST_F(KafkaConsumerTest, FailingHandlerIsRetriedInPlaceAndNothingAfterItIsCommitted) {
+  CreateTopic(1);
+  std::vector<Event> events;
+  for (int seq = 0; seq < 10; ++seq) {
+    events.push_back(MakeEvent("a", seq));
+    events.push_back(MakeEvent("b", seq));
+  }
+  Produce(events);
+  const int64_t failing_offset = placement_.at("a/3").second;
+  ASSERT_EQ(failing_offset, 6);
+
+  std::mutex mu;
+  std::map<std::string, std::vector<std::pair<int, uint32_t>>> ok;  // entity -> (seq, attempt)
+  std::atomic<int> a3_failures{0};
+  std::atomic<bool> release{false};
+  KafkaConsumerOptions o = Options();
+  o.concurrency = 4;
+  o.retry_initial_backoff_ms = 20;
+  o.retry_max_backoff_ms = 100;
+  KafkaConsumer consumer(o);
+  consumer.OnAny([&](const Delivery& d) {
+    if (d.event.id == "a/3" && !release) {
+      ++a3_failures;
+      return Status::Unavailable("not yet");
+    }
+    std::lock_guard lock(mu);
+    ok[d.event.entity_id].push_back({SeqOf(d.event.id), d.attempt});
+    return Status::Ok();
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  auto count = [&](const std::string& entity) {
+    std::lock_guard lock(mu);
+    return ok[entity].size();
+  };
+  ASSERT_TRUE(WaitFor([&] { return count("b") == 10 && a3_failures >= 3; }, 60s));
+  std::this_thread::sleep_for(500ms);  // several commit intervals
+  // Only the records before a/3 are committed, although b's later ones succeeded; a's
+  // later events wait behind it.
+  EXPECT_EQ(Committed()[0], failing_offset);
+  EXPECT_EQ(count("a"), 3u);
+
+  release = true;
+  ASSERT_TRUE(WaitFor([&] { return count("a") == 10; }, 30s));
+  consumer.Stop();
+  std::lock_guard lock(mu);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(ok["a"][i].first, i);
+    EXPECT_EQ(ok["b"][i].first, i);
+  }
+  EXPECT_EQ(ok["a"][3].second,
+            static_cast<uint32_t>(a3_failures.load()) + 1);  // same event, retried
+  EXPECT_EQ(ok["a"][4].second, 1u);
+  EXPECT_GE(consumer.stats().failed, 3u);
+  EXPECT_EQ(Committed()[0], 20);
+}
+
+TEST_F(KafkaConsumerTest, RestartResumesFromCommittedOffsetsWithoutLossOrRedelivery) {
+  CreateTopic(3);
+  std::vector<Event> events;
+  for (int seq = 0; seq < 10; ++seq) {
+    for (int e = 0; e < 30; ++e) events.push_back(MakeEvent("ent-" + std::to_string(e), seq));
+  }
+  Produce(events);
+
+  std::mutex mu;
+  std::set<std::string> first_run;
+  {
+    KafkaConsumerOptions o = Options();
+    o.concurrency = 4;
+    KafkaConsumer consumer(o);
+    consumer.OnAny([&](const Delivery& d) {
+      std::this_thread::sleep_for(2ms);
+      std::lock_guard lock(mu);
+      first_run.insert(d.event.id);
+      return Status::Ok();
+    });
+    ASSERT_TRUE(consumer.Start().ok());
+    ASSERT_TRUE(WaitFor([&] { return consumer.stats().succeeded >= 100; }, 60s));
+    consumer.Stop();
+  }
+  const std::map<int32_t, int64_t> committed = Committed();
+  auto is_committed = [&](const std::string& id) {
+    auto [p, off] = placement_.at(id);
+    return committed.contains(p) && off < committed.at(p);
+  };
+  size_t below = 0;
+  for (const Event& e : events) {
+    if (!is_committed(e.id)) continue;
+    ++below;
+    EXPECT_TRUE(first_run.contains(e.id)) << "committed but never handled: " << e.id;
+  }
+  EXPECT_GT(below, 0u);
+  EXPECT_LT(first_run.size(), events.size());  // stopped before the end
+
+  // More events arrive while no instance runs.
+  std::vector<Event> more;
+  for (int e = 0; e < 30; ++e) more.push_back(MakeEvent("ent-" + std::to_string(e), 10));
+  Produce(more);
+  events.insert(events.end(), more.begin(), more.end());
+
+  std::map<std::string, std::vector<int>> second_run;
+  KafkaConsumerOptions o = Options();
+  o.concurrency = 4;
+  KafkaConsumer consumer(o);
+  consumer.OnAny([&](const Delivery& d) {
+    std::lock_guard lock(mu);
+    second_run[d.event.entity_id].push_back(SeqOf(d.event.id));
+    EXPECT_FALSE(is_committed(d.event.id)) << "committed event delivered again: " << d.event.id;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  auto all_handled = [&] {
+    std::lock_guard lock(mu);
+    for (const Event& e : events) {
+      const auto& got = second_run[e.entity_id];
+      if (!first_run.contains(e.id) &&
+          std::find(got.begin(), got.end(), SeqOf(e.id)) == got.end()) {
+        return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitFor(all_handled, 60s));
+  std::this_thread::sleep_for(300ms);  // nothing else arrives
+  consumer.Stop();
+  std::lock_guard lock(mu);
+  for (const auto& [entity, seqs] : second_run) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << entity;
+    EXPECT_EQ(std::set<int>(seqs.begin(), seqs.end()).size(), seqs.size()) << entity;
+  }
+}
+
+// --- two instances in one group, one killed (kill -9) ---------------------------------
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  return pid;
+}
+
+struct Handled {
+  int64_t ns;
+  std::string id, entity;
+};
+
+std::vector<Handled> ReadLog(const std::string& path) {
+  std::vector<Handled> out;
+  std::ifstream in(path);
+  Handled h;
+  while (in >> h.ns >> h.id >> h.entity) out.push_back(h);
+  return out;
+}
+
+int64_t MonoNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+TEST_F(KafkaConsumerTest, TwoInstancesInOneGroupOneKilledTheOtherTakesOver) {
+  CreateTopic(4);
+  std::vector<Event> events;
+  for (int seq = 0; seq < 60; ++seq) {
+    for (int e = 0; e < 16; ++e) events.push_back(MakeEvent("ent-" + std::to_string(e), seq));
+  }
+  Produce(events);
+  const std::string dir = std::filesystem::temp_directory_path() / UniqueName("sdk-kafka-kill");
+  std::filesystem::create_directories(dir);
+  auto start = [&](const std::string& name) {
+    return Spawn({std::string(ERAGON_SDK_BIN_DIR) + "/eragon-sdk-kafka-consume", "--bootstrap",
+                  bootstrap_, "--topic", topic_, "--group", group_, "--out", dir + "/" + name,
+                  "--concurrency", "2", "--handler-ms", "20"});
+  };
+  pid_t a = start("a.log");
+  pid_t b = start("b.log");
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  auto ids = [&](const std::vector<Handled>& log) {
+    std::set<std::string> out;
+    for (const Handled& h : log) out.insert(h.id);
+    return out;
+  };
+  ASSERT_TRUE(WaitFor([&] { return ReadLog(dir + "/a.log").size() >= 60; }, 90s));
+  ::kill(a, SIGKILL);
+  const int64_t killed_at = MonoNs();
+  int status = 0;
+  ::waitpid(a, &status, 0);
+  std::vector<Handled> log_a = ReadLog(dir + "/a.log");
+  std::set<std::string> done_at_kill = ids(log_a);
+  for (const std::string& id : ids(ReadLog(dir + "/b.log"))) done_at_kill.insert(id);
+  ASSERT_LT(done_at_kill.size(), events.size()) << "killed too late to prove a takeover";
+
+  bool complete = WaitFor(
+      [&] {
+        std::set<std::string> all = ids(log_a);
+        for (const std::string& id : ids(ReadLog(dir + "/b.log"))) all.insert(id);
+        return all.size() == events.size();
+      },
+      120s);
+  ::kill(b, SIGTERM);
+  ::waitpid(b, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(complete) << "not every event was handled";
+
+  // Merge both logs by time: each entity's first handlings are 0, 1, 2, ... in order.
+  std::vector<Handled> log_b = ReadLog(dir + "/b.log");
+  std::vector<Handled> merged = log_a;
+  merged.insert(merged.end(), log_b.begin(), log_b.end());
+  std::sort(merged.begin(), merged.end(), [](auto& x, auto& y) { return x.ns < y.ns; });
+  std::set<std::string> first;
+  std::map<std::string, int> next_seq;
+  for (const Handled& h : merged) {
+    if (!first.insert(h.id).second) continue;
+    EXPECT_EQ(SeqOf(h.id), next_seq[h.entity]++) << h.id;
+  }
+  // B handled, after the kill, events of entities only A had handled before it.
+  std::set<std::string> a_entities, b_entities_before;
+  for (const Handled& h : log_a) a_entities.insert(h.entity);
+  for (const Handled& h : log_b) {
+    if (h.ns < killed_at) b_entities_before.insert(h.entity);
+  }
+  int taken_over = 0;
+  for (const Handled& h : log_b) {
+    if (h.ns > killed_at && a_entities.contains(h.entity) &&
+        !b_entities_before.contains(h.entity)) {
+      ++taken_over;
+    }
+  }
+  EXPECT_GT(taken_over, 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace eragon
