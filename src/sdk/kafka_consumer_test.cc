@@ -114,14 +114,15 @@ class KafkaConsumerTest : public testing::Test {
   }
 
   // Produces `events` in order as Eragon's channel does; records where each landed.
-  void Produce(const std::vector<Event>& events) {
+  // `raw` replaces the value of the records at those indexes (not an Eragon event).
+  void Produce(const std::vector<Event>& events, const std::map<size_t, std::string>& raw = {}) {
     std::vector<std::pair<int32_t, int64_t>> placed(events.size(), {-1, -1});
     rd_kafka_t* p =
         NewHandle(RD_KAFKA_PRODUCER,
                   {{"bootstrap.servers", bootstrap_}, {"enable.idempotence", "true"}}, &placed);
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
-      std::string value = channel::kafka::KafkaValueOf(e);
+      std::string value = raw.contains(i) ? raw.at(i) : channel::kafka::KafkaValueOf(e);
       rd_kafka_resp_err_t err = rd_kafka_producev(
           p, RD_KAFKA_V_TOPIC(topic_.c_str()),
           RD_KAFKA_V_PARTITION(static_cast<int32_t>(Murmur2Partition(e.entity_id, partitions_))),
@@ -358,6 +359,94 @@ TEST_F(KafkaConsumerTest, RestartResumesFromCommittedOffsetsWithoutLossOrRedeliv
     EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << entity;
     EXPECT_EQ(std::set<int>(seqs.begin(), seqs.end()).size(), seqs.size()) << entity;
   }
+}
+
+TEST_F(KafkaConsumerTest, DedupPassesOverACopyAndARecordThatIsNoEventIsSkipped) {
+  CreateTopic(1);
+  Produce({MakeEvent("a", 0), MakeEvent("a", 1), MakeEvent("a", 0), MakeEvent("a", 99),
+           MakeEvent("a", 2)},
+          {{3, "not json"}});
+  std::mutex mu;
+  std::vector<std::string> handled;
+  std::atomic<int> errors{0};
+  KafkaConsumerOptions o = Options();
+  o.dedup_capacity = 100;
+  o.on_error = [&](const Status&) { ++errors; };
+  KafkaConsumer consumer(o);
+  consumer.OnAny([&](const Delivery& d) {
+    std::lock_guard lock(mu);
+    handled.push_back(d.event.id);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return consumer.stats().received == 5; }, 60s));
+  consumer.Stop();
+  EXPECT_EQ(handled, (std::vector<std::string>{"a/0", "a/1", "a/2"}));
+  EXPECT_EQ(consumer.stats().duplicates, 1u);
+  EXPECT_EQ(consumer.stats().skipped, 1u);
+  EXPECT_GE(errors, 1);          // the record that is no event was reported
+  EXPECT_EQ(Committed()[0], 5);  // both passed over, and committed
+}
+
+TEST_F(KafkaConsumerTest, WithoutDedupACopyIsHandledAgain) {
+  CreateTopic(1);
+  Produce({MakeEvent("a", 0), MakeEvent("a", 0)});
+  std::atomic<int> handled{0};
+  KafkaConsumer consumer(Options());
+  consumer.OnAny([&](const Delivery&) {
+    ++handled;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return consumer.stats().succeeded == 2; }, 60s));
+  consumer.Stop();
+  EXPECT_EQ(handled, 2);
+  EXPECT_EQ(consumer.stats().duplicates, 0u);
+}
+
+TEST_F(KafkaConsumerTest, ASecondInstanceJoiningTakesPartitionsWithoutLossOrOverlap) {
+  CreateTopic(4);
+  std::vector<Event> events;
+  for (int seq = 0; seq < 60; ++seq) {
+    for (int e = 0; e < 20; ++e) events.push_back(MakeEvent("ent-" + std::to_string(e), seq));
+  }
+  Produce(events);
+  std::mutex mu;
+  std::set<std::string> running, handled;
+  std::map<std::string, int> next_seq;  // per entity, the next first handling expected
+  int overlaps = 0, out_of_order = 0;
+  auto handler = [&](const Delivery& d) {
+    {
+      std::lock_guard lock(mu);
+      if (!running.insert(d.event.entity_id).second) ++overlaps;  // across both instances
+      if (handled.insert(d.event.id).second && SeqOf(d.event.id) != next_seq[d.event.entity_id]++) {
+        ++out_of_order;
+      }
+    }
+    std::this_thread::sleep_for(5ms);
+    std::lock_guard lock(mu);
+    running.erase(d.event.entity_id);
+    return Status::Ok();
+  };
+  KafkaConsumerOptions o = Options();
+  o.concurrency = 2;
+  KafkaConsumer first(o), second(o);
+  first.OnAny(handler);
+  second.OnAny(handler);
+  ASSERT_TRUE(first.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return first.stats().succeeded >= 100; }, 60s));
+  ASSERT_TRUE(second.Start().ok());
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return handled.size();
+  };
+  ASSERT_TRUE(WaitFor([&] { return count() == events.size(); }, 90s)) << count();
+  first.Stop();
+  second.Stop();
+  EXPECT_EQ(overlaps, 0);
+  EXPECT_EQ(out_of_order, 0);
+  EXPECT_GT(second.stats().succeeded, 0u);  // it got partitions
+  EXPECT_GE(first.stats().rebalances, 2u);  // assigned, revoked (and assigned again)
 }
 
 // --- two instances in one group, one killed (kill -9) ---------------------------------
