@@ -72,7 +72,7 @@ struct KafkaConsumer::Impl {
   std::optional<sdk::IdLru> dedup;
 
   rd_kafka_t* rk = nullptr;  // owned by the poll thread once started
-  bool paused = false;       // poll thread only
+  bool paused = false;       // poll thread only: above max_records (until half of it)
   std::atomic<bool> stopping{false};
   std::mutex mu;  // Start/Stop
   bool started = false;
@@ -181,6 +181,7 @@ void KafkaConsumer::Impl::Receive(const rd_kafka_message_t& m, std::vector<Kafka
   sdk::PartitionPtr part = offsets.Find(m.partition);
   if (part == nullptr) return;  // not (any more) assigned here
   ++received;
+  part->fetched = true;
   offsets.Received(*part, m.offset);
   Result<Event> event = channel::kafka::EventOfKafkaRecord(m);
   if (!event.ok()) {
@@ -192,19 +193,27 @@ void KafkaConsumer::Impl::Receive(const rd_kafka_message_t& m, std::vector<Kafka
   batch->push_back({std::move(part), m.offset, Delivery{std::move(event).value(), 1}});
 }
 
-// Pauses the assignment while max_records are held; resumes at half of it.
+// Pauses the partitions while max_records are held; resumes them at half. Only partitions
+// that delivered a record under their current assignment are paused: librdkafka resumes a
+// partition at the position after the last record it delivered, and a partition assigned
+// again would otherwise resume where its previous assignment ended (skipping the records
+// from the committed offset on).
 void KafkaConsumer::Impl::FlowControl() {
   const size_t held = scheduler.outstanding();
   const size_t max = static_cast<size_t>(options.max_records);
-  const bool pause = !paused && held >= max;
-  const bool resume = paused && held * 2 <= max;
-  if (!pause && !resume) return;
-  rd_kafka_topic_partition_list_t* list = nullptr;
-  if (rd_kafka_assignment(rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  if (pause) rd_kafka_pause_partitions(rk, list);
-  if (resume) rd_kafka_resume_partitions(rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  paused = pause;
+  if (held >= max) paused = true;
+  if (held * 2 <= max) paused = false;
+  rd_kafka_topic_partition_list_t* change = nullptr;
+  for (const sdk::PartitionPtr& p : offsets.Assigned()) {
+    if (p->paused == paused || (paused && !p->fetched)) continue;
+    if (change == nullptr) change = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_topic_partition_list_add(change, options.topic.c_str(), p->partition);
+    p->paused = paused;
+  }
+  if (change == nullptr) return;
+  if (paused) rd_kafka_pause_partitions(rk, change);
+  if (!paused) rd_kafka_resume_partitions(rk, change);
+  rd_kafka_topic_partition_list_destroy(change);
 }
 
 // Runs on the poll thread, inside rd_kafka_consumer_poll or rd_kafka_consumer_close.
@@ -225,13 +234,13 @@ void KafkaConsumer::Impl::Rebalance(rd_kafka_resp_err_t err,
     } else {
       rd_kafka_assign(rk, parts);
     }
-    if (paused) rd_kafka_pause_partitions(rk, parts);
     return;
   }
   // Revoked (or an error): finish the partitions' running handlers, commit what is done,
   // drop what is queued (Take passes over records of revoked partitions).
   std::vector<int32_t> gone;
   for (int i = 0; i < parts->cnt; ++i) gone.push_back(parts->elems[i].partition);
+  rd_kafka_resume_partitions(rk, parts);  // none stays paused for a later assignment
   std::vector<sdk::PartitionOffset> done = offsets.Revoke(gone);
   if (!rd_kafka_assignment_lost(rk)) Commit(done);
   if (cooperative) {
@@ -349,16 +358,9 @@ void KafkaConsumer::Stop() {
 }
 
 KafkaConsumerStats KafkaConsumer::stats() const {
-  KafkaConsumerStats s;
-  s.received = impl_->received;
-  s.succeeded = impl_->succeeded;
-  s.failed = impl_->failed;
-  s.duplicates = impl_->duplicates;
-  s.skipped = impl_->skipped;
-  s.commits = impl_->commits;
-  s.commit_errors = impl_->commit_errors;
-  s.rebalances = impl_->rebalances;
-  return s;
+  const Impl& i = *impl_;
+  return {i.received, i.succeeded, i.failed,        i.duplicates,
+          i.skipped,  i.commits,   i.commit_errors, i.rebalances};
 }
 
 }  // namespace eragon

@@ -11,6 +11,13 @@ PartitionPtr KafkaOffsets::Assign(int32_t partition) {
   return p;
 }
 
+std::vector<PartitionPtr> KafkaOffsets::Assigned() const {
+  std::lock_guard lock(mu_);
+  std::vector<PartitionPtr> out;
+  for (const auto& [partition, p] : assigned_) out.push_back(p);
+  return out;
+}
+
 PartitionPtr KafkaOffsets::Find(int32_t partition) const {
   std::lock_guard lock(mu_);
   auto it = assigned_.find(partition);

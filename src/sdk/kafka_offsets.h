@@ -27,6 +27,9 @@ struct PartitionState {
   int64_t commit_to = -1;           // next offset to commit; -1: nothing done yet
   int64_t committed = -1;           // what the last successful commit sent
   int running = 0;                  // handlers of this partition running now
+  // The poll thread's own (no lock): a record arrived under this assignment; it is paused.
+  bool fetched = false;
+  bool paused = false;
 };
 
 using PartitionPtr = std::shared_ptr<PartitionState>;
@@ -36,6 +39,8 @@ class KafkaOffsets {
  public:
   // A new (or again) assigned partition.
   PartitionPtr Assign(int32_t partition);
+  // Every assigned partition.
+  std::vector<PartitionPtr> Assigned() const;
   // The assigned partition, or null.
   PartitionPtr Find(int32_t partition) const;
 
