@@ -165,6 +165,8 @@ class KafkaConsumerTest : public testing::Test {
     return out;
   }
 
+  void SecondInstanceJoins(const std::string& strategy);
+
   KafkaConsumerOptions Options() {
     KafkaConsumerOptions o;
     o.bootstrap = bootstrap_;
@@ -418,7 +420,9 @@ TEST_F(KafkaConsumerTest, WithoutDedupACopyIsHandledAgain) {
   EXPECT_EQ(consumer.stats().duplicates, 0u);
 }
 
-TEST_F(KafkaConsumerTest, ASecondInstanceJoiningTakesPartitionsWithoutLossOrOverlap) {
+// A second instance joins mid-run; `strategy` is partition.assignment.strategy (eager
+// protocol: every partition revoked and assigned again; cooperative: only those that move).
+void KafkaConsumerTest::SecondInstanceJoins(const std::string& strategy) {
   CreateTopic(4);
   std::vector<Event> events = Grid(20, 60);
   Produce(events);
@@ -440,6 +444,7 @@ TEST_F(KafkaConsumerTest, ASecondInstanceJoiningTakesPartitionsWithoutLossOrOver
     return Status::Ok();
   };
   KafkaConsumerOptions o = Options();
+  o.config.emplace_back("partition.assignment.strategy", strategy);
   o.concurrency = 2;
   o.max_records = 100;  // partitions are paused and resumed all along, across the rebalance
   KafkaConsumer first(o), second(o);
@@ -466,6 +471,14 @@ TEST_F(KafkaConsumerTest, ASecondInstanceJoiningTakesPartitionsWithoutLossOrOver
   EXPECT_EQ(out_of_order, 0);
   EXPECT_GT(second.stats().succeeded, 0u);  // it got partitions
   EXPECT_GE(first.stats().rebalances, 2u);  // assigned, revoked (and assigned again)
+}
+
+TEST_F(KafkaConsumerTest, ASecondInstanceJoiningTakesPartitionsWithoutLossOrOverlap) {
+  SecondInstanceJoins("range");
+}
+
+TEST_F(KafkaConsumerTest, ASecondInstanceJoiningUnderTheCooperativeProtocol) {
+  SecondInstanceJoins("cooperative-sticky");
 }
 
 // --- two instances in one group, one killed (kill -9) ---------------------------------
