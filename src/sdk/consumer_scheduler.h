@@ -1,7 +1,8 @@
-// EntityScheduler: hands fetched messages to the consumer's handler threads so that one
+// EntityScheduler: hands received messages to a consumer's handler threads so that one
 // entity's messages run one at a time, in the order they were added, while different
 // entities run in parallel. Entities take turns (FIFO), so a busy entity cannot starve
-// the others.
+// the others. The pull Consumer schedules PullItems (EntityScheduler); the KafkaConsumer
+// its own item type (BasicEntityScheduler<T>: T has `delivery.event.entity_id`).
 //
 // Thread-safe. Lifetime of a message: Add -> Take (running) -> Done; or, after Close,
 // TakeUnstarted for those never taken.
@@ -9,23 +10,25 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "eragon/handler.h"
 
 namespace eragon::sdk {
 
-class EntityScheduler {
+template <typename T>
+class BasicEntityScheduler {
  public:
-  struct Item {
-    std::string ack_id;
-    Delivery delivery;
-  };
+  using Item = T;
 
   // Appends `items` in order (also after Close: TakeUnstarted returns them).
   void Add(std::vector<Item> items);
@@ -66,5 +69,95 @@ class EntityScheduler {
   size_t outstanding_ = 0;
   bool closed_ = false;
 };
+
+// A pull message: its ack id and the delivery.
+struct PullItem {
+  std::string ack_id;
+  Delivery delivery;
+};
+using EntityScheduler = BasicEntityScheduler<PullItem>;
+
+template <typename T>
+void BasicEntityScheduler<T>::Add(std::vector<Item> items) {
+  if (items.empty()) return;
+  std::lock_guard lock(mu_);
+  for (Item& item : items) {
+    std::string entity = item.delivery.event.entity_id;
+    Entity& e = entities_[entity];
+    // An entity becomes ready when its first item arrives and nothing of it runs.
+    if (e.items.empty() && !e.running) ready_.push_back(std::move(entity));
+    e.items.push_back(std::move(item));
+    ++outstanding_;
+  }
+  work_cv_.notify_all();
+}
+
+template <typename T>
+std::optional<T> BasicEntityScheduler<T>::Take() {
+  std::unique_lock lock(mu_);
+  work_cv_.wait(lock, [this] { return closed_ || !ready_.empty(); });
+  if (closed_) return std::nullopt;
+  std::string entity = std::move(ready_.front());
+  ready_.pop_front();
+  Entity& e = entities_.at(entity);
+  Item item = std::move(e.items.front());
+  e.items.pop_front();
+  e.running = true;
+  return item;
+}
+
+template <typename T>
+void BasicEntityScheduler<T>::Done(const std::string& entity_id) {
+  std::lock_guard lock(mu_);
+  auto it = entities_.find(entity_id);
+  if (it == entities_.end() || !it->second.running || outstanding_ == 0) {
+    std::fprintf(stderr, "EntityScheduler::Done: entity was not running\n");
+    std::abort();
+  }
+  it->second.running = false;
+  --outstanding_;
+  if (it->second.items.empty()) {
+    entities_.erase(it);
+  } else {
+    ready_.push_back(entity_id);
+    work_cv_.notify_one();
+  }
+  room_cv_.notify_all();
+}
+
+template <typename T>
+size_t BasicEntityScheduler<T>::WaitForRoom(size_t limit) {
+  std::unique_lock lock(mu_);
+  room_cv_.wait(lock, [&] { return closed_ || outstanding_ < limit; });
+  return closed_ ? 0 : limit - outstanding_;
+}
+
+template <typename T>
+void BasicEntityScheduler<T>::Close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  work_cv_.notify_all();
+  room_cv_.notify_all();
+}
+
+template <typename T>
+std::vector<T> BasicEntityScheduler<T>::TakeUnstarted() {
+  std::lock_guard lock(mu_);
+  std::vector<Item> out;
+  for (auto it = entities_.begin(); it != entities_.end();) {
+    for (Item& item : it->second.items) out.push_back(std::move(item));
+    outstanding_ -= it->second.items.size();
+    it->second.items.clear();
+    it = it->second.running ? std::next(it) : entities_.erase(it);
+  }
+  ready_.clear();
+  return out;
+}
+
+template <typename T>
+size_t BasicEntityScheduler<T>::outstanding() const {
+  std::lock_guard lock(mu_);
+  return outstanding_;
+}
 
 }  // namespace eragon::sdk

@@ -1,7 +1,7 @@
 // eragond with topics on a real Kafka broker (API.md "Channels: Kafka"): the publish rules,
 // the record layout other Kafka clients see, push and pull delivery, restarts, and
-// consumer routes of type kafka. The broker is the ctest fixture kafka_broker; each test
-// uses its own topic prefix.
+// consumer routes of type kafka (read by the SDK's KafkaConsumer). The broker is the ctest fixture
+// kafka_broker; each test uses its own topic prefix.
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/murmur2.h"
+#include "eragon/kafka_consumer.h"
 #include "test_util.h"
 #include "testing/test_http_server.h"
 
@@ -288,6 +289,58 @@ TEST_F(KafkaTest, ScheduleTicksArePublishedToAKafkaTopic) {
   EXPECT_TRUE(
       WaitFor([&] { return KcatRecords("reports").size() >= 2; }, std::chrono::seconds(30)));
   EXPECT_GE(CountEvents("report_due"), 2);
+
+// The SDK's KafkaConsumer reads a type-kafka route with the echo's bootstrap, topic and
+// group: every event eragond published, with its fields and data byte-for-byte, each
+// entity's in publish order at concurrency 8; its commits are the group's, so the route's
+// lag in /metrics drops to 0.
+TEST_F(KafkaTest, SdkKafkaConsumerReadsWhatEragondPublishedInEntityOrder) {
+  KafkaProducer("order_created", "orders", 4);
+  HttpReply r = Admin("PUT", "/v1/routes/order_created/consumers/notification-service",
+                      R"({"type":"kafka"})");
+  ASSERT_EQ(r.status, 201) << Describe(r);
+  Json echo(r.body);
+  std::map<std::string, std::string> data_of;  // event id -> data as published
+  for (int round = 0; round < 10; ++round) {
+    std::string body = R"({"events":[)";
+    for (int e = 0; e < 8; ++e) {
+      const std::string id = "o" + std::to_string(e) + "-" + std::to_string(round);
+      data_of[id] = R"({ "round": )" + std::to_string(round) + R"(, "s": "\u00e9" })";
+      body +=
+          (e > 0 ? "," : "") + EventJson("order_created", "o" + std::to_string(e), data_of[id], id);
+    }
+    PublishOk(body + "]}");
+  }
+  KafkaConsumerOptions o;
+  o.bootstrap = echo.Str({"kafka", "bootstrap"});
+  o.topic = echo.Str({"kafka", "topic"});
+  o.group = echo.Str({"kafka", "group"});
+  o.concurrency = 8;
+  std::mutex mu;
+  std::map<std::string, std::vector<int>> rounds;  // entity -> rounds in handling order
+  int mismatches = 0;
+  KafkaConsumer consumer(o);
+  consumer.On("order_created", [&](const Delivery& d) {
+    std::lock_guard lock(mu);
+    auto it = data_of.find(d.event.id);
+    if (it == data_of.end() || it->second != d.event.data || d.event.producer != "order-service") {
+      ++mismatches;
+    }
+    rounds[d.event.entity_id].push_back(std::stoi(d.event.id.substr(d.event.id.find('-') + 1)));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return consumer.stats().succeeded >= 80; }, std::chrono::seconds(60)));
+  consumer.Stop();
+  EXPECT_EQ(mismatches, 0);
+  ASSERT_EQ(rounds.size(), 8u);
+  for (const auto& [entity, got] : rounds) {
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})) << entity;
+  }
+  std::string text = Call("", "GET", "/metrics").body;
+  size_t at = text.find("eragon_consumer_lag_events{consumer=\"notification-service\"");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(text.substr(at, text.find('\n', at) - at).find("} 0"), std::string::npos);
 }
 
 }  // namespace

@@ -11,12 +11,19 @@ trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 
 cmake --install "$build" --prefix "$prefix" --component sdk >"$tmp/install.log"
-for h in status event producer consumer push_receiver handler; do
+for h in status event producer consumer kafka_consumer push_receiver handler; do
   test -f "$prefix/include/eragon/$h.h" || { echo "not installed: eragon/$h.h"; exit 1; }
 done
 # Public headers must not reach into the source tree.
 if grep -rn '#include "\(core\|http\|server\|sdk\|dispatch\|testing\)/' "$prefix/include"; then
   echo "an installed header includes an internal one"; exit 1
+fi
+
+# The library exports no Boost symbols (the HTTP layers' Beast/Asio stay internal), so a
+# service with its own Boost cannot collide with ours.
+lib=$(find "$prefix" -name 'liberagon_client.so' | head -1)
+if nm -D --defined-only "$lib" | c++filt | grep -i boost | head -5 | grep .; then
+  echo "liberagon_client.so exports Boost symbols"; exit 1
 fi
 
 generator=()
