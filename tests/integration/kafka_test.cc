@@ -289,6 +289,7 @@ TEST_F(KafkaTest, ScheduleTicksArePublishedToAKafkaTopic) {
   EXPECT_TRUE(
       WaitFor([&] { return KcatRecords("reports").size() >= 2; }, std::chrono::seconds(30)));
   EXPECT_GE(CountEvents("report_due"), 2);
+}
 
 // The SDK's KafkaConsumer reads a type-kafka route with the echo's bootstrap, topic and
 // group: every event eragond published, with its fields and data byte-for-byte, each
