@@ -41,16 +41,6 @@ class CliTest : public ServerTest {
   }
 };
 
-// Polls `done` every 20 ms until it holds or `limit` passes.
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
 // An endpoint answering `status` (settable) and counting the pushes per event id.
 class Endpoint {
  public:

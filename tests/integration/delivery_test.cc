@@ -60,16 +60,6 @@ class Received {
   std::map<std::string, int> counts_;
 };
 
-// Polls `done` until it holds or `limit` passes.
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
 std::string ConsumerBody(const std::string& url, const std::string& extra = "") {
   return R"({"type":"http","url":")" + url + R"(","start":"earliest",)" +
          R"("retry":{"max_attempts":50,"initial_backoff_ms":20,"max_backoff_ms":200})" +

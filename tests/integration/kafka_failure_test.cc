@@ -20,15 +20,6 @@ using dispatch::testing::TestAnswer;
 using dispatch::testing::TestHttpServer;
 using dispatch::testing::TestRequest;
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
 // Brokers of this test only, in a temp dir; stopped (and removed) at the end.
 class OwnKafka {
  public:

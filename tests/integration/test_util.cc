@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "core/json.h"
 
@@ -128,6 +129,15 @@ std::string EventJson(const std::string& type, const std::string& entity, const 
   out += "\"event_type\":" + Quote(type) + ",\"entity_id\":" + Quote(entity) + ",\"data\":" + data +
          "}";
   return out;
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
 }
 
 std::string KafkaBootstrap() {

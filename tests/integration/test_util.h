@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +60,9 @@ std::string Quote(std::string_view s);
 // A minimal event; `data` is raw JSON text.
 std::string EventJson(const std::string& type, const std::string& entity, const std::string& data,
                       const std::string& id = "");
+
+// Polls `done` every 20 ms until it holds or `limit` passes; returns whether it held.
+bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit);
 
 // The shared test broker's address: ERAGON_TEST_KAFKA_BOOTSTRAP, else the first line of
 // the file ERAGON_TEST_KAFKA_FILE names (the ctest fixture kafka_broker writes it), else "".
