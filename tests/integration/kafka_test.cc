@@ -33,9 +33,11 @@ class KafkaTest : public ServerTest {
     ASSERT_FALSE(KafkaBootstrap().empty()) << "no broker: run through ctest (fixture kafka_broker)";
     ServerTest::SetUp();
   }
+  // An ordered topic: per-entity order holds at the consumer (an unordered topic pushes
+  // concurrently, so an entity's events may arrive in any order).
   void KafkaProducer(const std::string& type, const std::string& topic, int partitions = 4) {
     SetProducer(type, "order-service",
-                R"("channel":"kafka","topic":")" + topic + R"(","partitions":)" +
+                R"("channel":"kafka","ordered":true,"topic":")" + topic + R"(","partitions":)" +
                     std::to_string(partitions));
   }
   // kcat's view of the Kafka topic: one line per record, "partition key".
