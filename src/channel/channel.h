@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -14,6 +15,10 @@
 #include <vector>
 
 #include "eragon/status.h"
+
+namespace eragon {
+struct Event;
+}  // namespace eragon
 
 namespace eragon::channel {
 
@@ -47,6 +52,10 @@ struct Record {
   // Empty for a record the channel holds but that is not an Eragon event (on Kafka:
   // another client wrote it); readers pass over it. Appended payloads are never empty.
   std::string payload;
+  // Set by a channel that had to decode the event to read it (Kafka: the record's value is
+  // JSON): the same event as `payload`, so a reader that wants it decoded (the dispatcher)
+  // skips a second decode. Null otherwise; readers then decode `payload`.
+  std::shared_ptr<const Event> event;
 };
 
 // Called once per append: ok with one position per record (in input order), or the

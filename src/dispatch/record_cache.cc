@@ -34,8 +34,12 @@ Status RecordCache::Read(uint32_t partition, uint64_t from, size_t max, size_t m
     CachedRecord c;
     c.offset = rec.offset;
     c.timestamp_ms = rec.timestamp_ms;
-    Result<Event> e = DecodeEventRecord(rec.payload);
-    if (e.ok()) c.event = std::make_shared<const Event>(std::move(*e));
+    if (rec.event) {
+      c.event = std::move(rec.event);
+    } else {
+      Result<Event> e = DecodeEventRecord(rec.payload);
+      if (e.ok()) c.event = std::make_shared<const Event>(std::move(*e));
+    }
     if (keep && c.offset == run.base + run.recs.size()) run.recs.push_back(c);
     out->push_back(std::move(c));
   }

@@ -110,7 +110,7 @@ Status Segment::Read(uint32_t p, uint64_t from, uint64_t end, size_t max_records
       [&](const RecordHeader& h, uint64_t, std::string_view data) {
         if (h.offset >= end || max_records == 0) return false;
         if (!out->empty() && data.size() > *budget) return false;
-        out->push_back(LogRecord{p, h.offset, h.timestamp_ms, std::string(data)});
+        out->push_back(LogRecord{p, h.offset, h.timestamp_ms, std::string(data), nullptr});
         *budget -= std::min(*budget, data.size());
         --max_records;
         // Stop here rather than parse (and CRC-check) a record the caller did not ask for.

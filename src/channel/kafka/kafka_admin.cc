@@ -24,9 +24,11 @@ using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 // Starts an admin call on a private queue and waits for its result event.
-Result<EventPtr> Call(
-    rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const char* what,
-    const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& start) {
+// `harmless`: an error of the whole request that means there is nothing to do (the
+// event is returned as if it had none).
+Result<EventPtr> Call(rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const char* what,
+                      const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& start,
+                      rd_kafka_resp_err_t harmless = RD_KAFKA_RESP_ERR_NO_ERROR) {
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
   std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> opts(rd_kafka_AdminOptions_new(rk, op));
   char err[256];
@@ -35,7 +37,8 @@ Result<EventPtr> Call(
   start(opts.get(), queue.get());
   EventPtr ev(rd_kafka_queue_poll(queue.get(), timeout_ms + 2000));
   if (!ev) return Status::Unavailable(std::string(what) + ": no answer from the brokers in time");
-  if (rd_kafka_event_error(ev.get())) {
+  const rd_kafka_resp_err_t error = rd_kafka_event_error(ev.get());
+  if (error && error != harmless) {
     return FromKafka(rd_kafka_event_error(ev.get()),
                      std::string(what) + " (" + rd_kafka_event_error_string(ev.get()) + ")");
   }
@@ -164,11 +167,14 @@ Status DeleteGroupOffsets(rd_kafka_t* rk, const std::string& group, const std::s
   ListPtr list = ToList({}, topic, partitions);
   rd_kafka_DeleteConsumerGroupOffsets_t* req =
       rd_kafka_DeleteConsumerGroupOffsets_new(group.c_str(), list.get());
-  Result<EventPtr> ev =
-      Call(rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS, timeout_ms, "delete group offsets",
-           [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
-             rd_kafka_DeleteConsumerGroupOffsets(rk, &req, 1, o, q);
-           });
+  Result<EventPtr> ev = Call(
+      rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS, timeout_ms, "delete group offsets",
+      [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+        rd_kafka_DeleteConsumerGroupOffsets(rk, &req, 1, o, q);
+      },
+      // A group that never committed anything has nothing to delete (librdkafka
+      // 2.0 reports it for the whole request, later versions per group).
+      RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND);
   rd_kafka_DeleteConsumerGroupOffsets_destroy(req);
   if (!ev.ok()) return ev.status();
   size_t n = 0;
@@ -176,7 +182,6 @@ Status DeleteGroupOffsets(rd_kafka_t* rk, const std::string& group, const std::s
       rd_kafka_event_DeleteConsumerGroupOffsets_result(ev->get()), &n);
   for (size_t g = 0; g < n; ++g) {
     const rd_kafka_error_t* e = rd_kafka_group_result_error(groups[g]);
-    // A group that never committed anything has nothing to delete.
     if (e && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) continue;
     if (e) return FromKafka(e, "delete offsets of group " + group);
   }

@@ -166,8 +166,8 @@ Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& na
   ERAGON_RETURN_IF_ERROR(EnsureKafkaTopic(kafka_name, partitions));
   ERAGON_ASSIGN_OR_RETURN(Conf conf, MakeConf(options_,
                                               {{"fetch.wait.max.ms", "50"},
-                                               {"queued.min.messages", "1000"},
-                                               {"queued.max.messages.kbytes", "4096"},
+                                               {"queued.min.messages", "10000"},
+                                               {"queued.max.messages.kbytes", "32768"},
                                                {"enable.partition.eof", "false"},
                                                {"auto.offset.reset", "earliest"},
                                                {"log.connection.close", "false"}},

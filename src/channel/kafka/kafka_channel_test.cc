@@ -139,6 +139,8 @@ TEST_F(KafkaChannelTest, PositionsAreGroupOffsetsThatOutliveTheChannel) {
   std::vector<PositionStore::Entry> e = {{name, "payments", 0, 5}, {name, "payments", 1, 9}};
   Status committed = channel_->positions()->Commit(e);
   ASSERT_TRUE(committed.ok()) << committed.message();
+  EXPECT_EQ(channel_->positions()->Get(name, "payments", 1), 9u);  // seen at once
+  ASSERT_TRUE(channel_->Close().ok());                             // writes what is pending
   std::unique_ptr<Channel> again = Open();
   EXPECT_EQ(again->positions()->Get(name, "payments", 0), 5u);
   EXPECT_EQ(again->positions()->Get(name, "payments", 1), 9u);
@@ -147,6 +149,26 @@ TEST_F(KafkaChannelTest, PositionsAreGroupOffsetsThatOutliveTheChannel) {
   ASSERT_TRUE(again->positions()->Remove(name, "payments").ok());
   std::unique_ptr<Channel> third = Open();
   EXPECT_EQ(third->positions()->Get(name, "payments", 0), std::nullopt);
+}
+
+// Commits are written by a background thread: a Remove right after a Commit must not be
+// undone by that Commit's write landing later.
+TEST_F(KafkaChannelTest, RemovedPositionsDoNotComeBackFromAPendingCommit) {
+  const std::string name = UniqueName("audit");
+  ASSERT_TRUE(channel_->OpenTopic(name, {4, "kafka"}).ok());
+  for (uint64_t round = 1; round <= 5; ++round) {
+    std::vector<PositionStore::Entry> e;
+    for (uint32_t p = 0; p < 4; ++p) e.push_back({name, "auditor", p, round * 10 + p});
+    ASSERT_TRUE(channel_->positions()->Commit(e).ok());
+    Status removed = channel_->positions()->Remove(name, "auditor");
+    ASSERT_TRUE(removed.ok()) << removed.message();
+    EXPECT_EQ(channel_->positions()->Get(name, "auditor", 0), std::nullopt);
+  }
+  ASSERT_TRUE(channel_->Close().ok());
+  std::unique_ptr<Channel> again = Open();
+  for (uint32_t p = 0; p < 4; ++p) {
+    EXPECT_EQ(again->positions()->Get(name, "auditor", p), std::nullopt) << "partition " << p;
+  }
 }
 
 TEST(KafkaChannelUnreachableTest, OpeningWithoutABrokerIsUnavailable) {

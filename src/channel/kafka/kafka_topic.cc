@@ -283,7 +283,10 @@ bool KafkaTopic::Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<R
   // A record that is not an Eragon event (another producer wrote it) keeps an empty
   // payload: it decodes to nothing above the seam and is passed over.
   Result<Event> event = EventOfKafkaRecord(*msg);
-  if (event.ok()) EncodeEventRecord(*event, &r.payload);
+  if (event.ok()) {
+    EncodeEventRecord(*event, &r.payload);
+    r.event = std::make_shared<const Event>(std::move(*event));
+  }
   *bytes += msg->len;
   out->push_back(std::move(r));
   return true;
@@ -348,17 +351,43 @@ Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset
     }
   }
   size_t bytes = 0;
-  while (msg != nullptr) {
-    if (!Convert(msg, offset, &out, &bytes, &error)) break;
-    if (out.size() >= max_records || bytes >= max_bytes) break;
-    msg = rd_kafka_consume(reader_topic_.get(), static_cast<int32_t>(partition), 0);
+  bool in_step = true;
+  if (Convert(msg, offset, &out, &bytes, &error)) {
+    in_step = ReadQueued(partition, offset, max_records, max_bytes, &out, &bytes, &error);
   }
   if (!out.empty()) rs.expected = static_cast<int64_t>(out.back().offset + 1);
+  if (!in_step) rs.expected = -1;  // seek next time
   if (!error.ok()) {
     rs.expected = -1;  // seek again next time
     if (out.empty()) return error;
   }
   return out;
+}
+
+// Takes what the fetch queue of `partition` already holds, in batches, until `max_records`
+// or `max_bytes` (a batch may pass max_bytes: it is converted whole, since what is taken
+// from the queue cannot be put back). False when records were taken from the queue and
+// dropped (after an error): the queue no longer continues where `out` ends.
+bool KafkaTopic::ReadQueued(uint32_t partition, uint64_t offset, size_t max_records,
+                            size_t max_bytes, std::vector<Record>* out, size_t* bytes,
+                            Status* error) {
+  constexpr size_t kBatch = 128;
+  rd_kafka_message_t* batch[kBatch];
+  while (out->size() < max_records && *bytes < max_bytes) {
+    const size_t want = std::min(kBatch, max_records - out->size());
+    const ssize_t n = rd_kafka_consume_batch(reader_topic_.get(), static_cast<int32_t>(partition),
+                                             0, batch, want);
+    if (n <= 0) return true;
+    ssize_t i = 0;
+    bool go_on = true;
+    while (i < n && go_on) go_on = Convert(batch[i++], offset, out, bytes, error);
+    if (i < n) {
+      for (; i < n; ++i) rd_kafka_message_destroy(batch[i]);
+      return false;
+    }
+    if (!go_on) return true;
+  }
+  return true;
 }
 
 Result<uint64_t> KafkaTopic::OffsetForTime(uint32_t partition, int64_t ts_ms) {

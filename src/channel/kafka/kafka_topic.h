@@ -75,6 +75,8 @@ class KafkaTopic : public Topic {
   rd_kafka_message_t* FirstRecord(uint32_t partition, uint64_t offset, Status* error);
   bool Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<Record>* out, size_t* bytes,
                Status* error);
+  bool ReadQueued(uint32_t partition, uint64_t offset, size_t max_records, size_t max_bytes,
+                  std::vector<Record>* out, size_t* bytes, Status* error);
 
   const std::string name_;
   const std::string kafka_name_;
