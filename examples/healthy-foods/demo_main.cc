@@ -1,7 +1,10 @@
 // eragon-demo: the Healthy Foods example from the article, running against eragond.
 // Usage: eragon-demo [--url http://127.0.0.1:7070] [--data-dir ./eragon-data]
 //                    [--rate ORDERS_PER_S] [--orders N (0: until Ctrl-C)]
-//                    [--backup-dir ./eragon-demo-backup]
+//                    [--backup-dir ./eragon-demo-backup] [--kafka]
+// --kafka: the `orders` topic on eragond's Kafka channel (eragond runs with
+// --kafka-brokers), and the notification service a Kafka consumer app (a consumer route of
+// type "kafka" read with the SDK's KafkaConsumer) instead of a pull consumer.
 // The services use the C++ SDK: the order service is an async Producer with the
 // file-backed queue (its local event backup), the others are Consumer / PushReceiver.
 #include <signal.h>
@@ -30,12 +33,23 @@ struct Args {
   std::string backup_dir = "./eragon-demo-backup";
   double rate = 2;
   int orders = 0;
+  bool kafka = false;
 };
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--kafka") {
+      a.kafka = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "eragon-demo: %s needs a value\n", k.c_str());
+      std::exit(2);
+    }
+    std::string v = argv[i + 1];
     if (k == "--url")
       a.url = v;
     else if (k == "--data-dir")
@@ -78,6 +92,53 @@ std::string TokenOf(const std::string& body) {
   return std::string(t);
 }
 
+// Where a consumer route of type "kafka" is read: its echo's "kafka" object.
+struct KafkaWhere {
+  std::string bootstrap, topic, group;
+};
+
+KafkaWhere KafkaWhereOf(const std::string& echo) {
+  KafkaWhere w;
+  auto doc = eragon::ParseJson(echo);
+  std::string_view b, t, g;
+  if (!doc.ok() || (*doc)["kafka"]["bootstrap"].get_string().get(b) != simdjson::SUCCESS ||
+      (*doc)["kafka"]["topic"].get_string().get(t) != simdjson::SUCCESS ||
+      (*doc)["kafka"]["group"].get_string().get(g) != simdjson::SUCCESS) {
+    fprintf(stderr, "eragon-demo: no kafka object in the route echo: %s\n", echo.c_str());
+    std::exit(1);
+  }
+  return {std::string(b), std::string(t), std::string(g)};
+}
+
+// The notification service: pulls, or (--kafka) reads the Kafka topic itself.
+struct Notification {
+  std::unique_ptr<demo::PullService> pull;
+  std::unique_ptr<demo::KafkaService> kafka;
+  const demo::OrderChecker& checker() const { return pull ? pull->checker() : kafka->checker(); }
+};
+
+Notification StartNotification(eragon::HttpClient& api, const std::string& admin, const Args& args,
+                               const std::vector<std::string>& types, const std::string& retry) {
+  const std::string token = TokenOf(Call(api, admin, "PUT", "/v1/services/notification-service",
+                                         R"({"roles":["consumer"]})", 201));
+  Notification n;
+  std::string echo;
+  for (const std::string& t : types) {
+    echo = Call(api, admin, "PUT", "/v1/routes/" + t + "/consumers/notification-service",
+                args.kafka ? std::string(R"({"type":"kafka"})")
+                           : R"({"type":"pull","dedup":"entity_event",)" + retry + "}",
+                201);
+  }
+  if (args.kafka) {
+    KafkaWhere w = KafkaWhereOf(echo);
+    n.kafka =
+        std::make_unique<demo::KafkaService>("notification-service", w.bootstrap, w.topic, w.group);
+  } else {
+    n.pull = std::make_unique<demo::PullService>("notification-service", args.url, token);
+  }
+  return n;
+}
+
 // One order's life: created -> paid (or cancelled) -> delivered.
 struct Order {
   std::string id;
@@ -113,8 +174,6 @@ int main(int argc, char** argv) {
   eragon::HttpClient api(args.url);
   std::string order_token = TokenOf(
       Call(api, admin, "PUT", "/v1/services/order-service", R"({"roles":["producer"]})", 201));
-  std::string notify_token = TokenOf(Call(api, admin, "PUT", "/v1/services/notification-service",
-                                          R"({"roles":["consumer"]})", 201));
 
   const std::string secret = "whsec_" + eragon::Base64Encode(eragon::RandomBytes(24));
   demo::PushService payment("payment-service", secret, 7);
@@ -124,7 +183,10 @@ int main(int argc, char** argv) {
                                           "order_delivered"};
   for (const std::string& t : types) {
     Call(api, admin, "PUT", "/v1/routes/" + t + "/producer",
-         R"({"producer":"order-service","topic":"orders","ordered":true,"partitions":8})", 201);
+         R"({"producer":"order-service","topic":"orders","ordered":true,"partitions":8,)"
+         R"("channel":")" +
+             std::string(args.kafka ? "kafka" : "embedded") + R"("})",
+         201);
   }
   const std::string retry =
       R"("retry":{"max_attempts":20,"initial_backoff_ms":200,"max_backoff_ms":5000})";
@@ -136,12 +198,10 @@ int main(int argc, char** argv) {
     Call(api, admin, "PUT", std::string("/v1/routes/") + t + "/consumers/restaurant-service",
          R"({"type":"http","url":")" + restaurant.url() + R"(",)" + retry + "}", 201);
   }
-  for (const std::string& t : types) {
-    Call(api, admin, "PUT", "/v1/routes/" + t + "/consumers/notification-service",
-         R"({"type":"pull","dedup":"entity_event",)" + retry + "}", 201);
-  }
-  demo::PullService notification("notification-service", args.url, notify_token);
-  demo::Show("eragon-demo", "──", "routes set: orders topic (ordered), 3 consumers; Ctrl-C stops");
+  Notification notification = StartNotification(api, admin, args, types, retry);
+  demo::Show("eragon-demo", "──",
+             std::string("routes set: orders topic (ordered") + (args.kafka ? ", on Kafka" : "") +
+                 "), 3 consumers; Ctrl-C stops");
   // A route change reaches the dispatcher within 1 s (API.md); the consumers start at
   // "latest", so publishing before then could pass them by.
   std::this_thread::sleep_for(std::chrono::milliseconds(1'200));

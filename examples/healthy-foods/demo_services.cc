@@ -116,4 +116,30 @@ PullService::PullService(std::string name, std::string url, std::string token)
 
 PullService::~PullService() { consumer_->Stop(); }
 
+KafkaService::KafkaService(std::string name, std::string bootstrap, std::string topic,
+                           std::string group)
+    : name_(std::move(name)), checker_(name_) {
+  eragon::KafkaConsumerOptions o;
+  o.bootstrap = std::move(bootstrap);
+  o.topic = std::move(topic);
+  o.group = std::move(group);
+  o.concurrency = 4;       // per-entity order holds at any concurrency
+  o.from_earliest = true;  // a new group reads what was published before it joined
+  o.dedup_capacity = 100'000;
+  o.on_error = [this](const eragon::Status& st) { Show(name_, "!!", st.ToString()); };
+  consumer_ = std::make_unique<eragon::KafkaConsumer>(o);
+  consumer_->OnAny([this](const eragon::Delivery& d) {
+    checker_.See(d.event.entity_id, SeqOf(d.event));
+    Show(name_, "◀≈≈", d.event.event_type + "  " + d.event.entity_id + "  (from Kafka)");
+    return eragon::Status::Ok();
+  });
+  eragon::Status st = consumer_->Start();
+  if (!st.ok()) {
+    fprintf(stderr, "%s: %s\n", name_.c_str(), st.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+KafkaService::~KafkaService() { consumer_->Stop(); }
+
 }  // namespace demo

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "eragon/consumer.h"
+#include "eragon/kafka_consumer.h"
 #include "eragon/push_receiver.h"
 
 namespace demo {
@@ -65,6 +66,20 @@ class PullService {
   std::string name_;
   OrderChecker checker_;
   std::unique_ptr<eragon::Consumer> consumer_;
+};
+
+// A consumer app that reads the route's Kafka topic itself (a consumer route of type
+// "kafka"): the SDK's KafkaConsumer in the group the route's echo names.
+class KafkaService {
+ public:
+  KafkaService(std::string name, std::string bootstrap, std::string topic, std::string group);
+  ~KafkaService();
+  const OrderChecker& checker() const { return checker_; }
+
+ private:
+  std::string name_;
+  OrderChecker checker_;
+  std::unique_ptr<eragon::KafkaConsumer> consumer_;
 };
 
 }  // namespace demo
