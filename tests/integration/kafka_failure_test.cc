@@ -23,9 +23,14 @@ using dispatch::testing::TestRequest;
 // Brokers of this test only, in a temp dir; stopped (and removed) at the end.
 class OwnKafka {
  public:
+  // In the fixture's folder (own-*), whose cleanup stops them even when this process
+  // died before its destructor ran (tests/infra/kafka_fixture.sh).
   explicit OwnKafka(int brokers) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("eragon-kafka-" + std::to_string(std::random_device{}()));
+    const std::string name = "own-" + std::to_string(std::random_device{}());
+    const char* file = std::getenv("ERAGON_TEST_KAFKA_FILE");
+    dir_ = file != nullptr && *file != 0
+               ? std::filesystem::path(file).parent_path() / name
+               : std::filesystem::temp_directory_path() / ("eragon-kafka-" + name);
     ProcessResult r = Script({"up", "--brokers", std::to_string(brokers)});
     std::string last = r.out.substr(r.out.rfind("bootstrap="));
     bootstrap_ = last.substr(10, last.find('\n') - 10);
