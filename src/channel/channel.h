@@ -37,6 +37,10 @@ struct AppendRecord {
   std::string_view key;      // partitioning key (the entity id)
   std::string_view payload;  // opaque bytes, at most 16 MiB
   int64_t timestamp_ms = 0;  // stored with the record; used by retention and time seeks
+  // The event `payload` encodes, when the caller has it decoded (the publisher does): a
+  // channel that stores events in another form (Kafka: JSON) converts from it rather than
+  // decoding `payload` again. Valid until AppendAsync returns, like the views.
+  const Event* event = nullptr;
 };
 
 struct RecordPosition {

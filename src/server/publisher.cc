@@ -247,7 +247,7 @@ void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) 
     recs.reserve(state->members[t].size());
     for (size_t i : state->members[t]) {
       const Event& e = state->events[i];
-      recs.push_back({e.entity_id, state->records[i], ingest_ms});
+      recs.push_back({e.entity_id, state->records[i], ingest_ms, &e});
     }
     channel::Topic* topic = topics[t];
     topic->AppendAsync(recs, [this, state, t, topic, finish](

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "channel/kafka/kafka.h"
 #include "core/event_codec.h"
@@ -119,6 +120,10 @@ TEST_F(KafkaChannelTest, WaitForDataAndSubscribeSeeAnAppend) {
       std::vector<AppendRecord>{{"k", rec, 1}},
       [](const Status& st, std::span<const RecordPosition>) { ASSERT_TRUE(st.ok()); });
   EXPECT_TRUE((*t)->WaitForData(0, end, Clock::System()->MonoNs() + 20'000'000'000));
+  // Subscribers run after the append's callback, which may come after WaitForData woke.
+  for (int i = 0; i < 500 && calls.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   (*t)->Unsubscribe(sub);
   EXPECT_GE(calls.load(), 1);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <optional>
 
 #include "channel/kafka/kafka_record.h"
 #include "core/event_codec.h"
@@ -78,8 +79,14 @@ Status KafkaTopic::Start() {
 // --- appends ------------------------------------------------------------------------
 
 Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) {
-  Result<Event> event = DecodeEventRecord(rec.payload);
-  if (!event.ok()) return event.status();
+  std::optional<Event> decoded;  // when the caller did not hand the event along
+  const Event* event = rec.event;
+  if (event == nullptr) {
+    Result<Event> d = DecodeEventRecord(rec.payload);
+    if (!d.ok()) return d.status();
+    decoded = std::move(*d);
+    event = &*decoded;
+  }
   const std::string value = KafkaValueOf(*event);
   rd_kafka_headers_t* headers = KafkaHeadersOf(*event);
   MsgRef* ref = &op->refs[index];
