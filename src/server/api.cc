@@ -4,6 +4,7 @@
 
 #include "channel/kafka/kafka.h"
 #include "http/http_error.h"
+#include "server/dashboard.h"
 
 namespace eragon::server {
 
@@ -115,6 +116,7 @@ void Api::RegisterOps(http::Router& router) {
   router.Get("/metrics", [this](HttpRequest&&, Responder respond) {
     RunOnWorkers(std::move(respond), [this] { return MetricsText(d_); });
   });
+  RegisterDashboard(router);
 }
 
 void Api::Register(http::Router& router) {
