@@ -24,6 +24,7 @@
 #include "server/publisher.h"
 #include "server/route_admin.h"
 #include "server/route_cache.h"
+#include "server/stats.h"
 #include "server/worker_pool.h"
 
 namespace eragon::server {
@@ -45,8 +46,9 @@ struct ApiDeps {
   // The Kafka channel, for the echo of consumer routes of type kafka (empty: no Kafka).
   std::string kafka_bootstrap;
   std::string kafka_topic_prefix;
-  channel::Channel* kafka = nullptr;  // the Kafka channel itself (lag of type kafka routes)
+  channel::Channel* kafka = nullptr;          // the Kafka channel itself (lag of type kafka routes)
   const PushTargets* push_targets = nullptr;  // null: consumer URLs are not checked
+  StatsReport* stats = nullptr;               // GET /v1/stats (null: 404)
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.

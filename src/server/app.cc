@@ -26,6 +26,7 @@
 #include "server/route_admin.h"
 #include "server/route_cache.h"
 #include "server/secret_files.h"
+#include "server/stats.h"
 #include "server/worker_pool.h"
 
 namespace eragon::server {
@@ -49,6 +50,7 @@ struct App::Parts {
   std::unique_ptr<RouteCache> routes;
   std::unique_ptr<RouteAdmin> route_admin;
   std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<StatsReport> stats;
   std::unique_ptr<schedule::Scheduler> scheduler;  // fires schedule ticks through publisher
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<Api> api;
@@ -273,7 +275,12 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
                options.kafka_brokers,
                options.kafka_topic_prefix,
                p->kafka,
-               p->push_targets.get()};
+               p->push_targets.get(),
+               nullptr};
+  p->stats = std::make_unique<StatsReport>(StatsReport::Deps{p->store.get(), p->dispatcher.get(),
+                                                             p->deliveries.get(), p->kafka,
+                                                             p->metrics.get(), p->clock});
+  deps.stats = p->stats.get();
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
