@@ -184,6 +184,15 @@ async function main() {
     await page.waitForSelector("text=No dead letters.");
     await waitFor("the redriven push", async () => payment.delivered.has(failed));
 
+    step("disable and enable the route");
+    const routeOf = () => call(base, admin, "GET", "/v1/routes/order_created/consumers/payment-service");
+    await page.click("button[data-testid=toggle]");
+    await page.waitForSelector('article.route .badge.bad:text("disabled")');
+    assert.equal((await routeOf()).enabled, false);
+    await page.click("button[data-testid=toggle]");
+    await page.waitForSelector('article.route .badge.ok:text("enabled")');
+    assert.equal((await routeOf()).enabled, true);
+
     step("look the event up by id: deliveries and attempts");
     await page.click('header nav a[href="#/event"]');
     await page.fill("input[name=id]", failed);

@@ -79,6 +79,7 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
   };
   return (
     <figure class="graph">
+      <div class="canvas">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label="routing graph: producers, topics, consumers">
         <g class="edges">
           {[...pEdges.values()].map((e) => {
@@ -100,6 +101,7 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
         {[...T.values()].map(box)}
         {[...C.values()].map(box)}
       </svg>
+      </div>
       <figcaption>producers → topics → consumers · solid: push (http), dashed: pull, dotted: disabled · rates over 1 min</figcaption>
     </figure>
   );
