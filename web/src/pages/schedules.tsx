@@ -8,8 +8,8 @@ interface Schedule {
   entity_id?: string;
   every?: string;
   cron?: string;
-  next_at?: number;
-  last_at?: number;
+  next_tick_ms?: number;
+  last_tick_ms?: number;
   updated_at?: number;
 }
 
@@ -28,7 +28,7 @@ export function SchedulesPage() {
                   <tr>
                     <td>{s.name}</td><td>{s.event_type}</td><td>{s.entity_id ?? ""}</td>
                     <td>{s.every ? `every ${s.every}` : s.cron ? <code>{s.cron}</code> : ""}</td>
-                    <td>{fmtTime(s.next_at)}</td><td>{fmtTime(s.last_at)}</td>
+                    <td>{fmtTime(s.next_tick_ms)}</td><td>{fmtTime(s.last_tick_ms)}</td>
                   </tr>
                 ))}
               </tbody>
