@@ -1,10 +1,13 @@
 // The routing table drawn as three columns, producers → topics → consumers, in SVG that
 // scales to the screen. Producer edges carry the types' publish rate; consumer nodes their
 // delivery rate and lag, and turn red while failing or with the circuit open.
+import { useEffect, useState } from "preact/hooks";
 import type { Routes } from "../api";
 import { fmtRate, type Stats } from "../stats";
 
 const W = 960, BOX_W = 230, BOX_H = 48, ROW = 64, PAD = 16;
+// On a phone: the three columns become three bands from top to bottom, two nodes a line.
+const PHONE_W = 420, PHONE_BOX_W = 196, PHONE_GAP = 12, PHONE_BAND_GAP = 40;
 
 interface Node {
   id: string;
@@ -14,14 +17,47 @@ interface Node {
   cls?: string;
 }
 
-function column(nodes: Node[], x: number, height: number) {
+function column(nodes: Node[], x: number, height: number): Placed {
   const top = (height - nodes.length * ROW) / 2 + (ROW - BOX_H) / 2;
   return new Map(nodes.map((n, i) => [n.id, { n, x, y: top + i * ROW }]));
+}
+
+type Placed = Map<string, { n: Node; x: number; y: number }>;
+
+/** The nodes of one band in lines of two, from `top`; returns the placement and its bottom. */
+function band(nodes: Node[], top: number): [Placed, number] {
+  const placed: Placed = new Map();
+  nodes.forEach((n, i) => {
+    const line = Math.floor(i / 2), inLine = Math.min(2, nodes.length - line * 2);
+    const lineW = inLine * PHONE_BOX_W + (inLine - 1) * PHONE_GAP;
+    const x = (PHONE_W - lineW) / 2 + (i % 2) * (PHONE_BOX_W + PHONE_GAP);
+    placed.set(n.id, { n, x, y: top + line * (BOX_H + PHONE_GAP) });
+  });
+  const lines = Math.ceil(nodes.length / 2);
+  return [placed, top + lines * (BOX_H + PHONE_GAP) - PHONE_GAP];
 }
 
 function edge(x1: number, y1: number, x2: number, y2: number) {
   const mx = (x1 + x2) / 2;
   return `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
+}
+
+function vedge(x1: number, y1: number, x2: number, y2: number) {
+  const my = (y1 + y2) / 2;
+  return `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
+}
+
+/** Whether the screen is phone-sized (follows resizes). */
+function usePhone(): boolean {
+  const query = "(max-width: 640px)";
+  const [phone, setPhone] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const m = window.matchMedia(query);
+    const on = () => setPhone(m.matches);
+    m.addEventListener("change", on);
+    return () => m.removeEventListener("change", on);
+  }, []);
+  return phone;
 }
 
 export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | null }) {
@@ -64,13 +100,27 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
     const cls = s && (s.circuitOpen || s.failed1m > 0) ? "failing" : s && s.dead > 0 ? "dead" : "";
     return { id: name, title: name, sub, href: `#/consumer/${encodeURIComponent(name)}`, cls };
   });
-  const rows = Math.max(pNodes.length, tNodes.length, cNodes.length, 1);
-  const H = rows * ROW + 2 * PAD;
-  const P = column(pNodes, PAD, H), T = column(tNodes, (W - BOX_W) / 2, H), C = column(cNodes, W - BOX_W - PAD, H);
+  const phone = usePhone();
+  let P: Placed, T: Placed, C: Placed, width: number, H: number, bw: number;
+  if (phone) {
+    let bottom: number;
+    [P, bottom] = band(pNodes, PAD);
+    [T, bottom] = band(tNodes, bottom + PHONE_BAND_GAP);
+    [C, bottom] = band(cNodes, bottom + PHONE_BAND_GAP);
+    width = PHONE_W, H = bottom + PAD, bw = PHONE_BOX_W;
+  } else {
+    const rows = Math.max(pNodes.length, tNodes.length, cNodes.length, 1);
+    H = rows * ROW + 2 * PAD, width = W, bw = BOX_W;
+    P = column(pNodes, PAD, H), T = column(tNodes, (W - BOX_W) / 2, H), C = column(cNodes, W - BOX_W - PAD, H);
+  }
+  // From the right (left to right) or the bottom (top to bottom) of a to the other side of b.
+  const link = (a: { x: number; y: number }, b: { x: number; y: number }) => phone
+    ? vedge(a.x + bw / 2, a.y + BOX_H, b.x + bw / 2, b.y)
+    : edge(a.x + bw, a.y + BOX_H / 2, b.x, b.y + BOX_H / 2);
   const box = ({ n, x, y }: { n: Node; x: number; y: number }) => {
     const g = (
       <g class={`node ${n.cls ?? ""}`} data-node={n.id}>
-        <rect x={x} y={y} width={BOX_W} height={BOX_H} rx={8} />
+        <rect x={x} y={y} width={bw} height={BOX_H} rx={8} />
         <text x={x + 12} y={y + 20} class="title">{n.title}</text>
         <text x={x + 12} y={y + 38} class="sub">{n.sub}</text>
       </g>
@@ -79,29 +129,24 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
   };
   return (
     <figure class="graph">
-      <div class="canvas">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label="routing graph: producers, topics, consumers">
+      <svg viewBox={`0 0 ${width} ${H}`} role="img" aria-label="routing graph: producers, topics, consumers">
         <g class="edges">
           {[...pEdges.values()].map((e) => {
-            const a = P.get(e.p)!, b = T.get(e.t)!;
-            const y1 = a.y + BOX_H / 2, y2 = b.y + BOX_H / 2;
             return (
               <g>
-                <path d={edge(a.x + BOX_W, y1, b.x, y2)} class={e.rate > 0 ? "live" : ""} />
+                <path d={link(P.get(e.p)!, T.get(e.t)!)} class={e.rate > 0 ? "live" : ""} />
                 <title>{e.types.join(", ")}</title>
               </g>
             );
           })}
           {[...cEdges.values()].map((e) => {
-            const a = T.get(e.t)!, b = C.get(e.c)!;
-            return <path d={edge(a.x + BOX_W, a.y + BOX_H / 2, b.x, b.y + BOX_H / 2)} class={e.off ? "off" : e.kind} />;
+            return <path d={link(T.get(e.t)!, C.get(e.c)!)} class={e.off ? "off" : e.kind} />;
           })}
         </g>
         {[...P.values()].map(box)}
         {[...T.values()].map(box)}
         {[...C.values()].map(box)}
       </svg>
-      </div>
       <figcaption>producers → topics → consumers · solid: push (http), dashed: pull, dotted: disabled · rates over 1 min</figcaption>
     </figure>
   );
