@@ -129,26 +129,122 @@ async function signIn(page, base, token) {
   await page.waitForSelector("header .role");
 }
 
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `dashboard-${name}.png`), fullPage: true });
+
+// Healthy Foods routes, three orders published: order-1 goes dead at payment-service.
+async function setUp(env) {
+  step(`eragond at ${env.base}; Healthy Foods routes`);
+  env.orderToken = await healthyFoods(env.base, env.admin, env.payment, env.restaurant);
+  await staticFiles(env.base);
+  await sleep(1200);  // a route change reaches the dispatcher within 1 s (API.md)
+  const pub = async (type, entity) => (await call(env.base, env.orderToken, "POST", "/v1/events",
+    { event_type: type, entity_id: entity, data: { order: { id: entity } } }, [202])).ids[0];
+  env.failed = await pub("order_created", "order-1");
+  await pub("order_paid", "order-2");
+  await pub("order_cancelled", "order-3");
+  const deadPath = "/v1/routes/order_created/consumers/payment-service/dead";
+  await waitFor("the dead letter", async () => (await call(env.base, env.admin, "GET", deadPath)).items.length === 1);
+  await waitFor("restaurant deliveries", async () => env.restaurant.delivered.size === 2);
+}
+
+async function graphAndRedrive(page, env) {
+  step("sign in with the admin token");
+  await signIn(page, env.base, env.admin);
+  assert.equal(await page.textContent("header .role"), "admin");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("eragon.token")), env.admin);
+
+  step("the routes graph: producers → topics → consumers");
+  for (const n of ["order-service", "orders", "payment-service", "restaurant-service", "notification-service"]) {
+    await page.waitForSelector(`svg g.node[data-node="${n}"]`);
+  }
+  assert.match(await page.textContent('g.node[data-node="orders"]'), /embedded · ordered · 8 p/);
+  await shot(page, "overview");
+
+  step("the failing consumer's dead letter");
+  await page.click('svg a g.node[data-node="payment-service"]');
+  const row = `tr[data-event-id="${env.failed}"]`;
+  await page.waitForSelector(row);
+  assert.match(await page.textContent(row), /500/);
+  await shot(page, "consumer");
+
+  step("redrive it once the receiver succeeds, and see it delivered");
+  env.payment.failing = false;
+  await page.click(`${row} button[data-testid=redrive]`);
+  await page.waitForSelector(".notice.ok");
+  await page.waitForSelector("text=No dead letters.");
+  await waitFor("the redriven push", async () => env.payment.delivered.has(env.failed));
+
+  step("disable and enable the route");
+  const routeOf = () => call(env.base, env.admin, "GET", "/v1/routes/order_created/consumers/payment-service");
+  await page.click("button[data-testid=toggle]");
+  await page.waitForSelector('article.route .badge.bad:text("disabled")');
+  assert.equal((await routeOf()).enabled, false);
+  await page.click("button[data-testid=toggle]");
+  await page.waitForSelector('article.route .badge.ok:text("enabled")');
+  assert.equal((await routeOf()).enabled, true);
+}
+
+async function eventAndOtherPages(page, env) {
+  step("look the event up by id: deliveries and attempts");
+  await page.click('header nav a[href="#/event"]');
+  await page.fill("input[name=id]", env.failed);
+  await page.click("form.lookup button");
+  await page.waitForSelector('tr[data-consumer="payment-service"] .state-delivered', { timeout: 15000 });
+  await page.waitForSelector("table.attempts, p.empty");
+  if (await page.$("table.attempts")) {
+    const attempts = await page.textContent("table.attempts");
+    assert.match(attempts, /payment-service/);
+    assert.match(attempts, /500/);
+  }
+  await shot(page, "event");
+
+  step("schedules, sagas, nodes");
+  await page.click('header nav a[href="#/schedules"]');
+  await page.waitForSelector("text=daily-report");
+  await shot(page, "schedules");
+  await page.click('header nav a[href="#/sagas"]');
+  await page.waitForSelector("section .empty, section table");
+  await shot(page, "sagas");
+  await page.click('header nav a[href="#/nodes"]');
+  await page.waitForSelector("text=ready");
+  await page.waitForSelector("section .empty, section table");
+  await shot(page, "nodes");
+
+  step("on a phone");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.click("header a.brand");
+  await page.waitForSelector('svg g.node[data-node="payment-service"]');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  await shot(page, "phone");
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function readOnlyAndWrongTokens(page, env) {
+  step("a producer token sees read-only pages");
+  await page.click("header button.link");
+  await signIn(page, env.base, env.orderToken);
+  assert.equal(await page.textContent("header .role"), "read-only");
+  await page.waitForSelector("text=needs an admin token");
+  await page.goto(`${env.base}/#/consumer/payment-service`);
+  await page.waitForSelector("text=Read-only");
+  assert.equal(await page.$("button[data-testid=redrive], button[data-testid=toggle]"), null);
+
+  step("a wrong token is refused");
+  await page.click("header button.link");
+  await page.fill("#token", "not-a-token");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("text=That token is not valid.");
+}
+
 async function main() {
-  const payment = await receiver();
-  const restaurant = await receiver();
-  payment.failing = true;
-  const { child, url: base, token: admin } = await startEragond();
+  const env = { payment: await receiver(), restaurant: await receiver() };
+  env.payment.failing = true;
+  const server = await startEragond();
+  Object.assign(env, { base: server.url, admin: server.token });
   let context;
   try {
-    step(`eragond at ${base}; Healthy Foods routes`);
-    const orderToken = await healthyFoods(base, admin, payment, restaurant);
-    await staticFiles(base);
-    await sleep(1200);  // a route change reaches the dispatcher within 1 s (API.md)
-    const pub = async (type, entity) => (await call(base, orderToken, "POST", "/v1/events",
-      { event_type: type, entity_id: entity, data: { order: { id: entity } } }, [202])).ids[0];
-    const failed = await pub("order_created", "order-1");
-    await pub("order_paid", "order-2");
-    await pub("order_cancelled", "order-3");
-    const deadPath = "/v1/routes/order_created/consumers/payment-service/dead";
-    await waitFor("the dead letter", async () => (await call(base, admin, "GET", deadPath)).items.length === 1);
-    await waitFor("restaurant deliveries", async () => restaurant.delivered.size === 2);
-
+    await setUp(env);
     context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
       executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 800 },
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
@@ -157,100 +253,18 @@ async function main() {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-
-    step("sign in with the admin token");
-    await signIn(page, base, admin);
-    assert.equal(await page.textContent("header .role"), "admin");
-    assert.equal(await page.evaluate(() => sessionStorage.getItem("eragon.token")), admin);
-
-    step("the routes graph: producers → topics → consumers");
-    for (const n of ["order-service", "orders", "payment-service", "restaurant-service", "notification-service"]) {
-      await page.waitForSelector(`svg g.node[data-node="${n}"]`);
-    }
-    assert.match(await page.textContent('g.node[data-node="orders"]'), /embedded · ordered · 8 p/);
-    await page.screenshot({ path: path.join(SHOTS, "dashboard-overview.png"), fullPage: true });
-
-    step("the failing consumer's dead letter");
-    await page.click('svg a g.node[data-node="payment-service"]');
-    const row = `tr[data-event-id="${failed}"]`;
-    await page.waitForSelector(row);
-    assert.match(await page.textContent(row), /500/);
-    await page.screenshot({ path: path.join(SHOTS, "dashboard-consumer.png"), fullPage: true });
-
-    step("redrive it once the receiver succeeds, and see it delivered");
-    payment.failing = false;
-    await page.click(`${row} button[data-testid=redrive]`);
-    await page.waitForSelector(".notice.ok");
-    await page.waitForSelector("text=No dead letters.");
-    await waitFor("the redriven push", async () => payment.delivered.has(failed));
-
-    step("disable and enable the route");
-    const routeOf = () => call(base, admin, "GET", "/v1/routes/order_created/consumers/payment-service");
-    await page.click("button[data-testid=toggle]");
-    await page.waitForSelector('article.route .badge.bad:text("disabled")');
-    assert.equal((await routeOf()).enabled, false);
-    await page.click("button[data-testid=toggle]");
-    await page.waitForSelector('article.route .badge.ok:text("enabled")');
-    assert.equal((await routeOf()).enabled, true);
-
-    step("look the event up by id: deliveries and attempts");
-    await page.click('header nav a[href="#/event"]');
-    await page.fill("input[name=id]", failed);
-    await page.click("form.lookup button");
-    await page.waitForSelector('tr[data-consumer="payment-service"] .state-delivered', { timeout: 15000 });
-    await page.waitForSelector("table.attempts, p.empty");
-    if (await page.$("table.attempts")) {
-      const attempts = await page.textContent("table.attempts");
-      assert.match(attempts, /payment-service/);
-      assert.match(attempts, /500/);
-    }
-    await page.screenshot({ path: path.join(SHOTS, "dashboard-event.png"), fullPage: true });
-
-    step("schedules, sagas, nodes");
-    await page.click('header nav a[href="#/schedules"]');
-    await page.waitForSelector("text=daily-report");
-    await page.screenshot({ path: path.join(SHOTS, "dashboard-schedules.png"), fullPage: true });
-    await page.click('header nav a[href="#/sagas"]');
-    await page.waitForSelector("section .empty, section table");
-    await page.screenshot({ path: path.join(SHOTS, "dashboard-sagas.png"), fullPage: true });
-    await page.click('header nav a[href="#/nodes"]');
-    await page.waitForSelector("text=ready");
-    await page.waitForSelector("section .empty, section table");
-    await page.screenshot({ path: path.join(SHOTS, "dashboard-nodes.png"), fullPage: true });
-
-    step("on a phone");
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.click("header a.brand");
-    await page.waitForSelector('svg g.node[data-node="payment-service"]');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
-    await page.screenshot({ path: path.join(SHOTS, "dashboard-phone.png"), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 800 });
-
-    step("a producer token sees read-only pages");
-    await page.click("header button.link");
-    await signIn(page, base, orderToken);
-    assert.equal(await page.textContent("header .role"), "read-only");
-    await page.waitForSelector("text=needs an admin token");
-    await page.goto(`${base}/#/consumer/payment-service`);
-    await page.waitForSelector("text=Read-only");
-    assert.equal(await page.$("button[data-testid=redrive], button[data-testid=toggle]"), null);
-
-    step("a wrong token is refused");
-    await page.click("header button.link");
-    await page.fill("#token", "not-a-token");
-    await page.click("button[type=submit]");
-    await page.waitForSelector("text=That token is not valid.");
-    assert.deepEqual(errors, []);
+    await graphAndRedrive(page, env);
+    await eventAndOtherPages(page, env);
+    await readOnlyAndWrongTokens(page, env);
+    assert.deepEqual(errors, [], "no page threw");
     console.log(`dashboard_browser_test: passed (screenshots in ${SHOTS})`);
   } finally {
     if (context) await context.close();
-    child.kill("SIGTERM");
-    payment.server.close();
-    restaurant.server.close();
-    await new Promise((r) => child.on("exit", r));
-    fs.rmSync(path.join(tmp, "data"), { recursive: true, force: true });
-    fs.rmSync(path.join(tmp, "profile"), { recursive: true, force: true });
+    server.child.kill("SIGTERM");
+    env.payment.server.close();
+    env.restaurant.server.close();
+    await new Promise((r) => server.child.on("exit", r));
+    fs.rmSync(tmp, { recursive: true, force: true });  // with the default screenshots
   }
 }
 

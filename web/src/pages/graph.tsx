@@ -60,11 +60,16 @@ function usePhone(): boolean {
   return phone;
 }
 
-export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | null }) {
+interface ProducerEdge { p: string; t: string; rate: number; types: string[] }
+interface ConsumerEdge { t: string; c: string; kind: string; off: boolean }
+interface Model { pNodes: Node[]; tNodes: Node[]; cNodes: Node[]; pEdges: ProducerEdge[]; cEdges: ConsumerEdge[] }
+
+/** The graph's nodes and edges from the routing table and the live figures. */
+function model(routes: Routes, stats: Stats | null): Model {
   const topicOf = new Map(routes.producers.map((p) => [p.event_type, p.topic ?? p.event_type]));
   const producers = new Map<string, number>();
   const topics = new Map<string, { channel: string; ordered: boolean; partitions: number; types: number }>();
-  const pEdges = new Map<string, { p: string; t: string; rate: number; types: string[] }>();
+  const pEdges = new Map<string, ProducerEdge>();
   for (const p of routes.producers) {
     const t = p.topic ?? p.event_type;
     producers.set(p.producer, (producers.get(p.producer) ?? 0) + 1);
@@ -78,7 +83,7 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
     pEdges.set(key, e);
   }
   const consumers = new Map<string, string[]>();
-  const cEdges = new Map<string, { t: string; c: string; kind: string; off: boolean }>();
+  const cEdges = new Map<string, ConsumerEdge>();
   for (const c of routes.consumers) {
     const t = topicOf.get(c.event_type) ?? c.event_type;
     consumers.set(c.consumer, [...(consumers.get(c.consumer) ?? []), c.type]);
@@ -100,6 +105,11 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
     const cls = s && (s.circuitOpen || s.failed1m > 0) ? "failing" : s && s.dead > 0 ? "dead" : "";
     return { id: name, title: name, sub, href: `#/consumer/${encodeURIComponent(name)}`, cls };
   });
+  return { pNodes, tNodes, cNodes, pEdges: [...pEdges.values()], cEdges: [...cEdges.values()] };
+}
+
+export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | null }) {
+  const { pNodes, tNodes, cNodes, pEdges, cEdges } = model(routes, stats);
   const phone = usePhone();
   let P: Placed, T: Placed, C: Placed, width: number, H: number, bw: number;
   if (phone) {
@@ -131,7 +141,7 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
     <figure class="graph">
       <svg viewBox={`0 0 ${width} ${H}`} role="img" aria-label="routing graph: producers, topics, consumers">
         <g class="edges">
-          {[...pEdges.values()].map((e) => {
+          {pEdges.map((e) => {
             return (
               <g>
                 <path d={link(P.get(e.p)!, T.get(e.t)!)} class={e.rate > 0 ? "live" : ""} />
@@ -139,7 +149,7 @@ export function RoutesGraph({ routes, stats }: { routes: Routes; stats: Stats | 
               </g>
             );
           })}
-          {[...cEdges.values()].map((e) => {
+          {cEdges.map((e) => {
             return <path d={link(T.get(e.t)!, C.get(e.c)!)} class={e.off ? "off" : e.kind} />;
           })}
         </g>
