@@ -91,6 +91,18 @@ class Api {
 };
 
 // Helpers shared by the handler files.
+
+// The event GET /v1/events/{id}[/attempts] names ({id}, ?producer=): 400 for a bad id or
+// producer name, 404 when unknown or no longer retained, 409 when several producers hold it.
+struct FoundEvent {
+  index::Holder holder;
+  Event event;
+};
+Result<FoundEvent> FindRequestedEvent(const ApiDeps& d, const Caller& caller,
+                                      const http::HttpRequest& req);
+// GET /v1/events/{id}/attempts (api_attempts.cc).
+http::HttpResponse ListAttempts(const ApiDeps& d, const Caller& caller,
+                                const http::HttpRequest& req);
 http::HttpResponse StatusResponse(const Status& st);
 // 403 unless the caller is an admin.
 Status RequireAdmin(const Caller& caller);

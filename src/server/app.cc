@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "channel/embedded.h"
 #include "channel/kafka/kafka.h"
 #include "channel/multi_channel.h"
@@ -78,6 +80,7 @@ void App::Parts::MaintenanceLoop() {
       last_retention_ms = clock->MonoMs();
       Result<channel::RetentionReport> report = logs->RunRetention();
       if (report.ok()) {
+        dispatcher->SweepAttempts();
         for (const std::string& w : report->warnings) fprintf(stderr, "eragond: %s\n", w.c_str());
       } else {
         fprintf(stderr, "eragond: retention: %s\n", report.status().ToString().c_str());
@@ -205,6 +208,15 @@ Status OpenStores(App::Parts& p) {
   return Status::Ok();
 }
 
+// The node's name in attempt histories: --node-id, else HOSTNAME:PORT (the configured
+// port; with port 0, the process id instead).
+std::string NodeId(const ServerOptions& options, uint16_t port) {
+  if (!options.node_id.empty()) return options.node_id;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "eragond");
+  return std::string(host) + ":" + std::to_string(port != 0 ? port : getpid());
+}
+
 http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::string& host,
                                     uint16_t port) {
   http::HttpServerOptions ho;
@@ -250,6 +262,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   dd.deliveries = p->deliveries.get();
   dd.push = p->push.get();
   dd.clock = p->clock;
+  dd.record_attempts = options.record_attempts;
+  dd.node = NodeId(options, port);
   Metrics* m = p->metrics.get();
   dd.observer.outcome = [m](const std::string& consumer, const char* outcome, uint64_t count) {
     m->DeliveryOutcome(consumer, outcome, count);
