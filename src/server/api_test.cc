@@ -178,6 +178,7 @@ TEST(Api, HandlersThatMayTouchTheDiskRunOnTheWorkerPool) {
       {"GET", "/v1/routes/t/consumers/c/dead"},
       {"POST", "/v1/routes/t/consumers/c/replay"},
       {"POST", "/v1/routes/t/consumers/c/seek"},
+      {"POST", "/v1/routes/t/consumers/c/enabled"},
       {"POST", "/v1/consumers/c/ack"},
       {"GET", "/v1/services"},
       {"PUT", "/v1/services/x"},
