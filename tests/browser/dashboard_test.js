@@ -225,7 +225,8 @@ async function readOnlyAndWrongTokens(page, env) {
   await page.click("header button.link");
   await signIn(page, env.base, env.orderToken);
   assert.equal(await page.textContent("header .role"), "read-only");
-  await page.waitForSelector("text=needs an admin token");
+  await page.waitForSelector("text=Read-only view");  // the graph from /v1/stats
+  await page.waitForSelector('svg g.node[data-node="payment-service"]');
   await page.goto(`${env.base}/#/consumer/payment-service`);
   await page.waitForSelector("text=Read-only");
   assert.equal(await page.$("button[data-testid=redrive], button[data-testid=toggle]"), null);

@@ -1,3 +1,5 @@
+import type { ConsumerRoute, ProducerRoute, Routes } from "./api";
+
 // GET /v1/stats, read leniently: API.md names the figures, not every field, so each figure
 // is looked up under the names it may have, and per-topic rows of one consumer are summed.
 
@@ -21,6 +23,8 @@ export interface ConsumerStats {
 export interface Stats {
   types: Map<string, TypeStats>;
   consumers: Map<string, ConsumerStats>;
+  /** The routing table as /v1/stats tells it (any token may read it), when it does. */
+  routes: Routes | null;
 }
 
 type Obj = Record<string, unknown>;
@@ -57,6 +61,25 @@ function rate(r: Obj, verb: string, window: "1m" | "5m"): number {
     `${verb}.${window}`, `rate_${window}`, `rates.${window}`, `per_s_${window}`);
 }
 
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+
+/** Producer routes from `event_types` and consumer routes from each consumer's `routes`. */
+function routesOf(body: unknown): Routes | null {
+  const producers: ProducerRoute[] = [];
+  for (const r of rows(at(body, "event_types"), "event_type")) {
+    const producer = str(r.producer);
+    if (!producer) return null;
+    producers.push({ event_type: String(r.event_type), producer, topic: str(r.topic), channel: str(r.channel) });
+  }
+  const consumers: ConsumerRoute[] = [];
+  for (const c of rows(at(body, "consumers"), "consumer")) {
+    for (const r of rows(c.routes, "event_type")) {
+      consumers.push({ event_type: String(r.event_type), consumer: String(c.consumer), type: str(r.type) ?? "", enabled: r.enabled !== false });
+    }
+  }
+  return { producers, consumers };
+}
+
 export function parseStats(body: unknown): Stats {
   const types = new Map<string, TypeStats>();
   for (const r of rows(at(body, "event_types"), "event_type")) {
@@ -84,7 +107,7 @@ export function parseStats(body: unknown): Stats {
     if (typeof r.last_error === "string" && r.last_error) c.lastError = r.last_error;
     consumers.set(name, c);
   }
-  return { types, consumers };
+  return { types, consumers, routes: routesOf(body) };
 }
 
 export function fmtRate(perS: number): string {

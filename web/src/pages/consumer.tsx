@@ -10,6 +10,9 @@ export function ConsumerPage({ name, admin }: { name: string; admin: boolean }) 
   const [routes, reload] = usePoll(() => get<Routes>("/v1/routes"), 5000, [name]);
   const { stats, missing } = useStats();
   const s = stats?.consumers.get(name);
+  // Without admin, /v1/routes is 403: the routes as /v1/stats names them.
+  const fromStats = routes && !routes.ok && routes.status === 403 && stats?.routes;
+  const table = fromStats ? { ok: true as const, status: 200, data: stats.routes! } : routes;
   const [notice, notify] = useNotice();
   const done = (m: string, ok: boolean) => { notify(m, ok); reload(); };
   return (
@@ -26,8 +29,8 @@ export function ConsumerPage({ name, admin }: { name: string; admin: boolean }) 
       {s?.lastError && <p class="error">last error: {s.lastError}</p>}
       {!admin && <p class="muted">Read-only: actions need an admin token.</p>}
       {notice}
-      {!routes ? <Loading /> : !routes.ok ? <Failure err={routes} what="The routes" /> : (() => {
-        const mine = routes.data.consumers.filter((c) => c.consumer === name);
+      {!table ? <Loading /> : !table.ok ? <Failure err={table} what="The routes" /> : (() => {
+        const mine = table.data.consumers.filter((c) => c.consumer === name);
         if (mine.length === 0) return <Empty>No routes for consumer “{name}”.</Empty>;
         return mine.map((r) => <RouteCard route={r} admin={admin} done={done} />);
       })()}

@@ -14,18 +14,22 @@ export function useStats(): { stats: Stats | null; missing: boolean } {
 export function OverviewPage() {
   const [routes] = usePoll(() => get<Routes>("/v1/routes"), 5000, []);
   const { stats, missing } = useStats();
+  // A token without admin may not read /v1/routes; /v1/stats names the routes too.
+  const fromStats = routes && !routes.ok && routes.status === 403 && stats?.routes;
+  const table = fromStats ? { ok: true as const, status: 200, data: stats.routes! } : routes;
   return (
     <section>
       <h2>Routes</h2>
       {missing && <p class="muted">Live rates need <code>GET /v1/stats</code>, which this server does not answer yet.</p>}
-      {!routes ? <Loading /> : !routes.ok ? <Failure err={routes} what="The routing table" /> : (
-        routes.data.producers.length === 0 ? (
+      {fromStats && <p class="muted">Read-only view: the routes as <code>GET /v1/stats</code> shows them (the full routing table needs an admin token).</p>}
+      {!table ? <Loading /> : !table.ok ? <Failure err={table} what="The routing table" /> : (
+        table.data.producers.length === 0 ? (
           <Empty>No routes yet. Set one with <code>eragon routes set-producer</code> or <code>PUT /v1/routes/…</code>.</Empty>
         ) : (
           <>
-            <RoutesGraph routes={routes.data} stats={stats} />
-            <TypesTable routes={routes.data} stats={stats} />
-            <ConsumersTable routes={routes.data} stats={stats} />
+            <RoutesGraph routes={table.data} stats={stats} />
+            <TypesTable routes={table.data} stats={stats} />
+            <ConsumersTable routes={table.data} stats={stats} />
           </>
         )
       )}
