@@ -1,7 +1,7 @@
 // eragon-demo: the Healthy Foods example from the article, running against eragond.
 // Usage: eragon-demo [--url http://127.0.0.1:7070] [--data-dir ./eragon-data]
 //                    [--rate ORDERS_PER_S] [--orders N (0: until Ctrl-C)]
-//                    [--backup-dir ./eragon-demo-backup] [--kafka]
+//                    [--backup-dir ./eragon-demo-backup] [--decline-every N] [--kafka]
 // --kafka: the `orders` topic on eragond's Kafka channel (eragond runs with
 // --kafka-brokers), and the notification service a Kafka consumer app (a consumer route of
 // type "kafka" read with the SDK's KafkaConsumer) instead of a pull consumer.
@@ -34,6 +34,9 @@ struct Args {
   double rate = 2;
   int orders = 0;
   bool kafka = false;
+  // Payment declines every n-th order once (a dead letter to redrive in the dashboard).
+  // -1: 25 when running until Ctrl-C, 0 with --orders (whose end waits for every payment).
+  int decline_every = -1;
 };
 
 Args ParseArgs(int argc, char** argv) {
@@ -60,11 +63,14 @@ Args ParseArgs(int argc, char** argv) {
       a.backup_dir = v;
     else if (k == "--orders")
       a.orders = std::atoi(v.c_str());
+    else if (k == "--decline-every")
+      a.decline_every = std::max(0, std::atoi(v.c_str()));
     else {
       fprintf(stderr, "eragon-demo: unknown flag %s\n", k.c_str());
       std::exit(2);
     }
   }
+  if (a.decline_every < 0) a.decline_every = a.orders == 0 ? 25 : 0;
   return a;
 }
 
@@ -176,7 +182,7 @@ int main(int argc, char** argv) {
       Call(api, admin, "PUT", "/v1/services/order-service", R"({"roles":["producer"]})", 201));
 
   const std::string secret = "whsec_" + eragon::Base64Encode(eragon::RandomBytes(24));
-  demo::PushService payment("payment-service", secret, 7);
+  demo::PushService payment("payment-service", secret, 7, args.decline_every);
   demo::PushService restaurant("restaurant-service", "", 0);
 
   const std::vector<std::string> types = {"order_created", "order_paid", "order_cancelled",

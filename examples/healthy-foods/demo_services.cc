@@ -59,8 +59,11 @@ bool OrderChecker::See(const std::string& entity, int64_t seq) {
   return true;
 }
 
-PushService::PushService(std::string name, std::string secret, int fail_every)
-    : name_(std::move(name)), fail_every_(fail_every), checker_(name_) {
+PushService::PushService(std::string name, std::string secret, int fail_every, int decline_every)
+    : name_(std::move(name)),
+      fail_every_(fail_every),
+      decline_every_(decline_every),
+      checker_(name_) {
   eragon::PushReceiverOptions ro;
   ro.secret = std::move(secret);
   receiver_ = std::make_unique<eragon::PushReceiver>(ro);
@@ -77,8 +80,22 @@ PushService::PushService(std::string name, std::string secret, int fail_every)
 
 PushService::~PushService() { server_->Stop(1'000); }
 
+bool PushService::Declines(const std::string& event_id) {
+  std::lock_guard<std::mutex> lock(decline_mu_);
+  if (declined_ids_.count(event_id) != 0) return false;  // redriven: charge it now
+  if (++created_ % static_cast<uint64_t>(decline_every_) != 0) return false;
+  declined_ids_.insert(event_id);
+  return true;
+}
+
 eragon::Status PushService::Handle(const eragon::Delivery& d) {
   const eragon::Event& e = d.event;
+  if (decline_every_ > 0 && e.event_type == "order_created" && Declines(e.id)) {
+    Show(name_, "✗ ",
+         "400 card declined on purpose (" + e.entity_id +
+             ") — not retried: a dead letter; Redrive it in the dashboard");
+    return eragon::Status::InvalidArgument("card declined (on purpose): redrive it");
+  }
   if (fail_every_ > 0 && ++pushes_ % fail_every_ == 0) {
     Show(name_, "✗ ",
          "503 on purpose (" + e.event_type + " " + e.entity_id + ") — Eragon will retry");

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "eragon/consumer.h"
@@ -39,17 +40,25 @@ class OrderChecker {
 class PushService {
  public:
   // fail_every: answer 503 to every n-th push (0: never), to show retries.
-  PushService(std::string name, std::string secret, int fail_every);
+  // decline_every: answer 400 to the first push of every n-th order_created (0: never):
+  // not retried, so it goes dead; redriven (the dashboard's Redrive), it succeeds.
+  PushService(std::string name, std::string secret, int fail_every, int decline_every = 0);
   ~PushService();
   std::string url() const { return server_->url(); }
   const OrderChecker& checker() const { return checker_; }
 
  private:
   eragon::Status Handle(const eragon::Delivery& d);
+  // Whether to decline this order_created: the first time of every decline_every-th one.
+  bool Declines(const std::string& event_id);
 
   std::string name_;
   int fail_every_;
+  int decline_every_;
   std::atomic<uint64_t> pushes_{0};
+  std::mutex decline_mu_;
+  uint64_t created_ = 0;                // guarded by decline_mu_
+  std::set<std::string> declined_ids_;  // guarded by decline_mu_
   OrderChecker checker_;
   std::unique_ptr<eragon::PushReceiver> receiver_;
   std::unique_ptr<eragon::PushServer> server_;

@@ -70,7 +70,9 @@ struct WorkerContext {
   PushClient* push = nullptr;
   Clock* clock = nullptr;
   const DeliveryObserver* observer = nullptr;
-  std::function<void()> wake;  // asks the dispatcher to Pump soon
+  std::function<void()> wake;         // asks the dispatcher to Pump soon
+  bool record_attempts = true;        // attempt histories in the store (AddAttempt)
+  const std::string* node = nullptr;  // this eragond's name in them (null: "")
 };
 
 // A message handed to a pull fetch. The event is the one the window (and the topic's
@@ -144,6 +146,10 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
 
   // The state of one event for this consumer, if the consumer has seen it.
   std::optional<DeliveryState> StateOf(uint32_t partition, uint64_t offset);
+  // The event's attempt history for this consumer (pending records written first).
+  std::vector<AttemptRecord> AttemptsOf(uint32_t partition, uint64_t offset);
+  // Drops the histories of events below each partition's start (retention removed them).
+  void SweepAttempts();
 
   struct Stats {
     uint64_t lag_events = 0;
@@ -194,6 +200,11 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void PersistRetrying(const SlotKey& key, const Slot& slot);
   void ResetWindow();
   void Observe(const char* outcome, uint64_t count = 1);
+  // Adds an attempt of the slot's event to pending_ (when recording is on). Push and
+  // probe: started at slot.sent_ms; the others happen at `now`, ack/nack/timeout lasting
+  // since the fetch.
+  void RecordAttempt(const SlotKey& key, const Slot& slot, AttemptKind kind, int32_t status,
+                     std::string_view error, int64_t now);
 
   const std::string consumer_;
   WorkerContext ctx_;
@@ -220,6 +231,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   size_t in_flight_ = 0;
   int64_t next_send_ns_ = 0;  // rate limit
 
+  std::vector<uint64_t> attempts_swept_;  // per partition: histories below are dropped
   std::atomic<bool> dirty_{true};
   std::atomic<int64_t> pump_at_{0};
 };

@@ -94,9 +94,29 @@ void DeliveryBatch::PutState(std::string_view consumer, std::string_view topic, 
   Begin(DeliveryOp::Kind::kPutState, consumer, topic, {});
   PutLe(&buf_, partition, 4);
   PutLe(&buf_, offset, 8);
-  const size_t at = buf_.size();
-  buf_.append(4, '\0');  // the state's length, known once it is appended
+  size_t at;
+  BeginSized(&at);
   AppendDeliveryState(state, &buf_);
+  EndSized(at);
+}
+
+void DeliveryBatch::AddAttempt(std::string_view consumer, std::string_view topic,
+                               uint32_t partition, uint64_t offset, const AttemptRecord& attempt) {
+  Begin(DeliveryOp::Kind::kAddAttempt, consumer, topic, {});
+  PutLe(&buf_, partition, 4);
+  PutLe(&buf_, offset, 8);
+  size_t at;
+  BeginSized(&at);
+  AppendAttemptRecord(attempt, &buf_);
+  EndSized(at);
+}
+
+void DeliveryBatch::BeginSized(size_t* at) {
+  *at = buf_.size();
+  buf_.append(4, '\0');  // the length, known once the value is appended
+}
+
+void DeliveryBatch::EndSized(size_t at) {
   const uint64_t n = buf_.size() - at - 4;
   for (int i = 0; i < 4; ++i) buf_[at + i] = static_cast<char>((n >> (8 * i)) & 0xff);
 }
@@ -143,6 +163,7 @@ bool DeliveryBatch::Next(size_t* pos, DeliveryOp* op) const {
   op->key = r.View();
   switch (op->kind) {
     case DeliveryOp::Kind::kPutState:
+    case DeliveryOp::Kind::kAddAttempt:
       op->partition = static_cast<uint32_t>(r.Fixed(4));
       op->offset = r.Fixed(8);
       op->state = r.View();

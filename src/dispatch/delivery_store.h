@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dispatch/attempt_record.h"
 #include "eragon/clock.h"
 #include "eragon/event.h"
 #include "eragon/status.h"
@@ -77,6 +78,7 @@ struct DeliveryOp {
     kClaimDedup,     // consumer, scope = event type, key = dedup key, claimed_at, expires_at
     kMarkRedrive,    // consumer, scope = topic, key = the dead letter's key
     kUnmarkRedrive,  // consumer, scope = topic, key = the dead letter's key
+    kAddAttempt,     // consumer, scope = topic, partition, offset, state = AttemptRecord bytes
   };
   Kind kind = Kind::kPutState;
   std::string_view consumer;
@@ -84,7 +86,7 @@ struct DeliveryOp {
   std::string_view key;
   uint32_t partition = 0;
   uint64_t offset = 0;
-  std::string_view state;  // AppendDeliveryState's bytes
+  std::string_view state;  // AppendDeliveryState's (kAddAttempt: AppendAttemptRecord's) bytes
   int64_t claimed_at = 0;
   int64_t expires_at = 0;  // INT64_MAX: never
   const DeadLetter* dead = nullptr;
@@ -107,6 +109,10 @@ class DeliveryBatch {
   // (consumer, topic) worker. Marks survive a restart until the delivery ends.
   void MarkRedrive(std::string_view consumer, std::string_view topic, std::string_view dead_key);
   void UnmarkRedrive(std::string_view consumer, std::string_view topic, std::string_view dead_key);
+  // Appends an attempt to the event's history for the consumer (the store keeps the last
+  // kAttemptsKept).
+  void AddAttempt(std::string_view consumer, std::string_view topic, uint32_t partition,
+                  uint64_t offset, const AttemptRecord& attempt);
   bool empty() const { return count_ == 0; }
   size_t size() const { return count_; }
   size_t bytes() const { return buf_.size(); }  // of the encoded changes: a size hint
@@ -123,6 +129,8 @@ class DeliveryBatch {
   void Begin(DeliveryOp::Kind kind, std::string_view consumer, std::string_view scope,
              std::string_view key);
   bool Next(size_t* pos, DeliveryOp* op) const;
+  void BeginSized(size_t* at);  // reserves a 4-byte length
+  void EndSized(size_t at);     // fills it in with what was appended since
 
   std::string buf_;
   std::vector<DeadLetter> dead_;
@@ -166,12 +174,21 @@ class DeliveryStore {
                                                const std::string& topic,
                                                size_t limit = SIZE_MAX) = 0;
 
+  // The attempt history of the event at (topic, partition, offset) for the consumer,
+  // oldest first (at most kAttemptsKept).
+  virtual std::vector<AttemptRecord> Attempts(const std::string& consumer, const std::string& topic,
+                                              uint32_t partition, uint64_t offset) = 0;
+  // Drops the attempt histories of (consumer, topic) for offsets in [from, to) of a
+  // partition (events retention removed).
+  virtual Status RemoveAttempts(const std::string& consumer, const std::string& topic,
+                                uint32_t partition, uint64_t from, uint64_t to) = 0;
+
   // Drops states of (consumer, topic) for offsets in [from, to) of a partition.
   virtual Status RemoveStates(const std::string& consumer, const std::string& topic,
                               uint32_t partition, uint64_t from, uint64_t to) = 0;
   // Drops everything of (consumer, event type): dead letters and dedup keys.
   virtual Status RemoveConsumerType(const std::string& consumer, const std::string& event_type) = 0;
-  // Drops every state and redrive mark of (consumer, topic).
+  // Drops every state, attempt history and redrive mark of (consumer, topic).
   virtual Status RemoveConsumerTopic(const std::string& consumer, const std::string& topic) = 0;
 
   virtual Status Close() = 0;

@@ -63,7 +63,8 @@ struct Slot {
   int64_t next_at = 0;
   int32_t last_status = 0;
   std::string last_error;
-  uint64_t tag = 0;  // names the current delivery, timer or lease (DeliveryWindow::NewTag)
+  uint64_t tag = 0;     // names the current delivery, timer or lease (DeliveryWindow::NewTag)
+  int64_t sent_ms = 0;  // wall ms of the current push or fetch (attempt histories)
   bool probe = false;
   bool pull = false;
   bool ignore_dedup = false;

@@ -187,6 +187,8 @@ void Dispatcher::RefreshRoutesLocked() {
       ctx.push = d_.push;
       ctx.clock = d_.clock;
       ctx.observer = &d_.observer;
+      ctx.record_attempts = d_.record_attempts;
+      ctx.node = &d_.node;
       ctx.wake = [this] { Wake(); };
       it = workers_.emplace(key, std::make_shared<ConsumerWorker>(key.first, pr->ordered, ctx))
                .first;
@@ -450,6 +452,35 @@ std::vector<ConsumerStats> Dispatcher::Stats() {
   }
   for (auto& [key, w] : ws) out.push_back({key.first, key.second, w->GetStats()});
   return out;
+}
+
+std::vector<AttemptView> Dispatcher::AttemptsOf(const std::string& event_type,
+                                                const std::string& topic, uint32_t partition,
+                                                uint64_t offset, const std::string& consumer) {
+  std::vector<AttemptView> out;
+  Result<std::vector<config::ConsumerRoute>> routes = d_.store->ListConsumers(event_type);
+  if (!routes.ok()) return out;
+  std::sort(routes->begin(), routes->end(),
+            [](const auto& a, const auto& b) { return a.consumer < b.consumer; });
+  for (const config::ConsumerRoute& r : *routes) {
+    if (r.type == config::DeliveryType::kKafka) continue;
+    if (!consumer.empty() && r.consumer != consumer) continue;
+    std::shared_ptr<ConsumerWorker> w;
+    {
+      std::lock_guard lock(mu_);
+      auto it = workers_.find({r.consumer, topic});
+      if (it != workers_.end()) w = it->second;
+    }
+    std::vector<AttemptRecord> records =
+        w ? w->AttemptsOf(partition, offset)
+          : d_.deliveries->Attempts(r.consumer, topic, partition, offset);
+    for (AttemptRecord& rec : records) out.push_back({r.consumer, std::move(rec)});
+  }
+  return out;
+}
+
+void Dispatcher::SweepAttempts() {
+  for (const auto& w : WorkersOf("")) w->SweepAttempts();
 }
 
 }  // namespace eragon::dispatch

@@ -32,6 +32,11 @@ struct DeliveryView {
   DeliveryState state;
 };
 
+struct AttemptView {
+  std::string consumer;
+  AttemptRecord record;
+};
+
 struct ConsumerStats {
   std::string consumer;
   std::string topic;
@@ -49,6 +54,10 @@ class Dispatcher {
     PushClient* push = nullptr;
     Clock* clock = nullptr;
     DeliveryObserver observer;
+    // Attempt histories (API.md "Delivery attempts"): recorded with the delivery states
+    // unless turned off (eragond --record-attempts=false); `node` names this eragond in them.
+    bool record_attempts = true;
+    std::string node;
   };
   explicit Dispatcher(Deps deps);
   ~Dispatcher();
@@ -83,6 +92,13 @@ class Dispatcher {
   std::vector<DeliveryView> DeliveriesOf(const std::string& event_type, const std::string& topic,
                                          uint32_t partition, uint64_t offset);
   std::vector<ConsumerStats> Stats();
+  // The attempt histories of the event at (topic, partition, offset) of each consumer
+  // routed to its type (only `consumer` when not empty), by consumer name.
+  std::vector<AttemptView> AttemptsOf(const std::string& event_type, const std::string& topic,
+                                      uint32_t partition, uint64_t offset,
+                                      const std::string& consumer);
+  // Drops the attempt histories of events the log's retention removed (after RunRetention).
+  void SweepAttempts();
 
  private:
   using WorkerKey = std::pair<std::string, std::string>;  // (consumer, topic)

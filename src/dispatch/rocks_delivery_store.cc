@@ -6,6 +6,7 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -38,6 +39,21 @@ void AppendStateKey(std::string_view consumer, std::string_view topic, uint32_t 
   AppendPrefix('s', consumer, topic, k);
   PutBe(k, partition, 4);
   PutBe(k, offset, 8);
+}
+
+// An event's attempt history: like its state's key, kind 'a'.
+void AppendAttemptKey(std::string_view consumer, std::string_view topic, uint32_t partition,
+                      uint64_t offset, std::string* k) {
+  AppendPrefix('a', consumer, topic, k);
+  PutBe(k, partition, 4);
+  PutBe(k, offset, 8);
+}
+
+std::string AttemptKey(std::string_view consumer, std::string_view topic, uint32_t partition,
+                       uint64_t offset) {
+  std::string k;
+  AppendAttemptKey(consumer, topic, partition, offset, &k);
+  return k;
 }
 
 std::string StateKey(std::string_view consumer, std::string_view topic, uint32_t partition,
@@ -138,6 +154,30 @@ class ExpiredDedupFilter : public rocksdb::CompactionFilter {
 };
 }  // namespace
 
+namespace {
+// An attempt history is written as merge operands (one per attempt: no read before the
+// write); merging concatenates them after the stored run and keeps the last
+// kAttemptsKept records. Only attempt keys ('a/') are ever merged.
+class AttemptsMerge : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::string run;
+    if (in.existing_value != nullptr) run.assign(in.existing_value->ToStringView());
+    for (const rocksdb::Slice& op : in.operand_list) run.append(op.ToStringView());
+    out->new_value.assign(LastAttemptRecords(run, kAttemptsKept));
+    return true;
+  }
+  bool PartialMergeMulti(const rocksdb::Slice& /*key*/, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* /*logger*/) const override {
+    std::string run;
+    for (const rocksdb::Slice& op : operands) run.append(op.ToStringView());
+    new_value->assign(LastAttemptRecords(run, kAttemptsKept));
+    return true;
+  }
+  const char* Name() const override { return "eragon.AttemptsMerge"; }
+};
+}  // namespace
+
 struct RocksDeliveryStore::Impl {
   explicit Impl(Clock* clock) : filter(clock) {}
   ~Impl() { delete db; }  // before the filter it uses
@@ -161,6 +201,8 @@ Result<std::unique_ptr<RocksDeliveryStore>> RocksDeliveryStore::Open(const std::
   options.create_if_missing = true;
   options.write_buffer_size = 32 << 20;
   options.compaction_filter = &impl->filter;
+  options.merge_operator = std::make_shared<AttemptsMerge>();
+  options.max_successive_merges = kAttemptsKept;    // bounds a hot key's operands in memory
   options.periodic_compaction_seconds = 24 * 3600;  // expired keys go without new writes
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -210,6 +252,10 @@ Status RocksDeliveryStore::Write(const DeliveryBatch& batch, bool sync) {
         AppendPrefix('r', op.consumer, op.scope, &key);
         key.append(op.key);
         wb.Delete(key);
+        break;
+      case DeliveryOp::Kind::kAddAttempt:
+        AppendAttemptKey(op.consumer, op.scope, op.partition, op.offset, &key);
+        wb.Merge(key, rocksdb::Slice(op.state.data(), op.state.size()));
         break;
     }
   });
@@ -353,6 +399,24 @@ std::vector<DeadLetter> RocksDeliveryStore::ListRedrives(const std::string& cons
   return out;
 }
 
+std::vector<AttemptRecord> RocksDeliveryStore::Attempts(const std::string& consumer,
+                                                        const std::string& topic,
+                                                        uint32_t partition, uint64_t offset) {
+  std::string v;
+  if (!impl_->db->Get({}, AttemptKey(consumer, topic, partition, offset), &v).ok()) return {};
+  return DecodeAttemptRecords(v);
+}
+
+Status RocksDeliveryStore::RemoveAttempts(const std::string& consumer, const std::string& topic,
+                                          uint32_t partition, uint64_t from, uint64_t to) {
+  if (from >= to) return Status::Ok();
+  rocksdb::WriteOptions wo;
+  return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(),
+                                          AttemptKey(consumer, topic, partition, from),
+                                          AttemptKey(consumer, topic, partition, to)),
+                   "remove attempts");
+}
+
 Status RocksDeliveryStore::RemoveStates(const std::string& consumer, const std::string& topic,
                                         uint32_t partition, uint64_t from, uint64_t to) {
   if (from >= to) return Status::Ok();
@@ -376,7 +440,7 @@ Status RocksDeliveryStore::RemoveConsumerType(const std::string& consumer,
 Status RocksDeliveryStore::RemoveConsumerTopic(const std::string& consumer,
                                                const std::string& topic) {
   rocksdb::WriteBatch wb;
-  for (char kind : {'s', 'r'}) {
+  for (char kind : {'s', 'r', 'a'}) {
     std::string p = Prefix(kind, consumer, topic);
     wb.DeleteRange(p, PrefixEnd(p));
   }

@@ -38,6 +38,10 @@ class RocksDeliveryStore final : public DeliveryStore {
   uint64_t CountDead(const std::string& consumer) override;
   std::vector<DeadLetter> ListRedrives(const std::string& consumer, const std::string& topic,
                                        size_t limit = SIZE_MAX) override;
+  std::vector<AttemptRecord> Attempts(const std::string& consumer, const std::string& topic,
+                                      uint32_t partition, uint64_t offset) override;
+  Status RemoveAttempts(const std::string& consumer, const std::string& topic, uint32_t partition,
+                        uint64_t from, uint64_t to) override;
   Status RemoveStates(const std::string& consumer, const std::string& topic, uint32_t partition,
                       uint64_t from, uint64_t to) override;
   Status RemoveConsumerType(const std::string& consumer, const std::string& event_type) override;

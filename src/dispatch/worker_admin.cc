@@ -147,4 +147,44 @@ ConsumerWorker::Stats ConsumerWorker::GetStats() {
   return s;
 }
 
+void ConsumerWorker::RecordAttempt(const SlotKey& key, const Slot& slot, AttemptKind kind,
+                                   int32_t status, std::string_view error, int64_t now) {
+  if (!ctx_.record_attempts) return;
+  const SlotKey at = key.partition == kRedrivePartition ? slot.origin : key;
+  if (at.partition == kRedrivePartition) return;  // a dead letter without a log position
+  AttemptRecord r;
+  r.kind = kind;
+  r.attempt = std::max<uint32_t>(slot.attempts, 1);
+  const bool sent = kind == AttemptKind::kPush || kind == AttemptKind::kProbe;
+  r.at = sent ? slot.sent_ms : now;
+  r.duration_ms = kind == AttemptKind::kFetch ? 0 : std::max<int64_t>(0, now - slot.sent_ms);
+  r.status = status;
+  r.error = error;
+  if (ctx_.node != nullptr) r.node = *ctx_.node;
+  pending_.AddAttempt(consumer_, topic_name(), at.partition, at.offset, r);
+}
+
+std::vector<AttemptRecord> ConsumerWorker::AttemptsOf(uint32_t partition, uint64_t offset) {
+  {
+    std::lock_guard lock(mu_);
+    FlushPending(false).ok();  // the latest attempts may still be pending
+  }
+  return ctx_.store->Attempts(consumer_, topic_name(), partition, offset);
+}
+
+// Retention removes whole segments from a partition's start: the histories of the
+// offsets below the new start go with them (one range delete per partition that moved).
+void ConsumerWorker::SweepAttempts() {
+  std::lock_guard lock(mu_);
+  if (!initialized_) return;
+  attempts_swept_.resize(window_.partitions(), 0);
+  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    const uint64_t start = ctx_.topic->StartOffset(p);
+    if (start <= attempts_swept_[p]) continue;
+    if (ctx_.store->RemoveAttempts(consumer_, topic_name(), p, attempts_swept_[p], start).ok()) {
+      attempts_swept_[p] = start;
+    }
+  }
+}
+
 }  // namespace eragon::dispatch

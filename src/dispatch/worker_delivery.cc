@@ -121,11 +121,14 @@ void ConsumerWorker::Send(const SlotKey& key, Slot& slot, int64_t now) {
   if (!slot.probe) ++slot.attempts;
   slot.state = SlotState::kInFlight;
   slot.tag = window_.NewTag();
+  slot.sent_ms = now;
   if (slot.probe) retry_.ProbeSent(slot.tag);
   Result<PushRequest> req =
       BuildPush(*slot.event, route, std::max<uint32_t>(slot.attempts, 1), now);
   if (!req.ok()) {  // cannot be sent at all: dead at once
     slot.last_error = req.status().message();
+    RecordAttempt(key, slot, slot.probe ? AttemptKind::kProbe : AttemptKind::kPush, 0,
+                  slot.last_error, now);
     if (slot.probe) {
       slot.probe = false;
       retry_.ProbeNotSent();
@@ -156,6 +159,8 @@ void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
       const bool probe = slot->probe;
       slot->probe = false;
       slot->last_status = result.status;
+      RecordAttempt(key, *slot, probe ? AttemptKind::kProbe : AttemptKind::kPush, result.status,
+                    answer == AnswerClass::kDelivered ? std::string() : ErrorOf(result), now);
       switch (answer) {
         case AnswerClass::kDelivered:
           retry_.EndStreak();

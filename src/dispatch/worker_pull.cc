@@ -13,6 +13,7 @@ void ConsumerWorker::ExpireLeases(int64_t now) {
     Slot* slot = window_.Find(key);
     if (!PullLeases::Current(slot, tag)) continue;
     slot->last_error = "not acknowledged within the ack timeout";
+    RecordAttempt(key, *slot, AttemptKind::kTimeout, 0, slot->last_error, now);
     if (RetryPull(key, *slot, now, 0)) {
       slot->state = SlotState::kQueued;
       window_.pull_ready().push_back(key);
@@ -35,6 +36,7 @@ bool ConsumerWorker::RetryPull(const SlotKey& key, Slot& slot, int64_t now, int6
   }
   slot.next_at = now + std::max<int64_t>(0, delay_ms);
   PersistRetrying(key, slot);
+  Observe("retry");
   return true;
 }
 
@@ -70,6 +72,8 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
     ++slot->attempts;
     slot->state = SlotState::kInFlight;
     slot->tag = window_.NewTag();
+    slot->sent_ms = now;
+    RecordAttempt(key, *slot, AttemptKind::kFetch, 0, {}, now);
     leases_.Lease(key, slot->tag, now + ack_timeout_ms);
     PulledMessage& m = out->emplace_back();
     PullLeases::AppendAckId(key, slot->tag, topic_name(), &m.ack_id);
@@ -92,6 +96,7 @@ size_t ConsumerWorker::AckMany(std::span<const AckRef> acks) {
     Slot* slot = window_.Find(key);
     if (!PullLeases::Current(slot, a.tag)) continue;
     slot->last_status = 200;
+    RecordAttempt(key, *slot, AttemptKind::kAck, 200, {}, now);
     Deliver(key, *slot, now);
     ++acked;
   }
@@ -122,6 +127,7 @@ bool ConsumerWorker::Nack(uint32_t partition, uint64_t offset, uint64_t tag, int
     if (!PullLeases::Current(slot, tag)) return false;
     const int64_t now = ctx_.clock->WallMs();
     slot->last_error = "nacked";
+    RecordAttempt(key, *slot, AttemptKind::kNack, 0, slot->last_error, now);
     if (RetryPull(key, *slot, now, delay_ms)) {
       MakeEligible(key, *slot);
       if (slot->state == SlotState::kQueued) {  // no delay: back to the front of the pull queue

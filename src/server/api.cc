@@ -4,6 +4,7 @@
 
 #include "channel/kafka/kafka.h"
 #include "http/http_error.h"
+#include "server/dashboard.h"
 
 namespace eragon::server {
 
@@ -103,6 +104,13 @@ HttpResponse MetricsText(const ApiDeps& d) {
   return r;
 }
 
+// GET /v1/stats: any valid token (read-only figures).
+HttpResponse StatsJson(const ApiDeps& d, const Caller&, const HttpRequest&) {
+  if (d.stats == nullptr) return StatusResponse(Status::NotFound("no stats on this server"));
+  Result<std::string> json = d.stats->Json();
+  return json.ok() ? HttpResponse::Json(200, std::move(*json)) : StatusResponse(json.status());
+}
+
 }  // namespace
 
 void Api::RegisterOps(http::Router& router) {
@@ -115,6 +123,8 @@ void Api::RegisterOps(http::Router& router) {
   router.Get("/metrics", [this](HttpRequest&&, Responder respond) {
     RunOnWorkers(std::move(respond), [this] { return MetricsText(d_); });
   });
+  router.Get("/v1/stats", OnWorkers(StatsJson));
+  RegisterDashboard(router);
 }
 
 void Api::Register(http::Router& router) {

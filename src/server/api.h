@@ -24,6 +24,7 @@
 #include "server/publisher.h"
 #include "server/route_admin.h"
 #include "server/route_cache.h"
+#include "server/stats.h"
 #include "server/worker_pool.h"
 
 namespace eragon::server {
@@ -45,8 +46,9 @@ struct ApiDeps {
   // The Kafka channel, for the echo of consumer routes of type kafka (empty: no Kafka).
   std::string kafka_bootstrap;
   std::string kafka_topic_prefix;
-  channel::Channel* kafka = nullptr;  // the Kafka channel itself (lag of type kafka routes)
+  channel::Channel* kafka = nullptr;          // the Kafka channel itself (lag of type kafka routes)
   const PushTargets* push_targets = nullptr;  // null: consumer URLs are not checked
+  StatsReport* stats = nullptr;               // GET /v1/stats (null: 404)
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.
@@ -89,6 +91,18 @@ class Api {
 };
 
 // Helpers shared by the handler files.
+
+// The event GET /v1/events/{id}[/attempts] names ({id}, ?producer=): 400 for a bad id or
+// producer name, 404 when unknown or no longer retained, 409 when several producers hold it.
+struct FoundEvent {
+  index::Holder holder;
+  Event event;
+};
+Result<FoundEvent> FindRequestedEvent(const ApiDeps& d, const Caller& caller,
+                                      const http::HttpRequest& req);
+// GET /v1/events/{id}/attempts (api_attempts.cc).
+http::HttpResponse ListAttempts(const ApiDeps& d, const Caller& caller,
+                                const http::HttpRequest& req);
 http::HttpResponse StatusResponse(const Status& st);
 // 403 unless the caller is an admin.
 Status RequireAdmin(const Caller& caller);

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/names.h"
 #include "server/api.h"
+#include "server/route_admin.h"
 
 namespace eragon::server {
 
@@ -295,6 +296,29 @@ HttpResponse Seek(const ApiDeps& d, const std::string& type, const std::string& 
   return HttpResponse::Json(200, "{\"seeked\":true}");
 }
 
+// POST .../enabled {"enabled": bool}: pauses or resumes the route and keeps every other
+// setting, its secret and header values too (a GET hides them, so a PUT of what a GET
+// showed would drop them). Answers {"enabled": bool}.
+HttpResponse SetEnabled(const ApiDeps& d, const std::string& type, const std::string& consumer,
+                        simdjson::dom::element body, const HttpRequest&) {
+  bool enabled = false;
+  simdjson::dom::element v;
+  if (body["enabled"].get(v) != simdjson::SUCCESS ||
+      v.get_bool().get(enabled) != simdjson::SUCCESS) {
+    return StatusResponse(Status::InvalidArgument("enabled: required, true or false"));
+  }
+  Result<std::optional<config::ConsumerRoute>> route = d.store->GetConsumer(type, consumer);
+  if (!route.ok()) return StatusResponse(route.status());
+  if (!*route) return StatusResponse(Status::NotFound("no such consumer route"));
+  config::ConsumerRoute changed = std::move(**route);
+  changed.enabled = enabled;
+  config::ConsumerRoute stored;
+  Result<config::PutOutcome> outcome = d.route_admin->PutConsumer(std::move(changed), &stored);
+  if (!outcome.ok()) return StatusResponse(outcome.status());
+  return HttpResponse::Json(
+      200, std::string("{\"enabled\":") + (stored.enabled ? "true" : "false") + "}");
+}
+
 }  // namespace
 
 void Api::RegisterDeadLetters(http::Router& router) {
@@ -303,6 +327,7 @@ void Api::RegisterDeadLetters(http::Router& router) {
   router.Post(route + "/redrive", OnWorkers(OnConsumerRoute(RedriveDeadLetters)));
   router.Post(route + "/replay", OnWorkers(OnConsumerRoute(Replay)));
   router.Post(route + "/seek", OnWorkers(OnConsumerRoute(Seek)));
+  router.Post(route + "/enabled", OnWorkers(OnConsumerRoute(SetEnabled)));
 }
 
 }  // namespace eragon::server

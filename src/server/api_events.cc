@@ -72,26 +72,14 @@ void DeliveriesJson(const ApiDeps& d, const Event& event, const index::Location&
 }
 
 // GET /v1/events/{id}[?producer=NAME]: reads the id index, the log and the delivery store.
-// Ids are scoped per producer (ResolveEventId picks which producer's event).
 HttpResponse GetEvent(const ApiDeps& d, const Caller& caller, const HttpRequest& req) {
-  std::string id(req.Param("id"));
-  if (!IsValidEventId(id)) {
-    return StatusResponse(Status::InvalidArgument("id: not a valid event id"));
-  }
-  std::string producer(req.Query("producer").value_or(""));
-  if (!producer.empty() && !IsValidServiceName(producer)) {
-    return StatusResponse(Status::InvalidArgument("producer: not a valid service name"));
-  }
-  Result<index::Holder> holder =
-      ResolveEventId(d.ids, id, producer, caller.admin ? std::string() : caller.service);
-  if (!holder.ok()) return StatusResponse(holder.status());
-  Result<Event> event = ReadEventAt(d.logs, *holder, id);
-  if (!event.ok()) return StatusResponse(event.status());
+  Result<FoundEvent> found = FindRequestedEvent(d, caller, req);
+  if (!found.ok()) return StatusResponse(found.status());
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("event");
-  EventToJson(*event, w);
-  DeliveriesJson(d, *event, holder->loc, w);
+  EventToJson(found->event, w);
+  DeliveriesJson(d, found->event, found->holder.loc, w);
   w.EndObject();
   return HttpResponse::Json(200, std::move(out));
 }
@@ -106,10 +94,28 @@ HttpResponse ListEvents(const ApiDeps& d, const Caller&, const HttpRequest& req)
 
 }  // namespace
 
+// Ids are scoped per producer (ResolveEventId picks which producer's event).
+Result<FoundEvent> FindRequestedEvent(const ApiDeps& d, const Caller& caller,
+                                      const HttpRequest& req) {
+  std::string id(req.Param("id"));
+  if (!IsValidEventId(id)) return Status::InvalidArgument("id: not a valid event id");
+  std::string producer(req.Query("producer").value_or(""));
+  if (!producer.empty() && !IsValidServiceName(producer)) {
+    return Status::InvalidArgument("producer: not a valid service name");
+  }
+  FoundEvent found;
+  ERAGON_ASSIGN_OR_RETURN(
+      found.holder,
+      ResolveEventId(d.ids, id, producer, caller.admin ? std::string() : caller.service));
+  ERAGON_ASSIGN_OR_RETURN(found.event, ReadEventAt(d.logs, found.holder, id));
+  return found;
+}
+
 void Api::RegisterEvents(http::Router& router) {
   router.Post("/v1/events",
               [this](HttpRequest&& r, Responder s) { PublishEvents(std::move(r), std::move(s)); });
   router.Get("/v1/events/{id}", OnWorkers(GetEvent));
+  router.Get("/v1/events/{id}/attempts", OnWorkers(ListAttempts));
   router.Get("/v1/events", OnWorkers(ListEvents));
 }
 

@@ -65,9 +65,22 @@ class ApiRig {
     po.max_used_fraction = 1.0;
     publisher = std::make_unique<Publisher>(routes.get(), logs.get(), ids.get(), Clock::System(),
                                             &metrics, po, &workers);
-    ApiDeps deps{store.get(),  logs.get(),        ids.get(),       auth.get(),
-                 routes.get(), route_admin.get(), publisher.get(), &metrics,
-                 &workers,     Clock::System(),   nullptr,         deliveries.get(), "", "", nullptr, nullptr};
+    ApiDeps deps{store.get(),
+                 logs.get(),
+                 ids.get(),
+                 auth.get(),
+                 routes.get(),
+                 route_admin.get(),
+                 publisher.get(),
+                 &metrics,
+                 &workers,
+                 Clock::System(),
+                 nullptr,
+                 deliveries.get(),
+                 "",
+                 "",
+                 nullptr,
+                 nullptr};
     api = std::make_unique<Api>(deps);
     api->Register(router);
   }
@@ -165,6 +178,7 @@ TEST(Api, HandlersThatMayTouchTheDiskRunOnTheWorkerPool) {
       {"GET", "/v1/routes/t/consumers/c/dead"},
       {"POST", "/v1/routes/t/consumers/c/replay"},
       {"POST", "/v1/routes/t/consumers/c/seek"},
+      {"POST", "/v1/routes/t/consumers/c/enabled"},
       {"POST", "/v1/consumers/c/ack"},
       {"GET", "/v1/services"},
       {"PUT", "/v1/services/x"},

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "channel/embedded.h"
 #include "channel/kafka/kafka.h"
 #include "channel/multi_channel.h"
@@ -26,6 +28,7 @@
 #include "server/route_admin.h"
 #include "server/route_cache.h"
 #include "server/secret_files.h"
+#include "server/stats.h"
 #include "server/worker_pool.h"
 
 namespace eragon::server {
@@ -49,6 +52,7 @@ struct App::Parts {
   std::unique_ptr<RouteCache> routes;
   std::unique_ptr<RouteAdmin> route_admin;
   std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<StatsReport> stats;
   std::unique_ptr<schedule::Scheduler> scheduler;  // fires schedule ticks through publisher
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<Api> api;
@@ -76,6 +80,7 @@ void App::Parts::MaintenanceLoop() {
       last_retention_ms = clock->MonoMs();
       Result<channel::RetentionReport> report = logs->RunRetention();
       if (report.ok()) {
+        dispatcher->SweepAttempts();
         for (const std::string& w : report->warnings) fprintf(stderr, "eragond: %s\n", w.c_str());
       } else {
         fprintf(stderr, "eragond: retention: %s\n", report.status().ToString().c_str());
@@ -203,6 +208,15 @@ Status OpenStores(App::Parts& p) {
   return Status::Ok();
 }
 
+// The node's name in attempt histories: --node-id, else HOSTNAME:PORT (the configured
+// port; with port 0, the process id instead).
+std::string NodeId(const ServerOptions& options, uint16_t port) {
+  if (!options.node_id.empty()) return options.node_id;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "eragond");
+  return std::string(host) + ":" + std::to_string(port != 0 ? port : getpid());
+}
+
 http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::string& host,
                                     uint16_t port) {
   http::HttpServerOptions ho;
@@ -248,6 +262,8 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   dd.deliveries = p->deliveries.get();
   dd.push = p->push.get();
   dd.clock = p->clock;
+  dd.record_attempts = options.record_attempts;
+  dd.node = NodeId(options, port);
   Metrics* m = p->metrics.get();
   dd.observer.outcome = [m](const std::string& consumer, const char* outcome, uint64_t count) {
     m->DeliveryOutcome(consumer, outcome, count);
@@ -273,7 +289,12 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
                options.kafka_brokers,
                options.kafka_topic_prefix,
                p->kafka,
-               p->push_targets.get()};
+               p->push_targets.get(),
+               nullptr};
+  p->stats = std::make_unique<StatsReport>(StatsReport::Deps{p->store.get(), p->dispatcher.get(),
+                                                             p->deliveries.get(), p->kafka,
+                                                             p->metrics.get(), p->clock});
+  deps.stats = p->stats.get();
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);

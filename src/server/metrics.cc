@@ -121,6 +121,7 @@ Metrics::~Metrics() = default;
 
 void Metrics::EventPublished(const std::string& event_type, bool duplicate) {
   (duplicate ? impl_->duplicates_by_type : impl_->published_by_type).Get(event_type).Increment();
+  if (!duplicate) published_rates_.Add(event_type, 1);
 }
 
 void Metrics::PublishLatency(double seconds) { impl_->publish_latency.Observe(seconds); }
@@ -133,6 +134,12 @@ void Metrics::Request(int status, double seconds) {
 }
 
 void Metrics::DeliveryOutcome(const std::string& consumer, const char* outcome, uint64_t count) {
+  const std::string_view o(outcome);
+  if (o == "delivered") {
+    delivered_rates_.Add(consumer, count);
+  } else if (o == "retry" || o == "dead") {
+    failed_rates_.Add(consumer, count);
+  }
   std::string key = consumer + '\0' + outcome;
   Counter* c;
   {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "server/rates.h"
+
 namespace eragon::channel {
 class Channel;
 }
@@ -45,9 +47,19 @@ class Metrics {
   // at call time when given.
   std::string Serialize(channel::Channel* logs);
 
+  // Per-second rates for GET /v1/stats, fed by the calls above: events stored by event
+  // type (EventPublished without duplicates); delivery outcomes by consumer, "delivered"
+  // as delivered, "retry" and "dead" as failed.
+  const RateTable& published_rates() const { return published_rates_; }
+  const RateTable& delivered_rates() const { return delivered_rates_; }
+  const RateTable& failed_rates() const { return failed_rates_; }
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  RateTable published_rates_;
+  RateTable delivered_rates_;
+  RateTable failed_rates_;
 };
 
 }  // namespace eragon::server

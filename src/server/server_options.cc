@@ -87,6 +87,14 @@ void AddKafkaOptions(CLI::App& app, ServerOptions& o) {
       ->capture_default_str();
 }
 
+void AddDeliveryOptions(CLI::App& app, ServerOptions& o) {
+  app.add_option("--record-attempts", o.record_attempts,
+                 "Record every delivery attempt (GET /v1/events/{id}/attempts): true | false")
+      ->capture_default_str();
+  app.add_option("--node-id", o.node_id,
+                 "This eragond's name in attempt histories (default: HOSTNAME:PORT)");
+}
+
 }  // namespace
 
 Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
@@ -141,6 +149,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   app.add_option("--push-ca-file", o.push_ca_file,
                  "PEM file of CAs trusted for https pushes in addition to the system's");
   AddKafkaOptions(app, o);
+  AddDeliveryOptions(app, o);
   SecurityFlags security;
   AddSecurityOptions(app, o, security);
   try {

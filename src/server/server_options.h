@@ -51,6 +51,10 @@ struct ServerOptions {
   // (its port on its addresses) is always denied besides these.
   std::string push_deny_cidrs = "169.254.0.0/16,fe80::/10";
   std::string push_allow_cidrs;
+  // Attempt histories (API.md "Delivery attempts"): off saves their writes (for A/B
+  // benchmarks; GET /v1/events/{id}/attempts then shows nothing new).
+  bool record_attempts = true;
+  std::string node_id;  // the node's name in attempt histories; "": HOSTNAME:PORT
 };
 
 // Parses argv (and the --config file it names). On --help prints usage and returns
