@@ -1,5 +1,6 @@
 // eragon publish | events get | events list | events attempts
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <sstream>
 
@@ -151,20 +152,26 @@ int Get(const CliContext& ctx, const std::string& id, const std::string& produce
   });
 }
 
+// "?k=v&..." of the pairs whose value is not empty (values percent-encoded); "" for none.
+std::string Query(std::initializer_list<std::pair<const char*, std::string>> pairs) {
+  std::string query;
+  for (const auto& [key, value] : pairs) {
+    if (value.empty()) continue;
+    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + UrlEncode(value);
+  }
+  return query;
+}
+
 struct ListArgs {
   std::string event_type, entity_id, after;
   int limit = 0;
 };
 
 int List(const CliContext& ctx, const ListArgs& a) {
-  std::string query;
-  auto add = [&query](const char* key, const std::string& value) {
-    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + UrlEncode(value);
-  };
-  if (!a.event_type.empty()) add("event_type", a.event_type);
-  if (!a.entity_id.empty()) add("entity_id", a.entity_id);
-  if (a.limit > 0) add("limit", std::to_string(a.limit));
-  if (!a.after.empty()) add("after", a.after);
+  const std::string query = Query({{"event_type", a.event_type},
+                                   {"entity_id", a.entity_id},
+                                   {"limit", a.limit > 0 ? std::to_string(a.limit) : ""},
+                                   {"after", a.after}});
   return CallAndShow(
       ctx, "GET", "/v1/events" + query, "", [&](simdjson::dom::element doc, const HttpReply&) {
         Table table({"ID", "EVENT_TYPE", "ENTITY_ID", "PRODUCER", "OCCURRED_AT"});
@@ -189,14 +196,10 @@ struct AttemptsArgs {
 
 // GET /v1/events/{id}/attempts: one row per attempt, oldest first.
 int Attempts(const CliContext& ctx, const AttemptsArgs& a) {
-  std::string query;
-  auto add = [&query](const char* key, const std::string& value) {
-    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + UrlEncode(value);
-  };
-  if (!a.consumer.empty()) add("consumer", a.consumer);
-  if (!a.producer.empty()) add("producer", a.producer);
-  if (a.limit > 0) add("limit", std::to_string(a.limit));
-  if (!a.after.empty()) add("after", a.after);
+  const std::string query = Query({{"consumer", a.consumer},
+                                   {"producer", a.producer},
+                                   {"limit", a.limit > 0 ? std::to_string(a.limit) : ""},
+                                   {"after", a.after}});
   const std::string path = "/v1/events/" + UrlEncode(a.id) + "/attempts" + query;
   return CallAndShow(ctx, "GET", path, "", [&](simdjson::dom::element doc, const HttpReply&) {
     Table table({"CONSUMER", "ATTEMPT", "KIND", "AT", "DURATION_MS", "STATUS", "ERROR", "NODE"});
