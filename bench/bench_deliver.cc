@@ -49,6 +49,9 @@ struct DeliverSettings {
   // The producer routes' channel: "embedded" or "kafka" (the spawned eragond then needs
   // --server-args "--kafka-brokers HOST:PORT").
   std::string channel = "embedded";
+  // A/B in one run: everything runs again against a second spawned eragond started with
+  // these flags added (e.g. "--record-attempts=false"), then both push rates are compared.
+  std::vector<std::string> compare_args;
 };
 
 DeliverSettings ReadDeliverSettings(Flags& f) {
@@ -65,6 +68,8 @@ DeliverSettings ReadDeliverSettings(Flags& f) {
   std::istringstream args(f.GetString("server-args", ""));
   for (std::string a; args >> a;) s.server_args.push_back(a);
   s.keep_data = f.GetBool("keep-data");
+  std::istringstream compare(f.GetString("compare-server-args", ""));
+  for (std::string a; compare >> a;) s.compare_args.push_back(a);
   s.channel = f.GetString("channel", s.channel);
   s.duration_s = f.GetDouble("duration", s.duration_s);
   s.warmup_s = f.GetDouble("warmup", s.warmup_s);
@@ -419,12 +424,8 @@ constexpr double kTargetP99Ms = 5, kTargetPush = 25'000, kTargetFanout = 35'000,
 
 }  // namespace
 
-int DeliverMain(Flags& flags) {
-  DeliverSettings s = ReadDeliverSettings(flags);
-  if (Status st = flags.CheckAllUsed(); !st.ok()) {
-    std::fprintf(stderr, "eragon-bench deliver: %s\n", st.message().c_str());
-    return 2;
-  }
+// One run of every phase against one eragond; *push_per_s gets the push rate (0: none).
+int RunDeliver(DeliverSettings s, double* push_per_s) {
   double load_start = LoadAverage1m();
   std::unique_ptr<EragondProcess> server;
   if (s.url.empty()) {
@@ -612,6 +613,32 @@ int DeliverMain(Flags& flags) {
     }
   }
   std::printf("%s\n", kv.c_str());
+  *push_per_s = push ? push->per_s() : 0;
+  return 0;
+}
+
+int DeliverMain(Flags& flags) {
+  DeliverSettings s = ReadDeliverSettings(flags);
+  if (Status st = flags.CheckAllUsed(); !st.ok()) {
+    std::fprintf(stderr, "eragon-bench deliver: %s\n", st.message().c_str());
+    return 2;
+  }
+  double a = 0, b = 0;
+  if (int rc = RunDeliver(s, &a); rc != 0 || s.compare_args.empty()) return rc;
+  if (!s.url.empty()) {
+    std::fprintf(stderr, "eragon-bench deliver: --compare-server-args needs a spawned eragond\n");
+    return 2;
+  }
+  std::string extra;
+  for (const std::string& arg : s.compare_args) {
+    s.server_args.push_back(arg);
+    extra += " " + arg;
+  }
+  std::printf("\n---- again, with eragond%s ----\n", extra.c_str());
+  if (int rc = RunDeliver(s, &b); rc != 0) return rc;
+  std::printf("push deliveries/s: %.0f as given, %.0f with%s (%+.1f %%)\n", a, b, extra.c_str(),
+              a > 0 ? (b - a) / a * 100 : 0.0);
+  std::printf("compare_push_a=%.0f compare_push_b=%.0f\n", a, b);
   return 0;
 }
 

@@ -34,6 +34,8 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --skip-latency --skip-push --skip-pull --skip-fanout
               --eragond PATH  --fsync always  --server-args "..."  --keep-data
               --channel embedded|kafka (kafka: --server-args "--kafka-brokers B")
+              --compare-server-args "..." (A/B in one run: everything again against an
+              eragond with these flags added, e.g. "--record-attempts=false")
 
   sdk       the C++ SDK's producer: enqueue rate of each queue kind (1 and 8 threads, a
             discarding drainer); the file queue (group fsync) against raw sequential disk

@@ -1,5 +1,6 @@
-// eragon publish | events get | events list
+// eragon publish | events get | events list | events attempts
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <sstream>
 
@@ -151,20 +152,26 @@ int Get(const CliContext& ctx, const std::string& id, const std::string& produce
   });
 }
 
+// "?k=v&..." of the pairs whose value is not empty (values percent-encoded); "" for none.
+std::string Query(std::initializer_list<std::pair<const char*, std::string>> pairs) {
+  std::string query;
+  for (const auto& [key, value] : pairs) {
+    if (value.empty()) continue;
+    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + UrlEncode(value);
+  }
+  return query;
+}
+
 struct ListArgs {
   std::string event_type, entity_id, after;
   int limit = 0;
 };
 
 int List(const CliContext& ctx, const ListArgs& a) {
-  std::string query;
-  auto add = [&query](const char* key, const std::string& value) {
-    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + UrlEncode(value);
-  };
-  if (!a.event_type.empty()) add("event_type", a.event_type);
-  if (!a.entity_id.empty()) add("entity_id", a.entity_id);
-  if (a.limit > 0) add("limit", std::to_string(a.limit));
-  if (!a.after.empty()) add("after", a.after);
+  const std::string query = Query({{"event_type", a.event_type},
+                                   {"entity_id", a.entity_id},
+                                   {"limit", a.limit > 0 ? std::to_string(a.limit) : ""},
+                                   {"after", a.after}});
   return CallAndShow(
       ctx, "GET", "/v1/events" + query, "", [&](simdjson::dom::element doc, const HttpReply&) {
         Table table({"ID", "EVENT_TYPE", "ENTITY_ID", "PRODUCER", "OCCURRED_AT"});
@@ -180,6 +187,34 @@ int List(const CliContext& ctx, const ListArgs& a) {
           std::cout << "next: " << next << "\n";
         return kExitOk;
       });
+}
+
+struct AttemptsArgs {
+  std::string id, consumer, producer, after;
+  int limit = 0;
+};
+
+// GET /v1/events/{id}/attempts: one row per attempt, oldest first.
+int Attempts(const CliContext& ctx, const AttemptsArgs& a) {
+  const std::string query = Query({{"consumer", a.consumer},
+                                   {"producer", a.producer},
+                                   {"limit", a.limit > 0 ? std::to_string(a.limit) : ""},
+                                   {"after", a.after}});
+  const std::string path = "/v1/events/" + UrlEncode(a.id) + "/attempts" + query;
+  return CallAndShow(ctx, "GET", path, "", [&](simdjson::dom::element doc, const HttpReply&) {
+    Table table({"CONSUMER", "ATTEMPT", "KIND", "AT", "DURATION_MS", "STATUS", "ERROR", "NODE"});
+    simdjson::dom::array items;
+    if (!doc["items"].get(items)) {
+      for (auto e : items) {
+        table.AddRow({Field(e, "consumer"), Field(e, "attempt"), Field(e, "kind"), Field(e, "at"),
+                      Field(e, "duration_ms"), Field(e, "status"), Field(e, "error"),
+                      Field(e, "node")});
+      }
+    }
+    table.Print(std::cout);
+    if (std::string next = Field(doc, "next"); next != "-") std::cout << "next: " << next << "\n";
+    return kExitOk;
+  });
 }
 
 }  // namespace
@@ -218,6 +253,17 @@ void AddEventsCommands(CLI::App& app, const CliContext& ctx, int* exit_code) {
       ->check(CLI::Range(1, 1000));
   list->add_option("--after", a->after, "Cursor from a previous page's 'next'");
   list->callback([=, &ctx] { *exit_code = List(ctx, *a); });
+
+  auto t = std::make_shared<AttemptsArgs>();
+  auto* attempts = events->add_subcommand("attempts", "An event's delivery attempts, oldest first");
+  attempts->add_option("id", t->id, "Event id")->required();
+  attempts->add_option("--consumer", t->consumer, "Only this consumer's attempts");
+  attempts->add_option("--producer", t->producer,
+                       "Whose event, when several producers published this id");
+  attempts->add_option("--limit", t->limit, "At most this many (server default 100, max 1000)")
+      ->check(CLI::Range(1, 1000));
+  attempts->add_option("--after", t->after, "Cursor from a previous page's 'next'");
+  attempts->callback([=, &ctx] { *exit_code = Attempts(ctx, *t); });
 }
 
 }  // namespace eragon::cli

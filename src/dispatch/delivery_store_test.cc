@@ -192,5 +192,75 @@ TEST_F(DeliveryStoreTest, ConcurrentSyncsEachReturnOkWithTheirWritesStored) {
   }
 }
 
+AttemptRecord Attempt(uint32_t n, AttemptKind kind = AttemptKind::kPush) {
+  AttemptRecord r;
+  r.kind = kind;
+  r.attempt = n;
+  r.at = 1000 + n;
+  r.duration_ms = n % 7;
+  r.status = n % 2 ? 503 : 200;
+  r.error = n % 2 ? "HTTP 503: busy" : "";
+  r.node = "node-a:7070";
+  return r;
+}
+
+TEST(AttemptRecordTest, RoundTripsAndKeepsTheLastRecordsOfARun) {
+  std::string run;
+  for (uint32_t n = 1; n <= 5; ++n) AppendAttemptRecord(Attempt(n, AttemptKind(n % 6)), &run);
+  std::vector<AttemptRecord> all = DecodeAttemptRecords(run);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[2].attempt, 3u);
+  EXPECT_EQ(all[2].kind, AttemptKind::kAck);
+  EXPECT_EQ(all[2].error, "HTTP 503: busy");
+  EXPECT_EQ(all[2].node, "node-a:7070");
+  EXPECT_EQ(all[3].duration_ms, 4);
+  std::vector<AttemptRecord> last = DecodeAttemptRecords(LastAttemptRecords(run, 2));
+  ASSERT_EQ(last.size(), 2u);
+  EXPECT_EQ(last[0].attempt, 4u);
+  EXPECT_EQ(last[1].attempt, 5u);
+  // A torn run decodes up to its last whole record.
+  EXPECT_EQ(DecodeAttemptRecords(std::string_view(run).substr(0, run.size() - 3)).size(), 4u);
+}
+
+TEST_F(DeliveryStoreTest, AttemptHistoryKeepsTheLast50InOrderAcrossReopenAndCompaction) {
+  for (uint32_t n = 1; n <= 60; ++n) {
+    DeliveryBatch b;
+    b.AddAttempt("c", "orders", 1, 42, Attempt(n));
+    b.AddAttempt("c2", "orders", 1, 42, Attempt(n));  // another consumer's own history
+    ASSERT_TRUE(store_->Write(b, false).ok());
+  }
+  auto check = [&] {
+    std::vector<AttemptRecord> got = store_->Attempts("c", "orders", 1, 42);
+    ASSERT_EQ(got.size(), kAttemptsKept);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].attempt, 11 + i);
+    EXPECT_EQ(got.back().status, 200);
+  };
+  check();
+  EXPECT_TRUE(store_->Attempts("c", "orders", 1, 43).empty());
+  ASSERT_TRUE(store_->CompactAll().ok());
+  check();
+  store_.reset();
+  auto s = RocksDeliveryStore::Open(dir_, &clock_);
+  ASSERT_TRUE(s.ok());
+  store_ = std::move(*s);
+  check();
+}
+
+TEST_F(DeliveryStoreTest, AttemptHistoriesGoWithRetentionAndWithTheirRoute) {
+  for (uint64_t off : {5, 9, 10}) {
+    DeliveryBatch b;
+    b.AddAttempt("c", "orders", 0, off, Attempt(1));
+    b.AddAttempt("c", "other", 0, off, Attempt(1));
+    ASSERT_TRUE(store_->Write(b, false).ok());
+  }
+  ASSERT_TRUE(store_->RemoveAttempts("c", "orders", 0, 0, 10).ok());
+  EXPECT_TRUE(store_->Attempts("c", "orders", 0, 5).empty());
+  EXPECT_TRUE(store_->Attempts("c", "orders", 0, 9).empty());
+  EXPECT_EQ(store_->Attempts("c", "orders", 0, 10).size(), 1u);
+  ASSERT_TRUE(store_->RemoveConsumerTopic("c", "orders").ok());
+  EXPECT_TRUE(store_->Attempts("c", "orders", 0, 10).empty());
+  EXPECT_EQ(store_->Attempts("c", "other", 0, 5).size(), 1u);
+}
+
 }  // namespace
 }  // namespace eragon::dispatch

@@ -421,6 +421,13 @@ Status Dispatcher::RouteRemoved(const std::string& event_type, const std::string
   return Status::Ok();
 }
 
+std::shared_ptr<ConsumerWorker> Dispatcher::FindWorker(const std::string& consumer,
+                                                       const std::string& topic) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find({consumer, topic});
+  return it != workers_.end() ? it->second : nullptr;
+}
+
 std::vector<DeliveryView> Dispatcher::DeliveriesOf(const std::string& event_type,
                                                    const std::string& topic, uint32_t partition,
                                                    uint64_t offset) {
@@ -429,12 +436,7 @@ std::vector<DeliveryView> Dispatcher::DeliveriesOf(const std::string& event_type
   if (!routes.ok()) return out;
   for (const config::ConsumerRoute& r : *routes) {
     if (r.type == config::DeliveryType::kKafka) continue;
-    std::shared_ptr<ConsumerWorker> w;
-    {
-      std::lock_guard lock(mu_);
-      auto it = workers_.find({r.consumer, topic});
-      if (it != workers_.end()) w = it->second;
-    }
+    std::shared_ptr<ConsumerWorker> w = FindWorker(r.consumer, topic);
     std::optional<DeliveryState> st =
         w ? w->StateOf(partition, offset)
           : d_.deliveries->GetState(r.consumer, topic, partition, offset);
@@ -465,12 +467,7 @@ std::vector<AttemptView> Dispatcher::AttemptsOf(const std::string& event_type,
   for (const config::ConsumerRoute& r : *routes) {
     if (r.type == config::DeliveryType::kKafka) continue;
     if (!consumer.empty() && r.consumer != consumer) continue;
-    std::shared_ptr<ConsumerWorker> w;
-    {
-      std::lock_guard lock(mu_);
-      auto it = workers_.find({r.consumer, topic});
-      if (it != workers_.end()) w = it->second;
-    }
+    std::shared_ptr<ConsumerWorker> w = FindWorker(r.consumer, topic);
     std::vector<AttemptRecord> records =
         w ? w->AttemptsOf(partition, offset)
           : d_.deliveries->Attempts(r.consumer, topic, partition, offset);

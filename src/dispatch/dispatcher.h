@@ -118,6 +118,8 @@ class Dispatcher {
   void CommitPositions();
   void ServeFetches(bool final);
   std::vector<std::shared_ptr<ConsumerWorker>> WorkersOf(const std::string& consumer);
+  std::shared_ptr<ConsumerWorker> FindWorker(const std::string& consumer,
+                                             const std::string& topic);  // null: none
   std::shared_ptr<ConsumerWorker> WorkerFor(const std::string& event_type,
                                             const std::string& consumer, Status* error);
   void Gather(const std::string& consumer, size_t max, int64_t ack_timeout_ms,

@@ -5,23 +5,32 @@
 
 namespace eragon::server {
 
-// A bucket whose second is stale is reset by the first adder of the new second (the
-// compare-exchange picks one); an add racing the reset may be lost, a rate is an estimate.
 void RateRing::Add(int64_t now_s, uint64_t n) {
-  Bucket& b = buckets_[static_cast<size_t>(now_s % kSeconds)];
-  int64_t seen = b.second.load(std::memory_order_acquire);
-  if (seen != now_s && b.second.compare_exchange_strong(seen, now_s, std::memory_order_acq_rel)) {
-    b.count.store(0, std::memory_order_release);
+  std::atomic<uint64_t>& b = buckets_[static_cast<size_t>(now_s % kSeconds)];
+  const uint64_t lap = static_cast<uint64_t>(now_s / kSeconds) & ((uint64_t{1} << 24) - 1);
+  uint64_t cur = b.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((cur >> kCountBits) == lap) {
+      b.fetch_add(n, std::memory_order_relaxed);
+      return;
+    }
+    if (b.compare_exchange_weak(cur, lap << kCountBits | (n & kCountMask),
+                                std::memory_order_relaxed)) {
+      return;
+    }
   }
-  b.count.fetch_add(n, std::memory_order_relaxed);
 }
 
 double RateRing::PerSecond(int64_t now_s, int64_t window_s) const {
   if (window_s <= 0) return 0;
+  const int64_t lap_base = now_s / kSeconds;
   uint64_t sum = 0;
-  for (const Bucket& b : buckets_) {
-    const int64_t s = b.second.load(std::memory_order_acquire);
-    if (s > now_s - window_s && s <= now_s) sum += b.count.load(std::memory_order_relaxed);
+  for (int64_t i = 0; i < kSeconds; ++i) {
+    const uint64_t v = buckets_[static_cast<size_t>(i)].load(std::memory_order_relaxed);
+    // The bucket's second: its lap is this one's or the one before (masked to 24 bits).
+    const int64_t lap = static_cast<int64_t>(v >> kCountBits);
+    const int64_t second = ((lap_base & ~int64_t{0xffffff}) | lap) * kSeconds + i;
+    if (second > now_s - window_s && second <= now_s) sum += v & kCountMask;
   }
   return static_cast<double>(sum) / static_cast<double>(window_s);
 }

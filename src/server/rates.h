@@ -26,11 +26,12 @@ class RateRing {
   double PerSecond(int64_t now_s, int64_t window_s) const;
 
  private:
-  struct Bucket {
-    std::atomic<int64_t> second{-1};
-    std::atomic<uint64_t> count{0};
-  };
-  std::array<Bucket, kSeconds> buckets_;
+  // A bucket is one word: the lap (second / kSeconds) in the high 24 bits, the count of
+  // that second in the low 40, so moving a bucket to a new second and counting in it
+  // cannot lose an add.
+  static constexpr int kCountBits = 40;
+  static constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
+  std::array<std::atomic<uint64_t>, kSeconds> buckets_{};
 };
 
 struct Rate {
