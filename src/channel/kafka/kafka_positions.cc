@@ -36,9 +36,9 @@ Status KafkaPositionStore::Commit(std::span<const Entry> entries) {
   for (const Entry& e : entries) {
     by_consumer[e.consumer].push_back({prefix_ + e.topic, e.partition, e.offset});
   }
-  for (const auto& [consumer, offsets] : by_consumer) {
+  for (const auto& group : by_consumer) {  // not a structured binding: clang 14 cannot capture one
     ERAGON_RETURN_IF_ERROR(RetryTransient(timeout_ms_, [&] {
-      return AlterGroupOffsets(rk_, GroupOf(consumer), offsets, timeout_ms_);
+      return AlterGroupOffsets(rk_, GroupOf(group.first), group.second, timeout_ms_);
     }));
   }
   std::lock_guard lock(mu_);
