@@ -13,28 +13,6 @@ constexpr int64_t kRefreshMs = 500;
 constexpr int64_t kCommitMs = 100;
 constexpr int64_t kMaxSleepMs = 100;
 
-// "partition.offset.tag.topic" (see ConsumerWorker::Fetch).
-struct AckId {
-  uint32_t partition = 0;
-  uint64_t offset = 0;
-  uint64_t tag = 0;
-  std::string topic;
-};
-
-std::optional<AckId> ParseAckId(std::string_view s) {
-  AckId a;
-  auto num = [&](auto* v) {
-    size_t dot = s.find('.');
-    if (dot == std::string_view::npos) return false;
-    auto r = std::from_chars(s.data(), s.data() + dot, *v);
-    if (r.ec != std::errc() || r.ptr != s.data() + dot) return false;
-    s.remove_prefix(dot + 1);
-    return true;
-  };
-  if (!num(&a.partition) || !num(&a.offset) || !num(&a.tag) || s.empty()) return std::nullopt;
-  a.topic.assign(s);
-  return a;
-}
 }  // namespace
 
 Dispatcher::Dispatcher(Deps deps) : d_(std::move(deps)) {}
@@ -284,16 +262,17 @@ void Dispatcher::ServeFetches(bool final) {
 
 Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<std::string>& ids) {
   // Grouped by worker (usually one): one worker lock per request, not one per id.
-  std::vector<AckId> parsed;
+  std::vector<PullLeases::AckId> parsed;
   parsed.reserve(ids.size());
   for (const std::string& id : ids) {
-    if (std::optional<AckId> a = ParseAckId(id)) parsed.push_back(std::move(*a));
+    if (std::optional<PullLeases::AckId> a = PullLeases::ParseAckId(id))
+      parsed.push_back(std::move(*a));
   }
   std::vector<std::pair<std::shared_ptr<ConsumerWorker>, std::vector<AckRef>>> groups;
   {
     std::lock_guard lock(mu_);
     WorkerKey key{consumer, ""};
-    for (const AckId& a : parsed) {
+    for (const PullLeases::AckId& a : parsed) {
       key.second = a.topic;
       auto it = workers_.find(key);
       if (it == workers_.end()) continue;
@@ -320,7 +299,7 @@ Result<size_t> Dispatcher::Nack(const std::string& consumer, const std::vector<s
                                 int64_t delay_ms) {
   size_t n = 0;
   for (const std::string& id : ids) {
-    std::optional<AckId> a = ParseAckId(id);
+    std::optional<PullLeases::AckId> a = PullLeases::ParseAckId(id);
     if (!a) continue;
     std::shared_ptr<ConsumerWorker> w;
     {

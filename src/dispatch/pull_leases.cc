@@ -17,4 +17,19 @@ void PullLeases::AppendAckId(const SlotKey& key, uint64_t tag, const std::string
   out->append(buf, p).append(topic);
 }
 
+std::optional<PullLeases::AckId> PullLeases::ParseAckId(std::string_view s) {
+  AckId a;
+  auto num = [&](auto* v) {
+    size_t dot = s.find('.');
+    if (dot == std::string_view::npos) return false;
+    auto r = std::from_chars(s.data(), s.data() + dot, *v);
+    if (r.ec != std::errc() || r.ptr != s.data() + dot) return false;
+    s.remove_prefix(dot + 1);
+    return true;
+  };
+  if (!num(&a.partition) || !num(&a.offset) || !num(&a.tag) || s.empty()) return std::nullopt;
+  a.topic.assign(s);
+  return a;
+}
+
 }  // namespace eragon::dispatch

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "dispatch/deadline_queue.h"
 #include "dispatch/delivery_window.h"
@@ -39,6 +41,16 @@ class PullLeases {
   // parses it).
   static void AppendAckId(const SlotKey& key, uint64_t tag, const std::string& topic,
                           std::string* out);
+
+  // An ack id taken apart; nullopt for anything AppendAckId cannot have written (the
+  // caller skips it: an unknown id acks nothing).
+  struct AckId {
+    uint32_t partition = 0;
+    uint64_t offset = 0;
+    uint64_t tag = 0;
+    std::string topic;
+  };
+  static std::optional<AckId> ParseAckId(std::string_view id);
 
  private:
   DeadlineQueue due_;

@@ -48,5 +48,24 @@ TEST(PullLeasesTest, AckIdsArePartitionOffsetTagTopic) {
   EXPECT_EQ(more, "x0.0.1.t");
 }
 
+TEST(PullLeasesTest, AckIdsParseBackIntoTheirParts) {
+  std::string id;
+  PullLeases::AppendAckId({3, 18446744073709551615u}, 42, "orders.v1", &id);
+  auto a = PullLeases::ParseAckId(id);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->partition, 3u);
+  EXPECT_EQ(a->offset, 18446744073709551615u);
+  EXPECT_EQ(a->tag, 42u);
+  EXPECT_EQ(a->topic, "orders.v1") << "the topic keeps its dots";
+}
+
+TEST(PullLeasesTest, AckIdsThatAppendAckIdCannotWriteAreRefused) {
+  for (const char* bad :
+       {"", "1.2.3", "1.2.3.", "1.2.x.t", "-1.2.3.t", "1.2.18446744073709551616.t",
+        "4294967296.0.0.t", " 1.2.3.t", "1.2 .3.t", "..."}) {
+    EXPECT_FALSE(PullLeases::ParseAckId(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace eragon::dispatch

@@ -100,35 +100,13 @@ std::string EncodeCursor(const std::vector<Source>& sources) {
   return HexEncode(raw);
 }
 
-// A cursor is hex of one or more "topic\tpartition\tupper\n" lines, exactly as
-// EncodeCursor writes them; anything else (not hex, empty, a torn line, a number with
-// trailing text) is 400. Topics or partitions that no longer exist are skipped.
+// Topics or partitions of a cursor that no longer exist are skipped.
 Status DecodeCursor(const std::string& cursor, channel::Channel* logs, std::vector<Source>* out) {
-  const Status bad = Status::InvalidArgument("after: not a cursor returned by this endpoint");
-  std::optional<std::string> raw = HexDecode(cursor);
-  if (!raw || raw->empty() || raw->back() != '\n') return bad;
-  std::string_view rest(*raw);
-  while (!rest.empty()) {
-    const size_t end = rest.find('\n');
-    std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(end + 1);
-    const size_t t1 = line.find('\t');
-    const size_t t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
-    if (t2 == std::string_view::npos) return bad;
-    std::string_view topic = line.substr(0, t1);
-    std::string_view partition = line.substr(t1 + 1, t2 - t1 - 1);
-    std::string_view upper = line.substr(t2 + 1);
-    uint32_t p = 0;
-    uint64_t u = 0;
-    auto r1 = std::from_chars(partition.data(), partition.data() + partition.size(), p);
-    auto r2 = std::from_chars(upper.data(), upper.data() + upper.size(), u);
-    if (!IsValidTopic(topic) || r1.ec != std::errc() || r1.ptr != partition.end() ||
-        r2.ec != std::errc() || r2.ptr != upper.end()) {
-      return bad;
-    }
-    channel::Topic* t = logs->FindTopic(topic);
-    if (t == nullptr || p >= t->partitions()) continue;
-    out->push_back({t, p, std::min(u, t->DurableEnd(p)), 0, {}, 0});
+  ERAGON_ASSIGN_OR_RETURN(std::vector<CursorEntry> entries, ParseCursor(cursor));
+  for (const CursorEntry& e : entries) {
+    channel::Topic* t = logs->FindTopic(e.topic);
+    if (t == nullptr || e.partition >= t->partitions()) continue;
+    out->push_back({t, e.partition, std::min(e.upper, t->DurableEnd(e.partition)), 0, {}, 0});
   }
   return Status::Ok();
 }

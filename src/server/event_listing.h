@@ -10,6 +10,7 @@
 #include "eragon/status.h"
 #include "http/http_message.h"
 #include "index/id_index.h"
+#include "server/event_cursor.h"
 #include "server/route_cache.h"
 
 namespace eragon::server {

@@ -72,14 +72,14 @@ void KafkaPositionStore::Write(std::map<Key, uint64_t> batch) {
     by_consumer[std::get<1>(key)].push_back({prefix_ + std::get<0>(key), std::get<2>(key), offset});
   }
   std::lock_guard write(write_mu_);
-  for (const auto& [consumer, offsets] : by_consumer) {
+  for (const auto& group : by_consumer) {  // not a structured binding: clang 14 cannot capture one
     Status st = RetryTransient(timeout_ms_, [&] {
-      return AlterGroupOffsets(rk_, GroupOf(consumer), offsets, timeout_ms_);
+      return AlterGroupOffsets(rk_, GroupOf(group.first), group.second, timeout_ms_);
     });
     if (st.ok()) continue;
     std::lock_guard lock(mu_);
     for (const auto& [key, offset] : batch) {
-      if (std::get<1>(key) == consumer) pending_.emplace(key, offset);  // newer ones win
+      if (std::get<1>(key) == group.first) pending_.emplace(key, offset);  // newer ones win
     }
   }
 }
