@@ -109,7 +109,10 @@ void Instance::Fail(const std::string& reason, int64_t now_ms, const std::string
   JsonWriter w(&data);
   w.BeginObject().Key("saga").String(saga).Key("instance").String(id);
   w.Key("step").String(def.steps[step].name).Key("reason").String(reason).EndObject();
-  pending.push_back({SagaEventId(secret, saga, id, "saga_failed"), kSagaFailedType, data, true});
+  // The id src/platform's PlatformEventId(secret, type, "<saga>/<instance>") gives, so the
+  // occurrence is one event whichever path reports it.
+  const std::string key = std::string("platform/") + kSagaFailedType + "/" + saga + "/" + id;
+  pending.push_back({KeyedEventId(secret, key), kSagaFailedType, data, true});
   state = "failed";
   deadline_ms = 0;
   updated_at = now_ms;
