@@ -77,9 +77,9 @@ void SagaEngine::Loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const uint64_t asked = reload_asked_;
+    bool reload = asked > reload_done_;
     lock.unlock();
     const int64_t now = o_.clock->WallMs();
-    bool reload = asked != 0 && asked > reload_done_;
     if (now - last_version_check_ms_ >= kVersionCheckMs) {
       last_version_check_ms_ = now;
       Result<int64_t> v = o_.store->Version();
