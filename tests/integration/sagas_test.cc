@@ -161,6 +161,8 @@ TEST_F(SagasTest, FailureAtEachStepCompensatesCompletedStepsInReverseOrder) {
     EXPECT_EQ(Events("pack_undo", id).size(), k >= 2 ? 1u : 0u);
     EXPECT_TRUE(Events("order_confirmed", id).empty());
     for (int later = k + 1; later < 3; ++later) EXPECT_TRUE(Events(kCommands[later], id).empty());
+    // Published last, after `failed`: wait for it.
+    ASSERT_TRUE(WaitEvent("eragon.saga_failed", id));
     EXPECT_EQ(Events("eragon.saga_failed", id).size(), 1u);
   }
 }
