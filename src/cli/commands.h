@@ -19,6 +19,7 @@ void AddServicesCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
 void AddDeliveryCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
 void AddTailCommand(CLI::App& app, const CliContext& ctx, int* exit_code);
 void AddSchedulesCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
+void AddSagasCommands(CLI::App& app, const CliContext& ctx, int* exit_code);
 
 // Reads a whole file, or stdin when `path` is "-". Prints an error and returns false
 // when it cannot.

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   eragon::cli::AddDeliveryCommands(app, ctx, &exit_code);
   eragon::cli::AddTailCommand(app, ctx, &exit_code);
   eragon::cli::AddSchedulesCommands(app, ctx, &exit_code);
+  eragon::cli::AddSagasCommands(app, ctx, &exit_code);
 
   // The token must be known before a subcommand's callback runs.
   app.parse_complete_callback([&] {

@@ -114,6 +114,59 @@ struct Schedule {
 // Outcome of a Put: whether the object was created (201) or replaced (200).
 enum class PutOutcome { kCreated, kReplaced };
 
+// API.md "Sagas": a saga definition, validated by src/saga before it is stored.
+struct SagaDefinition {
+  std::string name;
+  std::string definition;  // the validated definition as canonical JSON (saga::SagaDefToJson)
+  int64_t version = 0;     // 1 on create, +1 on every replace; instances record theirs
+  int64_t created_at = 0;  // ms
+  int64_t updated_at = 0;
+  bool operator==(const SagaDefinition&) const = default;
+};
+
+// One saga instance (runtime state, not configuration: writes do not bump Version()).
+// Its id is the trigger's entity id; `definition` is the snapshot it started with, `doc`
+// the state src/saga keeps as JSON (trigger data, replies, history, events to publish).
+struct SagaInstanceRow {
+  std::string saga;
+  std::string id;
+  std::string state;  // "running", "completed" or "failed"
+  int64_t step = 0;
+  int64_t deadline_ms = 0;   // wall ms the current step times out; 0 = none
+  bool has_pending = false;  // events recorded but maybe not yet published
+  int64_t started_at = 0;
+  int64_t updated_at = 0;
+  std::string definition;
+  std::string doc;
+  bool operator==(const SagaInstanceRow&) const = default;
+};
+
+// Saga definitions and instances. Thread-safe; every write is durable on return.
+class SagaStore {
+ public:
+  virtual ~SagaStore() = default;
+  virtual Result<std::optional<SagaDefinition>> GetSaga(const std::string& name) = 0;
+  virtual Result<std::vector<SagaDefinition>> ListSagas() = 0;  // ordered by name
+  // Stores it as given (the caller sets version and times). Bumps Version().
+  virtual Result<PutOutcome> PutSaga(const SagaDefinition& saga) = 0;
+  virtual Status DeleteSaga(const std::string& name) = 0;  // NotFound when absent
+
+  virtual Result<std::optional<SagaInstanceRow>> GetInstance(const std::string& saga,
+                                                             const std::string& id) = 0;
+  // The saga's instances ordered by id, after `after` (exclusive), in `state` ("" = any),
+  // at most `limit`.
+  virtual Result<std::vector<SagaInstanceRow>> ListInstances(const std::string& saga,
+                                                             const std::string& state,
+                                                             const std::string& after,
+                                                             size_t limit) = 0;
+  // Every saga's instance with this id (a reply's entity id).
+  virtual Result<std::vector<SagaInstanceRow>> FindInstances(const std::string& id) = 0;
+  // Instances that are running or have events to publish (what a restart must resume).
+  virtual Result<std::vector<SagaInstanceRow>> ListActiveInstances() = 0;
+  // Inserts or replaces by (saga, id).
+  virtual Status PutInstance(const SagaInstanceRow& row) = 0;
+};
+
 class ConfigStore {
  public:
   virtual ~ConfigStore() = default;
@@ -149,6 +202,9 @@ class ConfigStore {
   // schedule is not an error (it was deleted meanwhile). Durable on return. Runtime
   // state, not configuration: does not bump Version().
   virtual Status SetScheduleLastTick(const std::string& name, int64_t tick_ms) = 0;
+
+  // Saga definitions and instances, in the same store. Lives as long as the store.
+  virtual SagaStore* sagas() = 0;
 
   // A counter that increases with every change (any table); cheap to read. Caches use it
   // to notice changes made by another process sharing the store.

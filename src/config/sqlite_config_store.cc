@@ -5,6 +5,7 @@
 
 #include "config/route_codec.h"
 #include "config/sqlite_db.h"
+#include "config/sqlite_saga_store.h"
 #include "core/json.h"
 
 namespace eragon::config {
@@ -47,6 +48,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
           // Consumer route settings added later, as one JSON object (SettingsToJson).
           "ALTER TABLE consumer_routes ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",
       },
+      SagaMigration(),
   };
   return *migrations;
 }
@@ -221,7 +223,10 @@ Schedule ReadSchedule(const Query& q) {
 
 class SqliteConfigStore final : public ConfigStore {
  public:
-  explicit SqliteConfigStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  explicit SqliteConfigStore(std::unique_ptr<SqliteDb> db)
+      : db_(std::move(db)), sagas_(NewSqliteSagaStore(db_.get(), &mu_)) {}
+
+  SagaStore* sagas() override { return sagas_.get(); }
 
   Result<std::optional<ProducerRoute>> GetProducer(const std::string& event_type) override {
     return Row<ProducerRoute>(
@@ -476,8 +481,9 @@ class SqliteConfigStore final : public ConfigStore {
   }
 
   std::mutex mu_;
-  std::unique_ptr<SqliteDb> db_;  // guarded by mu_
-  simdjson::dom::parser parser_;  // for stored header JSON; guarded by mu_
+  std::unique_ptr<SqliteDb> db_;      // guarded by mu_
+  simdjson::dom::parser parser_;      // for stored header JSON; guarded by mu_
+  std::unique_ptr<SagaStore> sagas_;  // shares db_ and mu_
 };
 
 }  // namespace

@@ -199,7 +199,7 @@ TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
@@ -287,6 +287,7 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE schedules; ALTER TABLE consumer_routes DROP COLUMN settings;"
+                         " DROP TABLE saga_instances; DROP TABLE sagas;"
                          " DELETE FROM schema_version WHERE version > 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -313,6 +314,7 @@ TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSe
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "ALTER TABLE consumer_routes DROP COLUMN settings;"
+                         " DROP TABLE saga_instances; DROP TABLE sagas;"
                          " DELETE FROM schema_version WHERE version > 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -320,6 +322,33 @@ TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSe
   auto store = Open();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->GetConsumer(before.event_type, before.consumer).value(), before);
+}
+
+TEST_F(SqliteConfigStoreTest, SagasAndTheirInstancesAreStored) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  SagaStore* sagas = store->sagas();
+  const int64_t version = store->Version().value();
+  SagaDefinition def{"order", R"({"name":"order"})", 1, 10, 10};
+  EXPECT_EQ(sagas->PutSaga(def).value(), PutOutcome::kCreated);
+  def.version = 2;
+  EXPECT_EQ(sagas->PutSaga(def).value(), PutOutcome::kReplaced);
+  EXPECT_EQ(sagas->GetSaga("order").value(), def);
+  EXPECT_GT(store->Version().value(), version);
+  SagaInstanceRow row{"order", "o1", "running", 0, 99, true, 10, 10, "{}", "{}"};
+  ASSERT_TRUE(sagas->PutInstance(row).ok());
+  row.state = "completed";
+  row.has_pending = false;
+  ASSERT_TRUE(sagas->PutInstance(row).ok());  // replaces
+  EXPECT_EQ(sagas->GetInstance("order", "o1").value(), row);
+  EXPECT_TRUE(sagas->ListActiveInstances().value().empty());
+  EXPECT_EQ(sagas->FindInstances("o1").value().size(), 1u);
+  EXPECT_EQ(sagas->ListInstances("order", "completed", "", 10).value().size(), 1u);
+  EXPECT_TRUE(sagas->ListInstances("order", "running", "", 10).value().empty());
+  EXPECT_TRUE(sagas->DeleteSaga("order").ok());
+  EXPECT_EQ(sagas->DeleteSaga("order").code(), Code::kNotFound);
+  EXPECT_EQ(sagas->ListSagas().value().size(), 0u);
+  EXPECT_TRUE(sagas->GetInstance("order", "o1").value().has_value());  // instances stay
 }
 
 TEST_F(SqliteConfigStoreTest, ConcurrentReadersAndWriters) {

@@ -135,6 +135,18 @@ std::string ScheduleEventId(std::string_view install_secret, std::string_view sc
   std::string name(schedule_name);
   name.push_back('/');
   name += std::to_string(tick_ms);
+  return KeyedEventId(install_secret, name);
+}
+
+std::string SagaEventId(std::string_view install_secret, std::string_view saga,
+                        std::string_view instance_id, std::string_view what) {
+  // "saga:" keeps these apart from schedule ticks (schedule names cannot hold ':').
+  std::string name = "saga:" + std::string(saga) + "/" + std::string(what) + "/";
+  name += instance_id;
+  return KeyedEventId(install_secret, name);
+}
+
+std::string KeyedEventId(std::string_view install_secret, std::string_view name) {
   const std::string mac = HmacSha256(install_secret, name);
   UuidBytes b;
   std::memcpy(b.data(), mac.data(), 16);

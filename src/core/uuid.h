@@ -36,6 +36,15 @@ std::string UuidV5(const UuidBytes& ns, std::string_view name);
 std::string ScheduleEventId(std::string_view install_secret, std::string_view schedule_name,
                             int64_t tick_ms);
 
+// The id of an event saga `saga` publishes for instance `instance_id`; `what` names the
+// event within the instance ("command/<step>", "compensation/<step>", "completed", ...).
+// Keyed like ScheduleEventId, so a restart derives the same id and no service can predict it.
+std::string SagaEventId(std::string_view install_secret, std::string_view saga,
+                        std::string_view instance_id, std::string_view what);
+
+// The first 16 bytes of HMAC-SHA256(install_secret, name) as a UUIDv8.
+std::string KeyedEventId(std::string_view install_secret, std::string_view name);
+
 std::string FormatUuid(const UuidBytes& bytes);
 // Parses the 8-4-4-4-12 hex form (either case); nullopt otherwise.
 std::optional<UuidBytes> ParseUuid(std::string_view text);

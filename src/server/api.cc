@@ -101,6 +101,7 @@ HttpResponse MetricsText(const ApiDeps& d) {
     d.metrics->SetConsumerGauges(gauges);
   }
   r.body = d.metrics->Serialize(d.logs);
+  if (d.sagas != nullptr) saga::AppendSagaMetrics(d.sagas->stats(), &r.body);
   return r;
 }
 
@@ -132,6 +133,7 @@ void Api::Register(http::Router& router) {
   RegisterRoutes(router);
   RegisterServices(router);
   RegisterSchedules(router);
+  RegisterSagas(router);
   RegisterOps(router);
   RegisterConsumers(router);
 }

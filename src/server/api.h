@@ -19,6 +19,7 @@
 #include "eragon/clock.h"
 #include "http/router.h"
 #include "index/id_index.h"
+#include "saga/saga_engine.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/publisher.h"
@@ -49,6 +50,7 @@ struct ApiDeps {
   channel::Channel* kafka = nullptr;          // the Kafka channel itself (lag of type kafka routes)
   const PushTargets* push_targets = nullptr;  // null: consumer URLs are not checked
   StatsReport* stats = nullptr;               // GET /v1/stats (null: 404)
+  saga::SagaEngine* sagas = nullptr;          // told about saga changes (null: nobody runs them)
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.
@@ -78,6 +80,7 @@ class Api {
   void RegisterRoutes(http::Router& router);
   void RegisterServices(http::Router& router);
   void RegisterSchedules(http::Router& router);
+  void RegisterSagas(http::Router& router);
   void RegisterOps(http::Router& router);
   void RegisterConsumers(http::Router& router);
   void RegisterDeadLetters(http::Router& router);

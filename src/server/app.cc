@@ -1,6 +1,7 @@
 #include "server/app.h"
 
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "http/http_server.h"
 #include "http/router.h"
 #include "index/id_index.h"
+#include "saga/saga_engine.h"
 #include "schedule/scheduler.h"
 #include "server/api.h"
 #include "server/auth.h"
@@ -54,6 +56,7 @@ struct App::Parts {
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<StatsReport> stats;
   std::unique_ptr<schedule::Scheduler> scheduler;  // fires schedule ticks through publisher
+  std::unique_ptr<saga::SagaEngine> sagas;         // runs sagas, publishing through publisher
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<Api> api;
   std::unique_ptr<http::Router> router;
@@ -112,6 +115,17 @@ Status SplitListen(const std::string& listen, std::string* host, uint16_t* port)
   return Status::Ok();
 }
 
+// Publishes `e` as `caller` and waits until it is durable (or refused).
+Status PublishAndWait(Publisher* publisher, const Caller& caller, Event e) {
+  std::promise<Status> done;
+  std::future<Status> result = done.get_future();
+  std::vector<Event> events;
+  events.push_back(std::move(e));
+  publisher->Publish(caller, std::move(events), "",
+                     [&done](Result<PublishReply> r) { done.set_value(r.status()); });
+  return result.get();
+}
+
 // Publishes one schedule tick as the type's producer (an admin caller publishes as the
 // type's producer) and waits for the answer. A duplicate means the tick was stored before
 // (by this or another node, or before a crash), so it counts as fired; so does a conflict
@@ -127,14 +141,30 @@ Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
   Caller caller;
   caller.service = "scheduler";
   caller.admin = true;
-  std::promise<Status> done;
-  std::future<Status> result = done.get_future();
-  std::vector<Event> events;
-  events.push_back(std::move(e));
-  publisher->Publish(caller, std::move(events), "",
-                     [&done](Result<PublishReply> r) { done.set_value(r.status()); });
-  Status st = result.get();
+  Status st = PublishAndWait(publisher, caller, std::move(e));
   return st.code() == Code::kConflict ? Status::Ok() : st;
+}
+
+// Publishes an event of a saga as its service saga-<name>, or a platform event
+// (eragon.saga_failed) as the type's registered producer. A duplicate is success (the
+// saga publishes again after a crash); so is a conflict (the id is the saga's). A
+// platform event without a producer route is dropped: nothing could consume it.
+Status PublishSagaEvent(Publisher* publisher, const std::string& service, const Event& e) {
+  Caller caller;
+  caller.service = service;
+  caller.producer = true;
+  caller.admin = service == "eragon";
+  Status st = PublishAndWait(publisher, caller, e);
+  if (st.code() == Code::kConflict) return Status::Ok();
+  if (caller.admin && st.code() == Code::kUnknownEventType) return Status::Ok();
+  return st;
+}
+
+// ERAGON_SAGA_CRASH_AT=N: the saga engine kills the process at its Nth transition point
+// (crash tests only; see src/saga/README.md).
+int SagaCrashPoint() {
+  const char* v = std::getenv("ERAGON_SAGA_CRASH_AT");
+  return v == nullptr ? 0 : std::atoi(v);
 }
 
 // The Kafka channel when --kafka-brokers is set (null otherwise), with the topics of the
@@ -290,11 +320,24 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
                options.kafka_topic_prefix,
                p->kafka,
                p->push_targets.get(),
+               nullptr,
                nullptr};
   p->stats = std::make_unique<StatsReport>(StatsReport::Deps{p->store.get(), p->dispatcher.get(),
                                                              p->deliveries.get(), p->kafka,
                                                              p->metrics.get(), p->clock});
   deps.stats = p->stats.get();
+  Publisher* publisher = p->publisher.get();
+  saga::SagaEngineOptions so{p->store.get(),
+                             p->logs.get(),
+                             p->clock,
+                             install_secret,
+                             [publisher](const std::string& service, const Event& e) {
+                               return PublishSagaEvent(publisher, service, e);
+                             },
+                             SagaCrashPoint()};
+  p->sagas = std::make_unique<saga::SagaEngine>(std::move(so));
+  p->sagas->Start();
+  deps.sagas = p->sagas.get();
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
@@ -315,7 +358,6 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
       });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
   p->push_targets->DenyListenAddress(p->host, p->http->port());
-  Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(
       p->store.get(), p->clock,
       [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {
@@ -355,6 +397,7 @@ Status App::Stop() {
   // HTTP server's drain is not held up by them.
   p_->dispatcher->Stop();
   if (p_->scheduler) p_->scheduler->Stop();  // publishes no more ticks
+  if (p_->sagas) p_->sagas->Stop();          // publishes no more saga events
   p_->http->Stop(std::chrono::milliseconds(p_->options.shutdown_grace_ms));
   p_->workers->Stop();
   p_->push->Stop();
