@@ -43,6 +43,7 @@ struct DeliverSettings {
   int event_bytes = 1024, endpoint_threads = 2;
   double phase_timeout_s = 30;
   bool skip_latency = false, skip_push = false, skip_fanout = false, skip_pull = false;
+  bool pull_filter = false;  // the pull phase again with a 3-field filter (issue 15)
   // Fan-out consumers as paths of the shared endpoint server (one host:port, so they share
   // the server's per-endpoint connection pool) instead of one server each.
   bool fanout_shared_endpoint = false;
@@ -91,6 +92,7 @@ DeliverSettings ReadDeliverSettings(Flags& f) {
   s.skip_push = f.GetBool("skip-push");
   s.skip_fanout = f.GetBool("skip-fanout");
   s.skip_pull = f.GetBool("skip-pull");
+  s.pull_filter = f.GetBool("pull-filter");
   s.fanout_shared_endpoint = f.GetBool("fanout-shared-endpoint");
   return s;
 }
@@ -120,9 +122,10 @@ Status SetupProducer(ApiClient& api, const std::string& type, const DeliverSetti
 }
 
 Status AddConsumer(ApiClient& api, const std::string& type, const std::string& name,
-                   const std::string& push_url, int max_in_flight) {
+                   const std::string& push_url, int max_in_flight, const std::string& filter = "") {
   std::string body = push_url.empty()
-                         ? std::string(R"({"type":"pull","start":"earliest"})")
+                         ? R"({"type":"pull","start":"earliest")" +
+                               (filter.empty() ? "" : R"(,"filter":)" + filter) + "}"
                          : R"({"type":"http","url":")" + push_url + R"(","max_in_flight":)" +
                                std::to_string(max_in_flight) + R"(,"start":"earliest"})";
   return api.Call("PUT", "/v1/routes/" + type + "/consumers/" + name, body).status();
@@ -381,10 +384,11 @@ struct PullOutcome {
   uint64_t acked = 0;
 };
 
+// `backlog`: the events the consumer must get (all, or those its `filter` matches).
 Result<PullOutcome> RunPull(const std::string& type, const std::string& consumer, int64_t backlog,
                             const Endpoint& endpoint, const std::string& token, ApiClient& api,
-                            const DeliverSettings& s) {
-  ERAGON_RETURN_IF_ERROR(AddConsumer(api, type, consumer, "", 0));
+                            const DeliverSettings& s, const std::string& filter = "") {
+  ERAGON_RETURN_IF_ERROR(AddConsumer(api, type, consumer, "", 0, filter));
   PullShared shared;
   int64_t deadline = SteadyNowNs() + static_cast<int64_t>(s.phase_timeout_s * 1e9);
   std::vector<std::thread> threads;
@@ -417,6 +421,21 @@ void PrintRateRow(const char* name, const RateOutcome& r, double target) {
               static_cast<unsigned long long>(r.events), r.seconds,
               r.complete ? "" : " (INCOMPLETE: timed out)",
               static_cast<unsigned long long>(r.duplicates));
+}
+
+// The filtered pull (issue 15): three fields, matching the events whose entity id starts
+// with "entity-1" (entity-1, -10..19, -100..199, ...: 11.1 % of AppendCompareEvent's
+// 100,000 entities, spread over the whole backlog).
+const char* kPullFilter =
+    R"({"entity_id":[{"prefix":"entity-1"}],"data.seq":[{"numeric":[">=",0]}],)"
+    R"("data.pad":[{"exists":true}]})";
+
+int64_t FilterMatches(int64_t backlog) {
+  int64_t n = 0;
+  for (int64_t seq = 0; seq < backlog; ++seq) {
+    n += std::to_string((static_cast<uint64_t>(seq) * 2654435761ULL) % 100000)[0] == '1';
+  }
+  return n;
 }
 
 constexpr double kTargetP99Ms = 5, kTargetPush = 25'000, kTargetFanout = 35'000,
@@ -481,7 +500,7 @@ int RunDeliver(DeliverSettings s, double* push_per_s) {
   std::string backlog_type = "bench-" + tag + "-backlog";
   double preload_per_s = 0;
   std::optional<RateOutcome> push, fanout;
-  std::optional<PullOutcome> pull;
+  std::optional<PullOutcome> pull, filtered;
   if (!s.skip_push || !s.skip_pull) {
     if (Status st = SetupProducer(api, backlog_type, s); !st.ok()) return fail("setup", st);
     WaitForRoutes();
@@ -508,6 +527,15 @@ int RunDeliver(DeliverSettings s, double* push_per_s) {
     auto r = RunPull(backlog_type, "pull-" + tag, s.backlog, *endpoint, s.token, api, s);
     if (!r.ok()) return fail("pull", r.status());
     pull = *r;
+    if (s.pull_filter) {
+      std::printf("pull with a 3-field filter: the same backlog, %lld events match\n",
+                  static_cast<long long>(FilterMatches(s.backlog)));
+      std::fflush(stdout);
+      auto f = RunPull(backlog_type, "pullf-" + tag, FilterMatches(s.backlog), *endpoint, s.token,
+                       api, s, kPullFilter);
+      if (!f.ok()) return fail("filtered pull", f.status());
+      filtered = *f;
+    }
   }
   if (!s.skip_fanout) {
     std::string type = "bench-" + tag + "-fanout";
@@ -601,6 +629,19 @@ int RunDeliver(DeliverSettings s, double* push_per_s) {
                   "pull_events_per_s=%.0f pull_complete=%d pull_threads=%d "
                   "fetch_max=%d ",
                   pull->rate.per_s(), pull->rate.complete ? 1 : 0, s.pull_threads, s.fetch_max);
+    kv += buf;
+  }
+  if (pull && filtered) {
+    // Events scanned: the whole backlog passed the filter in the time the matches took.
+    const double scanned = filtered->rate.seconds > 0 ? s.backlog / filtered->rate.seconds : 0;
+    const double ratio = pull->rate.per_s() > 0 ? scanned / pull->rate.per_s() : 0;
+    std::printf("%-30s %14.0f %14s %5s   %llu of %lld matched in %.2f s%s (%.2f x unfiltered)\n",
+                "pull, 3-field filter, scanned/s", scanned, ">= 0.9 x pull", Met(ratio >= 0.9),
+                static_cast<unsigned long long>(filtered->rate.events),
+                static_cast<long long>(s.backlog), filtered->rate.seconds,
+                filtered->rate.complete ? "" : " (INCOMPLETE)", ratio);
+    std::snprintf(buf, sizeof(buf), "filtered_pull_scanned_per_s=%.0f filtered_pull_ratio=%.2f ",
+                  scanned, ratio);
     kv += buf;
   }
   std::snprintf(buf, sizeof(buf), "event_bytes=%d fsync=%s load1_start=%.2f load1_end=%.2f",
