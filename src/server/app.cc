@@ -18,6 +18,8 @@
 #include "http/http_server.h"
 #include "http/router.h"
 #include "index/id_index.h"
+#include "platform/platform_publisher.h"
+#include "platform/platform_routes.h"
 #include "schedule/scheduler.h"
 #include "server/api.h"
 #include "server/auth.h"
@@ -44,6 +46,9 @@ struct App::Parts {
   std::shared_ptr<PushTargets> push_targets;  // shared with the push client
   std::unique_ptr<dispatch::PushClient> push;
   std::unique_ptr<Metrics> metrics;
+  // Platform events (src/platform): queued by the dispatcher (and others), stored through
+  // `publisher` on its own thread. Stopped after the dispatcher, before the HTTP server.
+  std::unique_ptr<platform::PlatformPublisher> platform;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::unique_ptr<Auth> auth;
   std::unique_ptr<RouteCache> routes;
@@ -107,10 +112,23 @@ Status SplitListen(const std::string& listen, std::string* host, uint16_t* port)
   return Status::Ok();
 }
 
-// Publishes one schedule tick as the type's producer (an admin caller publishes as the
-// type's producer) and waits for the answer. A duplicate means the tick was stored before
-// (by this or another node, or before a crash), so it counts as fired; so does a conflict
-// (the tick's id is stored by the producer with the schedule's earlier data).
+// Publishes `events` as `service` (an admin caller publishes as each type's producer) and
+// waits for the answer. Duplicates are Ok.
+Status PublishAndWait(Publisher* publisher, const char* service, std::vector<Event> events) {
+  Caller caller;
+  caller.service = service;
+  caller.admin = true;
+  std::promise<Status> done;
+  std::future<Status> result = done.get_future();
+  publisher->Publish(caller, std::move(events), "",
+                     [&done](Result<PublishReply> r) { done.set_value(r.status()); });
+  return result.get();
+}
+
+// Publishes one schedule tick as the type's producer and waits for the answer. A
+// duplicate means the tick was stored before (by this or another node, or before a
+// crash), so it counts as fired; so does a conflict (the tick's id is stored by the
+// producer with the schedule's earlier data).
 Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
                         const config::Schedule& s, int64_t tick_ms) {
   Event e;
@@ -119,16 +137,9 @@ Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
   e.entity_id = s.entity_id;
   e.occurred_at = tick_ms;
   e.data = s.data;
-  Caller caller;
-  caller.service = "scheduler";
-  caller.admin = true;
-  std::promise<Status> done;
-  std::future<Status> result = done.get_future();
   std::vector<Event> events;
   events.push_back(std::move(e));
-  publisher->Publish(caller, std::move(events), "",
-                     [&done](Result<PublishReply> r) { done.set_value(r.status()); });
-  Status st = result.get();
+  Status st = PublishAndWait(publisher, "scheduler", std::move(events));
   return st.code() == Code::kConflict ? Status::Ok() : st;
 }
 
@@ -242,6 +253,13 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->workers = std::make_unique<WorkerPool>(2);
   p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,
                                              p->metrics.get(), po, p->workers.get());
+  ERAGON_RETURN_IF_ERROR(platform::EnsurePlatformRoutes(p->store.get(), p->clock->WallMs()));
+  Publisher* publisher = p->publisher.get();
+  p->platform = std::make_unique<platform::PlatformPublisher>(
+      install_secret, [publisher](std::vector<Event> events) {
+        return PublishAndWait(publisher, "eragon", std::move(events));
+      });
+  p->platform->Start();
   dispatch::Dispatcher::Deps dd;
   dd.store = p->store.get();
   dd.logs = p->logs.get();
@@ -294,7 +312,6 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
       });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
   p->push_targets->DenyListenAddress(p->host, p->http->port());
-  Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(
       p->store.get(), p->clock,
       [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {
@@ -334,6 +351,7 @@ Status App::Stop() {
   // HTTP server's drain is not held up by them.
   p_->dispatcher->Stop();
   if (p_->scheduler) p_->scheduler->Stop();  // publishes no more ticks
+  p_->platform->Stop();                      // stores what the dispatcher queued
   p_->http->Stop(std::chrono::milliseconds(p_->options.shutdown_grace_ms));
   p_->workers->Stop();
   p_->push->Stop();

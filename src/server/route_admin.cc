@@ -1,6 +1,7 @@
 #include "server/route_admin.h"
 
 #include "config/route_codec.h"
+#include "platform/platform_events.h"
 
 namespace eragon::server {
 
@@ -51,8 +52,22 @@ Status RouteAdmin::CheckTopicAgreement(const config::ProducerRoute& route) {
   return Status::Ok();
 }
 
+namespace {
+
+// The platform event types' producer routes are built in (src/platform): eragond
+// publishes them, so they can be neither replaced nor removed.
+Status RefuseBuiltIn(const std::string& event_type) {
+  if (!platform::IsPlatformEventType(event_type)) return Status::Ok();
+  return Status::Conflict("'" + event_type +
+                          "' is a platform event type: its producer route (producer eragon, "
+                          "topic eragon.platform) is built in and cannot be changed or removed");
+}
+
+}  // namespace
+
 Result<config::PutOutcome> RouteAdmin::PutProducer(config::ProducerRoute route,
                                                    config::ProducerRoute* stored) {
+  ERAGON_RETURN_IF_ERROR(RefuseBuiltIn(route.event_type));
   std::lock_guard lock(mu_);
   if (route.topic.empty()) route.topic = route.event_type;
   ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> old,
@@ -76,6 +91,7 @@ Result<config::PutOutcome> RouteAdmin::PutProducer(config::ProducerRoute route,
 }
 
 Status RouteAdmin::DeleteProducer(const std::string& event_type) {
+  ERAGON_RETURN_IF_ERROR(RefuseBuiltIn(event_type));
   std::lock_guard lock(mu_);
   ERAGON_ASSIGN_OR_RETURN(std::vector<config::ConsumerRoute> consumers,
                           store_->ListConsumers(event_type));
