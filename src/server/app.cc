@@ -24,6 +24,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/metrics.h"
+#include "server/platform_hooks.h"
 #include "server/publisher.h"
 #include "server/route_admin.h"
 #include "server/route_cache.h"
@@ -214,6 +215,40 @@ Status OpenStores(App::Parts& p) {
   return Status::Ok();
 }
 
+// The platform events publisher, the dispatcher (its observer feeding metrics and
+// platform events) and the RouteAdmin, started in that order; the built-in platform
+// routes first.
+Status StartDelivery(App::Parts& p, const std::string& install_secret) {
+  ERAGON_RETURN_IF_ERROR(platform::EnsurePlatformRoutes(p.store.get(), p.clock->WallMs()));
+  Publisher* publisher = p.publisher.get();
+  p.platform = std::make_unique<platform::PlatformPublisher>(
+      install_secret, [publisher](std::vector<Event> events) {
+        return PublishAndWait(publisher, "eragon", std::move(events));
+      });
+  p.platform->Start();
+  dispatch::Dispatcher::Deps dd;
+  dd.store = p.store.get();
+  dd.logs = p.logs.get();
+  dd.deliveries = p.deliveries.get();
+  dd.push = p.push.get();
+  dd.clock = p.clock;
+  Metrics* m = p.metrics.get();
+  dd.observer.outcome = [m](const std::string& consumer, const char* outcome, uint64_t count) {
+    m->DeliveryOutcome(consumer, outcome, count);
+  };
+  dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
+  App::Parts* raw = &p;
+  InstallPlatformHooks(&dd.observer, p.platform.get(), p.workers.get(),
+                       [raw] { return raw->route_admin.get(); });
+  p.dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
+  p.route_admin =
+      std::make_unique<RouteAdmin>(p.store.get(), p.routes.get(), p.logs.get(), p.ids.get(),
+                                   p.clock, p.dispatcher.get(), !p.options.kafka_brokers.empty());
+  p.dispatcher->Start();  // after route_admin: its hooks may disable routes through it
+  ERAGON_RETURN_IF_ERROR(RepublishDisabledRoutes(p.store.get(), p.platform.get()));
+  return Status::Ok();
+}
+
 http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::string& host,
                                     uint16_t port) {
   http::HttpServerOptions ho;
@@ -253,29 +288,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->workers = std::make_unique<WorkerPool>(2);
   p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,
                                              p->metrics.get(), po, p->workers.get());
-  ERAGON_RETURN_IF_ERROR(platform::EnsurePlatformRoutes(p->store.get(), p->clock->WallMs()));
-  Publisher* publisher = p->publisher.get();
-  p->platform = std::make_unique<platform::PlatformPublisher>(
-      install_secret, [publisher](std::vector<Event> events) {
-        return PublishAndWait(publisher, "eragon", std::move(events));
-      });
-  p->platform->Start();
-  dispatch::Dispatcher::Deps dd;
-  dd.store = p->store.get();
-  dd.logs = p->logs.get();
-  dd.deliveries = p->deliveries.get();
-  dd.push = p->push.get();
-  dd.clock = p->clock;
-  Metrics* m = p->metrics.get();
-  dd.observer.outcome = [m](const std::string& consumer, const char* outcome, uint64_t count) {
-    m->DeliveryOutcome(consumer, outcome, count);
-  };
-  dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
-  p->dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
-  p->dispatcher->Start();
-  p->route_admin =
-      std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(), p->ids.get(),
-                                   p->clock, p->dispatcher.get(), !options.kafka_brokers.empty());
+  ERAGON_RETURN_IF_ERROR(StartDelivery(*p, install_secret));
   ApiDeps deps{p->store.get(),
                p->logs.get(),
                p->ids.get(),
@@ -312,6 +325,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
       });
   ERAGON_RETURN_IF_ERROR(p->http->Start());
   p->push_targets->DenyListenAddress(p->host, p->http->port());
+  Publisher* publisher = p->publisher.get();
   p->scheduler = std::make_unique<schedule::Scheduler>(
       p->store.get(), p->clock,
       [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {

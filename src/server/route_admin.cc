@@ -155,10 +155,37 @@ Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
   route.created_at = old ? old->created_at : now;
   route.updated_at = now;
   RotateSecret(old ? &*old : nullptr, now, &route);
+  // Why the server disabled the route stays shown while it stays disabled.
+  if (!route.enabled && old && !old->enabled) {
+    route.disabled_reason = old->disabled_reason;
+    route.disabled_at = old->disabled_at;
+  }
   ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutConsumer(route));
   if (dispatcher_) dispatcher_->RoutesChanged();
   *stored = route;
   return outcome;
+}
+
+Result<std::optional<config::ConsumerRoute>> RouteAdmin::DisableConsumer(
+    const std::string& event_type, const std::string& consumer, const std::string& reason,
+    int64_t failing_since) {
+  std::lock_guard lock(mu_);
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::ConsumerRoute> route,
+                          store_->GetConsumer(event_type, consumer));
+  // Gone, already disabled, no longer asking for it, or changed since the streak began
+  // (an admin PUT, e.g. a re-enable, starts a new streak): nothing to do.
+  if (!route || !route->enabled || route->disable_after_ms <= 0 ||
+      route->updated_at > failing_since) {
+    return std::optional<config::ConsumerRoute>();
+  }
+  const int64_t now = clock_->WallMs();
+  route->enabled = false;
+  route->disabled_reason = reason;
+  route->disabled_at = now;
+  route->updated_at = now;
+  ERAGON_RETURN_IF_ERROR(store_->PutConsumer(*route).status());
+  if (dispatcher_) dispatcher_->RoutesChanged();
+  return route;
 }
 
 Status RouteAdmin::DeleteConsumer(const std::string& event_type, const std::string& consumer) {

@@ -326,5 +326,30 @@ TEST_F(CliTest, FilterRetryScheduleAndSecretOverlapAreSetAndShown) {
   EXPECT_NE(refused.err.find("filter: data.total"), std::string::npos) << Show(refused);
 }
 
+// disable_after_ms is set by a flag, and `routes show` says why eragond disabled a route
+// (here: its endpoint refuses connections).
+TEST_F(CliTest, DisableAfterMsIsSetAndRoutesShowSaysWhyTheRouteWasDisabled) {
+  ASSERT_EQ(Cli({"routes", "set-producer", "cli_disabled", "--producer", "cli-service"}).exit_code,
+            0);
+  ProcessResult set =
+      Cli({"--json", "routes", "set-consumer", "cli_disabled", "flaky", "--url",
+           "http://127.0.0.1:9/hook", "--start", "earliest", "--max-attempts", "1000",
+           "--initial-backoff-ms", "20", "--max-backoff-ms", "50", "--disable-after-ms", "800"});
+  ASSERT_EQ(set.exit_code, 0) << Show(set);
+  EXPECT_EQ(Json(set.out).Int({"disable_after_ms"}), 800) << Show(set);
+  PublishOk(EventJson("cli_disabled", "e1", "{}"));
+  ProcessResult show;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        show = Cli({"routes", "show", "cli_disabled", "flaky"});
+        return show.out.find("disabled_reason: ") != std::string::npos;
+      },
+      std::chrono::seconds(15)))
+      << Show(show);
+  EXPECT_NE(show.out.find("enabled: false"), std::string::npos) << Show(show);
+  EXPECT_NE(show.out.find("every attempt failed for"), std::string::npos) << Show(show);
+  EXPECT_NE(show.out.find("disabled_at: "), std::string::npos) << Show(show);
+}
+
 }  // namespace
 }  // namespace eragon::testing
