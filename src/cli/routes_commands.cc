@@ -92,7 +92,8 @@ void AddSetProducer(CLI::App& routes, const CliContext& ctx, int* exit_code) {
 struct ConsumerArgs {
   std::string event_type, consumer, type, url, dedup, format, secret, start, json_body, filter;
   int64_t timeout_ms = 0, max_in_flight = 0, rate_limit = 0, max_attempts = 0,
-          initial_backoff_ms = 0, max_backoff_ms = 0, dedup_ttl_hours = 0, secret_overlap_ms = 0;
+          initial_backoff_ms = 0, max_backoff_ms = 0, dedup_ttl_hours = 0, secret_overlap_ms = 0,
+          disable_after_ms = 0;
   std::vector<int64_t> retry_schedule_ms;
   bool enabled = true;
   std::vector<std::string> headers;
@@ -150,6 +151,7 @@ std::optional<std::string> ConsumerBody(const CLI::App& cmd, const ConsumerArgs&
   if (given("--filter")) w.Key("filter").Raw(TrimJsonWhitespace(a.filter));
   if (given("--start")) w.Key("start").String(a.start);
   if (given("--enabled")) w.Key("enabled").Bool(a.enabled);
+  if (given("--disable-after-ms")) w.Key("disable_after_ms").Int(a.disable_after_ms);
   w.EndObject();
   return body;
 }
@@ -185,6 +187,9 @@ void AddSetConsumer(CLI::App& routes, const CliContext& ctx, int* exit_code) {
           ->delimiter(','),
       cmd->add_option("--secret-overlap-ms", a->secret_overlap_ms,
                       "After a new --secret, also sign with the old one this long (default 24 h)"),
+      cmd->add_option("--disable-after-ms", a->disable_after_ms,
+                      "Disable the route when every attempt has failed this long (0 = never); "
+                      "`routes show` then says why"),
   };
   for (auto* f : fields) json_body->excludes(f);
   cmd->callback([=, &ctx] {

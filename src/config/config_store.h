@@ -80,6 +80,14 @@ struct ConsumerRoute {
   int64_t previous_secret_until = 0;
   StartAt start = StartAt::kLatest;
   bool enabled = true;
+  // Auto-disable (API.md "Consumer routes: more settings"): when every attempt has failed
+  // for this long (ms, from the first failure of the current failing streak), the server
+  // sets enabled = false with disabled_reason and disabled_at (wall ms). 0 = never.
+  // disabled_reason/disabled_at are set by the server, never by the body; a PUT with
+  // enabled = true clears them.
+  int64_t disable_after_ms = 0;
+  std::string disabled_reason;
+  int64_t disabled_at = 0;
   // Content filter (src/filter): the pattern as minified JSON, validated when parsed;
   // "" = every event. Compiled by the dispatcher when it changes.
   std::string filter;

@@ -351,6 +351,10 @@ Result<ConsumerRoute> ParseConsumerRoute(std::string_view body, std::string even
   ERAGON_RETURN_IF_ERROR(f.Int("secret_overlap_ms", 0, kMaxSecretOverlapMs, &r.secret_overlap_ms));
   ERAGON_RETURN_IF_ERROR(f.Enum("start", &r.start));
   ERAGON_RETURN_IF_ERROR(f.Bool("enabled", &r.enabled));
+  ERAGON_RETURN_IF_ERROR(f.Int("disable_after_ms", 0, kMaxDisableAfterMs, &r.disable_after_ms));
+  if (r.disable_after_ms > 0 && r.type == DeliveryType::kKafka) {
+    return f.Invalid("disable_after_ms", "not for type kafka (eragond delivers nothing itself)");
+  }
   ERAGON_RETURN_IF_ERROR(ParseFilter(f, &r));
   return r;
 }
@@ -425,6 +429,11 @@ void ConsumerRouteToJson(const ConsumerRoute& r, JsonWriter& w) {
   if (!r.previous_secret.empty()) w.Key("previous_secret_until").Int(r.previous_secret_until);
   w.Key("start").String(RouteEnumName(r.start));
   w.Key("enabled").Bool(r.enabled);
+  if (r.disable_after_ms > 0) w.Key("disable_after_ms").Int(r.disable_after_ms);
+  if (!r.disabled_reason.empty()) {
+    w.Key("disabled_reason").String(r.disabled_reason);
+    w.Key("disabled_at").Int(r.disabled_at);
+  }
   if (!r.filter.empty()) w.Key("filter").Raw(r.filter);
   WriteMeta(r.created_at, r.updated_at, w);
   w.EndObject();

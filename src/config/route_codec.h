@@ -30,6 +30,7 @@ inline constexpr int64_t kMaxDedupTtlHours = 10LL * 365 * 24;  // ten years
 inline constexpr size_t kMaxHeaders = 64;
 inline constexpr size_t kMaxRetrySchedule = 100;  // delays in retry.schedule_ms
 inline constexpr int64_t kMaxSecretOverlapMs = 30LL * 24 * 3'600'000;  // thirty days
+inline constexpr int64_t kMaxDisableAfterMs = 365LL * 24 * 3'600'000;  // a year
 
 // PUT /v1/routes/{event_type}/producer. `event_type` comes from the path; a body field
 // "event_type" must match it. Defaults: channel "embedded", topic = event_type,

@@ -112,8 +112,8 @@ Result<std::map<std::string, std::string>> HeadersFromJson(const std::string& js
 }
 
 // The settings column: {"filter": {...}, "retry_schedule_ms": [...], "secret_overlap_ms",
-// "previous_secret", "previous_secret_until"} (filter, schedule and previous secret only
-// when set).
+// "previous_secret", "previous_secret_until", "disable_after_ms", "disabled_reason",
+// "disabled_at"} (filter, schedule, previous secret and the disable fields only when set).
 std::string SettingsToJson(const ConsumerRoute& r) {
   std::string out;
   JsonWriter w(&out);
@@ -128,6 +128,11 @@ std::string SettingsToJson(const ConsumerRoute& r) {
   if (!r.previous_secret.empty()) {
     w.Key("previous_secret").String(r.previous_secret);
     w.Key("previous_secret_until").Int(r.previous_secret_until);
+  }
+  if (r.disable_after_ms > 0) w.Key("disable_after_ms").Int(r.disable_after_ms);
+  if (!r.disabled_reason.empty()) {
+    w.Key("disabled_reason").String(r.disabled_reason);
+    w.Key("disabled_at").Int(r.disabled_at);
   }
   w.EndObject();
   return out;
@@ -155,6 +160,11 @@ Status SettingsFromJson(const std::string& json, simdjson::dom::parser& parser, 
   int64_t until = 0;
   if (!object.at_key("previous_secret_until").get_int64().get(until))
     r->previous_secret_until = until;
+  int64_t v = 0;
+  if (!object.at_key("disable_after_ms").get_int64().get(v)) r->disable_after_ms = v;
+  std::string_view reason;
+  if (!object.at_key("disabled_reason").get_string().get(reason)) r->disabled_reason = reason;
+  if (!object.at_key("disabled_at").get_int64().get(v)) r->disabled_at = v;
   return Status::Ok();
 }
 

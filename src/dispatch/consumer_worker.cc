@@ -25,6 +25,7 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
   routes_ = std::move(routes);
   ++routes_gen_;
   CompileFilters();
+  ForgetStreaks();
   if (!initialized_) {
     InitPositions();
     // Redrives requested before a restart go on (the marks are removed when they end).

@@ -53,13 +53,28 @@
 
 namespace eragon::dispatch {
 
-// What the dispatcher reports to metrics; every member may be empty.
+// What the dispatcher reports to metrics and platform events; every member may be empty.
+// They are called while a worker's mutex is held (from the dispatcher's loop or a push
+// answer): each must return at once, never block, and never call into the dispatcher.
 struct DeliveryObserver {
   // `count` events of the consumer had this outcome: delivered | retry | dead |
   // skipped_duplicate | filtered (filtered ones are reported once per log read).
   std::function<void(const std::string& consumer, const char* outcome, uint64_t count)> outcome;
   // Seconds from the event's append to the log to its 2xx/ack.
   std::function<void(const std::string& consumer, double seconds)> latency;
+  // An event went dead for the consumer (its dead letter is in the worker's pending batch).
+  std::function<void(const std::string& consumer, const DeadLetter& dead)> dead_lettered;
+  // The consumer's circuit on `topic` opened (open) or closed at `at_ms`; `last_error` is
+  // the failure that opened it (empty when closing).
+  std::function<void(const std::string& consumer, const std::string& topic, bool open,
+                     int64_t at_ms, const std::string& last_error)>
+      circuit;
+  // Every attempt of route (event_type, consumer) has failed since `failing_since` (wall
+  // ms) for at least its disable_after_ms: the route should be disabled (asked once per
+  // streak; the streak ends with a success or a change of the route).
+  std::function<void(const std::string& event_type, const std::string& consumer,
+                     const std::string& reason, int64_t failing_since)>
+      disable;
 };
 
 struct WorkerContext {
@@ -205,6 +220,12 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // since the fetch.
   void RecordAttempt(const SlotKey& key, const Slot& slot, AttemptKind kind, int32_t status,
                      std::string_view error, int64_t now);
+  // worker_health.cc: what platform events and auto-disable need to know.
+  void AttemptFailed(Slot& slot, int64_t now);  // a push or pull attempt failed
+  void AttemptSucceeded(const Slot& slot);      // 2xx or ack
+  void ForgetStreaks();                         // SetRoutes: drop changed routes'
+  void ReportCircuit(bool open, int64_t now, const std::string& last_error);
+  void ReportDead(const DeadLetter& dead);
 
   const std::string consumer_;
   WorkerContext ctx_;
@@ -230,6 +251,15 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   std::vector<SlotKey> parked_;  // scratch: slots a DedupGate release hands back
   size_t in_flight_ = 0;
   int64_t next_send_ns_ = 0;  // rate limit
+  // Failing streaks of routes with disable_after_ms, by event type: since when every
+  // attempt failed (wall ms), the route version (updated_at) it counts for, and whether
+  // the disable was asked for. Empty unless such a route fails, so successes cost a test.
+  struct FailStreak {
+    int64_t since = 0;
+    int64_t route_updated_at = 0;
+    bool asked = false;
+  };
+  std::map<std::string, FailStreak, std::less<>> streaks_;
 
   std::vector<uint64_t> attempts_swept_;  // per partition: histories below are dropped
   std::atomic<bool> dirty_{true};

@@ -137,6 +137,7 @@ void Rig::Open() {
   d.deliveries = store.get();
   d.push = push.get();
   d.clock = &clock;
+  d.observer = observer;
   dispatcher = std::make_unique<Dispatcher>(std::move(d));
   dispatcher->Start();
 }

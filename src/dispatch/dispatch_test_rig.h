@@ -152,6 +152,7 @@ class Rig {
                                     int64_t ack_timeout_ms = 30'000);
 
   ManualClock clock;
+  DeliveryObserver observer;  // given to the Dispatcher at Open
   std::string dir;
   std::unique_ptr<config::ConfigStore> config;
   std::unique_ptr<channel::Channel> logs;

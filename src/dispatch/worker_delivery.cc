@@ -149,6 +149,7 @@ void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
     std::lock_guard lock(mu_);
     --in_flight_;
     const AnswerClass answer = ClassifyAnswer(result.status);
+    const bool was_open = retry_.circuit_open();
     // The probe is identified by its tag, not by its slot: after a replay or seek the
     // slot may be gone or hold another delivery, and the circuit must not wait forever
     // for a probe answer that was already dropped. Any 2xx: the endpoint is up.
@@ -167,6 +168,7 @@ void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
           Deliver(key, *slot, now);
           break;
         case AnswerClass::kRetryable:
+          AttemptFailed(*slot, now);
           if (probe) {
             retry_.ProbeFailed(now);
             slot->state = SlotState::kQueued;
@@ -179,11 +181,13 @@ void ConsumerWorker::OnPushDone(SlotKey key, uint64_t tag, PushResult result) {
         case AnswerClass::kDead:
           retry_.EndStreak();
           slot->last_error = ErrorOf(result);
+          AttemptFailed(*slot, now);
           if (probe) retry_.CloseCircuit();  // the endpoint answers: it is up
           Dead(key, *slot, now);
           break;
       }
     }
+    if (was_open && !retry_.circuit_open()) ReportCircuit(false, ctx_.clock->WallMs(), "");
   }
   RequestPump();
 }
@@ -202,6 +206,7 @@ void ConsumerWorker::OnRetryable(const SlotKey& key, Slot& slot, int32_t status,
     slot.state = SlotState::kQueued;
     window_.ready().push_back(key);
     OpenCircuit(now);
+    ReportCircuit(true, now, slot.last_error);
     return;
   }
   const config::ConsumerRoute* route = RouteOf(slot);
@@ -296,6 +301,7 @@ void ConsumerWorker::Deliver(const SlotKey& key, Slot& slot, int64_t now) {
     PutState(at, st);
   }
   Observe("delivered");
+  AttemptSucceeded(slot);
   if (ctx_.observer && ctx_.observer->latency && slot.log_ts > 0) {
     ctx_.observer->latency(consumer_, std::max<int64_t>(0, now - slot.log_ts) / 1000.0);
   }
@@ -318,6 +324,7 @@ void ConsumerWorker::Dead(const SlotKey& key, Slot& slot, int64_t now) {
     pending_.UnmarkRedrive(consumer_, topic_name(), slot.dead_key);
   }
   pending_.PutDead(consumer_, d);
+  ReportDead(d);
   if (at.partition != kRedrivePartition) {
     DeliveryState st;
     st.state = DeliveryStateKind::kDead;

@@ -25,6 +25,7 @@ void ConsumerWorker::ExpireLeases(int64_t now) {
 // route, dead after max_attempts, otherwise its retry is recorded (due delay_ms from now)
 // and true is returned for the caller to queue it.
 bool ConsumerWorker::RetryPull(const SlotKey& key, Slot& slot, int64_t now, int64_t delay_ms) {
+  AttemptFailed(slot, now);
   const config::ConsumerRoute* route = RouteOf(slot);
   if (route == nullptr) {
     Complete(key, slot);

@@ -21,11 +21,14 @@
 #include "http/http_server.h"
 #include "http/router.h"
 #include "index/id_index.h"
+#include "platform/platform_publisher.h"
+#include "platform/platform_routes.h"
 #include "saga/saga_engine.h"
 #include "schedule/scheduler.h"
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/metrics.h"
+#include "server/platform_hooks.h"
 #include "server/publisher.h"
 #include "server/route_admin.h"
 #include "server/route_cache.h"
@@ -49,6 +52,9 @@ struct App::Parts {
   std::shared_ptr<PushTargets> push_targets;  // shared with the push client
   std::unique_ptr<dispatch::PushClient> push;
   std::unique_ptr<Metrics> metrics;
+  // Platform events (src/platform): queued by the dispatcher (and others), stored through
+  // `publisher` on its own thread. Stopped after the dispatcher, before the HTTP server.
+  std::unique_ptr<platform::PlatformPublisher> platform;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::unique_ptr<Auth> auth;
   std::unique_ptr<RouteCache> routes;
@@ -115,21 +121,28 @@ Status SplitListen(const std::string& listen, std::string* host, uint16_t* port)
   return Status::Ok();
 }
 
-// Publishes `e` as `caller` and waits until it is durable (or refused).
-Status PublishAndWait(Publisher* publisher, const Caller& caller, Event e) {
+// Publishes `events` as `caller` and waits until they are durable (or refused).
+Status PublishAsAndWait(Publisher* publisher, const Caller& caller, std::vector<Event> events) {
   std::promise<Status> done;
   std::future<Status> result = done.get_future();
-  std::vector<Event> events;
-  events.push_back(std::move(e));
   publisher->Publish(caller, std::move(events), "",
                      [&done](Result<PublishReply> r) { done.set_value(r.status()); });
   return result.get();
 }
 
-// Publishes one schedule tick as the type's producer (an admin caller publishes as the
-// type's producer) and waits for the answer. A duplicate means the tick was stored before
-// (by this or another node, or before a crash), so it counts as fired; so does a conflict
-// (the tick's id is stored by the producer with the schedule's earlier data).
+// Publishes `events` as `service` (an admin caller publishes as each type's producer) and
+// waits for the answer. Duplicates are Ok.
+Status PublishAndWait(Publisher* publisher, const char* service, std::vector<Event> events) {
+  Caller caller;
+  caller.service = service;
+  caller.admin = true;
+  return PublishAsAndWait(publisher, caller, std::move(events));
+}
+
+// Publishes one schedule tick as the type's producer and waits for the answer. A
+// duplicate means the tick was stored before (by this or another node, or before a
+// crash), so it counts as fired; so does a conflict (the tick's id is stored by the
+// producer with the schedule's earlier data).
 Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
                         const config::Schedule& s, int64_t tick_ms) {
   Event e;
@@ -138,10 +151,9 @@ Status FireScheduleTick(Publisher* publisher, const std::string& install_secret,
   e.entity_id = s.entity_id;
   e.occurred_at = tick_ms;
   e.data = s.data;
-  Caller caller;
-  caller.service = "scheduler";
-  caller.admin = true;
-  Status st = PublishAndWait(publisher, caller, std::move(e));
+  std::vector<Event> events;
+  events.push_back(std::move(e));
+  Status st = PublishAndWait(publisher, "scheduler", std::move(events));
   return st.code() == Code::kConflict ? Status::Ok() : st;
 }
 
@@ -154,7 +166,7 @@ Status PublishSagaEvent(Publisher* publisher, const std::string& service, const 
   caller.service = service;
   caller.producer = true;
   caller.admin = service == "eragon";
-  Status st = PublishAndWait(publisher, caller, e);
+  Status st = PublishAsAndWait(publisher, caller, {e});
   if (st.code() == Code::kConflict) return Status::Ok();
   if (caller.admin && st.code() == Code::kUnknownEventType) return Status::Ok();
   return st;
@@ -247,6 +259,42 @@ std::string NodeId(const ServerOptions& options, uint16_t port) {
   return std::string(host) + ":" + std::to_string(port != 0 ? port : getpid());
 }
 
+// The platform events publisher, the dispatcher (its observer feeding metrics and
+// platform events) and the RouteAdmin, started in that order; the built-in platform
+// routes first.
+Status StartDelivery(App::Parts& p, const std::string& install_secret, const std::string& node) {
+  ERAGON_RETURN_IF_ERROR(platform::EnsurePlatformRoutes(p.store.get(), p.clock->WallMs()));
+  Publisher* publisher = p.publisher.get();
+  p.platform = std::make_unique<platform::PlatformPublisher>(
+      install_secret, [publisher](std::vector<Event> events) {
+        return PublishAndWait(publisher, "eragon", std::move(events));
+      });
+  p.platform->Start();
+  dispatch::Dispatcher::Deps dd;
+  dd.store = p.store.get();
+  dd.logs = p.logs.get();
+  dd.deliveries = p.deliveries.get();
+  dd.push = p.push.get();
+  dd.clock = p.clock;
+  dd.record_attempts = p.options.record_attempts;
+  dd.node = node;
+  Metrics* m = p.metrics.get();
+  dd.observer.outcome = [m](const std::string& consumer, const char* outcome, uint64_t count) {
+    m->DeliveryOutcome(consumer, outcome, count);
+  };
+  dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
+  App::Parts* raw = &p;
+  InstallPlatformHooks(&dd.observer, p.platform.get(), p.workers.get(),
+                       [raw] { return raw->route_admin.get(); });
+  p.dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
+  p.route_admin =
+      std::make_unique<RouteAdmin>(p.store.get(), p.routes.get(), p.logs.get(), p.ids.get(),
+                                   p.clock, p.dispatcher.get(), !p.options.kafka_brokers.empty());
+  p.dispatcher->Start();  // after route_admin: its hooks may disable routes through it
+  ERAGON_RETURN_IF_ERROR(RepublishDisabledRoutes(p.store.get(), p.platform.get()));
+  return Status::Ok();
+}
+
 http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::string& host,
                                     uint16_t port) {
   http::HttpServerOptions ho;
@@ -286,24 +334,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->workers = std::make_unique<WorkerPool>(2);
   p->publisher = std::make_unique<Publisher>(p->routes.get(), p->logs.get(), p->ids.get(), p->clock,
                                              p->metrics.get(), po, p->workers.get());
-  dispatch::Dispatcher::Deps dd;
-  dd.store = p->store.get();
-  dd.logs = p->logs.get();
-  dd.deliveries = p->deliveries.get();
-  dd.push = p->push.get();
-  dd.clock = p->clock;
-  dd.record_attempts = options.record_attempts;
-  dd.node = NodeId(options, port);
-  Metrics* m = p->metrics.get();
-  dd.observer.outcome = [m](const std::string& consumer, const char* outcome, uint64_t count) {
-    m->DeliveryOutcome(consumer, outcome, count);
-  };
-  dd.observer.latency = [m](const std::string&, double s) { m->DeliveryLatency(s); };
-  p->dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
-  p->dispatcher->Start();
-  p->route_admin =
-      std::make_unique<RouteAdmin>(p->store.get(), p->routes.get(), p->logs.get(), p->ids.get(),
-                                   p->clock, p->dispatcher.get(), !options.kafka_brokers.empty());
+  ERAGON_RETURN_IF_ERROR(StartDelivery(*p, install_secret, NodeId(options, port)));
   ApiDeps deps{p->store.get(),
                p->logs.get(),
                p->ids.get(),
@@ -398,6 +429,7 @@ Status App::Stop() {
   p_->dispatcher->Stop();
   if (p_->scheduler) p_->scheduler->Stop();  // publishes no more ticks
   if (p_->sagas) p_->sagas->Stop();          // publishes no more saga events
+  p_->platform->Stop();                      // stores what the dispatcher queued
   p_->http->Stop(std::chrono::milliseconds(p_->options.shutdown_grace_ms));
   p_->workers->Stop();
   p_->push->Stop();

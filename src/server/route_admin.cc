@@ -1,6 +1,7 @@
 #include "server/route_admin.h"
 
 #include "config/route_codec.h"
+#include "platform/platform_events.h"
 
 namespace eragon::server {
 
@@ -51,8 +52,22 @@ Status RouteAdmin::CheckTopicAgreement(const config::ProducerRoute& route) {
   return Status::Ok();
 }
 
+namespace {
+
+// The platform event types' producer routes are built in (src/platform): eragond
+// publishes them, so they can be neither replaced nor removed.
+Status RefuseBuiltIn(const std::string& event_type) {
+  if (!platform::IsPlatformEventType(event_type)) return Status::Ok();
+  return Status::Conflict("'" + event_type +
+                          "' is a platform event type: its producer route (producer eragon, "
+                          "topic eragon.platform) is built in and cannot be changed or removed");
+}
+
+}  // namespace
+
 Result<config::PutOutcome> RouteAdmin::PutProducer(config::ProducerRoute route,
                                                    config::ProducerRoute* stored) {
+  ERAGON_RETURN_IF_ERROR(RefuseBuiltIn(route.event_type));
   std::lock_guard lock(mu_);
   if (route.topic.empty()) route.topic = route.event_type;
   ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> old,
@@ -76,6 +91,7 @@ Result<config::PutOutcome> RouteAdmin::PutProducer(config::ProducerRoute route,
 }
 
 Status RouteAdmin::DeleteProducer(const std::string& event_type) {
+  ERAGON_RETURN_IF_ERROR(RefuseBuiltIn(event_type));
   std::lock_guard lock(mu_);
   ERAGON_ASSIGN_OR_RETURN(std::vector<config::ConsumerRoute> consumers,
                           store_->ListConsumers(event_type));
@@ -139,10 +155,37 @@ Result<config::PutOutcome> RouteAdmin::PutConsumer(config::ConsumerRoute route,
   route.created_at = old ? old->created_at : now;
   route.updated_at = now;
   RotateSecret(old ? &*old : nullptr, now, &route);
+  // Why the server disabled the route stays shown while it stays disabled.
+  if (!route.enabled && old && !old->enabled) {
+    route.disabled_reason = old->disabled_reason;
+    route.disabled_at = old->disabled_at;
+  }
   ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutConsumer(route));
   if (dispatcher_) dispatcher_->RoutesChanged();
   *stored = route;
   return outcome;
+}
+
+Result<std::optional<config::ConsumerRoute>> RouteAdmin::DisableConsumer(
+    const std::string& event_type, const std::string& consumer, const std::string& reason,
+    int64_t failing_since) {
+  std::lock_guard lock(mu_);
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::ConsumerRoute> route,
+                          store_->GetConsumer(event_type, consumer));
+  // Gone, already disabled, no longer asking for it, or changed since the streak began
+  // (an admin PUT, e.g. a re-enable, starts a new streak): nothing to do.
+  if (!route || !route->enabled || route->disable_after_ms <= 0 ||
+      route->updated_at > failing_since) {
+    return std::optional<config::ConsumerRoute>();
+  }
+  const int64_t now = clock_->WallMs();
+  route->enabled = false;
+  route->disabled_reason = reason;
+  route->disabled_at = now;
+  route->updated_at = now;
+  ERAGON_RETURN_IF_ERROR(store_->PutConsumer(*route).status());
+  if (dispatcher_) dispatcher_->RoutesChanged();
+  return route;
 }
 
 Status RouteAdmin::DeleteConsumer(const std::string& event_type, const std::string& consumer) {

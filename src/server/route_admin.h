@@ -9,6 +9,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "channel/channel.h"
@@ -35,6 +36,15 @@ class RouteAdmin {
   // The event type must have a producer destination (404 unknown_event_type).
   Result<config::PutOutcome> PutConsumer(config::ConsumerRoute route,
                                          config::ConsumerRoute* stored);
+  // Auto-disable (disable_after_ms): sets the route enabled = false with `reason` and
+  // disabled_at = now, durably, as an admin PUT would, and tells the dispatcher. Nothing
+  // (nullopt) when the route is gone, already disabled, has disable_after_ms 0, or was
+  // changed after `failing_since` (wall ms; the failing streak started before the change,
+  // e.g. before a re-enable). Returns the stored route when it disabled it.
+  Result<std::optional<config::ConsumerRoute>> DisableConsumer(const std::string& event_type,
+                                                               const std::string& consumer,
+                                                               const std::string& reason,
+                                                               int64_t failing_since);
   // Removes the route, then has the dispatcher forget what it leaves behind; an error of
   // that clean-up is returned (the route itself is gone).
   Status DeleteConsumer(const std::string& event_type, const std::string& consumer);

@@ -97,7 +97,7 @@ TEST_F(CliTest, RoutesServicesPublishAndGet) {
 
   ProcessResult list_json = Cli({"routes", "list", "--json"});
   ASSERT_EQ(list_json.exit_code, 0) << Show(list_json);
-  Json lj(list_json.out);
+  Json lj(WithoutPlatformRoutes(list_json.out));
   ASSERT_TRUE(lj.ok()) << Show(list_json);
   EXPECT_EQ(lj.Len({"producers"}), 1);
   EXPECT_EQ(lj.Int({"producers", "0", "partitions"}), 4);
@@ -324,6 +324,31 @@ TEST_F(CliTest, FilterRetryScheduleAndSecretOverlapAreSetAndShown) {
                                "--filter", R"({"data.total": [{"numeric": ["~", 1]}]})"});
   EXPECT_EQ(refused.exit_code, 1) << Show(refused);
   EXPECT_NE(refused.err.find("filter: data.total"), std::string::npos) << Show(refused);
+}
+
+// disable_after_ms is set by a flag, and `routes show` says why eragond disabled a route
+// (here: its endpoint refuses connections).
+TEST_F(CliTest, DisableAfterMsIsSetAndRoutesShowSaysWhyTheRouteWasDisabled) {
+  ASSERT_EQ(Cli({"routes", "set-producer", "cli_disabled", "--producer", "cli-service"}).exit_code,
+            0);
+  ProcessResult set =
+      Cli({"--json", "routes", "set-consumer", "cli_disabled", "flaky", "--url",
+           "http://127.0.0.1:9/hook", "--start", "earliest", "--max-attempts", "1000",
+           "--initial-backoff-ms", "20", "--max-backoff-ms", "50", "--disable-after-ms", "800"});
+  ASSERT_EQ(set.exit_code, 0) << Show(set);
+  EXPECT_EQ(Json(set.out).Int({"disable_after_ms"}), 800) << Show(set);
+  PublishOk(EventJson("cli_disabled", "e1", "{}"));
+  ProcessResult show;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        show = Cli({"routes", "show", "cli_disabled", "flaky"});
+        return show.out.find("disabled_reason: ") != std::string::npos;
+      },
+      std::chrono::seconds(15)))
+      << Show(show);
+  EXPECT_NE(show.out.find("enabled: false"), std::string::npos) << Show(show);
+  EXPECT_NE(show.out.find("every attempt failed for"), std::string::npos) << Show(show);
+  EXPECT_NE(show.out.find("disabled_at: "), std::string::npos) << Show(show);
 }
 
 }  // namespace

@@ -108,6 +108,27 @@ std::optional<std::string> RawEventData(const std::string& body) {
   return std::string(raw);
 }
 
+std::string WithoutPlatformRoutes(const std::string& routes_body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(routes_body).get(root)) return routes_body;
+  std::string out = "{\"producers\":[";
+  simdjson::dom::array producers;
+  bool first = true;
+  if (!root["producers"].get(producers)) {
+    for (simdjson::dom::element p : producers) {
+      std::string_view producer;
+      if (!p["producer"].get(producer) && producer == "eragon") continue;
+      out += (first ? "" : ",") + simdjson::minify(p);
+      first = false;
+    }
+  }
+  out += "],\"consumers\":";
+  simdjson::dom::element consumers;
+  out += root["consumers"].get(consumers) ? "[]" : simdjson::minify(consumers);
+  return out + "}";
+}
+
 std::string ErrorCode(const HttpReply& reply) {
   Json j(reply.body);
   if (!j.ok()) return "<body is not JSON>";

@@ -47,6 +47,10 @@ class Json {
 // appear in `body`, found by simdjson On-Demand after a full DOM validation.
 std::optional<std::string> RawEventData(const std::string& body);
 
+// A GET /v1/routes answer without the built-in platform event routes (producer `eragon`,
+// API.md "Platform events"), for tests that count or index the routes they made.
+std::string WithoutPlatformRoutes(const std::string& routes_body);
+
 // The error code of an API error answer, or a description of why it is not one.
 std::string ErrorCode(const HttpReply& reply);
 // "status body" for failure messages.
