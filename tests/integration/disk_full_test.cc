@@ -171,6 +171,13 @@ class DiskFullTest : public ::testing::Test {
     return got;
   }
 
+  void RefusedOnAFullDisk(HttpClient& admin);
+  void ResumesOnceSpaceIsFreed(HttpClient& admin);
+  void AllReadableAndDelivered(HttpClient& admin);
+
+  static constexpr const char* kRoutePath = "/v1/routes/second_type/producer";
+  static constexpr const char* kRouteBody = R"({"producer":"df-producer","topic":"second"})";
+
   std::string mount_;
   bool mounted_ = false;
   std::unique_ptr<ServerProcess> server_;
@@ -181,7 +188,96 @@ class DiskFullTest : public ::testing::Test {
   int answers_507_ = 0;
   int64_t first_507_free_ = -1;
   int round_ = 0;
+  std::map<std::string, int> got_;  // ids the consumer received, and how often
 };
+
+// 2. Full to the last byte: publishing stays 507, a route PUT is 507 and not applied, acks
+//    are 200 or 507 (never another code), reads still work.
+void DiskFullTest::RefusedOnAFullDisk(HttpClient& admin) {
+  ASSERT_TRUE(FillToTheLastByte()) << "free: " << FreeBytes();
+  HttpReply p = Admin(admin, "POST", "/v1/events", EventBody("full-1"));
+  EXPECT_API_ERROR(p, 507, "storage_full");
+  HttpReply put = Admin(admin, "PUT", kRoutePath, kRouteBody);
+  EXPECT_API_ERROR(put, 507, "storage_full");
+  EXPECT_EQ(Admin(admin, "GET", kRoutePath).status, 404) << "a failed PUT was applied";
+  // A short lease: what an ack refused with 507 leaves unacked comes back below.
+  HttpReply fetch = Admin(admin, "POST", std::string("/v1/consumers/") + kConsumer + "/fetch",
+                          R"({"max":50,"wait_ms":100,"ack_timeout_ms":1000})");
+  EXPECT_EQ(fetch.status, 200) << Describe(fetch);
+  Json fetched(fetch.body);
+  std::string acks;
+  std::vector<std::string> fetched_ids;
+  for (int64_t i = 0, n = fetched.Len({"messages"}); i < n; ++i) {
+    const std::string k = std::to_string(i);
+    acks += (acks.empty() ? "" : ",") + Quote(fetched.Str({"messages", k, "ack_id"}));
+    fetched_ids.push_back(fetched.Str({"messages", k, "event", "id"}));
+  }
+  ASSERT_FALSE(fetched_ids.empty());
+  HttpReply ack = Admin(admin, "POST", std::string("/v1/consumers/") + kConsumer + "/ack",
+                        "{\"ack_ids\":[" + acks + "]}");
+  EXPECT_TRUE(ack.status == 200 || (ack.status == 507 && ErrorCode(ack) == "storage_full"))
+      << Describe(ack);
+  std::cerr << "ack with the disk full: " << Describe(ack) << "\n";
+  // The consumer got these (an ack refused with 507 may bring them again: at-least-once).
+  for (const std::string& id : fetched_ids) ++got_[id];
+  EXPECT_EQ(Admin(admin, "GET", "/v1/events/" + *published_.begin()).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the dispatcher's writes
+  ASSERT_TRUE(Alive()) << server_->Logs();
+}
+
+// 3. Space comes back: publishing resumes by itself within a few seconds, the route PUT
+//    works.
+void DiskFullTest::ResumesOnceSpaceIsFreed(HttpClient& admin) {
+  ASSERT_EQ(unlink(Ballast().c_str()), 0);
+  const auto freed = std::chrono::steady_clock::now();
+  int attempt = 0;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const std::string id = "after-" + std::to_string(attempt++);
+        HttpReply r = Admin(admin, "POST", "/v1/events", EventBody(id));
+        if (r.status == 202) published_.insert(id);
+        if (r.status != 202 && r.status != 507) ADD_FAILURE() << Describe(r);
+        return r.status == 202;
+      },
+      std::chrono::seconds(10)));
+  std::cerr << "publishing resumed "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - freed)
+                   .count()
+            << " ms after the ballast was deleted\n";
+  EXPECT_TRUE(WaitFor([&] { return Admin(admin, "PUT", kRoutePath, kRouteBody).status == 201; },
+                      std::chrono::seconds(10)));
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = "later-" + std::to_string(i);
+    HttpReply r = Admin(admin, "POST", "/v1/events", EventBody(id));
+    EXPECT_EQ(r.status, 202) << Describe(r);
+    if (r.status == 202) published_.insert(id);
+  }
+  EXPECT_TRUE(bad_.empty()) << bad_.front();
+}
+
+// 4. Everything 202'd is readable and delivered (at least once; nothing else).
+void DiskFullTest::AllReadableAndDelivered(HttpClient& admin) {
+  int unreadable = 0;
+  for (const std::string& id : published_) {
+    if (Admin(admin, "GET", "/v1/events/" + id).status != 200) ++unreadable;
+  }
+  EXPECT_EQ(unreadable, 0) << "of " << published_.size() << " 202'd events";
+  std::set<std::string> rest;
+  for (const std::string& id : published_) {
+    if (got_.count(id) == 0) rest.insert(id);
+  }
+  for (const auto& [id, n] : Consume(admin, rest, std::chrono::seconds(120))) got_[id] += n;
+  size_t missing = 0, redelivered = 0;
+  for (const std::string& id : published_) missing += got_.count(id) == 0 ? 1 : 0;
+  for (const auto& [id, n] : got_) {
+    EXPECT_EQ(published_.count(id), 1u) << "delivered but never 202'd: " << id;
+    redelivered += n > 1 ? 1 : 0;
+  }
+  EXPECT_EQ(missing, 0u) << "of " << published_.size();
+  std::cerr << published_.size() << " events 202'd in all, " << answers_507_ << " answers 507, "
+            << redelivered << " delivered more than once\n";
+}
 
 // Publishing into a filling disk answers 507 before the disk is full and nothing else;
 // with the disk full to the last byte, a route PUT (SQLite) and acks (RocksDB) fail with
@@ -211,90 +307,12 @@ TEST_F(DiskFullTest, FullDiskAnswers507AndEverythingResumesByItselfOnceSpaceIsFr
   ASSERT_TRUE(Alive()) << server_->Logs();
   const size_t published_before_full = published_.size();
 
-  // 2. Full to the last byte: publishing stays 507, a route PUT is 507 and not applied,
-  //    acks are 200 or 507 (never another code), reads still work.
-  ASSERT_TRUE(FillToTheLastByte()) << "free: " << FreeBytes();
-  HttpReply p = Admin(admin, "POST", "/v1/events", EventBody("full-1"));
-  EXPECT_API_ERROR(p, 507, "storage_full");
-  const std::string route_path = "/v1/routes/second_type/producer";
-  const std::string route_body = R"({"producer":"df-producer","topic":"second"})";
-  HttpReply put = Admin(admin, "PUT", route_path, route_body);
-  EXPECT_API_ERROR(put, 507, "storage_full");
-  EXPECT_EQ(Admin(admin, "GET", route_path).status, 404) << "a failed PUT was applied";
-  // A short lease: what an ack refused with 507 leaves unacked comes back below.
-  HttpReply fetch = Admin(admin, "POST", std::string("/v1/consumers/") + kConsumer + "/fetch",
-                          R"({"max":50,"wait_ms":100,"ack_timeout_ms":1000})");
-  EXPECT_EQ(fetch.status, 200) << Describe(fetch);
-  Json fetched(fetch.body);
-  std::string acks;
-  std::vector<std::string> fetched_ids;
-  for (int64_t i = 0, n = fetched.Len({"messages"}); i < n; ++i) {
-    const std::string k = std::to_string(i);
-    acks += (acks.empty() ? "" : ",") + Quote(fetched.Str({"messages", k, "ack_id"}));
-    fetched_ids.push_back(fetched.Str({"messages", k, "event", "id"}));
-  }
-  ASSERT_FALSE(fetched_ids.empty());
-  HttpReply ack = Admin(admin, "POST", std::string("/v1/consumers/") + kConsumer + "/ack",
-                        "{\"ack_ids\":[" + acks + "]}");
-  EXPECT_TRUE(ack.status == 200 || (ack.status == 507 && ErrorCode(ack) == "storage_full"))
-      << Describe(ack);
-  std::cerr << "ack with the disk full: " << Describe(ack) << "\n";
-  // The consumer got these (an ack refused with 507 may bring them again: at-least-once).
-  std::map<std::string, int> got;
-  for (const std::string& id : fetched_ids) ++got[id];
-  EXPECT_EQ(Admin(admin, "GET", "/v1/events/" + *published_.begin()).status, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the dispatcher's writes
-  ASSERT_TRUE(Alive()) << server_->Logs();
-
-  // 3. Space comes back: publishing resumes by itself within a few seconds.
-  ASSERT_EQ(unlink(Ballast().c_str()), 0);
-  const auto freed = std::chrono::steady_clock::now();
-  int attempt = 0;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        const std::string id = "after-" + std::to_string(attempt++);
-        HttpReply r = Admin(admin, "POST", "/v1/events", EventBody(id));
-        if (r.status == 202) published_.insert(id);
-        if (r.status != 202 && r.status != 507) ADD_FAILURE() << Describe(r);
-        return r.status == 202;
-      },
-      std::chrono::seconds(10)));
-  std::cerr << "publishing resumed "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now() - freed)
-                   .count()
-            << " ms after the ballast was deleted\n";
-  EXPECT_TRUE(WaitFor([&] { return Admin(admin, "PUT", route_path, route_body).status == 201; },
-                      std::chrono::seconds(10)));
-  for (int i = 0; i < 50; ++i) {
-    const std::string id = "later-" + std::to_string(i);
-    HttpReply r = Admin(admin, "POST", "/v1/events", EventBody(id));
-    EXPECT_EQ(r.status, 202) << Describe(r);
-    if (r.status == 202) published_.insert(id);
-  }
-  EXPECT_TRUE(bad_.empty()) << bad_.front();
-
-  // 4. Everything 202'd is readable and delivered (at least once; nothing else).
-  int unreadable = 0;
-  for (const std::string& id : published_) {
-    if (Admin(admin, "GET", "/v1/events/" + id).status != 200) ++unreadable;
-  }
-  EXPECT_EQ(unreadable, 0) << "of " << published_.size() << " 202'd events";
-  std::set<std::string> rest;
-  for (const std::string& id : published_) {
-    if (got.count(id) == 0) rest.insert(id);
-  }
-  for (const auto& [id, n] : Consume(admin, rest, std::chrono::seconds(120))) got[id] += n;
-  size_t missing = 0, redelivered = 0;
-  for (const std::string& id : published_) missing += got.count(id) == 0 ? 1 : 0;
-  for (const auto& [id, n] : got) {
-    EXPECT_EQ(published_.count(id), 1u) << "delivered but never 202'd: " << id;
-    redelivered += n > 1 ? 1 : 0;
-  }
-  EXPECT_EQ(missing, 0u) << "of " << published_.size();
-  std::cerr << published_before_full << " events 202'd before the disk was full, "
-            << published_.size() << " in all, " << answers_507_ << " answers 507, " << redelivered
-            << " delivered more than once\n";
+  RefusedOnAFullDisk(admin);
+  if (HasFatalFailure()) return;
+  ResumesOnceSpaceIsFreed(admin);
+  if (HasFatalFailure()) return;
+  AllReadableAndDelivered(admin);
+  std::cerr << published_before_full << " events 202'd before the disk was full\n";
   ASSERT_TRUE(Alive());
   Result<int> code = server_->Stop();
   ASSERT_TRUE(code.ok()) << code.status().ToString();
