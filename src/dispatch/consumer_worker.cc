@@ -59,14 +59,18 @@ void ConsumerWorker::RequestPump() {
 }
 
 // Writes the pending batch, then lets copies waiting for its dedup claims look again. A
-// failed write is not retried: those events may be delivered again (at-least-once), and
-// the dispatcher does not commit positions past them (its Sync fails too).
+// batch refused for want of space is kept and tried again by a later Pump (a second
+// later: no spinning), so it is written once space is back; any other failed write is not
+// retried: those events may be delivered again (at-least-once). Either way the
+// dispatcher does not commit positions past them (TakeCommitted reports none).
 Status ConsumerWorker::FlushPending(bool sync) {
   Status st = Status::Ok();
   if (!pending_.empty()) {
     st = ctx_.store->Write(pending_, sync);
-    pending_.Clear();
+    pending_refused_ = st.code() == Code::kStorageFull;
+    if (!pending_refused_) pending_.Clear();
   }
+  if (pending_refused_) return st;  // the dedup claims are not written: copies wait
   dedup_.Written(&parked_);
   RequeueParked();
   return st;
@@ -295,8 +299,9 @@ void ConsumerWorker::Complete(const SlotKey& key, Slot& slot) {
 std::vector<channel::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
   std::lock_guard lock(mu_);
   // The states of every event below the positions reported here are in pending_ or
-  // written: write them, so the dispatcher's Sync covers them before the commit.
-  FlushPending(false).ok();
+  // written: write them, so the dispatcher's Sync covers them before the commit. Not
+  // written (a full disk): no position moves past them.
+  if (!FlushPending(false).ok()) return {};
   std::vector<channel::PositionStore::Entry> out;
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
     PartitionWindow& part = window_.partition(p);

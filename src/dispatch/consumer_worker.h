@@ -248,7 +248,8 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // FlushAcks, TakeCommitted, StateOf, Replay, Seek), never after a position that passes
   // it is committed. The dedup keys claimed in it stay held (DedupGate) until it is written.
   DeliveryBatch pending_;
-  std::vector<SlotKey> parked_;  // scratch: slots a DedupGate release hands back
+  bool pending_refused_ = false;  // the store refused pending_ for want of space: kept
+  std::vector<SlotKey> parked_;   // scratch: slots a DedupGate release hands back
   size_t in_flight_ = 0;
   int64_t next_send_ns_ = 0;  // rate limit
   // Failing streaks of routes with disable_after_ms, by event type: since when every

@@ -1,6 +1,9 @@
 #include "dispatch/rocks_delivery_store.h"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 
 #include <rocksdb/compaction_filter.h>
@@ -12,6 +15,8 @@
 
 #include "core/byte_order.h"
 #include "core/event_codec.h"
+#include "core/rocksdb_logger.h"
+#include "eragon/env.h"
 
 namespace eragon::dispatch {
 namespace {
@@ -129,6 +134,12 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IOError("delivery store " + std::string(what) + ": " + s.ToString());
 }
 
+// A write's status: ENOSPC is StorageFull (507), everything else IOError (503).
+Status FromRocksWrite(const rocksdb::Status& s, std::string_view what) {
+  if (!s.IsNoSpace()) return FromRocks(s, what);
+  return Status::StorageFull("delivery store " + std::string(what) + ": " + s.ToString());
+}
+
 std::string PrefixEnd(std::string prefix) {
   prefix.back() = '\x01';  // the prefix ends in '\0': this is the next key after all of it
   return prefix;
@@ -179,7 +190,7 @@ class AttemptsMerge : public rocksdb::MergeOperator {
 }  // namespace
 
 struct RocksDeliveryStore::Impl {
-  explicit Impl(Clock* clock) : filter(clock) {}
+  Impl(Clock* clock, std::string dir) : filter(clock), dir(std::move(dir)) {}
   ~Impl() { delete db; }  // before the filter it uses
   ExpiredDedupFilter filter;
   rocksdb::DB* db = nullptr;
@@ -192,13 +203,67 @@ struct RocksDeliveryStore::Impl {
   uint64_t synced = 0;   // every ticket up to this one is durable
   bool syncing = false;  // an fsync is running (outside sync_mu)
   Status sync_failure;   // sticky: the first failed fsync, never retried
+
+  // A write RocksDB refused for want of space: ENOSPC in a WAL append or a flush stops
+  // its writes (its background error) until DB::Resume(), which writes the memtables
+  // out to new files and starts a new WAL, so nothing relies on the file that failed
+  // (not even on pages a failed fsync may have dropped: the data comes from memory).
+  // The next write asks for it first; while the disk stays full that fails at once, and
+  // is answered 507. Any other failure is not resumed (fail-stop until a restart).
+  std::atomic<bool> refused{false};
+  Status Apply(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* wb, std::string_view what) {
+    if (SpaceLow()) {
+      return Status::StorageFull("delivery store " + std::string(what) + ": less than " +
+                                 std::to_string(kReserveBytes >> 20) + " MiB free in " + dir);
+    }
+    rocksdb::Status s = refused.load() ? db->Resume() : rocksdb::Status::OK();
+    if (s.ok()) s = db->Write(wo, wb);
+    if (s.IsNoSpace() && !refused.load()) {
+      fprintf(stderr, "eragond: delivery store: %s (resumed once space is freed)\n",
+              s.ToString().c_str());
+    }
+    refused.store(s.IsNoSpace());  // other failures stay: fail-stop until a restart
+    return FromRocksWrite(s, what);
+  }
+  // Writes are refused (StorageFull) while the disk has less than kReserveBytes free,
+  // before RocksDB meets ENOSPC: a WAL append that fails leaves the WAL's file in error
+  // until RocksDB drops that file (Resume() below is the fallback). Checked at most every
+  // kSpaceCheckMs of the steady clock (not the store's: tests stand theirs still), so a
+  // write costs a clock read.
+  static constexpr uint64_t kReserveBytes = 4 << 20;
+  static constexpr int64_t kSpaceCheckMs = 100;
+  const std::string dir;
+  std::atomic<int64_t> space_checked_ms{-kSpaceCheckMs};
+  std::atomic<bool> space_low{false};
+  bool SpaceLow() {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    int64_t last = space_checked_ms.load(std::memory_order_relaxed);
+    if (now - last >= kSpaceCheckMs && space_checked_ms.compare_exchange_strong(last, now)) {
+      Result<DiskSpace> space = Env::Default()->GetDiskSpace(dir);
+      space_low.store(space.ok() && space->free_bytes < kReserveBytes);
+    }
+    return space_low.load(std::memory_order_relaxed);
+  }
+
+  // After a refused write the WAL's file is in error and must not be synced (Debian's
+  // RocksDB asserts: the process aborts). Resume() is then the sync: the memtables are
+  // written out to new, synced files. While the disk stays full: StorageFull.
+  Status ResumeIfRefused(std::string_view what) {
+    if (!refused.load()) return Status::Ok();
+    rocksdb::Status s = db->Resume();
+    if (s.ok()) refused.store(false);
+    return FromRocksWrite(s, what);
+  }
 };
 
 Result<std::unique_ptr<RocksDeliveryStore>> RocksDeliveryStore::Open(const std::string& dir,
                                                                      Clock* clock) {
-  auto impl = std::make_unique<Impl>(clock != nullptr ? clock : Clock::System());
+  auto impl = std::make_unique<Impl>(clock != nullptr ? clock : Clock::System(), dir);
   rocksdb::Options options;
   options.create_if_missing = true;
+  options.info_log = std::make_shared<StderrRocksLogger>("delivery store");  // no LOG file
   options.write_buffer_size = 32 << 20;
   options.compaction_filter = &impl->filter;
   options.merge_operator = std::make_shared<AttemptsMerge>();
@@ -261,7 +326,7 @@ Status RocksDeliveryStore::Write(const DeliveryBatch& batch, bool sync) {
   });
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(impl_->db->Write(wo, &wb), "write");
+  return impl_->Apply(wo, &wb, "write");
 }
 
 // One fsync for every caller that arrives while another runs: a caller whose ticket a
@@ -282,12 +347,13 @@ Status RocksDeliveryStore::Sync() {
   im.syncing = true;
   const uint64_t covers = im.tickets;
   lock.unlock();
-  Status st = FromRocks(im.db->SyncWAL(), "sync");
+  Status st = im.ResumeIfRefused("sync");
+  if (st.ok()) st = FromRocks(im.db->SyncWAL(), "sync");
   lock.lock();
   im.syncing = false;
   if (st.ok()) {
     im.synced = covers;
-  } else {
+  } else if (st.code() != Code::kStorageFull) {  // a full disk is not a failed fsync
     im.sync_failure = st;
   }
   im.sync_cv.notify_all();
@@ -420,11 +486,10 @@ Status RocksDeliveryStore::RemoveAttempts(const std::string& consumer, const std
 Status RocksDeliveryStore::RemoveStates(const std::string& consumer, const std::string& topic,
                                         uint32_t partition, uint64_t from, uint64_t to) {
   if (from >= to) return Status::Ok();
-  rocksdb::WriteOptions wo;
-  return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(),
-                                          StateKey(consumer, topic, partition, from),
-                                          StateKey(consumer, topic, partition, to)),
-                   "remove states");
+  rocksdb::WriteBatch wb;
+  wb.DeleteRange(StateKey(consumer, topic, partition, from),
+                 StateKey(consumer, topic, partition, to));
+  return impl_->Apply({}, &wb, "remove states");
 }
 
 Status RocksDeliveryStore::RemoveConsumerType(const std::string& consumer,
@@ -434,7 +499,7 @@ Status RocksDeliveryStore::RemoveConsumerType(const std::string& consumer,
     std::string p = Prefix(kind, consumer, event_type);
     wb.DeleteRange(p, PrefixEnd(p));
   }
-  return FromRocks(impl_->db->Write({}, &wb), "remove consumer type");
+  return impl_->Apply({}, &wb, "remove consumer type");
 }
 
 Status RocksDeliveryStore::RemoveConsumerTopic(const std::string& consumer,
@@ -444,12 +509,13 @@ Status RocksDeliveryStore::RemoveConsumerTopic(const std::string& consumer,
     std::string p = Prefix(kind, consumer, topic);
     wb.DeleteRange(p, PrefixEnd(p));
   }
-  return FromRocks(impl_->db->Write({}, &wb), "remove consumer topic");
+  return impl_->Apply({}, &wb, "remove consumer topic");
 }
 
 Status RocksDeliveryStore::Close() {
   if (impl_->db == nullptr) return Status::Ok();
-  Status st = FromRocks(impl_->db->FlushWAL(true), "flush");
+  Status st = impl_->ResumeIfRefused("close");
+  if (st.ok()) st = FromRocks(impl_->db->FlushWAL(true), "flush");
   delete impl_->db;
   impl_->db = nullptr;
   return st;

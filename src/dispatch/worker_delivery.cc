@@ -38,7 +38,8 @@ int64_t ConsumerWorker::Pump() {
   // What this pass changed (a lease expired into a dead letter, a duplicate skipped) is
   // written by the next Pump: ask for it at once, or it would wait for an unrelated wake-up
   // (the next position commit; never, with a clock that stands still).
-  if (!pending_.empty()) next = std::min(next, now);
+  // A batch the store refused for want of space is tried again a second later.
+  if (!pending_.empty()) next = std::min(next, pending_refused_ ? now + 1000 : now);
   pump_at_.store(next, std::memory_order_release);
   return next;
 }

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -19,6 +21,7 @@
 #include "core/byte_order.h"
 #include "core/event_codec.h"
 #include "core/hash.h"
+#include "core/rocksdb_logger.h"
 #include "core/thread_name.h"
 
 namespace eragon::index {
@@ -29,6 +32,9 @@ constexpr size_t kStripes = 64;
 // first one arrived.
 constexpr size_t kWakeBatch = 1024;
 constexpr std::chrono::milliseconds kBatchDelay{2};
+// After RocksDB refused a batch (its disk full, or stopped by a failed flush), the writer
+// waits this long before it asks RocksDB to resume and tries the batch again.
+constexpr std::chrono::seconds kRetryDelay{1};
 constexpr uint8_t kValueVersion = 1;
 
 // Ids are scoped per producer: the key is "k/<id>/<producer>" (neither holds a '/'), so
@@ -106,7 +112,8 @@ std::optional<Entry> DecodeEntry(std::string_view v) {
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
-  return Status::IOError("id index " + std::string(what) + ": " + s.ToString());
+  std::string m = "id index " + std::string(what) + ": " + s.ToString();
+  return s.IsNoSpace() ? Status::StorageFull(std::move(m)) : Status::IOError(std::move(m));
 }
 
 }  // namespace
@@ -169,7 +176,7 @@ class IdIndex::Impl {
   std::optional<Entry> Lookup(const std::string& id, const std::string& producer);
   bool Retained(const Location& loc);
   void WriterLoop();
-  void WriteBatchOf(std::vector<Pending>& batch);
+  bool WriteBatchOf(std::vector<Pending>& batch);
   Status IndexPartition(channel::Topic* topic, uint32_t partition);
 
   rocksdb::DB* db_;
@@ -185,6 +192,7 @@ class IdIndex::Impl {
   bool writer_idle_ = false;  // waiting for a first entry (not filling a batch)
   bool stopping_ = false;
   std::thread writer_;
+  bool refused_ = false;  // the writer's last batch was refused: Resume() before the next
   bool closed_ = false;
 };
 
@@ -330,15 +338,23 @@ void IdIndex::Impl::WriterLoop() {
     std::vector<Pending> batch;
     batch.swap(queue_);
     lock.unlock();
-    WriteBatchOf(batch);
+    const bool written = WriteBatchOf(batch);
     lock.lock();
+    if (!written) {
+      // The ids stay in memory (Claim and Find see them) and go again with the next
+      // batch, a moment later; at Close they are left to the next Open's catch-up.
+      queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
+                    std::make_move_iterator(batch.end()));
+      if (queue_cv_.wait_for(lock, kRetryDelay, [&] { return stopping_; })) return;
+    }
   }
 }
 
 // Writes one RocksDB batch with the entries (in key order: the memtable's skip list
 // inserts a run of ascending keys cheaply) and the per-partition checkpoints they
 // advance, then drops the entries from memory (RocksDB answers for them from now on).
-void IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
+// False when RocksDB refused the batch (the entries stay in memory).
+bool IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
   std::sort(batch.begin(), batch.end(), [](const Pending& a, const Pending& b) {
     return std::tie(a.id, a.entry.producer) < std::tie(b.id, b.entry.producer);
   });
@@ -360,17 +376,22 @@ void IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
   }
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;  // the log is the WAL: Open() re-indexes past the checkpoints
-  rocksdb::Status s = db_->Write(wo, &wb);
-  if (!s.ok()) {
-    // Without the entries in RocksDB the ids must stay in memory to keep dedup exact;
-    // the next Open() re-indexes them from the log.
-    return;
+  // A refused write (ENOSPC in a flush stops RocksDB's writes: its background error) is
+  // tried again after Resume(), which writes the memtable out to new files. Publishing
+  // never waits for this: the log is the write-ahead log of the index.
+  rocksdb::Status s = refused_ ? db_->Resume() : rocksdb::Status::OK();
+  if (s.ok()) s = db_->Write(wo, &wb);
+  if (!s.ok() && !refused_) {
+    fprintf(stderr, "eragond: id index: %s (tried again every second)\n", s.ToString().c_str());
   }
+  refused_ = s.IsNoSpace();  // only a full disk is resumed; other failures fail-stop
+  if (!s.ok()) return false;
   for (const Pending& p : batch) {
     Stripe& stripe = StripeOf(p.id);
     std::lock_guard lock(stripe.mu);
     stripe.recent.erase(ScratchRecentKey(p.id, p.entry.producer));
   }
+  return true;
 }
 
 // Version 1 keyed an id alone ("i/<id>"; its value already names the producer). Rewrites
@@ -472,6 +493,7 @@ Status IdIndex::Impl::Close() {
 Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, channel::Channel* logs) {
   rocksdb::Options options;
   options.create_if_missing = true;
+  options.info_log = std::make_shared<StderrRocksLogger>("id index");  // no LOG file
   options.write_buffer_size = 32 << 20;
   options.max_background_jobs = 2;
   rocksdb::BlockBasedTableOptions table;

@@ -188,5 +188,29 @@ TEST(Durability, NoSpaceForANewSegmentIsStorageFullAndRecoversWithoutARestart) {
   EXPECT_EQ(ReadAll(f.log->FindTopic("t"), 0).size(), 3u);
 }
 
+// A positions write that fails with ENOSPC (no fsync ran) is cut off and the store stays
+// writable: the commit answers StorageFull, the next one succeeds, and a reopen reads
+// the latest position with no torn record in between. Any other write error still turns
+// the store read-only.
+TEST(Durability, NoSpaceForAPositionIsStorageFullAndRecoversWithoutARestart) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  PositionStore* ps = f.log->positions();
+  ASSERT_TRUE(ps->Commit(std::vector{PositionStore::Entry{"t", "c", 0, 5}}).ok());
+  f.env->SetWriteError(Status::StorageFull("pwrite: No space left on device"));
+  EXPECT_EQ(ps->Commit(std::vector{PositionStore::Entry{"t", "c", 0, 7}}).code(),
+            Code::kStorageFull);
+  EXPECT_EQ(ps->Get("t", "c", 0), 5u);
+  f.env->SetWriteError(Status::Ok());
+  ASSERT_TRUE(ps->Commit(std::vector{PositionStore::Entry{"t", "c", 0, 9}}).ok());
+  f.env->SetWriteError(Status::IOError("pwrite: Input/output error"));
+  EXPECT_EQ(ps->Commit(std::vector{PositionStore::Entry{"t", "c", 0, 11}}).code(), Code::kReadOnly);
+  f.env->SetWriteError(Status::Ok());
+  EXPECT_EQ(ps->Commit(std::vector{PositionStore::Entry{"t", "c", 0, 12}}).code(), Code::kReadOnly);
+  f.Crash();
+  ASSERT_TRUE(f.Open().ok());
+  EXPECT_EQ(f.log->positions()->Get("t", "c", 0), 9u);
+}
+
 }  // namespace
 }  // namespace eragon::log

@@ -136,16 +136,18 @@ Status FilePositionStore::Submit(Writer* w) {
   const uint64_t at = file_size_;
   l.unlock();
   Status s = file_->Write(at, data);
+  const bool write_failed = !s.ok();
   if (s.ok()) s = file_->Sync();
   l.lock();
   if (s.ok()) {
     file_size_ += data.size();
     for (Writer* x : group) Apply(*x);
-  } else {
+  } else if (!(write_failed && s.code() == Code::kStorageFull && file_->Truncate(at).ok())) {
     health_ = Status::ReadOnly("positions store " + path_ +
                                " is read-only after a failed write or fsync: " + s.ToString());
     s = health_;
-  }
+  }  // else ENOSPC writing (no fsync ran): the torn bytes are cut off, the commits fail
+     // with StorageFull and the store stays writable, so commits resume once space is freed
   for (Writer* x : group) {
     writers_.pop_front();
     x->status = s;

@@ -78,9 +78,9 @@ ServerProcess::ServerProcess(std::string binary, std::vector<std::string> extra_
 
 ServerProcess::~ServerProcess() {
   Kill();
-  if (!data_dir_.empty() && !std::getenv("ERAGON_TEST_KEEP_DATA")) {
+  if (!temp_root_.empty() && !std::getenv("ERAGON_TEST_KEEP_DATA")) {
     std::error_code ignored;
-    std::filesystem::remove_all(std::filesystem::path(data_dir_).parent_path(), ignored);
+    std::filesystem::remove_all(temp_root_, ignored);
   }
 }
 
@@ -98,7 +98,8 @@ Status ServerProcess::Start() {
   if (data_dir_.empty()) {
     std::string root = TempRoot();
     if (root.empty()) return Status::FromErrno("mkdtemp", "/tmp", errno);
-    data_dir_ = root + "/data";
+    temp_root_ = root;
+    data_dir_ = own_data_dir_.empty() ? root + "/data" : own_data_dir_;
     stderr_path_ = root + "/eragond.stderr";
     stdout_path_ = root + "/eragond.stdout";
   }

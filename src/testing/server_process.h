@@ -41,6 +41,11 @@ class ServerProcess {
   // Stop() or Kill(), then Start() on the same data dir (on a new port, unless --listen).
   Status Restart(bool kill = false);
 
+  // Runs eragond on `dir` (e.g. a small filesystem the test mounted) instead of a fresh
+  // <temp>/data; its logs stay in the temp dir. The destructor leaves `dir` alone.
+  // REQUIRES: before the first Start().
+  void UseDataDir(std::string dir) { own_data_dir_ = std::move(dir); }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   const std::string& url() const { return url_; }  // http[s]://127.0.0.1:PORT
@@ -59,6 +64,8 @@ class ServerProcess {
   std::string binary_;
   std::vector<std::string> extra_args_;
   std::string data_dir_;
+  std::string own_data_dir_;  // UseDataDir's, or ""
+  std::string temp_root_;     // logs (and the data dir unless UseDataDir)
   std::string stderr_path_;
   std::string stdout_path_;
   std::string url_;
