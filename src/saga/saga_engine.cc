@@ -18,14 +18,24 @@ constexpr int64_t kRetryMs = 1000;        // publishes that failed (no route, di
 }  // namespace
 
 void AppendSagaMetrics(const SagaEngineStats& s, std::string* out) {
-  const std::pair<const char*, uint64_t> counters[] = {
-      {"instances_started", s.instances_started}, {"replies_applied", s.replies_applied},
-      {"replies_ignored", s.replies_ignored},     {"replies_unknown", s.replies_unknown_instance},
-      {"triggers_ignored", s.triggers_ignored},   {"timeouts", s.timeouts},
+  struct Counter {
+    const char* name;
+    const char* help;
+    uint64_t value;
   };
-  for (const auto& [name, value] : counters) {
-    const std::string metric = std::string("eragon_saga_") + name + "_total";
-    *out += "# TYPE " + metric + " counter\n" + metric + " " + std::to_string(value) + "\n";
+  const Counter counters[] = {
+      {"instances_started", "Saga instances started by a trigger event.", s.instances_started},
+      {"replies_applied", "Replies that moved a saga instance on.", s.replies_applied},
+      {"replies_ignored", "Late or duplicate replies, recorded and ignored.", s.replies_ignored},
+      {"replies_unknown", "Replies for no known saga instance.", s.replies_unknown_instance},
+      {"triggers_ignored", "Trigger events of an instance that already exists.",
+       s.triggers_ignored},
+      {"timeouts", "Saga steps that timed out.", s.timeouts},
+  };
+  for (const Counter& c : counters) {
+    const std::string metric = std::string("eragon_saga_") + c.name + "_total";
+    *out += "# HELP " + metric + " " + c.help + "\n# TYPE " + metric + " counter\n" + metric + " " +
+            std::to_string(c.value) + "\n";
   }
 }
 

@@ -133,6 +133,16 @@ class StatsTest : public AttemptsTest {
     }
     return std::nullopt;
   }
+  // The entry of `type` in "event_types" (the platform's eragon.* types are there too).
+  static std::optional<simdjson::dom::element> TypeOf(const Json& j, const std::string& type) {
+    simdjson::dom::array items;
+    if (j.root()["event_types"].get(items)) return std::nullopt;
+    for (simdjson::dom::element t : items) {
+      std::string_view n;
+      if (!t["event_type"].get(n) && n == type) return t;
+    }
+    return std::nullopt;
+  }
   static double Num(simdjson::dom::element e, std::string_view key, std::string_view sub = {}) {
     simdjson::dom::element v = e[key];
     if (!sub.empty()) v = v[sub];
@@ -171,8 +181,9 @@ TEST_F(StatsTest, RatesLagCircuitAndDeadLettersMoveWithTraffic) {
   const std::string reader = CreateService("dashboard-viewer", {"consumer"});
   Json before = Stats(reader);
   ASSERT_TRUE(before.ok());
-  EXPECT_EQ(before.Str({"event_types", "0", "event_type"}), "order_created");
-  EXPECT_EQ(before.Str({"event_types", "0", "topic"}), "orders");
+  auto created = TypeOf(before, "order_created");
+  ASSERT_TRUE(created.has_value()) << before.root();
+  EXPECT_EQ(Str(*created, "topic"), "orders");
   for (int i = 0; i < 12; ++i) {
     PublishOk(EventJson("order_created", "ent-" + std::to_string(i), "{}"));
   }
@@ -188,9 +199,9 @@ TEST_F(StatsTest, RatesLagCircuitAndDeadLettersMoveWithTraffic) {
       },
       std::chrono::seconds(30)))
       << j.root();
-  auto type = j.At({"event_types", "0", "published_per_s", "1m"});
+  auto type = TypeOf(j, "order_created");
   ASSERT_TRUE(type.has_value());
-  EXPECT_NEAR(type->get_double().value(), 12.0 / 60, 0.001);
+  EXPECT_NEAR(Num(*type, "published_per_s", "1m"), 12.0 / 60, 0.001);
   auto good = *ConsumerOf(j, "good"), broken = *ConsumerOf(j, "broken");
   auto picky = *ConsumerOf(j, "picky");
   EXPECT_NEAR(Num(good, "delivered_per_s", "1m"), 12.0 / 60, 0.001);

@@ -169,6 +169,7 @@ Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& na
                                                {"queued.min.messages", "10000"},
                                                {"queued.max.messages.kbytes", "32768"},
                                                {"enable.partition.eof", "false"},
+                                               {"reconnect.backoff.max.ms", "1000"},
                                                {"auto.offset.reset", "earliest"},
                                                {"log.connection.close", "false"}},
                                               {{"enable.auto.commit", "false"},
