@@ -183,6 +183,44 @@ TEST_F(KafkaTest, PullConsumerFetchesAndAcksFromAKafkaTopic) {
   EXPECT_NE(ev.body.find(R"("state":"delivered")"), std::string::npos) << Describe(ev);
 }
 
+// Issue 15 on the Kafka channel: a filter on a pull route of a Kafka topic delivers only
+// what matches; the rest shows state "filtered" and does not hold the position back.
+TEST_F(KafkaTest, FilterOnAKafkaTopicDeliversOnlyMatchesAndMarksTheRestFiltered) {
+  KafkaProducer("order_created", "orders");
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/big-orders",
+                  R"({"type":"pull","start":"earliest",)"
+                  R"("filter":{"data.total":[{"numeric":[">=",100]}]}})")
+                .status,
+            201);
+  std::vector<std::string> big, small;
+  for (int i = 0; i < 8; ++i) {
+    const bool is_big = i % 2 == 0;
+    const std::string data = R"({"total":)" + std::to_string(is_big ? 150 : 50) + "}";
+    (is_big ? big : small)
+        .push_back(PublishOk(EventJson("order_created", "o" + std::to_string(i), data))[0]);
+  }
+  std::string token = CreateService("big-orders", {"consumer"});
+  std::set<std::string> got;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Json j(Call(token, "POST", "/v1/consumers/big-orders/fetch", R"({"max":100,"wait_ms":500})")
+                   .body);
+        std::string acks;
+        for (int64_t k = 0; k < j.Len({"messages"}); ++k) {
+          std::string idx = std::to_string(k);
+          got.insert(j.Str({"messages", idx, "event", "id"}));
+          acks += (acks.empty() ? "" : ",") + Quote(j.Str({"messages", idx, "ack_id"}));
+        }
+        if (!acks.empty())
+          Call(token, "POST", "/v1/consumers/big-orders/ack", "{\"ack_ids\":[" + acks + "]}");
+        return got.size() >= big.size();
+      },
+      std::chrono::seconds(60)));
+  EXPECT_EQ(got, std::set<std::string>(big.begin(), big.end()));
+  HttpReply ev = Admin("GET", "/v1/events/" + small[0]);
+  EXPECT_EQ(Json(ev.body).Str({"deliveries", "0", "state"}), "filtered") << Describe(ev);
+}
+
 TEST_F(KafkaTest, ConsumerRouteOfTypeKafkaEchoesWhereToRead) {
   KafkaProducer("order_created", "orders");
   HttpReply r = Admin("PUT", "/v1/routes/order_created/consumers/notification-service",
