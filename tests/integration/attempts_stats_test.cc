@@ -219,7 +219,8 @@ TEST_F(StatsTest, RatesLagCircuitAndDeadLettersMoveWithTraffic) {
   // Disabling a route shows.
   AddConsumer("order_created", "good",
               R"({"type":"http","enabled":false,"url":")" + ok.Url("/e") + R"("})");
-  auto disabled = ConsumerOf(Stats(reader), "good");
+  Json after = Stats(reader);  // the element below points into it
+  auto disabled = ConsumerOf(after, "good");
   ASSERT_TRUE(disabled.has_value());
   EXPECT_FALSE((*disabled)["enabled"].get_bool().value());
   EXPECT_API_ERROR(Call("", "GET", "/v1/stats"), 401, "unauthenticated");
