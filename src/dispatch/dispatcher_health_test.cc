@@ -63,6 +63,14 @@ TEST(DispatcherHealth, RouteFailingForDisableAfterMsAsksOnceWithTheStreaksStart)
   const int64_t first = rig.clock.WallMs();
   rig.Publish("t", "e1");
   ASSERT_TRUE(WaitFor([&] { return ep.count() == 1; }));
+  // The worker records the first failure (state retrying) before the clock moves on: the
+  // endpoint's answer may still be on its way (slow under TSan).
+  ASSERT_TRUE(WaitFor([&] {
+    for (uint32_t p = 0; p < 64; ++p) {
+      if (rig.store->GetState("c", "t", p, 0)) return true;
+    }
+    return false;
+  }));
   ASSERT_TRUE(rig.AdvanceUntil([&] { return heard.Disables() == 1; }, 1000, 10'000));
   EXPECT_GE(rig.clock.WallMs() - first, 5000);
   rig.AdvanceUntil([] { return false; }, 1000, 5000);  // more failures: not asked again
