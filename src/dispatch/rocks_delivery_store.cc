@@ -259,9 +259,11 @@ struct RocksDeliveryStore::Impl {
 };
 
 Result<std::unique_ptr<RocksDeliveryStore>> RocksDeliveryStore::Open(const std::string& dir,
-                                                                     Clock* clock) {
+                                                                     Clock* clock,
+                                                                     rocksdb::Env* env) {
   auto impl = std::make_unique<Impl>(clock != nullptr ? clock : Clock::System(), dir);
   rocksdb::Options options;
+  if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.info_log = std::make_shared<StderrRocksLogger>("delivery store");  // no LOG file
   options.write_buffer_size = 32 << 20;
