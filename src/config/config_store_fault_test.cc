@@ -104,7 +104,8 @@ TEST_F(ConfigStoreFaultTest, FailedFsyncThenRestartLeavesTheRouteAllOldOrAllNew)
 
 TEST_F(ConfigStoreFaultTest, PowerLossKeepsEveryRouteChangeAnsweredOk) {
   for (int i = 1; i <= 20; ++i) {
-    ASSERT_TRUE(store_->PutConsumer(Route("http://127.0.0.1:9001/v" + std::to_string(i), i, i)).ok());
+    ASSERT_TRUE(
+        store_->PutConsumer(Route("http://127.0.0.1:9001/v" + std::to_string(i), i, i)).ok());
   }
   ASSERT_TRUE(store_->DeleteConsumer("order_created", "billing").ok());
   const ConsumerRoute last = Route("http://127.0.0.1:9001/last", 99, 9);
@@ -122,7 +123,8 @@ TEST_F(ConfigStoreFaultTest, ThePowerLossOfTheShimDropsUnsyncedCommits) {
   ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                             vfs_.name().c_str()),
             SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t (x); PRAGMA synchronous=FULL;"
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA journal_mode=WAL; CREATE TABLE t (x); PRAGMA synchronous=FULL;"
                          " INSERT INTO t VALUES (1); PRAGMA synchronous=OFF;"
                          " INSERT INTO t VALUES (2);",
                          nullptr, nullptr, nullptr),

@@ -49,7 +49,9 @@ class DeliveryStoreFaultTest : public ::testing::Test {
     b.PutState("billing", "orders", 0, offset, st);
     return store_->Write(b, sync);
   }
-  bool Acked(uint64_t offset) { return store_->GetState("billing", "orders", 0, offset).has_value(); }
+  bool Acked(uint64_t offset) {
+    return store_->GetState("billing", "orders", 0, offset).has_value();
+  }
 
   ManualClock clock_;
   std::string dir_;
@@ -69,7 +71,7 @@ TEST_F(DeliveryStoreFaultTest, FailedFsyncRefusesTheAckAndEveryLaterDurableWrite
   EXPECT_FALSE(store_->Sync().ok());
   EXPECT_FALSE(Ack(3, /*sync=*/true).ok());
   PowerLossAndReopen();
-  EXPECT_TRUE(Acked(1));  // acknowledged before the failure
+  EXPECT_TRUE(Acked(1));                    // acknowledged before the failure
   EXPECT_TRUE(Ack(4, /*sync=*/true).ok());  // a restart clears the failure
   EXPECT_TRUE(store_->Sync().ok());
 }

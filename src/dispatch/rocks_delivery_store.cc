@@ -199,10 +199,10 @@ struct RocksDeliveryStore::Impl {
   // sync covers every ticket taken before it started.
   std::mutex sync_mu;
   std::condition_variable sync_cv;
-  uint64_t tickets = 0;  // taken so far
-  uint64_t synced = 0;   // every ticket up to this one is durable
-  bool syncing = false;  // an fsync is running (outside sync_mu)
-  Status sync_failure;   // sticky: the first failed fsync or write, never retried
+  uint64_t tickets = 0;             // taken so far
+  uint64_t synced = 0;              // every ticket up to this one is durable
+  bool syncing = false;             // an fsync is running (outside sync_mu)
+  Status sync_failure;              // sticky: the first failed fsync or write, never retried
   std::atomic<bool> failed{false};  // sync_failure is set (read without sync_mu)
 
   // Fail-stop (issue 16): after a write or fsync failed for any reason but a full disk,

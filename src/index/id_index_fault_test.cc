@@ -4,6 +4,8 @@
 // must not take for "new" (that would store an event twice and answer 202).
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <filesystem>
 
 #include "channel/embedded.h"
@@ -17,21 +19,18 @@ namespace {
 class IdIndexFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("idindex-fault-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    char tmpl[] = "/tmp/eragon-idindex-fault-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
     // The log is on the real file system and outlives every simulated power loss here
     // (only the index's files lose what was not synced), so it need not fsync.
-    channel::EmbeddedOptions opts;
-    opts.fsync.policy = channel::FsyncPolicy::kNever;
-    opts.segment_bytes = 1 << 20;
-    auto logs = channel::OpenEmbeddedChannel(dir_ / "log", opts);
+    channel::EmbeddedOptions log_options;
+    log_options.fsync.policy = channel::FsyncPolicy::kNever;
+    auto logs = channel::OpenEmbeddedChannel(dir_ / "log", log_options);
     ASSERT_TRUE(logs.ok()) << logs.status().ToString();
     logs_ = std::move(logs).value();
-    auto topic = logs_->OpenTopic("orders", {.partitions = 2});
-    ASSERT_TRUE(topic.ok());
+    Result<channel::Topic*> topic = logs_->OpenTopic("orders", {.partitions = 2});
+    ASSERT_TRUE(topic.ok()) << topic.status().ToString();
     topic_ = *topic;
     OpenIndex();
   }
@@ -75,7 +74,8 @@ class IdIndexFaultTest : public ::testing::Test {
     channel::AppendRecord r{e.entity_id, rec, e.occurred_at};
     auto pos = topic_->Append(std::span(&r, 1));
     ASSERT_TRUE(pos.ok()) << pos.status().ToString();
-    index_->Commit(e.id, e.producer, e.event_type, {"orders", (*pos)[0].partition, (*pos)[0].offset});
+    index_->Commit(e.id, e.producer, e.event_type,
+                   {"orders", (*pos)[0].partition, (*pos)[0].offset});
   }
   ClaimOutcome ClaimAgain(const std::string& id) {
     Event e = MakeEvent(id);

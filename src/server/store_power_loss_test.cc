@@ -177,9 +177,9 @@ TEST_F(StorePowerLossTest, EveryAcknowledgedEventAckAndRouteChangeSurvivesAPower
     EXPECT_EQ(stored->data, e.data);
   }
   for (int i = 0; i < acked; ++i) {
-    EXPECT_TRUE(deliveries_->GetState("billing", "orders", locations[i].partition,
-                                      locations[i].offset)
-                    .has_value())
+    EXPECT_TRUE(
+        deliveries_->GetState("billing", "orders", locations[i].partition, locations[i].offset)
+            .has_value())
         << "ack of event " << i << " lost";
   }
   for (int r = 0; r < kRoutes; ++r) {
@@ -189,9 +189,10 @@ TEST_F(StorePowerLossTest, EveryAcknowledgedEventAckAndRouteChangeSurvivesAPower
   }
   // The power loss really dropped data (else this test could not fail): the unsynced acks.
   EXPECT_GT(rocks_files_reverted_, 0);
-  EXPECT_FALSE(deliveries_->GetState("billing", "orders", locations.back().partition,
-                                     locations.back().offset)
-                   .has_value());
+  EXPECT_FALSE(
+      deliveries_
+          ->GetState("billing", "orders", locations.back().partition, locations.back().offset)
+          .has_value());
   EXPECT_FALSE(ids_->Find(lost.id, lost.producer).has_value());
   EXPECT_EQ(ids_->Claim(lost.id, index::FingerprintOf(lost), lost.producer),
             index::ClaimOutcome::kNew);

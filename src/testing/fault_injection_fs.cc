@@ -253,7 +253,8 @@ int FaultInjectionFs::DropUnsyncedData() {
     std::error_code ec;
     if (f.new_entry) {
       changed += std::filesystem::remove(path, ec) ? 1 : 0;
-    } else if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > f.synced) {
+    } else if (std::filesystem::exists(path, ec) &&
+               std::filesystem::file_size(path, ec) > f.synced) {
       changed += ::truncate(path.c_str(), static_cast<off_t>(f.synced)) == 0 ? 1 : 0;
     }
   }

@@ -91,11 +91,25 @@ void ShimShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); 
 int ShimShmUnmap(sqlite3_file* f, int del) { return Real(f)->pMethods->xShmUnmap(Real(f), del); }
 
 // Version 2: no xFetch, so SQLite never maps a file (every write passes xWrite).
-const sqlite3_io_methods kShimMethods = {
-    2,          ShimClose,        ShimRead,        ShimWrite,  ShimTruncate,
-    ShimSync,   ShimFileSize,     ShimLock,        ShimUnlock, ShimCheckReservedLock,
-    ShimFileControl, ShimSectorSize, ShimDeviceCharacteristics, ShimShmMap, ShimShmLock,
-    ShimShmBarrier, ShimShmUnmap, nullptr,         nullptr};
+const sqlite3_io_methods kShimMethods = {2,
+                                         ShimClose,
+                                         ShimRead,
+                                         ShimWrite,
+                                         ShimTruncate,
+                                         ShimSync,
+                                         ShimFileSize,
+                                         ShimLock,
+                                         ShimUnlock,
+                                         ShimCheckReservedLock,
+                                         ShimFileControl,
+                                         ShimSectorSize,
+                                         ShimDeviceCharacteristics,
+                                         ShimShmMap,
+                                         ShimShmLock,
+                                         ShimShmBarrier,
+                                         ShimShmUnmap,
+                                         nullptr,
+                                         nullptr};
 
 int ShimOpen(sqlite3_vfs* v, const char* name, sqlite3_file* file, int flags, int* out_flags) {
   FaultInjectionVfs* vfs = VfsOf(v);

@@ -50,8 +50,12 @@ class FaultInjectionVfs {
     int64_t synced_size = 0;
     std::vector<std::pair<int64_t, std::string>> undo;  // (offset, bytes before a write)
   };
+  // REQUIRES: mu() held.
   FileState* StateOf(const std::string& path, bool existed);
+  // Whether to fail now: `fault` is on, or the power is off. Counts injected failures.
   bool Fail(bool fault);
+  bool fail_writes() const { return fail_writes_.load(); }
+  bool fail_syncs() const { return fail_syncs_.load(); }
   std::mutex& mu() { return mu_; }
   sqlite3_vfs* base() const { return base_; }
 
@@ -60,13 +64,10 @@ class FaultInjectionVfs {
   sqlite3_vfs* base_;
   sqlite3_vfs vfs_{};
   std::mutex mu_;
-  std::map<std::string, FileState> files_;  // never erased: open files point into it
+  // Open files point into it: entries are dropped only by DropUnsyncedData (all closed).
+  std::map<std::string, FileState> files_;
   std::atomic<bool> fail_writes_{false}, fail_syncs_{false}, powered_off_{false};
   std::atomic<int64_t> injected_{0};
-
- public:
-  bool fail_writes() const { return fail_writes_.load(); }
-  bool fail_syncs() const { return fail_syncs_.load(); }
 };
 
 }  // namespace eragon::testing
