@@ -498,8 +498,9 @@ class SqliteConfigStore final : public ConfigStore {
 
 }  // namespace
 
-Result<std::unique_ptr<ConfigStore>> OpenSqliteConfigStore(const std::string& path) {
-  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+Result<std::unique_ptr<ConfigStore>> OpenSqliteConfigStore(const std::string& path,
+                                                           const std::string& vfs) {
+  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, vfs));
   ERAGON_RETURN_IF_ERROR(db->Migrate(Migrations()));
   return std::unique_ptr<ConfigStore>(new SqliteConfigStore(std::move(db)));
 }

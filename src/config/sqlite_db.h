@@ -50,7 +50,9 @@ class Query {
 class SqliteDb {
  public:
   // Opens (creating when absent, mode 0600) the database at `path`.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // `vfs`: an SQLite VFS name ("" = the default).
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path,
+                                                const std::string& vfs = "");
   ~SqliteDb();
 
   // Runs one or more statements without parameters or results.
