@@ -35,13 +35,39 @@ struct AttemptRecord {
   std::string node;         // the eragond that made it
 };
 
+// A record to append, by view: the hot path copies no strings.
+struct AttemptFields {
+  AttemptKind kind = AttemptKind::kPush;
+  uint32_t attempt = 0;
+  int64_t at = 0;
+  int64_t duration_ms = 0;
+  int32_t status = 0;
+  std::string_view error;
+  std::string_view node;
+};
+AttemptFields FieldsOf(const AttemptRecord& r);
+
 // A record's bytes: a 4-byte length, then kind (1), attempt (4), at (8), duration_ms (8),
 // status (4), the error (4-byte length + bytes) and the node (the rest); little-endian.
 // Records are concatenated into a run, oldest first.
-void AppendAttemptRecord(const AttemptRecord& r, std::string* out);
+void AppendAttemptRecord(const AttemptFields& r, std::string* out);
 // The records of a run, oldest first; stops at the first malformed one.
 std::vector<AttemptRecord> DecodeAttemptRecords(std::string_view run);
-// The tail of a run holding its last `keep` records.
-std::string_view LastAttemptRecords(std::string_view run, size_t keep);
+
+// Attempt blocks: the histories of kAttemptBlock consecutive offsets of a partition are
+// kept under one key, so the attempts of many events written together are one merge
+// operand (one memtable entry) instead of one each. A block is a run of entries, oldest
+// first: the offset's slot in the block (1 byte: offset % kAttemptBlock) then a record
+// (AppendAttemptRecord's bytes, whose length is never 0), or a *cut*: a slot then a
+// 4-byte zero length, which drops every earlier entry of a lower slot (retention).
+inline constexpr uint64_t kAttemptBlock = 256;
+void AppendAttemptEntry(uint64_t offset, std::string_view record, std::string* out);
+void AppendAttemptCut(uint64_t offset, std::string* out);
+// Applies the block's cuts and keeps the last kAttemptsKept records of each slot, in
+// order. `keep_cuts`: the run may be followed by older data (a partial merge), so its cuts
+// stay. Stops at the first malformed entry.
+void TrimAttemptBlock(std::string_view run, bool keep_cuts, std::string* out);
+// The history of `offset` in its block's run, oldest first.
+std::vector<AttemptRecord> AttemptsInBlock(std::string_view run, uint64_t offset);
 
 }  // namespace eragon::dispatch

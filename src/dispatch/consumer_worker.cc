@@ -63,8 +63,12 @@ void ConsumerWorker::RequestPump() {
 // later: no spinning), so it is written once space is back; any other failed write is not
 // retried: those events may be delivered again (at-least-once). Either way the
 // dispatcher does not commit positions past them (TakeCommitted reports none).
-Status ConsumerWorker::FlushPending(bool sync) {
+Status ConsumerWorker::FlushPending(bool sync, bool with_attempts) {
   Status st = Status::Ok();
+  if (!attempts_.empty() && (with_attempts || attempts_.bytes() >= kMaxAttemptBytes)) {
+    pending_.AppendAttempts(attempts_);
+    attempts_.Clear();
+  }
   if (!pending_.empty()) {
     st = ctx_.store->Write(pending_, sync);
     pending_refused_ = st.code() == Code::kStorageFull;
@@ -301,7 +305,7 @@ std::vector<channel::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
   // The states of every event below the positions reported here are in pending_ or
   // written: write them, so the dispatcher's Sync covers them before the commit. Not
   // written (a full disk): no position moves past them.
-  if (!FlushPending(false).ok()) return {};
+  if (!FlushPending(false, /*with_attempts=*/true).ok()) return {};
   std::vector<channel::PositionStore::Entry> out;
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
     PartitionWindow& part = window_.partition(p);

@@ -181,7 +181,8 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void CompileFilters();
   uint64_t FreshStart(uint32_t partition);
   void RequestPump();
-  Status FlushPending(bool sync);
+  // Writes pending_ (with attempts_ when `with_attempts` or it grew past its bound).
+  Status FlushPending(bool sync, bool with_attempts = false);
   void AddRedrives(std::vector<DeadLetter> dead);
   void LoadRedrives();
   const config::ConsumerRoute* RouteOf(Slot& slot);
@@ -215,7 +216,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   void PersistRetrying(const SlotKey& key, const Slot& slot);
   void ResetWindow();
   void Observe(const char* outcome, uint64_t count = 1);
-  // Adds an attempt of the slot's event to pending_ (when recording is on). Push and
+  // Adds an attempt of the slot's event to attempts_ (when recording is on). Push and
   // probe: started at slot.sent_ms; the others happen at `now`, ack/nack/timeout lasting
   // since the fetch.
   void RecordAttempt(const SlotKey& key, const Slot& slot, AttemptKind kind, int32_t status,
@@ -248,6 +249,14 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
   // FlushAcks, TakeCommitted, StateOf, Replay, Seek), never after a position that passes
   // it is committed. The dedup keys claimed in it stay held (DedupGate) until it is written.
   DeliveryBatch pending_;
+  // Attempt records not written yet. They join pending_ when positions are taken for a
+  // commit (so the dispatcher's Sync covers them with the states they go with), with pull
+  // acks (fsynced before the answer), before a history is read, and once they pass
+  // kMaxAttemptBytes: a commit interval's attempts make one merge per block of offsets
+  // (RocksDeliveryStore) instead of one write per attempt. A crash loses only records
+  // whose states were not fsynced either.
+  DeliveryBatch attempts_;
+  static constexpr size_t kMaxAttemptBytes = 1 << 20;
   bool pending_refused_ = false;  // the store refused pending_ for want of space: kept
   std::vector<SlotKey> parked_;   // scratch: slots a DedupGate release hands back
   size_t in_flight_ = 0;

@@ -101,7 +101,7 @@ void DeliveryBatch::PutState(std::string_view consumer, std::string_view topic, 
 }
 
 void DeliveryBatch::AddAttempt(std::string_view consumer, std::string_view topic,
-                               uint32_t partition, uint64_t offset, const AttemptRecord& attempt) {
+                               uint32_t partition, uint64_t offset, const AttemptFields& attempt) {
   Begin(DeliveryOp::Kind::kAddAttempt, consumer, topic, {});
   PutLe(&buf_, partition, 4);
   PutLe(&buf_, offset, 8);
@@ -109,6 +109,11 @@ void DeliveryBatch::AddAttempt(std::string_view consumer, std::string_view topic
   BeginSized(&at);
   AppendAttemptRecord(attempt, &buf_);
   EndSized(at);
+}
+
+void DeliveryBatch::AppendAttempts(const DeliveryBatch& attempts) {
+  buf_.append(attempts.buf_);  // no dead letters in it: nothing indexes attempts.dead_
+  count_ += attempts.count_;
 }
 
 void DeliveryBatch::BeginSized(size_t* at) {

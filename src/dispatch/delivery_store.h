@@ -79,6 +79,7 @@ struct DeliveryOp {
     kMarkRedrive,    // consumer, scope = topic, key = the dead letter's key
     kUnmarkRedrive,  // consumer, scope = topic, key = the dead letter's key
     kAddAttempt,     // consumer, scope = topic, partition, offset, state = AttemptRecord bytes
+                     // (a store may group the attempts of a batch: order per event is kept)
   };
   Kind kind = Kind::kPutState;
   std::string_view consumer;
@@ -112,7 +113,9 @@ class DeliveryBatch {
   // Appends an attempt to the event's history for the consumer (the store keeps the last
   // kAttemptsKept).
   void AddAttempt(std::string_view consumer, std::string_view topic, uint32_t partition,
-                  uint64_t offset, const AttemptRecord& attempt);
+                  uint64_t offset, const AttemptFields& attempt);
+  // Appends the changes of `attempts`, a batch holding only AddAttempt changes.
+  void AppendAttempts(const DeliveryBatch& attempts);
   bool empty() const { return count_ == 0; }
   size_t size() const { return count_; }
   size_t bytes() const { return buf_.size(); }  // of the encoded changes: a size hint

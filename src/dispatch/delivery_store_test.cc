@@ -204,9 +204,10 @@ AttemptRecord Attempt(uint32_t n, AttemptKind kind = AttemptKind::kPush) {
   return r;
 }
 
-TEST(AttemptRecordTest, RoundTripsAndKeepsTheLastRecordsOfARun) {
+TEST(AttemptRecordTest, RoundTripsARunOfRecords) {
   std::string run;
-  for (uint32_t n = 1; n <= 5; ++n) AppendAttemptRecord(Attempt(n, AttemptKind(n % 6)), &run);
+  for (uint32_t n = 1; n <= 5; ++n)
+    AppendAttemptRecord(FieldsOf(Attempt(n, AttemptKind(n % 6))), &run);
   std::vector<AttemptRecord> all = DecodeAttemptRecords(run);
   ASSERT_EQ(all.size(), 5u);
   EXPECT_EQ(all[2].attempt, 3u);
@@ -214,10 +215,6 @@ TEST(AttemptRecordTest, RoundTripsAndKeepsTheLastRecordsOfARun) {
   EXPECT_EQ(all[2].error, "HTTP 503: busy");
   EXPECT_EQ(all[2].node, "node-a:7070");
   EXPECT_EQ(all[3].duration_ms, 4);
-  std::vector<AttemptRecord> last = DecodeAttemptRecords(LastAttemptRecords(run, 2));
-  ASSERT_EQ(last.size(), 2u);
-  EXPECT_EQ(last[0].attempt, 4u);
-  EXPECT_EQ(last[1].attempt, 5u);
   // A torn run decodes up to its last whole record.
   EXPECT_EQ(DecodeAttemptRecords(std::string_view(run).substr(0, run.size() - 3)).size(), 4u);
 }
@@ -225,8 +222,9 @@ TEST(AttemptRecordTest, RoundTripsAndKeepsTheLastRecordsOfARun) {
 TEST_F(DeliveryStoreTest, AttemptHistoryKeepsTheLast50InOrderAcrossReopenAndCompaction) {
   for (uint32_t n = 1; n <= 60; ++n) {
     DeliveryBatch b;
-    b.AddAttempt("c", "orders", 1, 42, Attempt(n));
-    b.AddAttempt("c2", "orders", 1, 42, Attempt(n));  // another consumer's own history
+    b.AddAttempt("c", "orders", 1, 42, FieldsOf(Attempt(n)));
+    b.AddAttempt("c", "orders", 1, 43 + n % 3, FieldsOf(Attempt(n)));  // same block, own history
+    b.AddAttempt("c2", "orders", 1, 42, FieldsOf(Attempt(n)));  // another consumer's own history
     ASSERT_TRUE(store_->Write(b, false).ok());
   }
   auto check = [&] {
@@ -236,7 +234,8 @@ TEST_F(DeliveryStoreTest, AttemptHistoryKeepsTheLast50InOrderAcrossReopenAndComp
     EXPECT_EQ(got.back().status, 200);
   };
   check();
-  EXPECT_TRUE(store_->Attempts("c", "orders", 1, 43).empty());
+  EXPECT_EQ(store_->Attempts("c", "orders", 1, 43).size(), 20u);
+  EXPECT_TRUE(store_->Attempts("c", "orders", 1, 46).empty());
   ASSERT_TRUE(store_->CompactAll().ok());
   check();
   store_.reset();
@@ -249,8 +248,8 @@ TEST_F(DeliveryStoreTest, AttemptHistoryKeepsTheLast50InOrderAcrossReopenAndComp
 TEST_F(DeliveryStoreTest, AttemptHistoriesGoWithRetentionAndWithTheirRoute) {
   for (uint64_t off : {5, 9, 10}) {
     DeliveryBatch b;
-    b.AddAttempt("c", "orders", 0, off, Attempt(1));
-    b.AddAttempt("c", "other", 0, off, Attempt(1));
+    b.AddAttempt("c", "orders", 0, off, FieldsOf(Attempt(1)));
+    b.AddAttempt("c", "other", 0, off, FieldsOf(Attempt(1)));
     ASSERT_TRUE(store_->Write(b, false).ok());
   }
   ASSERT_TRUE(store_->RemoveAttempts("c", "orders", 0, 0, 10).ok());
@@ -260,6 +259,75 @@ TEST_F(DeliveryStoreTest, AttemptHistoriesGoWithRetentionAndWithTheirRoute) {
   ASSERT_TRUE(store_->RemoveConsumerTopic("c", "orders").ok());
   EXPECT_TRUE(store_->Attempts("c", "orders", 0, 10).empty());
   EXPECT_EQ(store_->Attempts("c", "other", 0, 5).size(), 1u);
+}
+
+// The attempts of one batch share a merge per block of offsets; each event keeps its own
+// order, retention cuts inside a block and across blocks, and what a cut dropped stays
+// dropped through partial merges (compaction) and after new attempts.
+TEST_F(DeliveryStoreTest, AttemptBlocksKeepEachEventsOrderThroughCutsAndCompaction) {
+  const uint64_t base = 3 * kAttemptBlock;
+  for (int round = 0; round < 3; ++round) {
+    DeliveryBatch b;
+    for (uint64_t off = base - 5; off < base + 300; ++off) {
+      b.AddAttempt("c", "orders", 2, off, FieldsOf(Attempt(static_cast<uint32_t>(round + 1))));
+    }
+    ASSERT_TRUE(store_->Write(b, false).ok());
+  }
+  for (uint64_t off : {base - 5, base - 1, base, base + 255, base + 256, base + 299}) {
+    std::vector<AttemptRecord> got = store_->Attempts("c", "orders", 2, off);
+    ASSERT_EQ(got.size(), 3u) << off;
+    for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(got[i].attempt, i + 1) << off;
+  }
+  EXPECT_TRUE(store_->Attempts("c", "orders", 2, base + 300).empty());
+  ASSERT_TRUE(store_->RemoveAttempts("c", "orders", 2, 0, base + 10).ok());
+  DeliveryBatch later;
+  later.AddAttempt("c", "orders", 2, base + 3, FieldsOf(Attempt(9)));  // a late straggler
+  later.AddAttempt("c", "orders", 2, base + 10, FieldsOf(Attempt(4)));
+  ASSERT_TRUE(store_->Write(later, false).ok());
+  auto check = [&] {
+    EXPECT_TRUE(store_->Attempts("c", "orders", 2, base - 1).empty());
+    EXPECT_TRUE(store_->Attempts("c", "orders", 2, base + 9).empty());
+    EXPECT_EQ(store_->Attempts("c", "orders", 2, base + 3).size(), 1u);  // after the cut
+    ASSERT_EQ(store_->Attempts("c", "orders", 2, base + 10).size(), 4u);
+    EXPECT_EQ(store_->Attempts("c", "orders", 2, base + 10).back().attempt, 4u);
+    EXPECT_EQ(store_->Attempts("c", "orders", 2, base + 299).size(), 3u);
+  };
+  check();
+  ASSERT_TRUE(store_->CompactAll().ok());
+  check();
+}
+
+TEST(AttemptBlockTest, TrimKeepsTheLast50OfEachSlotAndAppliesCutsToOlderEntries) {
+  std::string run;
+  std::string rec;
+  for (uint32_t n = 1; n <= 60; ++n) {
+    rec.clear();
+    AppendAttemptRecord(FieldsOf(Attempt(n)), &rec);
+    AppendAttemptEntry(7, rec, &run);
+    AppendAttemptEntry(kAttemptBlock + 3, rec, &run);  // slot 3
+  }
+  AppendAttemptCut(5, &run);  // drops slot 3's entries so far, not slot 7's
+  rec.clear();
+  AppendAttemptRecord(FieldsOf(Attempt(61)), &rec);
+  AppendAttemptEntry(3, rec, &run);
+  std::string partial;
+  TrimAttemptBlock(run, /*keep_cuts=*/true, &partial);
+  EXPECT_LT(partial.size(), run.size());
+  for (const std::string& r : {run, partial}) {
+    std::vector<AttemptRecord> seven = AttemptsInBlock(r, 7);
+    ASSERT_EQ(seven.size(), kAttemptsKept);
+    EXPECT_EQ(seven.front().attempt, 11u);
+    EXPECT_EQ(seven.back().attempt, 60u);
+    std::vector<AttemptRecord> three = AttemptsInBlock(r, 3);
+    ASSERT_EQ(three.size(), 1u);
+    EXPECT_EQ(three[0].attempt, 61u);
+  }
+  // The cut kept in a partial merge still drops older data the full merge puts before it.
+  std::string older;
+  AppendAttemptEntry(4, rec, &older);
+  EXPECT_TRUE(AttemptsInBlock(older + partial, 4).empty());
+  // A torn block reads up to its last whole entry.
+  EXPECT_EQ(AttemptsInBlock(std::string_view(run).substr(0, run.size() - 2), 3).size(), 0u);
 }
 
 }  // namespace

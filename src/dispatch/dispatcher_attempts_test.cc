@@ -52,7 +52,7 @@ TEST(DispatcherAttempts, FailingThenSucceedingPushRecordsEveryAttemptInOrder) {
   EXPECT_TRUE(AttemptsOf(rig, ev, "other").empty());
 }
 
-TEST(DispatcherAttempts, PullFetchNackTimeoutAndAckAreRecorded) {
+TEST(DispatcherAttempts, PullFetchNackTimeoutAndAckAreRecordedAndWrittenWithTheAck) {
   Rig rig;
   rig.Producer("t", "t", false);
   auto route = rig.PullRoute("t", "p");
@@ -70,6 +70,9 @@ TEST(DispatcherAttempts, PullFetchNackTimeoutAndAckAreRecorded) {
   ASSERT_EQ(third.size(), 1u);
   rig.clock.AdvanceMs(30);
   ASSERT_EQ(*rig.dispatcher->Ack("p", {third[0].ack_id}), 1u);
+  // Buffered attempts go out with the ack (fsynced before it is answered): the store
+  // holds them all before anything reads them through the dispatcher.
+  EXPECT_EQ(rig.store->Attempts("p", ev.topic, ev.partition, ev.offset).size(), 6u);
   std::vector<AttemptRecord> got = AttemptsOf(rig, ev, "p");
   std::vector<std::pair<AttemptKind, uint32_t>> kinds;
   for (const AttemptRecord& r : got) kinds.emplace_back(r.kind, r.attempt);

@@ -1,10 +1,13 @@
 #include "dispatch/rocks_delivery_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <tuple>
+#include <vector>
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
@@ -46,19 +49,44 @@ void AppendStateKey(std::string_view consumer, std::string_view topic, uint32_t 
   PutBe(k, offset, 8);
 }
 
-// An event's attempt history: like its state's key, kind 'a'.
+// The attempt histories of a block of kAttemptBlock offsets (attempt_record.h): kind 'h',
+// then the partition and the block number (offset / kAttemptBlock).
 void AppendAttemptKey(std::string_view consumer, std::string_view topic, uint32_t partition,
-                      uint64_t offset, std::string* k) {
-  AppendPrefix('a', consumer, topic, k);
+                      uint64_t block, std::string* k) {
+  AppendPrefix('h', consumer, topic, k);
   PutBe(k, partition, 4);
-  PutBe(k, offset, 8);
+  PutBe(k, block, 8);
 }
 
 std::string AttemptKey(std::string_view consumer, std::string_view topic, uint32_t partition,
-                       uint64_t offset) {
+                       uint64_t block) {
   std::string k;
-  AppendAttemptKey(consumer, topic, partition, offset, &k);
+  AppendAttemptKey(consumer, topic, partition, block, &k);
   return k;
+}
+
+// The batch's attempts as one merge operand per block: sorted by (consumer, topic,
+// partition, block), stably, so each event's attempts keep their order.
+void MergeAttemptBlocks(std::vector<DeliveryOp>* ops, rocksdb::WriteBatch* wb) {
+  auto block_key = [](const DeliveryOp& o) {
+    return std::make_tuple(o.consumer, o.scope, o.partition, o.offset / kAttemptBlock);
+  };
+  std::stable_sort(ops->begin(), ops->end(), [&](const DeliveryOp& a, const DeliveryOp& b) {
+    return block_key(a) < block_key(b);
+  });
+  std::string key;
+  std::string value;
+  for (size_t i = 0; i < ops->size();) {
+    const DeliveryOp& first = (*ops)[i];
+    value.clear();
+    for (; i < ops->size() && block_key((*ops)[i]) == block_key(first); ++i) {
+      AppendAttemptEntry((*ops)[i].offset, (*ops)[i].state, &value);
+    }
+    key.clear();
+    AppendAttemptKey(first.consumer, first.scope, first.partition, first.offset / kAttemptBlock,
+                     &key);
+    wb->Merge(key, value);
+  }
 }
 
 std::string StateKey(std::string_view consumer, std::string_view topic, uint32_t partition,
@@ -166,26 +194,27 @@ class ExpiredDedupFilter : public rocksdb::CompactionFilter {
 }  // namespace
 
 namespace {
-// An attempt history is written as merge operands (one per attempt: no read before the
-// write); merging concatenates them after the stored run and keeps the last
-// kAttemptsKept records. Only attempt keys ('a/') are ever merged.
+// Attempt blocks are written as merge operands (no read before the write); merging
+// concatenates them after the stored block, applies its cuts and keeps the last
+// kAttemptsKept records of each offset (TrimAttemptBlock). Only attempt keys ('h/') are
+// ever merged.
 class AttemptsMerge : public rocksdb::MergeOperator {
  public:
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
     std::string run;
     if (in.existing_value != nullptr) run.assign(in.existing_value->ToStringView());
     for (const rocksdb::Slice& op : in.operand_list) run.append(op.ToStringView());
-    out->new_value.assign(LastAttemptRecords(run, kAttemptsKept));
+    TrimAttemptBlock(run, /*keep_cuts=*/false, &out->new_value);
     return true;
   }
   bool PartialMergeMulti(const rocksdb::Slice& /*key*/, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger* /*logger*/) const override {
     std::string run;
     for (const rocksdb::Slice& op : operands) run.append(op.ToStringView());
-    new_value->assign(LastAttemptRecords(run, kAttemptsKept));
+    TrimAttemptBlock(run, /*keep_cuts=*/true, new_value);
     return true;
   }
-  const char* Name() const override { return "eragon.AttemptsMerge"; }
+  const char* Name() const override { return "eragon.AttemptBlocksMerge"; }
 };
 }  // namespace
 
@@ -288,9 +317,10 @@ Result<std::unique_ptr<RocksDeliveryStore>> RocksDeliveryStore::Open(const std::
   options.compaction_filter = &impl->filter;
   options.merge_operator = std::make_shared<AttemptsMerge>();
   // No max_successive_merges: it makes every Merge look the key up in the memtable first
-  // (CountSuccessiveMergeEntries), which cost a third of the push rate. A key's operands
-  // are bounded by its attempts (retry.max_attempts) and folded to the last 50 on flush,
-  // compaction and read.
+  // (CountSuccessiveMergeEntries), which cost a third of the push rate. A block's
+  // operands are one per worker flush of attempts (every commit interval, ~100 ms, or a
+  // pull ack) that touched it, and are folded (last 50 per offset) on flush, compaction
+  // and read.
   options.periodic_compaction_seconds = 24 * 3600;  // expired keys go without new writes
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -312,6 +342,7 @@ RocksDeliveryStore::~RocksDeliveryStore() = default;
 Status RocksDeliveryStore::Write(const DeliveryBatch& batch, bool sync) {
   rocksdb::WriteBatch wb(batch.bytes() + 64);  // its keys are about as long as our encoding
   std::string key;  // reused: WriteBatch copies keys and values into its own buffer
+  std::vector<DeliveryOp> attempts;
   batch.ForEach([&](const DeliveryOp& op) {
     key.clear();
     switch (op.kind) {
@@ -341,12 +372,12 @@ Status RocksDeliveryStore::Write(const DeliveryBatch& batch, bool sync) {
         key.append(op.key);
         wb.Delete(key);
         break;
-      case DeliveryOp::Kind::kAddAttempt:
-        AppendAttemptKey(op.consumer, op.scope, op.partition, op.offset, &key);
-        wb.Merge(key, rocksdb::Slice(op.state.data(), op.state.size()));
+      case DeliveryOp::Kind::kAddAttempt:  // other keys: no order with the rest matters
+        attempts.push_back(op);
         break;
     }
   });
+  MergeAttemptBlocks(&attempts, &wb);
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   return impl_->Apply(wo, &wb, "write");
@@ -493,19 +524,30 @@ std::vector<AttemptRecord> RocksDeliveryStore::Attempts(const std::string& consu
                                                         const std::string& topic,
                                                         uint32_t partition, uint64_t offset) {
   std::string v;
-  if (!impl_->db->Get({}, AttemptKey(consumer, topic, partition, offset), &v).ok()) return {};
-  return DecodeAttemptRecords(v);
+  const std::string key = AttemptKey(consumer, topic, partition, offset / kAttemptBlock);
+  if (!impl_->db->Get({}, key, &v).ok()) return {};
+  return AttemptsInBlock(v, offset);
 }
 
+// Whole blocks below `to`'s go with a range delete; the block holding `to` gets a cut.
 Status RocksDeliveryStore::RemoveAttempts(const std::string& consumer, const std::string& topic,
                                           uint32_t partition, uint64_t from, uint64_t to) {
   if (from >= to) return Status::Ok();
   if (impl_->failed.load()) return impl_->Failure();
-  rocksdb::WriteOptions wo;
-  return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(),
-                                          AttemptKey(consumer, topic, partition, from),
-                                          AttemptKey(consumer, topic, partition, to)),
-                   "remove attempts");
+  rocksdb::WriteBatch wb;
+  const uint64_t first = from / kAttemptBlock;
+  const uint64_t last = to / kAttemptBlock;
+  if (first < last) {
+    wb.DeleteRange(AttemptKey(consumer, topic, partition, first),
+                   AttemptKey(consumer, topic, partition, last));
+  }
+  if (to % kAttemptBlock != 0) {
+    std::string cut;
+    AppendAttemptCut(to, &cut);
+    wb.Merge(AttemptKey(consumer, topic, partition, last), cut);
+  }
+  // Not refused on a nearly full disk (Apply): retention is what frees space.
+  return FromRocks(impl_->db->Write({}, &wb), "remove attempts");
 }
 
 Status RocksDeliveryStore::RemoveStates(const std::string& consumer, const std::string& topic,
@@ -530,7 +572,7 @@ Status RocksDeliveryStore::RemoveConsumerType(const std::string& consumer,
 Status RocksDeliveryStore::RemoveConsumerTopic(const std::string& consumer,
                                                const std::string& topic) {
   rocksdb::WriteBatch wb;
-  for (char kind : {'s', 'r', 'a'}) {
+  for (char kind : {'s', 'r', 'h'}) {
     std::string p = Prefix(kind, consumer, topic);
     wb.DeleteRange(p, PrefixEnd(p));
   }

@@ -152,7 +152,7 @@ void ConsumerWorker::RecordAttempt(const SlotKey& key, const Slot& slot, Attempt
   if (!ctx_.record_attempts) return;
   const SlotKey at = key.partition == kRedrivePartition ? slot.origin : key;
   if (at.partition == kRedrivePartition) return;  // a dead letter without a log position
-  AttemptRecord r;
+  AttemptFields r;
   r.kind = kind;
   r.attempt = std::max<uint32_t>(slot.attempts, 1);
   const bool sent = kind == AttemptKind::kPush || kind == AttemptKind::kProbe;
@@ -161,13 +161,13 @@ void ConsumerWorker::RecordAttempt(const SlotKey& key, const Slot& slot, Attempt
   r.status = status;
   r.error = error;
   if (ctx_.node != nullptr) r.node = *ctx_.node;
-  pending_.AddAttempt(consumer_, topic_name(), at.partition, at.offset, r);
+  attempts_.AddAttempt(consumer_, topic_name(), at.partition, at.offset, r);
 }
 
 std::vector<AttemptRecord> ConsumerWorker::AttemptsOf(uint32_t partition, uint64_t offset) {
   {
     std::lock_guard lock(mu_);
-    FlushPending(false).ok();  // the latest attempts may still be pending
+    FlushPending(false, /*with_attempts=*/true).ok();  // the latest may not be written
   }
   return ctx_.store->Attempts(consumer_, topic_name(), partition, offset);
 }
@@ -177,6 +177,7 @@ std::vector<AttemptRecord> ConsumerWorker::AttemptsOf(uint32_t partition, uint64
 void ConsumerWorker::SweepAttempts() {
   std::lock_guard lock(mu_);
   if (!initialized_) return;
+  FlushPending(false, /*with_attempts=*/true).ok();  // none may land behind the sweep
   attempts_swept_.resize(window_.partitions(), 0);
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
     const uint64_t start = ctx_.topic->StartOffset(p);

@@ -113,7 +113,7 @@ Status ConsumerWorker::FlushAcks() {
   {
     std::lock_guard lock(mu_);
     // A Pump may have written the acks already, without fsync: the sync below covers them.
-    st = FlushPending(/*sync=*/false);
+    st = FlushPending(/*sync=*/false, /*with_attempts=*/true);
   }
   RequestPump();
   if (!st.ok()) return st;

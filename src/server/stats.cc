@@ -80,6 +80,9 @@ void ConsumerJson(JsonWriter& w, const std::string& name, const ConsumerFigures&
     const config::ConsumerRoute& r = *f.routes[i];
     w.BeginObject().Key("event_type").String(r.event_type).Key("topic").String(f.route_topics[i]);
     w.Key("type").String(config::RouteEnumName(r.type)).Key("enabled").Bool(r.enabled);
+    if (!r.disabled_reason.empty()) {  // auto-disabled: why (any token may see it here)
+      w.Key("disabled_reason").String(r.disabled_reason).Key("disabled_at").Int(r.disabled_at);
+    }
     w.EndObject();
   }
   w.EndArray().EndObject();

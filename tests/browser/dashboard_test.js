@@ -95,6 +95,10 @@ async function healthyFoods(base, admin, payment, restaurant) {
   for (const t of types) {
     await call(base, admin, "PUT", `/v1/routes/${t}/consumers/notification-service`, { type: "pull" }, [201]);
   }
+  // Nothing listens there: eragond disables the route after its first failures.
+  await call(base, admin, "PUT", "/v1/services/audit-service", { roles: ["consumer"] }, [200, 201]);
+  await call(base, admin, "PUT", "/v1/routes/order_delivered/consumers/audit-service",
+    { type: "http", url: "http://127.0.0.1:1/events", retry: { ...retry, max_attempts: 1000 }, disable_after_ms: 1 }, [201]);
   await call(base, admin, "PUT", "/v1/schedules/daily-report",
     { event_type: "order_delivered", entity_id: "report", data: { report: "daily" }, cron: "0 6 * * *" }, [201]);
   return order;
@@ -142,9 +146,19 @@ async function setUp(env) {
   env.failed = await pub("order_created", "order-1");
   await pub("order_paid", "order-2");
   await pub("order_cancelled", "order-3");
+  await pub("order_delivered", "order-4");
   const deadPath = "/v1/routes/order_created/consumers/payment-service/dead";
   await waitFor("the dead letter", async () => (await call(env.base, env.admin, "GET", deadPath)).items.length === 1);
   await waitFor("restaurant deliveries", async () => env.restaurant.delivered.size === 2);
+  const auditPath = "/v1/routes/order_delivered/consumers/audit-service";
+  await waitFor("audit-service disabled", async () => (await call(env.base, env.admin, "GET", auditPath)).enabled === false);
+}
+
+// Why eragond disabled a consumer (`disabled_reason`), on its page.
+async function disabledReason(page, env) {
+  await page.goto(`${env.base}/#/consumer/audit-service`);
+  await page.waitForSelector("[data-testid=disabled-reason]");
+  assert.match(await page.textContent("[data-testid=disabled-reason]"), /Disabled by eragond.*every attempt failed for/);
 }
 
 async function graphAndRedrive(page, env) {
@@ -182,6 +196,9 @@ async function graphAndRedrive(page, env) {
   await page.click("button[data-testid=toggle]");
   await page.waitForSelector('article.route .badge.ok:text("enabled")');
   assert.equal((await routeOf()).enabled, true);
+
+  step("why eragond disabled a consumer");
+  await disabledReason(page, env);
 }
 
 async function eventAndOtherPages(page, env) {
@@ -230,6 +247,7 @@ async function readOnlyAndWrongTokens(page, env) {
   await page.goto(`${env.base}/#/consumer/payment-service`);
   await page.waitForSelector("text=Read-only");
   assert.equal(await page.$("button[data-testid=redrive], button[data-testid=toggle]"), null);
+  await disabledReason(page, env);  // from /v1/stats
 
   step("a wrong token is refused");
   await page.click("header button.link");

@@ -84,6 +84,8 @@ export interface ConsumerRoute {
   type: string;
   url?: string;
   enabled?: boolean;
+  disabled_reason?: string; // why eragond disabled it (auto-disable), while it stays so
+  disabled_at?: number;
   dedup?: string;
   format?: string;
   retry?: { max_attempts?: number };

@@ -74,7 +74,11 @@ function routesOf(body: unknown): Routes | null {
   const consumers: ConsumerRoute[] = [];
   for (const c of rows(at(body, "consumers"), "consumer")) {
     for (const r of rows(c.routes, "event_type")) {
-      consumers.push({ event_type: String(r.event_type), consumer: String(c.consumer), type: str(r.type) ?? "", enabled: r.enabled !== false });
+      consumers.push({
+        event_type: String(r.event_type), consumer: String(c.consumer), type: str(r.type) ?? "",
+        enabled: r.enabled !== false, disabled_reason: str(r.disabled_reason),
+        disabled_at: typeof r.disabled_at === "number" ? r.disabled_at : undefined,
+      });
     }
   }
   return { producers, consumers };

@@ -60,6 +60,12 @@ function RouteCard({ route, admin, done }: { route: ConsumerRoute; admin: boolea
         {route.event_type} <span class="muted">· {route.type}{route.url ? ` → ${route.url}` : ""}</span>{" "}
         <span class={enabled ? "badge ok" : "badge bad"}>{enabled ? "enabled" : "disabled"}</span>
       </h3>
+      {!enabled && route.disabled_reason && (
+        <p class="error" data-testid="disabled-reason">
+          Disabled by eragond{route.disabled_at ? <span title={fmtTime(route.disabled_at)}> {ago(route.disabled_at)}</span> : null}:{" "}
+          {route.disabled_reason}
+        </p>
+      )}
       {admin && (
         <div class="actions">
           <Action label={enabled ? "Disable" : "Enable"} run={() => post(`${path}/enabled`, { enabled: !enabled })}
