@@ -176,10 +176,7 @@ Result<SimpleResponse> ApiClient::Call(std::string_view method, std::string_view
 
 // ---- PushSink ----
 
-namespace {
-
-// The unsigned integer after `"key":` in `body`, or -1.
-int64_t FindNumber(std::string_view body, std::string_view quoted_key_colon) {
+int64_t FindJsonNumber(std::string_view body, std::string_view quoted_key_colon) {
   size_t at = body.find(quoted_key_colon);
   if (at == std::string_view::npos) return -1;
   const char* begin = body.data() + at + quoted_key_colon.size();
@@ -187,8 +184,6 @@ int64_t FindNumber(std::string_view body, std::string_view quoted_key_colon) {
   auto [ptr, ec] = std::from_chars(begin, body.data() + body.size(), v);
   return ec == std::errc() ? v : -1;
 }
-
-}  // namespace
 
 void PushSink::Reset(int64_t latency_from_ns, int64_t latency_to_ns) {
   std::lock_guard lock(mu_);
@@ -205,8 +200,8 @@ void PushSink::Reset(int64_t latency_from_ns, int64_t latency_to_ns) {
 }
 
 bool PushSink::Record(std::string_view body, int64_t now_ns) {
-  int64_t sent = FindNumber(body, R"("sent_ns":)");
-  int64_t seq = FindNumber(body, R"("seq":)");
+  int64_t sent = FindJsonNumber(body, R"("sent_ns":)");
+  int64_t seq = FindJsonNumber(body, R"("seq":)");
   if (sent < 0 || seq < 0) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -265,6 +260,13 @@ Status SinkServer::Start() { return server_->Start(); }
 
 std::string SinkServer::url(int i) const {
   return "http://127.0.0.1:" + std::to_string(server_->port()) + "/sink/" + std::to_string(i);
+}
+
+std::string EragondNextToBench() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "build/bin/eragond";
+  return (self.parent_path() / "eragond").string();
 }
 
 double LoadAverage1m() {

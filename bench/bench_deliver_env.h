@@ -128,4 +128,10 @@ class SinkServer {
 // The 1-minute load average from /proc/loadavg (-1 when unreadable).
 double LoadAverage1m();
 
+// The unsigned integer after `quoted_key_colon` (e.g. `"seq":`) in `body`, or -1.
+int64_t FindJsonNumber(std::string_view body, std::string_view quoted_key_colon);
+
+// eragond next to this binary (build/bin/eragond).
+std::string EragondNextToBench();
+
 }  // namespace eragon::bench

@@ -66,5 +66,6 @@ int PublishTlsMain(Flags& flags);
 int TrivialMain(Flags& flags);  // eragon-bench trivial
 int DeliverMain(Flags& flags);  // eragon-bench deliver (bench_deliver.cc)
 int FilterMain(Flags& flags);   // eragon-bench filter (bench_filter.cc)
+int SagaMain(Flags& flags);     // eragon-bench saga (bench_saga.cc)
 
 }  // namespace eragon::bench

@@ -50,6 +50,14 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
   filter    a consumer route filter's cost per event (3 fields, ~11 % match) on 1 KiB events
               --events 100000  --rounds 5  --event-bytes 1024
 
+  saga      a three-step saga with replying consumers on loopback (one in-process server):
+            the plain publish->push latency at --rate, then saga triggers at --rate (each
+            step's time: reply published -> next event pushed, and what it adds over
+            publish->push), then --instances triggers at once (instances completed/s).
+              --rate 50  --duration 10  --instances 2000  --reply-threads 2
+              --endpoint-threads 2  --max-in-flight 64  --phase-timeout 60
+              --eragond PATH  --fsync always  --server-args "..."  --keep-data
+
   compare   Eragon vs Redis Streams vs NATS JetStream, same workloads, alternating rounds
             (bench/compare starts the servers; see bench/README.md).
               --eragon URL --eragon-token T  --eragon-relaxed URL --eragon-relaxed-token T
@@ -86,6 +94,7 @@ int main(int argc, char** argv) {
   if (sub == "compare") return eragon::bench::CompareMain(*flags);
   if (sub == "sdk") return eragon::bench::SdkMain(*flags);
   if (sub == "filter") return eragon::bench::FilterMain(*flags);
+  if (sub == "saga") return eragon::bench::SagaMain(*flags);
   std::fprintf(stderr, "eragon-bench: unknown subcommand '%.*s'\n%s", static_cast<int>(sub.size()),
                sub.data(), kUsage);
   return 2;

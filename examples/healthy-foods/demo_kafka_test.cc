@@ -1,6 +1,11 @@
 // The Healthy Foods demo with its orders topic on a real Kafka broker (`scripts/start
-// --kafka`): payment and restaurant pushed from Kafka, the notification service a Kafka
-// consumer app (route type "kafka", the SDK's KafkaConsumer) reading every event, in order.
+// --kafka`): the order saga reading its trigger and replies from the Kafka topic, payment,
+// restaurant and courier pushed from Kafka, the notification service a Kafka consumer app
+// (route type "kafka", the SDK's KafkaConsumer) reading every event, in order.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 
 #include "demo_check.h"
@@ -14,7 +19,7 @@ std::string Bootstrap() {
   return out;
 }
 
-TEST(HealthyFoodsDemoKafkaTest, EveryOrderReachesEveryConsumerInOrderOnKafka) {
+TEST(HealthyFoodsDemoKafkaTest, EveryOrderRunsTheSagaAndReachesEveryConsumerInOrderOnKafka) {
   const std::string bootstrap = Bootstrap();
   ASSERT_FALSE(bootstrap.empty()) << "no broker: set ERAGON_TEST_KAFKA_FILE (ctest does)";
   char prefix[32];

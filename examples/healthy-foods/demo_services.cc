@@ -3,8 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-
-#include "core/json.h"
+#include <map>
 
 namespace demo {
 
@@ -17,19 +16,29 @@ const char* ColourOf(const std::string& service) {
   if (service.starts_with("payment")) return "\033[32m";
   if (service.starts_with("restaurant")) return "\033[33m";
   if (service.starts_with("notification")) return "\033[35m";
+  if (service.starts_with("courier")) return "\033[34m";
+  if (service.starts_with("saga")) return "\033[1;37m";
   return "\033[0m";
 }
 
-// data.order.seq of a demo event (-1 when absent).
-int64_t SeqOf(const eragon::Event& e) {
-  simdjson::dom::parser parser;
-  auto doc = eragon::ParseJson(e.data, parser);
-  int64_t seq = -1;
-  if (!doc.ok() || (*doc)["order"]["seq"].get_int64().get(seq) != simdjson::SUCCESS) return -1;
-  return seq;
-}
-
 }  // namespace
+
+int StageOf(const std::string& event_type) {
+  static const std::map<std::string, int> kStages = {{"order_created", 1},
+                                                     {"restaurant_reserve_requested", 2},
+                                                     {"restaurant_reserved", 3},
+                                                     {"restaurant_rejected", 3},
+                                                     {"payment_charge_requested", 4},
+                                                     {"payment_charged", 5},
+                                                     {"payment_declined", 5},
+                                                     {"restaurant_reservation_cancelled", 6},
+                                                     {"order_confirmed", 6},
+                                                     {"order_rejected", 7},
+                                                     {"order_ready", 7},
+                                                     {"order_delivered", 8}};
+  auto it = kStages.find(event_type);
+  return it == kStages.end() ? 0 : it->second;
+}
 
 void Show(const std::string& service, const std::string& arrow, const std::string& what) {
   auto now = std::chrono::system_clock::now();
@@ -44,26 +53,23 @@ void Show(const std::string& service, const std::string& arrow, const std::strin
   fflush(stdout);
 }
 
-bool OrderChecker::See(const std::string& entity, int64_t seq) {
+bool OrderChecker::See(const std::string& entity, int64_t stage) {
   ++seen_;
   std::lock_guard lock(mu_);
   int64_t& last = last_[entity];
-  if (seq < last) {
+  if (stage < last) {
     ++out_of_order_;
     Show(service_, "!!",
-         "OUT OF ORDER: " + entity + " seq " + std::to_string(seq) + " after " +
+         "OUT OF ORDER: " + entity + " stage " + std::to_string(stage) + " after " +
              std::to_string(last));
     return false;
   }
-  last = seq;
+  last = stage;
   return true;
 }
 
-PushService::PushService(std::string name, std::string secret, int fail_every, int decline_every)
-    : name_(std::move(name)),
-      fail_every_(fail_every),
-      decline_every_(decline_every),
-      checker_(name_) {
+PushService::PushService(std::string name, std::string secret, int fail_every, Reaction react)
+    : name_(std::move(name)), fail_every_(fail_every), react_(std::move(react)), checker_(name_) {
   eragon::PushReceiverOptions ro;
   ro.secret = std::move(secret);
   receiver_ = std::make_unique<eragon::PushReceiver>(ro);
@@ -80,32 +86,16 @@ PushService::PushService(std::string name, std::string secret, int fail_every, i
 
 PushService::~PushService() { server_->Stop(1'000); }
 
-bool PushService::Declines(const std::string& event_id) {
-  std::lock_guard<std::mutex> lock(decline_mu_);
-  if (declined_ids_.count(event_id) != 0) return false;  // redriven: charge it now
-  if (++created_ % static_cast<uint64_t>(decline_every_) != 0) return false;
-  declined_ids_.insert(event_id);
-  return true;
-}
-
 eragon::Status PushService::Handle(const eragon::Delivery& d) {
   const eragon::Event& e = d.event;
-  if (decline_every_ > 0 && e.event_type == "order_created" && Declines(e.id)) {
-    Show(name_, "✗ ",
-         "400 card declined on purpose (" + e.entity_id +
-             ") — not retried: a dead letter; Redrive it in the dashboard");
-    return eragon::Status::InvalidArgument("card declined (on purpose): redrive it");
-  }
   if (fail_every_ > 0 && ++pushes_ % fail_every_ == 0) {
     Show(name_, "✗ ",
          "503 on purpose (" + e.event_type + " " + e.entity_id + ") — Eragon will retry");
     return eragon::Status::Unavailable("busy (on purpose)");
   }
-  checker_.See(e.entity_id, SeqOf(e));
-  Show(name_, "◀──",
-       e.event_type + "  " + e.entity_id +
-           (d.attempt > 1 ? "  (attempt " + std::to_string(d.attempt) + ")" : ""));
-  return eragon::Status::Ok();
+  eragon::Status st = react_(d);
+  if (st.ok()) checker_.See(e.entity_id, StageOf(e.event_type));
+  return st;
 }
 
 PullService::PullService(std::string name, std::string url, std::string token)
@@ -120,7 +110,7 @@ PullService::PullService(std::string name, std::string url, std::string token)
   o.on_error = [this](const eragon::Status& st) { Show(name_, "!!", st.ToString()); };
   consumer_ = std::make_unique<eragon::Consumer>(o);
   consumer_->OnAny([this](const eragon::Delivery& d) {
-    checker_.See(d.event.entity_id, SeqOf(d.event));
+    checker_.See(d.event.entity_id, StageOf(d.event.event_type));
     Show(name_, "◀┄┄", d.event.event_type + "  " + d.event.entity_id + "  (pulled)");
     return eragon::Status::Ok();
   });
@@ -146,7 +136,7 @@ KafkaService::KafkaService(std::string name, std::string bootstrap, std::string 
   o.on_error = [this](const eragon::Status& st) { Show(name_, "!!", st.ToString()); };
   consumer_ = std::make_unique<eragon::KafkaConsumer>(o);
   consumer_->OnAny([this](const eragon::Delivery& d) {
-    checker_.See(d.event.entity_id, SeqOf(d.event));
+    checker_.See(d.event.entity_id, StageOf(d.event.event_type));
     Show(name_, "◀≈≈", d.event.event_type + "  " + d.event.entity_id + "  (from Kafka)");
     return eragon::Status::Ok();
   });

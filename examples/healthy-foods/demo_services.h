@@ -3,10 +3,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "eragon/consumer.h"
@@ -18,12 +18,17 @@ namespace demo {
 // Prints one line per event flowing, with a timestamp and the service's colour.
 void Show(const std::string& service, const std::string& arrow, const std::string& what);
 
-// Per consumer: each order's events must arrive in publish order (data.order.seq grows).
+// Where an event type stands in an order's life (order_created 1 ... order_delivered 8):
+// each event of an order is published after the one before it was received, so every
+// consumer must see an order's stages grow. 0 for types outside the demo.
+int StageOf(const std::string& event_type);
+
+// Per consumer: each order's events must arrive in publish order (their stage grows).
 class OrderChecker {
  public:
   explicit OrderChecker(std::string service) : service_(std::move(service)) {}
-  // Returns false (and prints a warning) when `seq` is older than what was seen.
-  bool See(const std::string& entity, int64_t seq);
+  // Returns false (and prints a warning) when `stage` is older than what was seen.
+  bool See(const std::string& entity, int64_t stage);
   uint64_t seen() const { return seen_; }
   uint64_t out_of_order() const { return out_of_order_; }
 
@@ -36,29 +41,25 @@ class OrderChecker {
 };
 
 // A consumer that Eragon pushes to: the SDK's PushReceiver (Standard Webhooks
-// verification when `secret` is set) behind its embedded PushServer on 127.0.0.1.
+// verification when `secret` is set) behind its embedded PushServer on 127.0.0.1. Each
+// push runs `react` (the service's work; it prints its own line); a push that `react`
+// accepted is checked for order.
 class PushService {
  public:
+  using Reaction = std::function<eragon::Status(const eragon::Delivery&)>;
   // fail_every: answer 503 to every n-th push (0: never), to show retries.
-  // decline_every: answer 400 to the first push of every n-th order_created (0: never):
-  // not retried, so it goes dead; redriven (the dashboard's Redrive), it succeeds.
-  PushService(std::string name, std::string secret, int fail_every, int decline_every = 0);
+  PushService(std::string name, std::string secret, int fail_every, Reaction react);
   ~PushService();
   std::string url() const { return server_->url(); }
   const OrderChecker& checker() const { return checker_; }
 
  private:
   eragon::Status Handle(const eragon::Delivery& d);
-  // Whether to decline this order_created: the first time of every decline_every-th one.
-  bool Declines(const std::string& event_id);
 
   std::string name_;
   int fail_every_;
-  int decline_every_;
+  Reaction react_;
   std::atomic<uint64_t> pushes_{0};
-  std::mutex decline_mu_;
-  uint64_t created_ = 0;                // guarded by decline_mu_
-  std::set<std::string> declined_ids_;  // guarded by decline_mu_
   OrderChecker checker_;
   std::unique_ptr<eragon::PushReceiver> receiver_;
   std::unique_ptr<eragon::PushServer> server_;
