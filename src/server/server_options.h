@@ -37,6 +37,8 @@ struct ServerOptions {
   std::string push_ca_file;  // PEM CAs trusted for https pushes, besides the system's
   // The Kafka channel (API.md "Channels: Kafka"); empty brokers: no Kafka.
   std::string kafka_brokers;  // host:port[,host:port...]
+  // "sqlite" (config.db in the data dir) or a postgresql://... URL shared by the nodes.
+  std::string config_store = "sqlite";
   std::string kafka_config;   // file of librdkafka name=value properties
   std::string kafka_topic_prefix = "eragon.";
   int kafka_replication = 0;      // 0: min(3, brokers)
