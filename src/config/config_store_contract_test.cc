@@ -91,7 +91,6 @@ TEST_P(ConfigStoreContractTest, ProducerRoundTripCreateReplaceDelete) {
   EXPECT_EQ(store->GetProducer("order_created").value(), std::nullopt);
 }
 
-
 TEST_P(ConfigStoreContractTest, ConsumerRoundTripKeepsEveryField) {
   auto store = Open();
   ASSERT_TRUE(store);
@@ -105,7 +104,6 @@ TEST_P(ConfigStoreContractTest, ConsumerRoundTripKeepsEveryField) {
   EXPECT_EQ(store->GetConsumer("x", "y").value(), defaults);
   EXPECT_EQ(store->GetConsumer("x", "nobody").value(), std::nullopt);
 }
-
 
 TEST_P(ConfigStoreContractTest, ListConsumersFilters) {
   auto store = Open();
@@ -124,7 +122,6 @@ TEST_P(ConfigStoreContractTest, ListConsumersFilters) {
   EXPECT_EQ(store->DeleteConsumer("a", "c1").code(), Code::kNotFound);
   EXPECT_EQ(store->ListConsumers("a").value().size(), 1u);
 }
-
 
 TEST_P(ConfigStoreContractTest, ServicesByNameAndTokenHash) {
   auto store = Open();
@@ -146,7 +143,6 @@ TEST_P(ConfigStoreContractTest, ServicesByNameAndTokenHash) {
   EXPECT_EQ(store->DeleteService("order-service").code(), Code::kNotFound);
 }
 
-
 TEST_P(ConfigStoreContractTest, VersionCountsChangesOnly) {
   auto store = Open();
   ASSERT_TRUE(store);
@@ -163,7 +159,6 @@ TEST_P(ConfigStoreContractTest, VersionCountsChangesOnly) {
   ASSERT_TRUE(store->DeleteConsumer("order_created", "payment-service").ok());
   EXPECT_EQ(store->Version().value(), v1 + 3);
 }
-
 
 TEST_P(ConfigStoreContractTest, SurvivesReopenAndSharesTheFileWithAnotherInstance) {
   {
@@ -186,7 +181,6 @@ TEST_P(ConfigStoreContractTest, SurvivesReopenAndSharesTheFileWithAnotherInstanc
   EXPECT_TRUE(b->GetProducer("new_type").value().has_value());
 }
 
-
 TEST_P(ConfigStoreContractTest, RefusesASchemaNewerThanThisBuild) {
   { ASSERT_TRUE(Open()); }
   ASSERT_TRUE(backend_->RawExec("INSERT INTO schema_version (version) VALUES (99)").ok());
@@ -194,7 +188,6 @@ TEST_P(ConfigStoreContractTest, RefusesASchemaNewerThanThisBuild) {
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("newer than this build"), std::string::npos);
 }
-
 
 TEST_P(ConfigStoreContractTest, SchedulesPutGetListDelete) {
   auto store = Open();
@@ -218,7 +211,6 @@ TEST_P(ConfigStoreContractTest, SchedulesPutGetListDelete) {
   EXPECT_EQ(store->ListSchedules().value().size(), 1u);
 }
 
-
 TEST_P(ConfigStoreContractTest, ScheduleLastTickOnlyRisesAndIsNotAConfigChange) {
   auto store = Open();
   ASSERT_TRUE(store);
@@ -232,7 +224,6 @@ TEST_P(ConfigStoreContractTest, ScheduleLastTickOnlyRisesAndIsNotAConfigChange) 
   EXPECT_TRUE(store->SetScheduleLastTick("deleted-meanwhile", t0).ok());
   EXPECT_EQ(store->Version().value(), version);
 }
-
 
 TEST_P(ConfigStoreContractTest, SagasAndTheirInstancesAreStored) {
   auto store = Open();
@@ -260,7 +251,6 @@ TEST_P(ConfigStoreContractTest, SagasAndTheirInstancesAreStored) {
   EXPECT_EQ(sagas->ListSagas().value().size(), 0u);
   EXPECT_TRUE(sagas->GetInstance("order", "o1").value().has_value());  // instances stay
 }
-
 
 TEST_P(ConfigStoreContractTest, ConcurrentReadersAndWriters) {
   auto store = Open();

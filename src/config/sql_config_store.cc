@@ -8,9 +8,7 @@
 #include "core/json.h"
 
 namespace eragon::config {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 // Ordered schema migrations; never edit a shipped one, append a new one instead.
 const std::vector<std::vector<std::string>>& ConfigMigrations() {

@@ -1,6 +1,6 @@
 // The SagaStore on the config store's database (sql_config_store.cc owns it and shares
-// its database and mutex), SQLite or PostgreSQL. Tables `sagas` and `saga_instances`, created by the
-// config store's migration 3.
+// its database and mutex), SQLite or PostgreSQL. Tables `sagas` and `saga_instances`, created by
+// the config store's migration 3.
 #pragma once
 
 #include <memory>

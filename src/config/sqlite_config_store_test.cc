@@ -22,9 +22,7 @@ class SqliteBackend final : public StoreBackend {
   }
   ~SqliteBackend() override { std::filesystem::remove_all(dir_); }
 
-  Result<std::unique_ptr<ConfigStore>> OpenStore() override {
-    return OpenSqliteConfigStore(path_);
-  }
+  Result<std::unique_ptr<ConfigStore>> OpenStore() override { return OpenSqliteConfigStore(path_); }
   Status RawExec(const std::string& sql) override {
     sqlite3* db = nullptr;
     int rc = sqlite3_open(path_.c_str(), &db);
@@ -79,7 +77,6 @@ TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
   sqlite3_close(db);
 }
 
-
 TEST_F(SqliteConfigStoreTest, ANonDatabaseFileIsReported) {
   FILE* f = std::fopen(path_.c_str(), "w");
   ASSERT_NE(f, nullptr);
@@ -89,7 +86,6 @@ TEST_F(SqliteConfigStoreTest, ANonDatabaseFileIsReported) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), Code::kCorruption) << store.status().ToString();
 }
-
 
 TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   {
@@ -112,7 +108,6 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   EXPECT_TRUE(store->GetProducer("order_created").value().has_value());
   EXPECT_EQ(store->PutSchedule(SampleSchedule()).value(), PutOutcome::kCreated);
 }
-
 
 TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSettings) {
   ConsumerRoute before = SampleConsumer();  // without what the settings column holds
@@ -139,7 +134,6 @@ TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSe
   ASSERT_TRUE(store);
   EXPECT_EQ(store->GetConsumer(before.event_type, before.consumer).value(), before);
 }
-
 
 }  // namespace
 }  // namespace eragon::config

@@ -39,7 +39,7 @@ struct ServerOptions {
   std::string kafka_brokers;  // host:port[,host:port...]
   // "sqlite" (config.db in the data dir) or a postgresql://... URL shared by the nodes.
   std::string config_store = "sqlite";
-  std::string kafka_config;   // file of librdkafka name=value properties
+  std::string kafka_config;  // file of librdkafka name=value properties
   std::string kafka_topic_prefix = "eragon.";
   int kafka_replication = 0;      // 0: min(3, brokers)
   int kafka_timeout_ms = 10'000;  // broker acknowledgement of a publish, admin calls

@@ -27,7 +27,8 @@ int64_t MsSince(Clock::time_point t) {
 class TwoNodesTest : public ServerTest {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(TestPostgresUrl().empty()) << "no PostgreSQL: run through ctest (fixture postgres)";
+    ASSERT_FALSE(TestPostgresUrl().empty())
+        << "no PostgreSQL: run through ctest (fixture postgres)";
     db_ = std::make_unique<TestDatabase>(TestPostgresUrl());
     ASSERT_TRUE(db_->ok()) << db_->error();
     ServerTest::SetUp();
@@ -54,9 +55,9 @@ class TwoNodesTest : public ServerTest {
 
   // A publish of `type` through node B: its status.
   int PublishOnB(const std::string& type) {
-    Result<HttpReply> r = b_client_->Request(
-        "POST", "/v1/events", EventJson(type, "e1", "{}"),
-        {{"Authorization", "Bearer " + server_->admin_token()}});
+    Result<HttpReply> r =
+        b_client_->Request("POST", "/v1/events", EventJson(type, "e1", "{}"),
+                           {{"Authorization", "Bearer " + server_->admin_token()}});
     return r.ok() ? r->status : 0;
   }
   // Milliseconds until node B answers `want` to a publish of `type`, or -1 after `limit`.
@@ -97,8 +98,9 @@ TEST_F(TwoNodesTest, ADroppedListenConnectionStillConverges) {
         return n.ok() && *n == "2";
       },
       std::chrono::seconds(5)));
-  ASSERT_EQ(PgQueryValue(db_->url(), "SELECT count(pg_terminate_backend(pid)) " + listeners).value(),
-            "2");
+  ASSERT_EQ(
+      PgQueryValue(db_->url(), "SELECT count(pg_terminate_backend(pid)) " + listeners).value(),
+      "2");
   SetProducer("order_created", "order-service");
   // The listener's reconnection or the version poll (every 5 s) catches up.
   int64_t ms = MsUntilB("order_created", 202, std::chrono::seconds(8));
@@ -143,8 +145,9 @@ TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAnd
   PublishOk(EventJson("order_created", "o1", "{}"));
   ASSERT_EQ(Postgres("stop").exit_code, 0);
 
-  EXPECT_API_ERROR(Admin("PUT", "/v1/routes/order_paid/producer", R"({"producer":"order-service"})"),
-                   503, "unavailable");
+  EXPECT_API_ERROR(
+      Admin("PUT", "/v1/routes/order_paid/producer", R"({"producer":"order-service"})"), 503,
+      "unavailable");
   // Past every cache TTL: the routes and the token still come from the node's snapshot.
   for (int i = 0; i < 4; ++i) {
     PublishOk(EventJson("order_created", "o" + std::to_string(i), "{}"));

@@ -26,7 +26,7 @@ class PgConfigStore final : public CachedConfigStore {
 }  // namespace
 
 Result<std::unique_ptr<ConfigStore>> OpenPgConfigStore(const std::string& url,
-                                                      const PgStoreOptions& options) {
+                                                       const PgStoreOptions& options) {
   ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<PgDb> db, PgDb::Open(url));
   ERAGON_RETURN_IF_ERROR(db->Migrate(ConfigMigrations()));
   auto store = std::make_unique<PgConfigStore>(NewSqlConfigStore(std::move(db)));

@@ -22,6 +22,6 @@ struct PgStoreOptions {
 // together) and loads the first snapshot. InvalidArgument for a malformed URL,
 // Unavailable when the server cannot be reached.
 Result<std::unique_ptr<ConfigStore>> OpenPgConfigStore(const std::string& url,
-                                                      const PgStoreOptions& options = {});
+                                                       const PgStoreOptions& options = {});
 
 }  // namespace eragon::config

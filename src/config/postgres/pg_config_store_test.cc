@@ -91,9 +91,10 @@ TEST_F(PgConfigStoreTest, ADroppedListenConnectionReconnectsAndCatchesUp) {
                                 db.name() + "' AND query = 'LISTEN eragon_config'";
   ASSERT_TRUE(Within(std::chrono::milliseconds(2000),
                      [&] { return PgQueryValue(db.url(), listeners).value() == "2"; }));
-  ASSERT_EQ(PgQueryValue(db.url(), "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                                   " WHERE datname = '" + db.name() +
-                                       "' AND query = 'LISTEN eragon_config'")
+  ASSERT_EQ(PgQueryValue(db.url(),
+                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                         " WHERE datname = '" +
+                             db.name() + "' AND query = 'LISTEN eragon_config'")
                 .value(),
             "2");
   ASSERT_TRUE(a->PutConsumer(SampleConsumer()).ok());  // while b's listener is gone
@@ -115,8 +116,9 @@ TEST_F(PgConfigStoreTest, NodesStartingTogetherApplyEachMigrationOnce) {
   for (auto& s : stores) threads.emplace_back([&] { s = Open(db.url()); });
   for (auto& t : threads) t.join();
   for (auto& s : stores) ASSERT_TRUE(s);
-  EXPECT_EQ(PgQueryValue(db.url(), "SELECT string_agg(version::text, ',' ORDER BY version)"
-                                   " FROM schema_version")
+  EXPECT_EQ(PgQueryValue(db.url(),
+                         "SELECT string_agg(version::text, ',' ORDER BY version)"
+                         " FROM schema_version")
                 .value(),
             "1,2,3,4");
   EXPECT_EQ(PgQueryValue(db.url(), "SELECT count(*) FROM config_version").value(), "1");

@@ -135,7 +135,8 @@ Result<std::unique_ptr<PgDb>> PgDb::Open(const std::string& url) {
   ERAGON_ASSIGN_OR_RETURN(PGconn * conn, PgConnect(url, "eragond"));
   std::unique_ptr<PgDb> db(new PgDb(url, conn));
   // Server messages (NOTICE) are not ours to print.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return db;
 }
 
@@ -157,10 +158,9 @@ Result<std::shared_ptr<PGresult>> PgDb::Run(const std::string& sql,
       if (in_transaction_) return Status::Unavailable("config store: PostgreSQL connection lost");
       ERAGON_RETURN_IF_ERROR(Reconnect());
     }
-    std::shared_ptr<PGresult> res(
-        PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                     nullptr, nullptr, 0),
-        PQclear);
+    std::shared_ptr<PGresult> res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                               nullptr, values.data(), nullptr, nullptr, 0),
+                                  PQclear);
     ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
       changes_ = std::strtoll(PQcmdTuples(res.get()), nullptr, 10);
@@ -204,7 +204,8 @@ Status PgDb::Migrate(const std::vector<std::vector<std::string>>& migrations) {
     ERAGON_RETURN_IF_ERROR(Exec(kMigrationLock));
     ERAGON_RETURN_IF_ERROR(
         Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
-    ERAGON_ASSIGN_OR_RETURN(auto res, Run("SELECT COALESCE(MAX(version), 0) FROM schema_version", {}));
+    ERAGON_ASSIGN_OR_RETURN(auto res,
+                            Run("SELECT COALESCE(MAX(version), 0) FROM schema_version", {}));
     const int64_t version = std::strtoll(PQgetvalue(res.get(), 0, 0), nullptr, 10);
     if (version > static_cast<int64_t>(migrations.size())) {
       return Status::Unavailable("config store schema version " + std::to_string(version) +

@@ -29,8 +29,8 @@ class PgListener {
 
  private:
   void Loop();
-  bool Connect();  // LISTEN on a new connection; false (logged once per outage) when down
-  void Drain();    // reads what arrived; calls check_ on notifications
+  bool Connect();            // LISTEN on a new connection; false (logged once per outage) when down
+  void Drain();              // reads what arrived; calls check_ on notifications
   bool WaitFor(int64_t ms);  // false when stopping
 
   const std::string url_;
