@@ -168,5 +168,30 @@ TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAnd
   PublishOk(EventJson("order_paid", "o1", "{}"));
 }
 
+// Start errors: a malformed URL is a usage error (2), an unreachable server a start
+// failure (1); neither message repeats the password.
+TEST(PostgresStartTest, ABadUrlExits2AndAnUnreachableServerExits1) {
+  char tmpl[] = "/tmp/eragon-pg-start.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto run = [&](const std::string& url) {
+    return RunProcess({ERAGOND_PATH, "--data-dir", dir + "/data", "--listen", "127.0.0.1:0",
+                       "--config-store", url});
+  };
+  ProcessResult bad = run("postgresql://eragon:pw-secret@[::1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("not a valid PostgreSQL URL"), std::string::npos) << bad.err;
+  ProcessResult other = run("mysql://eragon@127.0.0.1/eragon");
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  ProcessResult down = run("postgresql://eragon:pw-secret@127.0.0.1:1/eragon");
+  EXPECT_EQ(down.exit_code, 1) << down.err;
+  EXPECT_NE(down.err.find("cannot connect to PostgreSQL at 127.0.0.1:1"), std::string::npos)
+      << down.err;
+  for (const ProcessResult* r : {&bad, &other, &down}) {
+    EXPECT_EQ(r->err.find("pw-secret"), std::string::npos) << r->err;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace eragon::testing
