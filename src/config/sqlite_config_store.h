@@ -17,6 +17,9 @@ namespace eragon::config {
 
 // Opens or creates the store at `path` (file mode 0600: it holds webhook secrets) and
 // brings its schema up to date. ":memory:" gives a private in-memory store for tests.
-Result<std::unique_ptr<ConfigStore>> OpenSqliteConfigStore(const std::string& path);
+// `vfs`: the SQLite VFS to open it with ("" = SQLite's default); tests pass a
+// fault-injecting one (testing/fault_injection_vfs.h). eragond always uses the default.
+Result<std::unique_ptr<ConfigStore>> OpenSqliteConfigStore(const std::string& path,
+                                                           const std::string& vfs = "");
 
 }  // namespace eragon::config

@@ -46,7 +46,9 @@ class SqliteQuery final : public Query {
 class SqliteDb final : public SqlDb {
  public:
   // Opens (creating when absent, mode 0600) the database at `path`.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // `vfs`: an SQLite VFS name ("" = the default).
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path,
+                                                const std::string& vfs = "");
   ~SqliteDb() override;
 
   Status Exec(const std::string& sql) override;

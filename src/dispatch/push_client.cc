@@ -7,7 +7,9 @@
 // GCC 12 with -fsanitize reports a false -Wmaybe-uninitialized inside Beast 1.74's
 // basic_parser (a boost::optional<uint64_t> in do_field); the code there is fine.
 // (Before the Boost headers: the warning is reported at their lines.)
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #if defined(__SANITIZE_THREAD__)
 // Asio's handler code uses std::atomic_thread_fence, which TSan does not model (-Wtsan);
 // its strands and scheduler are annotated through the mutexes they use.

@@ -199,10 +199,25 @@ struct RocksDeliveryStore::Impl {
   // sync covers every ticket taken before it started.
   std::mutex sync_mu;
   std::condition_variable sync_cv;
-  uint64_t tickets = 0;  // taken so far
-  uint64_t synced = 0;   // every ticket up to this one is durable
-  bool syncing = false;  // an fsync is running (outside sync_mu)
-  Status sync_failure;   // sticky: the first failed fsync, never retried
+  uint64_t tickets = 0;             // taken so far
+  uint64_t synced = 0;              // every ticket up to this one is durable
+  bool syncing = false;             // an fsync is running (outside sync_mu)
+  Status sync_failure;              // sticky: the first failed fsync or write, never retried
+  std::atomic<bool> failed{false};  // sync_failure is set (read without sync_mu)
+
+  // Fail-stop (issue 16): after a write or fsync failed for any reason but a full disk,
+  // every later write and sync fails with that error until a restart, without reaching
+  // RocksDB: its WAL writer is in error then, and Debian's RocksDB asserts (the process
+  // aborts) when a later write or sync touches it (found by delivery_store_fault_test).
+  Status Failure() {
+    std::lock_guard lock(sync_mu);
+    return sync_failure;
+  }
+  void Fail(const Status& st) {
+    std::lock_guard lock(sync_mu);
+    if (sync_failure.ok()) sync_failure = st;
+    failed.store(true);
+  }
 
   // A write RocksDB refused for want of space: ENOSPC in a WAL append or a flush stops
   // its writes (its background error) until DB::Resume(), which writes the memtables
@@ -212,6 +227,7 @@ struct RocksDeliveryStore::Impl {
   // is answered 507. Any other failure is not resumed (fail-stop until a restart).
   std::atomic<bool> refused{false};
   Status Apply(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* wb, std::string_view what) {
+    if (failed.load()) return Failure();
     if (SpaceLow()) {
       return Status::StorageFull("delivery store " + std::string(what) + ": less than " +
                                  std::to_string(kReserveBytes >> 20) + " MiB free in " + dir);
@@ -223,7 +239,9 @@ struct RocksDeliveryStore::Impl {
               s.ToString().c_str());
     }
     refused.store(s.IsNoSpace());  // other failures stay: fail-stop until a restart
-    return FromRocksWrite(s, what);
+    Status st = FromRocksWrite(s, what);
+    if (!st.ok() && !s.IsNoSpace()) Fail(st);
+    return st;
   }
   // Writes are refused (StorageFull) while the disk has less than kReserveBytes free,
   // before RocksDB meets ENOSPC: a WAL append that fails leaves the WAL's file in error
@@ -259,9 +277,11 @@ struct RocksDeliveryStore::Impl {
 };
 
 Result<std::unique_ptr<RocksDeliveryStore>> RocksDeliveryStore::Open(const std::string& dir,
-                                                                     Clock* clock) {
+                                                                     Clock* clock,
+                                                                     rocksdb::Env* env) {
   auto impl = std::make_unique<Impl>(clock != nullptr ? clock : Clock::System(), dir);
   rocksdb::Options options;
+  if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.info_log = std::make_shared<StderrRocksLogger>("delivery store");  // no LOG file
   options.write_buffer_size = 32 << 20;
@@ -358,6 +378,7 @@ Status RocksDeliveryStore::Sync() {
     im.synced = covers;
   } else if (st.code() != Code::kStorageFull) {  // a full disk is not a failed fsync
     im.sync_failure = st;
+    im.failed.store(true);
   }
   im.sync_cv.notify_all();
   return st;
@@ -479,6 +500,7 @@ std::vector<AttemptRecord> RocksDeliveryStore::Attempts(const std::string& consu
 Status RocksDeliveryStore::RemoveAttempts(const std::string& consumer, const std::string& topic,
                                           uint32_t partition, uint64_t from, uint64_t to) {
   if (from >= to) return Status::Ok();
+  if (impl_->failed.load()) return impl_->Failure();
   rocksdb::WriteOptions wo;
   return FromRocks(impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(),
                                           AttemptKey(consumer, topic, partition, from),
@@ -517,7 +539,8 @@ Status RocksDeliveryStore::RemoveConsumerTopic(const std::string& consumer,
 
 Status RocksDeliveryStore::Close() {
   if (impl_->db == nullptr) return Status::Ok();
-  Status st = impl_->ResumeIfRefused("close");
+  // After a failure the WAL must not be touched again (see Impl::Fail).
+  Status st = impl_->failed.load() ? impl_->Failure() : impl_->ResumeIfRefused("close");
   if (st.ok()) st = FromRocks(impl_->db->FlushWAL(true), "flush");
   delete impl_->db;
   impl_->db = nullptr;

@@ -15,14 +15,21 @@
 #include "dispatch/delivery_store.h"
 #include "eragon/clock.h"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace eragon::dispatch {
 
 class RocksDeliveryStore final : public DeliveryStore {
  public:
   // `clock` (default: the system's) tells compactions which dedup keys have expired;
   // they are deleted then (RocksDB compaction filter, and a periodic compaction daily).
+  // `env` (null: RocksDB's default) must outlive the store; tests pass one over a
+  // fault-injecting file system (testing/fault_injection_fs.h).
   static Result<std::unique_ptr<RocksDeliveryStore>> Open(const std::string& dir,
-                                                          Clock* clock = nullptr);
+                                                          Clock* clock = nullptr,
+                                                          rocksdb::Env* env = nullptr);
   ~RocksDeliveryStore() override;
 
   Status Write(const DeliveryBatch& batch, bool sync) override;

@@ -173,7 +173,8 @@ class IdIndex::Impl {
   Stripe& StripeOf(std::string_view id) {
     return stripes_[std::hash<std::string_view>{}(id) % kStripes];
   }
-  std::optional<Entry> Lookup(const std::string& id, const std::string& producer);
+  // Not found is an empty optional; a read error (EIO under RocksDB) an error.
+  Result<std::optional<Entry>> Lookup(const std::string& id, const std::string& producer);
   bool Retained(const Location& loc);
   void WriterLoop();
   bool WriteBatchOf(std::vector<Pending>& batch);
@@ -196,10 +197,12 @@ class IdIndex::Impl {
   bool closed_ = false;
 };
 
-std::optional<Entry> IdIndex::Impl::Lookup(const std::string& id, const std::string& producer) {
+Result<std::optional<Entry>> IdIndex::Impl::Lookup(const std::string& id,
+                                                   const std::string& producer) {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), IdKey(id, producer), &value);
-  if (!s.ok()) return std::nullopt;
+  if (s.IsNotFound()) return std::optional<Entry>();
+  if (!s.ok()) return FromRocks(s, "lookup");
   return DecodeEntry(value);
 }
 
@@ -220,7 +223,9 @@ ClaimOutcome IdIndex::Impl::Claim(const std::string& id, const Fingerprint& fp,
     if (!it->second.committed) return ClaimOutcome::kInFlight;
     stored = it->second.entry;
   } else {
-    stored = Lookup(id, producer);
+    Result<std::optional<Entry>> found = Lookup(id, producer);
+    if (!found.ok()) return ClaimOutcome::kUnavailable;  // unknown: never "new"
+    stored = std::move(found).value();
     if (stored && !Retained(stored->loc)) stored.reset();
   }
   if (stored) return stored->fp == fp ? ClaimOutcome::kDuplicate : ClaimOutcome::kConflict;
@@ -287,9 +292,9 @@ std::optional<Location> IdIndex::Impl::Find(const std::string& id, const std::st
       return it->second.entry.loc;
     }
   }
-  std::optional<Entry> e = Lookup(id, producer);
-  if (!e || !Retained(e->loc)) return std::nullopt;
-  return e->loc;
+  Result<std::optional<Entry>> e = Lookup(id, producer);
+  if (!e.ok() || !*e || !Retained((*e)->loc)) return std::nullopt;
+  return (*e)->loc;
 }
 
 // The committed claims still in memory (the id's stripe only), then RocksDB's keys
@@ -490,8 +495,10 @@ Status IdIndex::Impl::Close() {
   return st;
 }
 
-Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, channel::Channel* logs) {
+Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, channel::Channel* logs,
+                                               rocksdb::Env* env) {
   rocksdb::Options options;
+  if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.info_log = std::make_shared<StderrRocksLogger>("id index");  // no LOG file
   options.write_buffer_size = 32 << 20;

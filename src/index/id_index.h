@@ -25,6 +25,10 @@
 #include "eragon/event.h"
 #include "eragon/status.h"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace eragon::index {
 
 // SHA-256 (first 16 bytes) over event_type, entity_id and data: what "same content"
@@ -52,13 +56,18 @@ enum class ClaimOutcome {
   kDuplicate,  // the producer stored this id already with the same content: store nothing
   kConflict,   // the producer stored this id already with other content: 409
   kInFlight,   // a publish of the same id has not completed yet: try again shortly
+  // The index could not be read (an I/O error under RocksDB): whether the id is stored is
+  // unknown, so nothing is reserved and the publish must fail (503), never be taken as new.
+  kUnavailable,
 };
 
 class IdIndex {
  public:
   // Opens (creating) the index in `dir` and brings it up to date with `logs`.
-  // `logs` must outlive the index.
-  static Result<std::unique_ptr<IdIndex>> Open(const std::string& dir, channel::Channel* logs);
+  // `logs` must outlive the index. `env` (null: RocksDB's default) must outlive it too;
+  // tests pass one over a fault-injecting file system (testing/fault_injection_fs.h).
+  static Result<std::unique_ptr<IdIndex>> Open(const std::string& dir, channel::Channel* logs,
+                                               rocksdb::Env* env = nullptr);
   ~IdIndex();
 
   ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);

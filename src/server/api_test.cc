@@ -29,6 +29,7 @@
 #include "server/route_admin.h"
 #include "server/route_cache.h"
 #include "server/worker_pool.h"
+#include "testing/fault_injection_vfs.h"
 
 namespace eragon::server {
 namespace {
@@ -42,14 +43,18 @@ struct Answer {
 
 class ApiRig {
  public:
-  ApiRig() {
+  // `config_vfs`: "" keeps the config store in memory; else it is a file in the temp dir
+  // opened through that SQLite VFS (a fault-injecting one).
+  explicit ApiRig(const std::string& config_vfs = "") {
     static std::atomic<int> n{0};
     dir_ = (std::filesystem::temp_directory_path() /
             ("api_test." + std::to_string(::getpid()) + "." + std::to_string(n++)))
                .string();
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    store = Must(config::OpenSqliteConfigStore(":memory:"));
+    store =
+        Must(config_vfs.empty() ? config::OpenSqliteConfigStore(":memory:")
+                                : config::OpenSqliteConfigStore(dir_ + "/config.db", config_vfs));
     channel::EmbeddedOptions lo;
     lo.fsync.policy = channel::FsyncPolicy::kNever;
     logs = Must(channel::OpenEmbeddedChannel(dir_ + "/log", lo));
@@ -310,6 +315,22 @@ TEST(RouteAdmin, ConsumerRouteChangesReachTheDispatcherAtOnce) {
   EXPECT_FALSE(routed()) << "the removed route's worker is still there";
   dispatcher.Stop();
   (*push)->Stop();
+}
+
+// Issue 16: the config store's fsync fails during a route change. The PUT is answered
+// 5xx, and the route stays as it was, whole (the next GET shows the old one).
+TEST(Api, ARouteChangeWhoseFsyncFailsIsRefusedAndNothingOfItApplies) {
+  testing::FaultInjectionVfs vfs("api-test-" + std::to_string(::getpid()));
+  ApiRig rig(vfs.name());
+  ASSERT_EQ(rig.Do("PUT", "/v1/routes/t/producer", R"({"producer":"admin"})").status, 201);
+  ASSERT_EQ(rig.Do("PUT", "/v1/routes/t/consumers/c", R"({"type":"pull"})").status, 201);
+  const std::string before = rig.Do("GET", "/v1/routes/t/consumers/c").body;
+  vfs.FailSyncs(true);
+  EXPECT_GE(
+      rig.Do("PUT", "/v1/routes/t/consumers/c", R"({"type":"pull","max_in_flight":3})").status,
+      500);
+  vfs.FailSyncs(false);
+  EXPECT_EQ(rig.Do("GET", "/v1/routes/t/consumers/c").body, before);
 }
 
 }  // namespace

@@ -145,6 +145,9 @@ Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
         failure = Status::ResourceExhausted("a publish of event id '" + e.id +
                                             "' is still in progress; retry");
         break;
+      case index::ClaimOutcome::kUnavailable:  // unknown whether stored: never a false 202
+        failure = Status::Unavailable("the id index cannot be read; retry later");
+        break;
     }
   }
   if (!failure.ok()) {
