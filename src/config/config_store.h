@@ -1,6 +1,7 @@
 // ConfigStore: the routing table, services with token hashes, and schedules.
-// SQLite implementation for a single node (sqlite_config_store.h); PostgreSQL later,
-// so the SQL stays portable and this interface narrow. Thread-safe.
+// SQLite for a single node (sqlite_config_store.h), PostgreSQL shared by several nodes
+// (postgres/pg_config_store.h); both run the same SQL (sql_config_store.h) and pass the
+// same contract tests (config_store_contract_test.cc). Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -215,7 +216,8 @@ class ConfigStore {
   virtual SagaStore* sagas() = 0;
 
   // A counter that increases with every change (any table); cheap to read. Caches use it
-  // to notice changes made by another process sharing the store.
+  // to notice changes made by another process sharing the store (PostgreSQL: another
+  // node's change shows here within a second, one made through this store at once).
   virtual Result<int64_t> Version() = 0;
 };
 

@@ -29,25 +29,25 @@ Status SqliteStatus(int rc, std::string_view what, sqlite3* db) {
   }
 }
 
-Query::~Query() {
+SqliteQuery::~SqliteQuery() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
 
-Query& Query::Bind(std::string_view text) {
+Query& SqliteQuery::Bind(std::string_view text) {
   int rc = sqlite3_bind_text(stmt_, next_param_++, text.data(), static_cast<int>(text.size()),
                              SQLITE_TRANSIENT);
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
 
-Query& Query::Bind(int64_t v) {
+Query& SqliteQuery::Bind(int64_t v) {
   int rc = sqlite3_bind_int64(stmt_, next_param_++, v);
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
 
-Result<bool> Query::Step() {
+Result<bool> SqliteQuery::Step() {
   if (bind_rc_ != SQLITE_OK) return SqliteStatus(bind_rc_, "bind", db_);
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -55,18 +55,13 @@ Result<bool> Query::Step() {
   return SqliteStatus(rc, sqlite3_sql(stmt_), db_);
 }
 
-Status Query::Run() {
-  Result<bool> r = Step();
-  return r.status();
-}
-
-std::string Query::Text(int column) const {
+std::string SqliteQuery::Text(int column) const {
   const unsigned char* p = sqlite3_column_text(stmt_, column);
   int n = sqlite3_column_bytes(stmt_, column);
   return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
 }
 
-int64_t Query::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+int64_t SqliteQuery::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, const std::string& vfs) {
   sqlite3* raw = nullptr;
@@ -112,7 +107,7 @@ Result<std::unique_ptr<Query>> SqliteDb::Prepare(const std::string& sql) {
     if (rc != SQLITE_OK) return SqliteStatus(rc, "prepare " + sql, db_);
     it = statements_.emplace(sql, stmt).first;
   }
-  return std::make_unique<Query>(db_, it->second);
+  return std::unique_ptr<Query>(new SqliteQuery(db_, it->second));
 }
 
 Status SqliteDb::Migrate(const std::vector<std::vector<std::string>>& migrations) {

@@ -1,6 +1,6 @@
-// A thin RAII layer over SQLite's C API for the config store: one connection, cached
-// prepared statements, transactions and ordered schema migrations. Not thread-safe: the
-// owner serializes calls (SqliteConfigStore holds a mutex).
+// The SqlDb on SQLite's C API (a thin RAII layer): one connection, cached prepared
+// statements, transactions and ordered schema migrations. Not thread-safe: the owner
+// serializes calls (the store holds a mutex).
 #pragma once
 
 #include <sqlite3.h>
@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/sql_db.h"
 #include "eragon/status.h"
 
 namespace eragon::config {
@@ -20,25 +21,20 @@ namespace eragon::config {
 // IOERR -> IOError, CORRUPT/NOTADB -> Corruption, CONSTRAINT -> Conflict, else Internal.
 Status SqliteStatus(int rc, std::string_view what, sqlite3* db);
 
-// One prepared statement in use: binds parameters (1-based, in the order of the Bind calls)
-// and steps through rows. Resets the statement when destroyed so it can be reused.
-class Query {
+// One prepared statement in use (1-based parameters). Resets the statement when destroyed
+// so it can be reused.
+class SqliteQuery final : public Query {
  public:
-  Query(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-  ~Query();
+  SqliteQuery(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  SqliteQuery(const SqliteQuery&) = delete;
+  SqliteQuery& operator=(const SqliteQuery&) = delete;
+  ~SqliteQuery() override;
 
-  Query& Bind(std::string_view text);
-  Query& Bind(int64_t v);
-
-  // Ok(true) with a row to read, Ok(false) when done.
-  Result<bool> Step();
-  // Runs a statement that returns no rows.
-  Status Run();
-
-  std::string Text(int column) const;
-  int64_t Int(int column) const;
+  Query& Bind(std::string_view text) override;
+  Query& Bind(int64_t v) override;
+  Result<bool> Step() override;
+  std::string Text(int column) const override;
+  int64_t Int(int column) const override;
 
  private:
   sqlite3* db_;
@@ -47,28 +43,27 @@ class Query {
   int bind_rc_ = SQLITE_OK;
 };
 
-class SqliteDb {
+class SqliteDb final : public SqlDb {
  public:
   // Opens (creating when absent, mode 0600) the database at `path`.
   // `vfs`: an SQLite VFS name ("" = the default).
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path,
                                                 const std::string& vfs = "");
-  ~SqliteDb();
+  ~SqliteDb() override;
 
-  // Runs one or more statements without parameters or results.
-  Status Exec(const std::string& sql);
+  Status Exec(const std::string& sql) override;
   // A query on a statement prepared once and cached for the connection's lifetime.
-  Result<std::unique_ptr<Query>> Prepare(const std::string& sql);
+  Result<std::unique_ptr<Query>> Prepare(const std::string& sql) override;
 
   // BEGIN IMMEDIATE (takes the write lock up front, so two writers never deadlock on
   // upgrading their locks), COMMIT, ROLLBACK.
-  Status Begin() { return Exec("BEGIN IMMEDIATE"); }
-  Status Commit() { return Exec("COMMIT"); }
-  void Rollback() { (void)Exec("ROLLBACK"); }
+  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  Status Commit() override { return Exec("COMMIT"); }
+  void Rollback() override { (void)Exec("ROLLBACK"); }
+  int64_t Changes() override { return sqlite3_changes(db_); }
 
-  // Applies migrations[k] for every k >= the stored schema version, each in its own
-  // transaction together with the version bump; refuses a database newer than this build.
-  Status Migrate(const std::vector<std::vector<std::string>>& migrations);
+  // Each migration in its own transaction together with the version bump.
+  Status Migrate(const std::vector<std::vector<std::string>>& migrations) override;
 
   sqlite3* raw() { return db_; }
 

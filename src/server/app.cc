@@ -11,6 +11,7 @@
 #include "channel/embedded.h"
 #include "channel/kafka/kafka.h"
 #include "channel/multi_channel.h"
+#include "config/postgres/pg_config_store.h"
 #include "config/sqlite_config_store.h"
 #include "core/thread_name.h"
 #include "core/uuid.h"
@@ -217,7 +218,11 @@ Status OpenStores(App::Parts& p) {
                                lock.status().message() + ")");
   }
   p.lock = std::move(lock).value();
-  ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenSqliteConfigStore(dir + "/config.db"));
+  if (p.options.config_store == "sqlite") {
+    ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenSqliteConfigStore(dir + "/config.db"));
+  } else {
+    ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenPgConfigStore(p.options.config_store));
+  }
   channel::EmbeddedOptions lo;
   lo.env = p.env;
   lo.clock = p.clock;

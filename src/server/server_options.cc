@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "config/postgres/pg_db.h"
 #include "core/push_targets.h"
 
 namespace eragon::server {
@@ -103,6 +104,10 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   CLI::App app{"eragond: the Eragon event platform server"};
   app.set_config("--config", "", "Read flags from FILE (name = value lines)");
   app.add_option("--data-dir", o.data_dir, "Data directory")->capture_default_str();
+  app.add_option("--config-store", o.config_store,
+                 "Routes, services, schedules and sagas: sqlite (in the data dir) or a "
+                 "postgresql://USER:PASSWORD@HOST:PORT/DB URL shared by a cluster's nodes")
+      ->capture_default_str();
   app.add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any)")
       ->capture_default_str();
   app.add_option("--fsync", fsync, "always | interval:MS | never")->capture_default_str();
@@ -163,6 +168,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   Result<channel::FsyncOptions> f = channel::ParseFsyncOptions(fsync);
   if (!f.ok()) return Status::InvalidArgument("--fsync: " + f.status().message());
   o.fsync = *f;
+  if (o.config_store != "sqlite") ERAGON_RETURN_IF_ERROR(config::CheckPgUrl(o.config_store));
   ERAGON_RETURN_IF_ERROR(FinishSecurityOptions(security, o));
   return o;
 }

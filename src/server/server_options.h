@@ -37,7 +37,9 @@ struct ServerOptions {
   std::string push_ca_file;  // PEM CAs trusted for https pushes, besides the system's
   // The Kafka channel (API.md "Channels: Kafka"); empty brokers: no Kafka.
   std::string kafka_brokers;  // host:port[,host:port...]
-  std::string kafka_config;   // file of librdkafka name=value properties
+  // "sqlite" (config.db in the data dir) or a postgresql://... URL shared by the nodes.
+  std::string config_store = "sqlite";
+  std::string kafka_config;  // file of librdkafka name=value properties
   std::string kafka_topic_prefix = "eragon.";
   int kafka_replication = 0;      // 0: min(3, brokers)
   int kafka_timeout_ms = 10'000;  // broker acknowledgement of a publish, admin calls

@@ -1,6 +1,4 @@
-#include "config/sqlite_saga_store.h"
-
-#include <sqlite3.h>
+#include "config/sql_saga_store.h"
 
 namespace eragon::config {
 namespace {
@@ -28,9 +26,9 @@ SagaInstanceRow ReadInstance(Query& q) {
   return r;
 }
 
-class SqliteSagaStore final : public SagaStore {
+class SqlSagaStore final : public SagaStore {
  public:
-  SqliteSagaStore(SqliteDb* db, std::mutex* mu) : db_(db), mu_(mu) {}
+  SqlSagaStore(SqlDb* db, std::mutex* mu) : db_(db), mu_(mu) {}
 
   Result<std::optional<SagaDefinition>> GetSaga(const std::string& name) override {
     auto rows = Sagas(" WHERE name = ?", name);
@@ -67,7 +65,7 @@ class SqliteSagaStore final : public SagaStore {
       ERAGON_ASSIGN_OR_RETURN(auto q, db_->Prepare("DELETE FROM sagas WHERE name = ?"));
       q->Bind(name);
       ERAGON_RETURN_IF_ERROR(q->Run());
-      if (sqlite3_changes(db_->raw()) == 0) return Status::NotFound("no saga '" + name + "'");
+      if (db_->Changes() == 0) return Status::NotFound("no saga '" + name + "'");
       return Status::Ok();
     });
   }
@@ -106,7 +104,7 @@ class SqliteSagaStore final : public SagaStore {
                                " definition = ?, doc = ? WHERE saga = ? AND id = ?"));
       BindInstance(*q, r);
       ERAGON_RETURN_IF_ERROR(q->Run());
-      if (sqlite3_changes(db_->raw()) != 0) return Status::Ok();
+      if (db_->Changes() != 0) return Status::Ok();
     }
     ERAGON_ASSIGN_OR_RETURN(
         auto q, db_->Prepare("INSERT INTO saga_instances (state, step, deadline_ms,"
@@ -166,14 +164,14 @@ class SqliteSagaStore final : public SagaStore {
     return out;
   }
 
-  SqliteDb* db_;
+  SqlDb* db_;
   std::mutex* mu_;
 };
 
 }  // namespace
 
-std::unique_ptr<SagaStore> NewSqliteSagaStore(SqliteDb* db, std::mutex* mu) {
-  return std::make_unique<SqliteSagaStore>(db, mu);
+std::unique_ptr<SagaStore> NewSqlSagaStore(SqlDb* db, std::mutex* mu) {
+  return std::make_unique<SqlSagaStore>(db, mu);
 }
 
 const std::vector<std::string>& SagaMigration() {

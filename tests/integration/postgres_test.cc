@@ -1,0 +1,197 @@
+// eragond on a PostgreSQL config store (API.md "Running a cluster", first part): two
+// nodes on one database see each other's route changes within a second, a dropped LISTEN
+// connection still converges, and a PostgreSQL outage makes config changes answer 503
+// while publishes keep their cached routes, until it recovers by itself. The server is
+// the ctest fixture `postgres` (a database per test), or a server of the test's own
+// (scripts/postgres) where the test stops it.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "test_util.h"
+#include "testing/test_postgres.h"
+
+namespace eragon::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t MsSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// Node A is ServerTest's server_; node B shares its database (and its admin token: a
+// node that finds no valid token of its own would rotate the shared admin service's).
+class TwoNodesTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(TestPostgresUrl().empty())
+        << "no PostgreSQL: run through ctest (fixture postgres)";
+    db_ = std::make_unique<TestDatabase>(TestPostgresUrl());
+    ASSERT_TRUE(db_->ok()) << db_->error();
+    ServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    b_dir_ = server_->data_dir() + "-node-b";
+    std::filesystem::create_directories(b_dir_);
+    std::filesystem::copy_file(server_->data_dir() + "/admin.token", b_dir_ + "/admin.token");
+    ::chmod((b_dir_ + "/admin.token").c_str(), 0600);
+    b_ = std::make_unique<ServerProcess>(server_->binary(), ExtraArgs());
+    b_->UseDataDir(b_dir_);
+    Status st = b_->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    b_client_ = std::make_unique<HttpClient>(b_->url());
+  }
+  void TearDown() override {
+    if (HasFailure() && b_) std::cerr << "node B:\n" << b_->Logs();
+    b_.reset();
+    ServerTest::TearDown();
+    server_.reset();
+    if (!b_dir_.empty()) std::filesystem::remove_all(b_dir_);
+    db_.reset();
+  }
+  std::vector<std::string> ExtraArgs() override { return {"--config-store", db_->url()}; }
+
+  // A publish of `type` through node B: its status.
+  int PublishOnB(const std::string& type) {
+    Result<HttpReply> r =
+        b_client_->Request("POST", "/v1/events", EventJson(type, "e1", "{}"),
+                           {{"Authorization", "Bearer " + server_->admin_token()}});
+    return r.ok() ? r->status : 0;
+  }
+  // Milliseconds until node B answers `want` to a publish of `type`, or -1 after `limit`.
+  int64_t MsUntilB(const std::string& type, int want, std::chrono::seconds limit) {
+    const Clock::time_point start = Clock::now();
+    if (!WaitFor([&] { return PublishOnB(type) == want; }, limit)) return -1;
+    return MsSince(start);
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::string b_dir_;
+  std::unique_ptr<ServerProcess> b_;
+  std::unique_ptr<HttpClient> b_client_;
+};
+
+TEST_F(TwoNodesTest, ARouteChangedThroughNodeAIsUsedByNodeBWithinASecond) {
+  CreateService("order-service", {"producer"});
+  EXPECT_EQ(PublishOnB("order_created"), 404);  // no route yet (and B caches that)
+  SetProducer("order_created", "order-service");
+  int64_t ms = MsUntilB("order_created", 202, std::chrono::seconds(5));
+  std::cout << "node B accepted the new route after " << ms << " ms\n";
+  EXPECT_GE(ms, 0) << "node B never accepted the new route";
+  EXPECT_LE(ms, 1000);
+  ASSERT_EQ(Admin("DELETE", "/v1/routes/order_created/producer").status, 204);
+  ms = MsUntilB("order_created", 404, std::chrono::seconds(5));
+  std::cout << "node B refused the deleted route after " << ms << " ms\n";
+  EXPECT_GE(ms, 0) << "node B kept the deleted route";
+  EXPECT_LE(ms, 1000);
+}
+
+TEST_F(TwoNodesTest, ADroppedListenConnectionStillConverges) {
+  CreateService("order-service", {"producer"});
+  const std::string listeners = "FROM pg_stat_activity WHERE datname = '" + db_->name() +
+                                "' AND query = 'LISTEN eragon_config'";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Result<std::string> n = PgQueryValue(db_->url(), "SELECT count(*) " + listeners);
+        return n.ok() && *n == "2";
+      },
+      std::chrono::seconds(5)));
+  ASSERT_EQ(
+      PgQueryValue(db_->url(), "SELECT count(pg_terminate_backend(pid)) " + listeners).value(),
+      "2");
+  SetProducer("order_created", "order-service");
+  // The listener's reconnection or the version poll (every 5 s) catches up.
+  int64_t ms = MsUntilB("order_created", 202, std::chrono::seconds(8));
+  std::cout << "node B caught up after " << ms << " ms\n";
+  EXPECT_GE(ms, 0);
+}
+
+// One node on a PostgreSQL of the test's own, stopped and started again.
+class PostgresOutageTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/eragon-pg-outage.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    pg_dir_ = tmpl;
+    ProcessResult up = Postgres("up", "--no-fsync");
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+    url_ = up.out.substr(up.out.rfind("url=") + 4);
+    while (!url_.empty() && url_.back() == '\n') url_.pop_back();
+    ServerTest::SetUp();
+  }
+  void TearDown() override {
+    ServerTest::TearDown();
+    server_.reset();
+    Postgres("down");
+    std::filesystem::remove_all(pg_dir_);
+  }
+  std::vector<std::string> ExtraArgs() override { return {"--config-store", url_}; }
+  ProcessResult Postgres(const std::string& cmd, const std::string& flag = "") {
+    std::vector<std::string> argv = {std::string(ERAGON_SOURCE_DIR) + "/scripts/postgres", cmd,
+                                     "--dir", pg_dir_};
+    if (!flag.empty()) argv.push_back(flag);
+    return RunProcess(argv, "", {}, std::chrono::seconds(120));
+  }
+
+  std::string pg_dir_;
+  std::string url_;
+};
+
+TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAndAllRecovers) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service");
+  PublishOk(EventJson("order_created", "o1", "{}"));
+  ASSERT_EQ(Postgres("stop").exit_code, 0);
+
+  EXPECT_API_ERROR(
+      Admin("PUT", "/v1/routes/order_paid/producer", R"({"producer":"order-service"})"), 503,
+      "unavailable");
+  // Past every cache TTL: the routes and the token still come from the node's snapshot.
+  for (int i = 0; i < 4; ++i) {
+    PublishOk(EventJson("order_created", "o" + std::to_string(i), "{}"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  EXPECT_EQ(Admin("GET", "/v1/routes/order_created/producer").status, 200);
+  EXPECT_EQ(GetStatus(PublishOk(EventJson("order_created", "o9", "{}")).at(0)), 200);
+
+  ProcessResult started = Postgres("start");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  // Recovers by itself: the next change goes through, and is used at once.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Admin("PUT", "/v1/routes/order_paid/producer", R"({"producer":"order-service"})")
+                   .status == 201;
+      },
+      std::chrono::seconds(15)));
+  PublishOk(EventJson("order_paid", "o1", "{}"));
+}
+
+// Start errors: a malformed URL is a usage error (2), an unreachable server a start
+// failure (1); neither message repeats the password.
+TEST(PostgresStartTest, ABadUrlExits2AndAnUnreachableServerExits1) {
+  char tmpl[] = "/tmp/eragon-pg-start.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto run = [&](const std::string& url) {
+    return RunProcess({ERAGOND_PATH, "--data-dir", dir + "/data", "--listen", "127.0.0.1:0",
+                       "--config-store", url});
+  };
+  ProcessResult bad = run("postgresql://eragon:pw-secret@[::1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("not a valid PostgreSQL URL"), std::string::npos) << bad.err;
+  ProcessResult other = run("mysql://eragon@127.0.0.1/eragon");
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  ProcessResult down = run("postgresql://eragon:pw-secret@127.0.0.1:1/eragon");
+  EXPECT_EQ(down.exit_code, 1) << down.err;
+  EXPECT_NE(down.err.find("cannot connect to PostgreSQL at 127.0.0.1:1"), std::string::npos)
+      << down.err;
+  for (const ProcessResult* r : {&bad, &other, &down}) {
+    EXPECT_EQ(r->err.find("pw-secret"), std::string::npos) << r->err;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace eragon::testing
