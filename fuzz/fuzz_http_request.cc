@@ -9,8 +9,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -73,8 +76,20 @@ int Connect(uint16_t port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  Check(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0, "connect");
-  return fd;
+  // close() resets the connection (no TIME_WAIT): hundreds of connections a second for
+  // ten minutes would otherwise run the loopback out of ephemeral ports, which a 10-min run
+  // next to a busy test suite did (connect failed; the input replayed fine on its own).
+  linger no_wait{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_wait, sizeof(no_wait));
+  // Out of local ports is the machine, not the server: wait for some, then try again.
+  for (int tries = 0;; ++tries) {
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
+    if (errno != EADDRNOTAVAIL || tries == 50) break;
+    usleep(100'000);
+  }
+  std::fprintf(stderr, "connect: %s\n", std::strerror(errno));
+  Check(false, "connect");
+  return -1;
 }
 
 }  // namespace
