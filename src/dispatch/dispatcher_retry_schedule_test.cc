@@ -75,6 +75,10 @@ TEST(DispatcherRetrySchedule, CircuitBreakerStillOpensAndDeadLettersNothing) {
   rig.Put(route);
   rig.PublishMany(50,
                   [](size_t i) { return std::make_pair("t", "ent-" + std::to_string(i % 10)); });
+  // The first attempts of 10 entities fail before any time passes: the circuit opens from
+  // them (kCircuitEntities = 5). Wait for that in real time, so a slow worker (TSan, a
+  // loaded machine) cannot see the manual clock race its retries past max_attempts first.
+  ASSERT_TRUE(WaitFor([&] { return rig.StatsOf("c", "t")->stats.circuit_open; }, 30));
   for (int step = 0; step < 100; ++step) {  // 100 x 200 ms = 20 s
     rig.Advance(200);
     std::this_thread::sleep_for(1ms);
