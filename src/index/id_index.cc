@@ -147,8 +147,8 @@ class IdIndex::Impl {
   void Commit(const std::string& id, const std::string& producer, const std::string& type,
               const Location& loc);
   void Abort(const std::string& id, const std::string& producer);
-  std::optional<Location> Find(const std::string& id, const std::string& producer);
-  std::vector<Holder> FindAll(const std::string& id);
+  Result<std::optional<Location>> Find(const std::string& id, const std::string& producer);
+  Result<std::vector<Holder>> FindAll(const std::string& id);
   bool HasEventsOfType(const std::string& type);
   Status Close();
 
@@ -282,24 +282,25 @@ void IdIndex::Impl::Abort(const std::string& id, const std::string& producer) {
   stripe.recent.erase(RecentKey(id, producer));
 }
 
-std::optional<Location> IdIndex::Impl::Find(const std::string& id, const std::string& producer) {
+Result<std::optional<Location>> IdIndex::Impl::Find(const std::string& id,
+                                                    const std::string& producer) {
   {
     Stripe& stripe = StripeOf(id);
     std::lock_guard lock(stripe.mu);
     auto it = stripe.recent.find(RecentKey(id, producer));
     if (it != stripe.recent.end()) {
-      if (!it->second.committed) return std::nullopt;
-      return it->second.entry.loc;
+      if (!it->second.committed) return std::optional<Location>();
+      return std::optional<Location>(it->second.entry.loc);
     }
   }
-  Result<std::optional<Entry>> e = Lookup(id, producer);
-  if (!e.ok() || !*e || !Retained((*e)->loc)) return std::nullopt;
-  return (*e)->loc;
+  ERAGON_ASSIGN_OR_RETURN(std::optional<Entry> e, Lookup(id, producer));
+  if (!e || !Retained(e->loc)) return std::optional<Location>();
+  return std::optional<Location>(e->loc);
 }
 
 // The committed claims still in memory (the id's stripe only), then RocksDB's keys
 // under "k/<id>/". A producer found in both is taken from memory.
-std::vector<Holder> IdIndex::Impl::FindAll(const std::string& id) {
+Result<std::vector<Holder>> IdIndex::Impl::FindAll(const std::string& id) {
   std::map<std::string, Location> found;
   {
     Stripe& stripe = StripeOf(id);
@@ -316,6 +317,7 @@ std::vector<Holder> IdIndex::Impl::FindAll(const std::string& id) {
     std::optional<Entry> e = DecodeEntry(it->value().ToStringView());
     if (e) found.emplace(it->key().ToString().substr(prefix.size()), e->loc);
   }
+  if (!it->status().ok()) return FromRocks(it->status(), "lookup");
   std::vector<Holder> out;
   for (auto& [producer, loc] : found) {
     if (Retained(loc)) out.push_back({producer, std::move(loc)});
@@ -535,10 +537,10 @@ void IdIndex::Commit(const std::string& id, const std::string& producer, const s
 void IdIndex::Abort(const std::string& id, const std::string& producer) {
   impl_->Abort(id, producer);
 }
-std::optional<Location> IdIndex::Find(const std::string& id, const std::string& producer) {
+Result<std::optional<Location>> IdIndex::Find(const std::string& id, const std::string& producer) {
   return impl_->Find(id, producer);
 }
-std::vector<Holder> IdIndex::FindAll(const std::string& id) { return impl_->FindAll(id); }
+Result<std::vector<Holder>> IdIndex::FindAll(const std::string& id) { return impl_->FindAll(id); }
 bool IdIndex::HasEventsOfType(const std::string& t) { return impl_->HasEventsOfType(t); }
 Status IdIndex::Close() { return impl_->Close(); }
 

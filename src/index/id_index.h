@@ -81,10 +81,12 @@ class IdIndex {
   // The append failed: forget the claim.
   void Abort(const std::string& id, const std::string& producer);
 
-  // Where the producer's event with this id is, if it was stored and is still retained.
-  std::optional<Location> Find(const std::string& id, const std::string& producer);
-  // Every producer's retained event with this id, by producer name.
-  std::vector<Holder> FindAll(const std::string& id);
+  // Where the producer's event with this id is, if it was stored and is still retained
+  // (empty when not). A read error of the index is an error (kUnavailable or
+  // kCorruption), never "not stored".
+  Result<std::optional<Location>> Find(const std::string& id, const std::string& producer);
+  // Every producer's retained event with this id, by producer name; errors as Find.
+  Result<std::vector<Holder>> FindAll(const std::string& id);
   // Whether any event of this type was ever stored (routes may not change topic then).
   bool HasEventsOfType(const std::string& event_type);
 

@@ -102,7 +102,7 @@ TEST_F(IdIndexFaultTest, FailedFsyncOfTheIndexIsReportedAndEveryLoggedIdSurvives
   OpenIndex();
   for (int i = 0; i < 50; ++i) {
     const std::string id = "a" + std::to_string(i);
-    EXPECT_TRUE(index_->Find(id, "order-service").has_value()) << id;
+    EXPECT_TRUE(index_->Find(id, "order-service")->has_value()) << id;
     EXPECT_EQ(ClaimAgain(id), ClaimOutcome::kDuplicate) << id;
   }
 }
@@ -117,7 +117,7 @@ TEST_F(IdIndexFaultTest, PowerLossKeepsEveryAcknowledgedIdAndNoAbortedOne) {
   for (int i = 0; i < 30; ++i) {
     EXPECT_EQ(ClaimAgain("b" + std::to_string(i)), ClaimOutcome::kDuplicate) << i;
   }
-  EXPECT_FALSE(index_->Find("aborted", "order-service").has_value());
+  EXPECT_FALSE(index_->Find("aborted", "order-service")->has_value());
   EXPECT_EQ(ClaimAgain("aborted"), ClaimOutcome::kNew);
 }
 
@@ -135,6 +135,24 @@ TEST_F(IdIndexFaultTest, ReadErrorInClaimIsUnavailableNotNew) {
   EXPECT_GT(fs_->InjectedFailures(), 0);
   fs_->FailReads(false);
   EXPECT_EQ(ClaimAgain("c2999"), ClaimOutcome::kDuplicate);  // nothing was reserved meanwhile
+}
+
+// Regression (issue 16): a read error in a lookup by id was taken for "not stored", so
+// GET /v1/events/{id} answered 404 for a stored event while the disk failed.
+TEST_F(IdIndexFaultTest, ReadErrorInFindIsAnErrorNotAbsent) {
+  for (int i = 0; i < 3000; ++i) Publish(MakeEvent("f" + std::to_string(i)));
+  ASSERT_TRUE(index_->Close().ok());
+  index_.reset();
+  OpenIndex();
+  fs_->FailReads(true, ".sst");
+  Result<std::optional<Location>> one = index_->Find("f2999", "order-service");
+  EXPECT_EQ(one.status().code(), Code::kIOError) << one.status().ToString();
+  Result<std::vector<Holder>> all = index_->FindAll("f2998");
+  EXPECT_EQ(all.status().code(), Code::kIOError) << all.status().ToString();
+  fs_->FailReads(false);
+  ASSERT_TRUE(index_->Find("f2999", "order-service").ok());
+  EXPECT_TRUE(index_->Find("f2999", "order-service")->has_value());
+  EXPECT_EQ(index_->FindAll("f2998")->size(), 1u);
 }
 
 }  // namespace

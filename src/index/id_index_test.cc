@@ -84,8 +84,8 @@ TEST_F(IdIndexTest, SameIdSameContentIsDuplicate) {
   Event e = MakeEvent("e1");
   Publish(e);
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(e), e.producer), ClaimOutcome::kDuplicate);
-  ASSERT_TRUE(index_->Find("e1", "order-service").has_value());
-  EXPECT_EQ(index_->Find("e1", "order-service")->topic, "orders");
+  ASSERT_TRUE(index_->Find("e1", "order-service")->has_value());
+  EXPECT_EQ((*index_->Find("e1", "order-service"))->topic, "orders");
 }
 
 TEST_F(IdIndexTest, SameIdOtherContentIsConflict) {
@@ -106,19 +106,19 @@ TEST_F(IdIndexTest, SameIdOfAnotherProducerIsNew) {
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(a), a.producer), ClaimOutcome::kDuplicate);
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(b), b.producer), ClaimOutcome::kDuplicate);
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(a), b.producer), ClaimOutcome::kConflict);
-  ASSERT_TRUE(index_->Find("e1", a.producer).has_value());
-  ASSERT_TRUE(index_->Find("e1", b.producer).has_value());
-  EXPECT_NE(*index_->Find("e1", a.producer), *index_->Find("e1", b.producer));
-  EXPECT_FALSE(index_->Find("e1", "third-service").has_value());
-  std::vector<Holder> all = index_->FindAll("e1");
+  ASSERT_TRUE(index_->Find("e1", a.producer)->has_value());
+  ASSERT_TRUE(index_->Find("e1", b.producer)->has_value());
+  EXPECT_NE(**index_->Find("e1", a.producer), **index_->Find("e1", b.producer));
+  EXPECT_FALSE(index_->Find("e1", "third-service")->has_value());
+  std::vector<Holder> all = *index_->FindAll("e1");
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].producer, "billing-service");
   EXPECT_EQ(all[1].producer, "order-service");
   CloseAll();
   OpenAll();
-  EXPECT_EQ(index_->FindAll("e1").size(), 2u);
+  EXPECT_EQ(index_->FindAll("e1")->size(), 2u);
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(b), b.producer), ClaimOutcome::kDuplicate);
-  EXPECT_TRUE(index_->FindAll("e").empty());  // a prefix of an id is another id
+  EXPECT_TRUE(index_->FindAll("e")->empty());  // a prefix of an id is another id
 }
 
 // Recovery from the log scopes ids per producer too (the log record holds the producer).
@@ -130,8 +130,8 @@ TEST_F(IdIndexTest, RebuildFromLogKeepsBothProducers) {
   Location lb = Append(b);
   CloseAll();
   OpenAll();
-  EXPECT_EQ(index_->Find("e1", a.producer), la);
-  EXPECT_EQ(index_->Find("e1", b.producer), lb);
+  EXPECT_EQ(*index_->Find("e1", a.producer), la);
+  EXPECT_EQ(*index_->Find("e1", b.producer), lb);
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(a), a.producer), ClaimOutcome::kDuplicate);
 }
 
@@ -139,7 +139,7 @@ TEST_F(IdIndexTest, ClaimInFlightUntilCommitOrAbort) {
   Event e = MakeEvent("e1");
   ASSERT_EQ(index_->Claim("e1", FingerprintOf(e), e.producer), ClaimOutcome::kNew);
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(e), e.producer), ClaimOutcome::kInFlight);
-  EXPECT_FALSE(index_->Find("e1", "order-service").has_value());
+  EXPECT_FALSE(index_->Find("e1", "order-service")->has_value());
   index_->Abort("e1", "order-service");
   EXPECT_EQ(index_->Claim("e1", FingerprintOf(e), e.producer), ClaimOutcome::kNew);
 }
@@ -151,11 +151,11 @@ TEST_F(IdIndexTest, GeneratedIdClaimsLikeAnyOther) {
   Event e = MakeEvent("0190b1c2-0000-7000-8000-000000000001");
   index_->ClaimGenerated(e.id, FingerprintOf(e), e.producer);
   EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kInFlight);
-  EXPECT_FALSE(index_->Find(e.id, "order-service").has_value());
+  EXPECT_FALSE(index_->Find(e.id, "order-service")->has_value());
   Location loc = Append(e);
   index_->Commit(e.id, e.producer, e.event_type, loc);
-  ASSERT_TRUE(index_->Find(e.id, "order-service").has_value());
-  EXPECT_EQ(*index_->Find(e.id, "order-service"), loc);
+  ASSERT_TRUE(index_->Find(e.id, "order-service")->has_value());
+  EXPECT_EQ(**index_->Find(e.id, "order-service"), loc);
   EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kDuplicate);
   CloseAll();
   OpenAll();
@@ -168,7 +168,7 @@ TEST_F(IdIndexTest, AbortedGeneratedIdIsForgotten) {
   Event e = MakeEvent("0190b1c2-0000-7000-8000-000000000002");
   index_->ClaimGenerated(e.id, FingerprintOf(e), e.producer);
   index_->Abort(e.id, e.producer);
-  EXPECT_FALSE(index_->Find(e.id, "order-service").has_value());
+  EXPECT_FALSE(index_->Find(e.id, "order-service")->has_value());
   EXPECT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kNew);
 }
 
@@ -190,8 +190,8 @@ TEST_F(IdIndexTest, RebuildsFromLogPastCheckpoint) {
   Location loc = Append(missing);  // no Claim/Commit: the index never heard of it
   CloseAll();
   OpenAll();
-  ASSERT_TRUE(index_->Find("only-in-log", "order-service").has_value());
-  EXPECT_EQ(*index_->Find("only-in-log", "order-service"), loc);
+  ASSERT_TRUE(index_->Find("only-in-log", "order-service")->has_value());
+  EXPECT_EQ(**index_->Find("only-in-log", "order-service"), loc);
   EXPECT_EQ(index_->Claim("only-in-log", FingerprintOf(missing), missing.producer),
             ClaimOutcome::kDuplicate);
 }
@@ -224,10 +224,10 @@ TEST_F(IdIndexTest, IndexOfTheOldVersionIsMigratedOnOpen) {
   OpenAll();
   for (int i = 0; i < 3000; ++i) {
     Event e = MakeEvent("id-" + std::to_string(i));
-    ASSERT_TRUE(index_->Find(e.id, e.producer).has_value()) << i;
+    ASSERT_TRUE(index_->Find(e.id, e.producer)->has_value()) << i;
     ASSERT_EQ(index_->Claim(e.id, FingerprintOf(e), e.producer), ClaimOutcome::kDuplicate);
   }
-  EXPECT_EQ(index_->FindAll("id-7").size(), 1u);
+  EXPECT_EQ(index_->FindAll("id-7")->size(), 1u);
   CloseAll();
   rocksdb::DB* raw = nullptr;
   ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir_ / "index", &raw).ok());
@@ -249,9 +249,9 @@ TEST_F(IdIndexTest, ManyIdsAcrossPartitions) {
   CloseAll();
   OpenAll();
   for (int i = 0; i < 500; ++i) {
-    ASSERT_TRUE(index_->Find("id-" + std::to_string(i), "order-service").has_value()) << i;
+    ASSERT_TRUE(index_->Find("id-" + std::to_string(i), "order-service")->has_value()) << i;
   }
-  EXPECT_FALSE(index_->Find("id-500", "order-service").has_value());
+  EXPECT_FALSE(index_->Find("id-500", "order-service")->has_value());
 }
 
 }  // namespace

@@ -138,14 +138,15 @@ Result<index::Holder> ResolveEventId(index::IdIndex* ids, const std::string& id,
                                      const std::string& producer, const std::string& own) {
   const std::string& wanted = producer.empty() ? own : producer;
   if (!wanted.empty()) {
-    if (std::optional<index::Location> loc = ids->Find(id, wanted)) {
+    ERAGON_ASSIGN_OR_RETURN(std::optional<index::Location> loc, ids->Find(id, wanted));
+    if (loc) {
       return index::Holder{wanted, std::move(*loc)};
     }
     if (!producer.empty()) {
       return Status::NotFound("no event with id '" + id + "' from producer '" + producer + "'");
     }
   }
-  std::vector<index::Holder> all = ids->FindAll(id);
+  ERAGON_ASSIGN_OR_RETURN(std::vector<index::Holder> all, ids->FindAll(id));
   if (all.empty()) return Status::NotFound("no event with id '" + id + "'");
   if (all.size() == 1) return std::move(all[0]);
   std::string names;

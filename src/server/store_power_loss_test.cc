@@ -164,7 +164,7 @@ TEST_F(StorePowerLossTest, EveryAcknowledgedEventAckAndRouteChangeSurvivesAPower
 
   for (int i = 0; i < kEvents; ++i) {
     const Event e = MakeEvent(i);
-    std::optional<index::Location> at = ids_->Find(e.id, e.producer);
+    std::optional<index::Location> at = *ids_->Find(e.id, e.producer);
     ASSERT_TRUE(at.has_value()) << e.id;
     EXPECT_EQ(*at, locations[i]) << e.id;
     EXPECT_EQ(ids_->Claim(e.id, index::FingerprintOf(e), e.producer),
@@ -193,7 +193,7 @@ TEST_F(StorePowerLossTest, EveryAcknowledgedEventAckAndRouteChangeSurvivesAPower
       deliveries_
           ->GetState("billing", "orders", locations.back().partition, locations.back().offset)
           .has_value());
-  EXPECT_FALSE(ids_->Find(lost.id, lost.producer).has_value());
+  EXPECT_FALSE(ids_->Find(lost.id, lost.producer)->has_value());
   EXPECT_EQ(ids_->Claim(lost.id, index::FingerprintOf(lost), lost.producer),
             index::ClaimOutcome::kNew);
   ids_->Abort(lost.id, lost.producer);
