@@ -64,6 +64,8 @@ class ServerProcess {
 
  private:
   void ReapDrainer();
+  void StartDrainer(std::string rest);
+  Status WaitForAdminToken();
 
   std::string binary_;
   std::vector<std::string> extra_args_;
