@@ -48,6 +48,12 @@ const std::vector<std::vector<std::string>>& ConfigMigrations() {
           "ALTER TABLE consumer_routes ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",
       },
       SagaMigration(),
+      {
+          // The nodes of a cluster (src/cluster): each heartbeats its row. Unused on SQLite.
+          "CREATE TABLE cluster_nodes ("
+          " id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at BIGINT NOT NULL,"
+          " last_seen BIGINT NOT NULL, partitions BIGINT NOT NULL)",
+      },
   };
   return *migrations;
 }

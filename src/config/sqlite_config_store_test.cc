@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "config/config_store_contract.h"
+#include "config/sql_config_store.h"
 
 namespace eragon::config {
 namespace {
@@ -72,7 +73,7 @@ TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(q, 0), static_cast<int>(ConfigMigrations().size()));
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
@@ -98,7 +99,7 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE schedules; ALTER TABLE consumer_routes DROP COLUMN settings;"
-                         " DROP TABLE saga_instances; DROP TABLE sagas;"
+                         " DROP TABLE saga_instances; DROP TABLE sagas; DROP TABLE cluster_nodes;"
                          " DELETE FROM schema_version WHERE version > 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -125,7 +126,7 @@ TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSe
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "ALTER TABLE consumer_routes DROP COLUMN settings;"
-                         " DROP TABLE saga_instances; DROP TABLE sagas;"
+                         " DROP TABLE saga_instances; DROP TABLE sagas; DROP TABLE cluster_nodes;"
                          " DELETE FROM schema_version WHERE version > 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);

@@ -100,6 +100,11 @@ class Dispatcher {
   // Drops the attempt histories of events the log's retention removed (after RunRetention).
   void SweepAttempts();
 
+  // The (consumer route, partition) pairs this node delivers now (GET /v1/cluster): for
+  // every enabled consumer route it delivers itself (not type kafka), its topic's
+  // partition count. Reads the routing table (dispatcher_partitions.cc).
+  size_t DeliveringPartitions() const;
+
  private:
   using WorkerKey = std::pair<std::string, std::string>;  // (consumer, topic)
   struct PendingFetch {

@@ -344,3 +344,26 @@ TEST(DispatcherRouting, ChangedUrlAppliesToTheNextAttempt) {
 
 }  // namespace
 }  // namespace eragon::dispatch::testing
+
+namespace eragon::dispatch::testing {
+namespace {
+
+// GET /v1/cluster's `partitions`: every enabled consumer route this node delivers counts
+// its topic's partitions; a disabled route and a type kafka route do not.
+TEST(DispatcherAdmin, DeliveringPartitionsCountsEnabledRoutesTopicPartitions) {
+  Rig rig;
+  rig.Producer("a", "ta", true, 4);
+  rig.Producer("b", "tb", false, 3);
+  EXPECT_EQ(rig.dispatcher->DeliveringPartitions(), 0u);
+  rig.Put(rig.PullRoute("a", "c1"));
+  rig.Put(rig.PullRoute("b", "c1"));
+  rig.Put(rig.PullRoute("a", "c2"));
+  EXPECT_EQ(rig.dispatcher->DeliveringPartitions(), 4u + 3u + 4u);
+  config::ConsumerRoute off = rig.PullRoute("b", "c3");
+  off.enabled = false;
+  ASSERT_TRUE(rig.config->PutConsumer(off).ok());
+  EXPECT_EQ(rig.dispatcher->DeliveringPartitions(), 11u);
+}
+
+}  // namespace
+}  // namespace eragon::dispatch::testing

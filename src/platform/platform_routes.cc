@@ -7,11 +7,12 @@
 
 namespace eragon::platform {
 
-config::ProducerRoute PlatformProducerRoute(std::string_view event_type, int64_t now_ms) {
+config::ProducerRoute PlatformProducerRoute(std::string_view event_type, int64_t now_ms,
+                                            config::ChannelKind channel) {
   config::ProducerRoute r;
   r.event_type = std::string(event_type);
   r.producer = std::string(kProducer);
-  r.channel = config::ChannelKind::kEmbedded;
+  r.channel = channel;
   r.topic = std::string(kTopic);
   r.ordered = true;
   r.partitions = 8;
@@ -20,11 +21,12 @@ config::ProducerRoute PlatformProducerRoute(std::string_view event_type, int64_t
   return r;
 }
 
-Status EnsurePlatformRoutes(config::ConfigStore* store, int64_t now_ms) {
+Status EnsurePlatformRoutes(config::ConfigStore* store, int64_t now_ms,
+                            config::ChannelKind channel) {
   for (std::string_view type : kEventTypes) {
     ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> old,
                             store->GetProducer(std::string(type)));
-    config::ProducerRoute want = PlatformProducerRoute(type, now_ms);
+    config::ProducerRoute want = PlatformProducerRoute(type, now_ms, channel);
     if (old) {
       want.created_at = old->created_at;
       want.updated_at = old->updated_at;

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "channel/kafka/kafka.h"
+#include "core/json.h"
 #include "http/http_error.h"
 #include "server/dashboard.h"
 
@@ -112,6 +113,22 @@ HttpResponse StatsJson(const ApiDeps& d, const Caller&, const HttpRequest&) {
   return json.ok() ? HttpResponse::Json(200, std::move(*json)) : StatusResponse(json.status());
 }
 
+// GET /v1/cluster (admin): the nodes seen recently, from the registry's memory.
+HttpResponse ClusterJson(const ApiDeps& d, const Caller& c, const HttpRequest&) {
+  if (Status st = RequireAdmin(c); !st.ok()) return StatusResponse(st);
+  if (d.nodes == nullptr) return StatusResponse(Status::NotFound("no node registry"));
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("nodes").BeginArray();
+  for (const cluster::NodeInfo& n : d.nodes->Nodes()) {
+    w.BeginObject().Key("id").String(n.id).Key("address").String(n.address);
+    w.Key("started_at").Int(n.started_at).Key("last_seen").Int(n.last_seen);
+    w.Key("partitions").Int(n.partitions).EndObject();
+  }
+  w.EndArray().EndObject();
+  return HttpResponse::Json(200, std::move(out));
+}
+
 }  // namespace
 
 void Api::RegisterOps(http::Router& router) {
@@ -125,6 +142,7 @@ void Api::RegisterOps(http::Router& router) {
     RunOnWorkers(std::move(respond), [this] { return MetricsText(d_); });
   });
   router.Get("/v1/stats", OnWorkers(StatsJson));
+  router.Get("/v1/cluster", OnWorkers(ClusterJson));
   RegisterDashboard(router);
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "channel/channel.h"
+#include "cluster/node_registry.h"
 #include "config/config_store.h"
 #include "core/push_targets.h"
 #include "dispatch/delivery_store.h"
@@ -51,6 +52,7 @@ struct ApiDeps {
   const PushTargets* push_targets = nullptr;  // null: consumer URLs are not checked
   StatsReport* stats = nullptr;               // GET /v1/stats (null: 404)
   saga::SagaEngine* sagas = nullptr;          // told about saga changes (null: nobody runs them)
+  cluster::NodeRegistry* nodes = nullptr;     // GET /v1/cluster (null: 404)
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.

@@ -11,6 +11,7 @@
 #include "channel/embedded.h"
 #include "channel/kafka/kafka.h"
 #include "channel/multi_channel.h"
+#include "cluster/node_registry.h"
 #include "config/postgres/pg_config_store.h"
 #include "config/sqlite_config_store.h"
 #include "core/thread_name.h"
@@ -65,6 +66,7 @@ struct App::Parts {
   std::unique_ptr<schedule::Scheduler> scheduler;  // fires schedule ticks through publisher
   std::unique_ptr<saga::SagaEngine> sagas;         // runs sagas, publishing through publisher
   std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<cluster::NodeRegistry> nodes;  // GET /v1/cluster; heartbeats in a cluster
   std::unique_ptr<Api> api;
   std::unique_ptr<http::Router> router;
   std::unique_ptr<http::HttpServer> http;
@@ -223,6 +225,10 @@ Status OpenStores(App::Parts& p) {
   } else {
     ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenPgConfigStore(p.options.config_store));
   }
+  // The built-in platform routes first, so a cluster node opens their Kafka topic below.
+  ERAGON_RETURN_IF_ERROR(platform::EnsurePlatformRoutes(
+      p.store.get(), p.clock->WallMs(),
+      p.options.cluster() ? config::ChannelKind::kKafka : config::ChannelKind::kEmbedded));
   channel::EmbeddedOptions lo;
   lo.env = p.env;
   lo.clock = p.clock;
@@ -268,7 +274,6 @@ std::string NodeId(const ServerOptions& options, uint16_t port) {
 // platform events) and the RouteAdmin, started in that order; the built-in platform
 // routes first.
 Status StartDelivery(App::Parts& p, const std::string& install_secret, const std::string& node) {
-  ERAGON_RETURN_IF_ERROR(platform::EnsurePlatformRoutes(p.store.get(), p.clock->WallMs()));
   Publisher* publisher = p.publisher.get();
   p.platform = std::make_unique<platform::PlatformPublisher>(
       install_secret, [publisher](std::vector<Event> events) {
@@ -292,9 +297,9 @@ Status StartDelivery(App::Parts& p, const std::string& install_secret, const std
   InstallPlatformHooks(&dd.observer, p.platform.get(), p.workers.get(),
                        [raw] { return raw->route_admin.get(); });
   p.dispatcher = std::make_unique<dispatch::Dispatcher>(std::move(dd));
-  p.route_admin =
-      std::make_unique<RouteAdmin>(p.store.get(), p.routes.get(), p.logs.get(), p.ids.get(),
-                                   p.clock, p.dispatcher.get(), !p.options.kafka_brokers.empty());
+  p.route_admin = std::make_unique<RouteAdmin>(
+      p.store.get(), p.routes.get(), p.logs.get(), p.ids.get(), p.clock, p.dispatcher.get(),
+      !p.options.kafka_brokers.empty(), p.options.cluster());
   p.dispatcher->Start();  // after route_admin: its hooks may disable routes through it
   ERAGON_RETURN_IF_ERROR(RepublishDisabledRoutes(p.store.get(), p.platform.get()));
   return Status::Ok();
@@ -316,6 +321,62 @@ http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::str
   return ho;
 }
 
+// "http[s]://HOST:PORT" the HTTP server is bound to.
+std::string UrlOf(const App::Parts& p) {
+  std::string host = p.host.find(':') != std::string::npos ? "[" + p.host + "]" : p.host;
+  const char* scheme = p.options.tls_cert.empty() ? "http://" : "https://";
+  return scheme + host + ":" + std::to_string(p.http->port());
+}
+
+// The node registry (GET /v1/cluster): this node's id is --node-id, else the data dir's
+// node.id; in a cluster it heartbeats into the shared PostgreSQL once started.
+Result<std::unique_ptr<cluster::NodeRegistry>> MakeRegistry(App::Parts& p) {
+  cluster::RegistryOptions ro;
+  if (p.options.cluster()) ro.pg_url = p.options.config_store;
+  if (p.options.node_id.empty()) {
+    ERAGON_ASSIGN_OR_RETURN(ro.id, cluster::EnsureNodeId(p.env, p.options.data_dir));
+  } else {
+    ro.id = p.options.node_id;
+  }
+  ro.started_at = p.clock->WallMs();
+  dispatch::Dispatcher* dispatcher = p.dispatcher.get();
+  ro.partitions = [dispatcher] { return static_cast<int64_t>(dispatcher->DeliveringPartitions()); };
+  ro.clock = p.clock;
+  return std::make_unique<cluster::NodeRegistry>(std::move(ro));
+}
+
+// The admin token (API.md "Services and tokens"; shared by a cluster's nodes).
+Status EnsureAdminToken(App::Parts& p) {
+  const ServerOptions& o = p.options;
+  ERAGON_ASSIGN_OR_RETURN(
+      std::string note,
+      p.auth->EnsureAdminToken(p.env, o.data_dir, {o.admin_token_file, o.cluster()}));
+  if (!note.empty()) fprintf(stderr, "eragond: %s\n", note.c_str());
+  return Status::Ok();
+}
+
+// Starts the HTTP server on the router, with its latency and oversize hooks, then the
+// node registry (which needs the bound address).
+Status StartHttp(App::Parts& p, uint16_t port) {
+  p.http = std::make_unique<http::HttpServer>(HttpOptions(p.options, p.host, port), p.router.get());
+  Metrics* metrics = p.metrics.get();
+  p.http->SetLatencyHook([metrics](const http::RequestStats& s) {
+    metrics->Request(s.status, std::chrono::duration<double>(s.duration).count());
+  });
+  // API.md ranks 401 before 413: a bad token on an oversized body is answered 401.
+  Auth* auth = p.auth.get();
+  p.http->SetOversizeHook(
+      [auth](const http::HttpRequest& req) -> std::optional<http::HttpResponse> {
+        Result<Caller> caller = AuthenticateRequest(auth, req);
+        if (!caller.ok()) return http::ErrorResponse(caller.status());
+        return std::nullopt;
+      });
+  ERAGON_RETURN_IF_ERROR(p.http->Start());
+  p.push_targets->DenyListenAddress(p.host, p.http->port());
+  p.nodes->Start(p.options.advertise_url.empty() ? UrlOf(p) : p.options.advertise_url);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
@@ -326,7 +387,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->metrics = std::make_unique<Metrics>();
   ERAGON_RETURN_IF_ERROR(OpenStores(*p));
   p->auth = std::make_unique<Auth>(p->store.get(), p->clock, options.route_cache_ttl_ms);
-  ERAGON_RETURN_IF_ERROR(p->auth->EnsureAdminToken(p->env, options.data_dir));
+  ERAGON_RETURN_IF_ERROR(EnsureAdminToken(*p));
   ERAGON_ASSIGN_OR_RETURN(std::string install_secret,
                           EnsureInstallSecret(p->env, options.data_dir));
   p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);
@@ -374,26 +435,13 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->sagas = std::make_unique<saga::SagaEngine>(std::move(so));
   p->sagas->Start();
   deps.sagas = p->sagas.get();
+  ERAGON_ASSIGN_OR_RETURN(p->nodes, MakeRegistry(*p));
+  deps.nodes = p->nodes.get();
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
 
-  p->http =
-      std::make_unique<http::HttpServer>(HttpOptions(options, p->host, port), p->router.get());
-  Metrics* metrics = p->metrics.get();
-  p->http->SetLatencyHook([metrics](const http::RequestStats& s) {
-    metrics->Request(s.status, std::chrono::duration<double>(s.duration).count());
-  });
-  // API.md ranks 401 before 413: a bad token on an oversized body is answered 401.
-  Auth* auth = p->auth.get();
-  p->http->SetOversizeHook(
-      [auth](const http::HttpRequest& req) -> std::optional<http::HttpResponse> {
-        Result<Caller> caller = AuthenticateRequest(auth, req);
-        if (!caller.ok()) return http::ErrorResponse(caller.status());
-        return std::nullopt;
-      });
-  ERAGON_RETURN_IF_ERROR(p->http->Start());
-  p->push_targets->DenyListenAddress(p->host, p->http->port());
+  ERAGON_RETURN_IF_ERROR(StartHttp(*p, port));
   p->scheduler = std::make_unique<schedule::Scheduler>(
       p->store.get(), p->clock,
       [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {
@@ -412,11 +460,7 @@ App::App(std::unique_ptr<Parts> parts) : p_(std::move(parts)) {}
 
 App::~App() { Stop().ok(); }
 
-std::string App::url() const {
-  std::string host = p_->host.find(':') != std::string::npos ? "[" + p_->host + "]" : p_->host;
-  const char* scheme = p_->options.tls_cert.empty() ? "http://" : "https://";
-  return scheme + host + ":" + std::to_string(p_->http->port());
-}
+std::string App::url() const { return UrlOf(*p_); }
 
 Status App::ReloadTls() { return p_->http->ReloadTls(); }
 
@@ -429,6 +473,7 @@ Status App::Stop() {
   }
   p_->cv.notify_all();
   if (p_->maintenance.joinable()) p_->maintenance.join();
+  p_->nodes->Stop();  // leaves the other nodes' lists
   // The dispatcher first: waiting long-poll fetches are answered (empty) at once, so the
   // HTTP server's drain is not held up by them.
   p_->dispatcher->Stop();

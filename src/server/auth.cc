@@ -1,6 +1,7 @@
 #include "server/auth.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/hash.h"
 #include "server/secret_files.h"
@@ -97,19 +98,84 @@ Status Auth::DeleteService(const std::string& name) {
   return Status::Ok();
 }
 
-Status Auth::EnsureAdminToken(Env* env, const std::string& data_dir) {
-  const std::string path = data_dir + "/admin.token";
-  if (env->Exists(path)) {
-    Result<std::string> token = ReadFileToString(env, path);
-    if (token.ok()) {
-      std::string t = *token;
-      while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-      Result<std::optional<config::Service>> s = store_->FindServiceByTokenHash(HashToken(t));
-      if (s.ok() && *s && HasAdmin(**s)) return Status::Ok();
+namespace {
+
+// A token file's token: its text without surrounding whitespace.
+std::string TrimToken(std::string t) {
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+  size_t start = 0;
+  while (start < t.size() && std::isspace(static_cast<unsigned char>(t[start]))) ++start;
+  return t.substr(start);
+}
+
+constexpr size_t kMinSharedTokenChars = 32;
+
+}  // namespace
+
+// Whether the token file at `path` holds the token of a service with the admin role.
+bool Auth::HoldsAdminToken(Env* env, const std::string& path) {
+  if (!env->Exists(path)) return false;
+  Result<std::string> token = ReadFileToString(env, path);
+  if (!token.ok()) return false;
+  Result<std::optional<config::Service>> s =
+      store_->FindServiceByTokenHash(HashToken(TrimToken(*token)));
+  return s.ok() && *s && HasAdmin(**s);
+}
+
+// --admin-token-file: the service "admin" carries the file's token (set when it does not:
+// the nodes of a cluster started with one file converge on it).
+Result<std::string> Auth::UseAdminTokenFile(Env* env, const std::string& path,
+                                            const std::string& data_dir) {
+  Result<std::string> text = ReadFileToString(env, path);
+  if (!text.ok()) {
+    return Status::InvalidArgument("--admin-token-file " + path + ": " + text.status().message());
+  }
+  const std::string token = TrimToken(*text);
+  if (token.size() < kMinSharedTokenChars || token.find_first_of(" \t\r\n") != std::string::npos) {
+    return Status::InvalidArgument("--admin-token-file " + path + ": the token must be at least " +
+                                   std::to_string(kMinSharedTokenChars) +
+                                   " characters without spaces (e.g. what `eragon` prints for a "
+                                   "new service, or ert_ + 64 hex digits)");
+  }
+  const std::string hash = HashToken(token);
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::Service> old, store_->GetService("admin"));
+  if (!old || old->token_hash != hash || !HasAdmin(*old)) {
+    config::Service s;
+    s.name = "admin";
+    s.roles = old ? old->roles : std::vector<std::string>{};
+    if (!HasAdmin(s)) s.roles.push_back("admin");
+    std::sort(s.roles.begin(), s.roles.end());
+    s.token_hash = hash;
+    s.created_at = old ? old->created_at : clock_->WallMs();
+    Result<config::PutOutcome> put = store_->PutService(s);
+    if (put.status().code() == Code::kConflict) {
+      return Status::InvalidArgument("--admin-token-file " + path +
+                                     ": the token is another service's; choose a new one");
     }
+    ERAGON_RETURN_IF_ERROR(put.status());
+    cache_.InvalidateAll();
+  }
+  const std::string local = data_dir + "/admin.token";
+  Result<std::string> current = ReadFileToString(env, local);
+  if (!current.ok() || TrimToken(*current) != token) {
+    ERAGON_RETURN_IF_ERROR(WriteSecretFile(env, local, token + "\n"));
+  }
+  return std::string();
+}
+
+Result<std::string> Auth::EnsureAdminToken(Env* env, const std::string& data_dir,
+                                           const AdminTokenOptions& options) {
+  if (!options.token_file.empty()) return UseAdminTokenFile(env, options.token_file, data_dir);
+  const std::string path = data_dir + "/admin.token";
+  if (HoldsAdminToken(env, path)) return std::string();
+  ERAGON_ASSIGN_OR_RETURN(std::optional<config::Service> old, store_->GetService("admin"));
+  if (options.shared_store && old) {
+    return "the shared config store's admin service exists; its token is in admin.token of "
+           "the node that created it (or in the file given with --admin-token-file); this "
+           "node has none of its own in " +
+           path + " and leaves the admin service as it is";
   }
   // Missing or stale: (re)create the "admin" service and write its token.
-  ERAGON_ASSIGN_OR_RETURN(std::optional<config::Service> old, store_->GetService("admin"));
   config::Service s;
   s.name = "admin";
   s.roles = {"admin"};
@@ -119,7 +185,8 @@ Status Auth::EnsureAdminToken(Env* env, const std::string& data_dir) {
   ERAGON_ASSIGN_OR_RETURN(config::PutOutcome outcome, store_->PutService(s));
   (void)outcome;
   cache_.InvalidateAll();
-  return WriteSecretFile(env, path, token + "\n");
+  ERAGON_RETURN_IF_ERROR(WriteSecretFile(env, path, token + "\n"));
+  return std::string();
 }
 
 }  // namespace eragon::server

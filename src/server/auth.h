@@ -46,14 +46,34 @@ class Auth {
   // Revokes the service's token. Deleting the last admin is a conflict.
   Status DeleteService(const std::string& name);
 
-  // Makes sure <data_dir>/admin.token exists and holds a valid admin token: on first
-  // start (or when the file is missing) the service "admin" gets a new token written
-  // there with mode 0600.
-  Status EnsureAdminToken(Env* env, const std::string& data_dir);
+  // Where this node's admin token comes from (API.md "Services and tokens", "Running a
+  // cluster").
+  struct AdminTokenOptions {
+    // --admin-token-file: the admin token, shared by a cluster's nodes; "" for none.
+    std::string token_file;
+    // The config store is shared by several nodes (PostgreSQL): an existing "admin"
+    // service is never rotated by a node that lacks its token.
+    bool shared_store = false;
+  };
+
+  // Makes sure the service "admin" has a token this node knows:
+  // - with `token_file`: the service "admin" carries that token's hash (created or set
+  //   when it does not), and <data_dir>/admin.token holds it too (for the CLI);
+  // - else when <data_dir>/admin.token holds a valid admin token: nothing changes;
+  // - else (first start, file missing or stale) the service "admin" gets a new token
+  //   written there with mode 0600 — unless the store is shared and already has the
+  //   service: then it is left alone (another node made it) and the returned line, for
+  //   the log, says where its token is. "" when there is nothing to tell.
+  Result<std::string> EnsureAdminToken(Env* env, const std::string& data_dir,
+                                       const AdminTokenOptions& options);
 
   void InvalidateAll() { cache_.InvalidateAll(); }
 
  private:
+  Result<std::string> UseAdminTokenFile(Env* env, const std::string& path,
+                                        const std::string& data_dir);
+  bool HoldsAdminToken(Env* env, const std::string& path);
+
   config::ConfigStore* store_;
   Clock* clock_;
   config::LoadingCache<std::string, config::Service> cache_;

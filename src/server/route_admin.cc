@@ -7,14 +7,15 @@ namespace eragon::server {
 
 RouteAdmin::RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
                        index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher,
-                       bool kafka)
+                       bool kafka, bool cluster)
     : store_(store),
       cache_(cache),
       logs_(logs),
       ids_(ids),
       clock_(clock),
       dispatcher_(dispatcher),
-      kafka_(kafka) {}
+      kafka_(kafka),
+      cluster_(cluster) {}
 
 // A kafka route needs the Kafka channel; its topic is created (or checked) in Kafka now,
 // so a partition mismatch with an existing Kafka topic is a 409 of this PUT.
@@ -68,6 +69,11 @@ Status RefuseBuiltIn(const std::string& event_type) {
 Result<config::PutOutcome> RouteAdmin::PutProducer(config::ProducerRoute route,
                                                    config::ProducerRoute* stored) {
   ERAGON_RETURN_IF_ERROR(RefuseBuiltIn(route.event_type));
+  if (cluster_ && route.channel != config::ChannelKind::kKafka) {
+    return Status::InvalidArgument(
+        "channel: embedded topics are a single-node feature; a cluster's producer routes "
+        "use \"channel\": \"kafka\"");
+  }
   std::lock_guard lock(mu_);
   if (route.topic.empty()) route.topic = route.event_type;
   ERAGON_ASSIGN_OR_RETURN(std::optional<config::ProducerRoute> old,

@@ -24,10 +24,11 @@ namespace eragon::server {
 class RouteAdmin {
  public:
   // All borrowed and outliving the RouteAdmin; `dispatcher` may be null (no deliveries).
-  // `kafka`: whether the channel has Kafka (--kafka-brokers).
+  // `kafka`: whether the channel has Kafka (--kafka-brokers); `cluster`: whether this is
+  // a cluster node (shared config store), where every producer route is on Kafka.
   RouteAdmin(config::ConfigStore* store, RouteCache* cache, channel::Channel* logs,
              index::IdIndex* ids, Clock* clock, dispatch::Dispatcher* dispatcher,
-             bool kafka = false);
+             bool kafka = false, bool cluster = false);
 
   // `route.topic` empty means the event type. Returns the stored route in *stored.
   Result<config::PutOutcome> PutProducer(config::ProducerRoute route,
@@ -62,6 +63,7 @@ class RouteAdmin {
   Clock* clock_;
   dispatch::Dispatcher* dispatcher_;
   const bool kafka_;
+  const bool cluster_;
   std::mutex mu_;
 };
 

@@ -93,7 +93,33 @@ void AddDeliveryOptions(CLI::App& app, ServerOptions& o) {
                  "Record every delivery attempt (GET /v1/events/{id}/attempts): true | false")
       ->capture_default_str();
   app.add_option("--node-id", o.node_id,
-                 "This eragond's name in attempt histories (default: HOSTNAME:PORT)");
+                 "This eragond's name in attempt histories and GET /v1/cluster (default: "
+                 "HOSTNAME:PORT in attempts, the data dir's node.id in the cluster)");
+}
+
+void AddClusterOptions(CLI::App& app, ServerOptions& o) {
+  app.add_option("--admin-token-file", o.admin_token_file,
+                 "File holding the admin token (>= 32 characters) every node of a cluster "
+                 "accepts: the service admin gets its hash (default: the data dir's "
+                 "admin.token, created at first start)");
+  app.add_option("--advertise-url", o.advertise_url,
+                 "This node's URL in GET /v1/cluster (default: http[s]://LISTEN-ADDRESS)");
+}
+
+// A cluster keeps its events on Kafka (embedded topics are single-node).
+Status CheckClusterOptions(const ServerOptions& o) {
+  if (!o.cluster()) return Status::Ok();
+  ERAGON_RETURN_IF_ERROR(config::CheckPgUrl(o.config_store));
+  if (o.kafka_brokers.empty()) {
+    return Status::InvalidArgument(
+        "--config-store postgresql://... runs a cluster node, whose topics live on Kafka: "
+        "give --kafka-brokers HOST:PORT,... too (embedded topics are a single-node feature)");
+  }
+  if (!o.advertise_url.empty() && !o.advertise_url.starts_with("http://") &&
+      !o.advertise_url.starts_with("https://")) {
+    return Status::InvalidArgument("--advertise-url must start with http:// or https://");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -155,6 +181,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
                  "PEM file of CAs trusted for https pushes in addition to the system's");
   AddKafkaOptions(app, o);
   AddDeliveryOptions(app, o);
+  AddClusterOptions(app, o);
   SecurityFlags security;
   AddSecurityOptions(app, o, security);
   try {
@@ -168,7 +195,7 @@ Result<ServerOptions> ParseServerOptions(int argc, char** argv) {
   Result<channel::FsyncOptions> f = channel::ParseFsyncOptions(fsync);
   if (!f.ok()) return Status::InvalidArgument("--fsync: " + f.status().message());
   o.fsync = *f;
-  if (o.config_store != "sqlite") ERAGON_RETURN_IF_ERROR(config::CheckPgUrl(o.config_store));
+  ERAGON_RETURN_IF_ERROR(CheckClusterOptions(o));
   ERAGON_RETURN_IF_ERROR(FinishSecurityOptions(security, o));
   return o;
 }

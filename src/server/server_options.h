@@ -57,6 +57,14 @@ struct ServerOptions {
   // benchmarks; GET /v1/events/{id}/attempts then shows nothing new).
   bool record_attempts = true;
   std::string node_id;  // the node's name in attempt histories; "": HOSTNAME:PORT
+  // A cluster (API.md "Running a cluster"): the admin token every node accepts, read from
+  // this file ("": the data dir's admin.token), and the URL other nodes and clients reach
+  // this node at in GET /v1/cluster ("": the listen address).
+  std::string admin_token_file;
+  std::string advertise_url;
+
+  // A cluster node: the config store is a shared PostgreSQL.
+  bool cluster() const { return config_store != "sqlite"; }
 };
 
 // Parses argv (and the --config file it names). On --help prints usage and returns

@@ -158,15 +158,20 @@ Status ServerProcess::Start() {
     }
     line.append(buf, static_cast<size_t>(n));
   }
-  std::string rest = line.substr(line.find('\n') + 1);
   start_line_ = line.substr(0, line.find('\n'));
   url_ = UrlOfStartLine(start_line_);
   if (url_.empty()) {
     Kill();
     return Status::Internal("no http[s]://HOST:PORT in eragond's start line '" + start_line_ + "'");
   }
+  StartDrainer(line.substr(line.find('\n') + 1));
+  return expect_admin_token_ ? WaitForAdminToken() : Status::Ok();
+}
 
-  drainer_ = std::thread([fd = stdout_fd_, path = stdout_path_, rest] {
+// Copies eragond's stdout after the start line (`rest` is what came with it) to
+// stdout_path_ until the pipe closes.
+void ServerProcess::StartDrainer(std::string rest) {
+  drainer_ = std::thread([fd = stdout_fd_, path = stdout_path_, rest = std::move(rest)] {
     std::ofstream out(path, std::ios::app | std::ios::binary);
     out << rest;
     char buf[4096];
@@ -178,8 +183,10 @@ Status ServerProcess::Start() {
       out.flush();
     }
   });
+}
 
-  // admin.token is written on first start; allow the file a moment to appear.
+// admin.token is written on first start; allow the file a moment to appear.
+Status ServerProcess::WaitForAdminToken() {
   const auto token_deadline = Clock::now() + std::chrono::seconds(10);
   for (;;) {
     std::string token = ReadFileOrEmpty(data_dir_ + "/admin.token");
@@ -188,14 +195,13 @@ Status ServerProcess::Start() {
     }
     if (!token.empty()) {
       admin_token_ = token;
-      break;
+      return Status::Ok();
     }
     if (Clock::now() >= token_deadline) {
       return Status::NotFound("eragond is up but wrote no " + data_dir_ + "/admin.token");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return Status::Ok();
 }
 
 void ServerProcess::ReapDrainer() {

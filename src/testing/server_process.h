@@ -46,6 +46,10 @@ class ServerProcess {
   // REQUIRES: before the first Start().
   void UseDataDir(std::string dir) { own_data_dir_ = std::move(dir); }
 
+  // A cluster node started without the shared admin token writes no admin.token: Start()
+  // then does not wait for one (admin_token() stays "").
+  void ExpectNoAdminToken() { expect_admin_token_ = false; }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   const std::string& url() const { return url_; }  // http[s]://127.0.0.1:PORT
@@ -60,6 +64,8 @@ class ServerProcess {
 
  private:
   void ReapDrainer();
+  void StartDrainer(std::string rest);
+  Status WaitForAdminToken();
 
   std::string binary_;
   std::vector<std::string> extra_args_;
@@ -71,6 +77,7 @@ class ServerProcess {
   std::string url_;
   std::string admin_token_;
   std::string start_line_;
+  bool expect_admin_token_ = true;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::thread drainer_;  // copies stdout after the first line to stdout_path_

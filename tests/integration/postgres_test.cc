@@ -1,14 +1,16 @@
 // eragond on a PostgreSQL config store (API.md "Running a cluster", first part): two
 // nodes on one database see each other's route changes within a second, a dropped LISTEN
 // connection still converges, and a PostgreSQL outage makes config changes answer 503
-// while publishes keep their cached routes, until it recovers by itself. The server is
-// the ctest fixture `postgres` (a database per test), or a server of the test's own
-// (scripts/postgres) where the test stops it.
+// while publishes keep their cached routes, until it recovers by itself; the nodes share
+// one admin token; embedded topics are refused (a cluster's topics live on Kafka). The
+// server is the ctest fixture `postgres` (a database per test), or a server of the test's
+// own (scripts/postgres) where the test stops it; the broker is the fixture kafka_broker.
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "test_util.h"
 #include "testing/test_postgres.h"
@@ -22,23 +24,38 @@ int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-// Node A is ServerTest's server_; node B shares its database (and its admin token: a
-// node that finds no valid token of its own would rotate the shared admin service's).
+// A cluster node's flags: the config store `url` and the test broker, under a topic
+// prefix of the test's own.
+std::vector<std::string> ClusterArgs(const std::string& url, const std::string& prefix) {
+  return {"--config-store",       url,   "--kafka-brokers", KafkaBootstrap(),
+          "--kafka-topic-prefix", prefix};
+}
+
+std::string NewTopicPrefix() {
+  static std::mt19937_64 rng(std::random_device{}());
+  return "pg" + std::to_string(rng() % 1000000000) + ".";
+}
+
+// A producer route on Kafka (a cluster has no embedded topics).
+constexpr char kOnKafka[] = R"("channel":"kafka","partitions":2)";
+
+// Node A is ServerTest's server_; node B shares its database and starts with an empty
+// data dir: it keeps the shared admin service (no admin.token of its own).
 class TwoNodesTest : public ServerTest {
  protected:
   void SetUp() override {
     ASSERT_FALSE(TestPostgresUrl().empty())
         << "no PostgreSQL: run through ctest (fixture postgres)";
+    ASSERT_FALSE(KafkaBootstrap().empty()) << "no broker: run through ctest (fixture kafka_broker)";
     db_ = std::make_unique<TestDatabase>(TestPostgresUrl());
     ASSERT_TRUE(db_->ok()) << db_->error();
+    prefix_ = NewTopicPrefix();
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
     b_dir_ = server_->data_dir() + "-node-b";
-    std::filesystem::create_directories(b_dir_);
-    std::filesystem::copy_file(server_->data_dir() + "/admin.token", b_dir_ + "/admin.token");
-    ::chmod((b_dir_ + "/admin.token").c_str(), 0600);
     b_ = std::make_unique<ServerProcess>(server_->binary(), ExtraArgs());
     b_->UseDataDir(b_dir_);
+    b_->ExpectNoAdminToken();
     Status st = b_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
     b_client_ = std::make_unique<HttpClient>(b_->url());
@@ -51,7 +68,15 @@ class TwoNodesTest : public ServerTest {
     if (!b_dir_.empty()) std::filesystem::remove_all(b_dir_);
     db_.reset();
   }
-  std::vector<std::string> ExtraArgs() override { return {"--config-store", db_->url()}; }
+  std::vector<std::string> ExtraArgs() override { return ClusterArgs(db_->url(), prefix_); }
+
+  // A call on node B with node A's admin token.
+  HttpReply AdminOnB(std::string_view method, const std::string& path, std::string_view body = {}) {
+    Result<HttpReply> r =
+        b_client_->Request(std::string(method), path, std::string(body),
+                           {{"Authorization", "Bearer " + server_->admin_token()}});
+    return r.ok() ? *r : HttpReply{};
+  }
 
   // A publish of `type` through node B: its status.
   int PublishOnB(const std::string& type) {
@@ -68,15 +93,48 @@ class TwoNodesTest : public ServerTest {
   }
 
   std::unique_ptr<TestDatabase> db_;
+  std::string prefix_;
   std::string b_dir_;
   std::unique_ptr<ServerProcess> b_;
   std::unique_ptr<HttpClient> b_client_;
 };
 
+// Node B started with an empty data dir after node A: A's admin token works on both, B
+// wrote no token of its own and says in its log where the token is.
+TEST_F(TwoNodesTest, TheFirstNodesAdminTokenWorksOnASecondNodeStartedAfterIt) {
+  EXPECT_EQ(AdminOnB("GET", "/v1/services").status, 200);
+  EXPECT_EQ(Admin("GET", "/v1/services").status, 200);
+  EXPECT_FALSE(std::filesystem::exists(b_dir_ + "/admin.token"));
+  EXPECT_NE(b_->Logs().find("admin.token of the node that created it"), std::string::npos)
+      << b_->Logs();
+  // And after B restarts (still without a token file).
+  ASSERT_TRUE(b_->Restart().ok());
+  b_client_ = std::make_unique<HttpClient>(b_->url());
+  EXPECT_EQ(AdminOnB("GET", "/v1/services").status, 200);
+  EXPECT_EQ(Admin("GET", "/v1/services").status, 200);
+}
+
+// API.md "Running a cluster": embedded topics are single-node; the platform events'
+// routes are on Kafka.
+TEST_F(TwoNodesTest, EmbeddedProducerRoutesAreRefusedAndPlatformRoutesAreOnKafka) {
+  CreateService("order-service", {"producer"});
+  for (const char* body : {R"({"producer":"order-service"})",
+                           R"({"producer":"order-service","channel":"embedded"})"}) {
+    HttpReply r = AdminOnB("PUT", "/v1/routes/order_created/producer", body);
+    EXPECT_API_ERROR(r, 400, "invalid_field");
+    EXPECT_NE(r.body.find("channel"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(Admin("GET", "/v1/routes/order_created/producer").status, 404);
+  HttpReply platform = Admin("GET", "/v1/routes/eragon.dead_lettered/producer");
+  ASSERT_EQ(platform.status, 200) << Describe(platform);
+  EXPECT_EQ(Json(platform.body).Str({"channel"}), "kafka");
+  EXPECT_EQ(Json(platform.body).Str({"topic"}), "eragon.platform");
+}
+
 TEST_F(TwoNodesTest, ARouteChangedThroughNodeAIsUsedByNodeBWithinASecond) {
   CreateService("order-service", {"producer"});
   EXPECT_EQ(PublishOnB("order_created"), 404);  // no route yet (and B caches that)
-  SetProducer("order_created", "order-service");
+  SetProducer("order_created", "order-service", kOnKafka);
   int64_t ms = MsUntilB("order_created", 202, std::chrono::seconds(5));
   std::cout << "node B accepted the new route after " << ms << " ms\n";
   EXPECT_GE(ms, 0) << "node B never accepted the new route";
@@ -101,11 +159,54 @@ TEST_F(TwoNodesTest, ADroppedListenConnectionStillConverges) {
   ASSERT_EQ(
       PgQueryValue(db_->url(), "SELECT count(pg_terminate_backend(pid)) " + listeners).value(),
       "2");
-  SetProducer("order_created", "order-service");
+  SetProducer("order_created", "order-service", kOnKafka);
   // The listener's reconnection or the version poll (every 5 s) catches up.
   int64_t ms = MsUntilB("order_created", 202, std::chrono::seconds(8));
   std::cout << "node B caught up after " << ms << " ms\n";
   EXPECT_GE(ms, 0);
+}
+
+// The status of GET `path` on `url` with `token` ("" sends none).
+int StatusOf(const std::string& url, const std::string& path, const std::string& token) {
+  HttpClient client(url);
+  HttpHeaders h;
+  if (!token.empty()) h.push_back({"Authorization", "Bearer " + token});
+  Result<HttpReply> r = client.Request("GET", path, "", h);
+  return r.ok() ? r->status : 0;
+}
+
+// --admin-token-file: every node started with the file accepts its token, also when the
+// store's admin service had another one (a node started before without the file).
+TEST(SharedAdminTokenTest, NodesStartedWithOneAdminTokenFileAllAcceptIt) {
+  ASSERT_FALSE(TestPostgresUrl().empty()) << "no PostgreSQL: run through ctest (fixture postgres)";
+  ASSERT_FALSE(KafkaBootstrap().empty()) << "no broker: run through ctest (fixture kafka_broker)";
+  TestDatabase db(TestPostgresUrl());
+  ASSERT_TRUE(db.ok()) << db.error();
+  char tmpl[] = "/tmp/eragon-pg-token.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::mt19937_64 rng(std::random_device{}());
+  std::string token = "ert_";
+  for (int i = 0; i < 64; ++i) token += "0123456789abcdef"[rng() % 16];
+  { std::ofstream(dir + "/admin.token") << token << "\n"; }
+  const std::string prefix = NewTopicPrefix();
+  ServerProcess earlier(ERAGOND_PATH, ClusterArgs(db.url(), prefix));
+  ASSERT_TRUE(earlier.Start().ok());
+  const std::string generated = earlier.admin_token();
+  earlier.Kill();
+  std::vector<std::string> args = ClusterArgs(db.url(), prefix);
+  args.insert(args.end(), {"--admin-token-file", dir + "/admin.token"});
+  ServerProcess a(ERAGOND_PATH, args), b(ERAGOND_PATH, args);
+  ASSERT_TRUE(a.Start().ok()) << a.Logs();
+  ASSERT_TRUE(b.Start().ok()) << b.Logs();
+  EXPECT_EQ(a.admin_token(), token) << "the data dir's admin.token holds the file's token";
+  EXPECT_EQ(b.admin_token(), token);
+  for (const ServerProcess* node : {&a, &b}) {
+    EXPECT_EQ(StatusOf(node->url(), "/v1/services", token), 200);
+    EXPECT_EQ(StatusOf(node->url(), "/v1/services", generated), 401)
+        << "the file's token replaced the one the store had";
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // One node on a PostgreSQL of the test's own, stopped and started again.
@@ -127,7 +228,7 @@ class PostgresOutageTest : public ServerTest {
     Postgres("down");
     std::filesystem::remove_all(pg_dir_);
   }
-  std::vector<std::string> ExtraArgs() override { return {"--config-store", url_}; }
+  std::vector<std::string> ExtraArgs() override { return ClusterArgs(url_, prefix_); }
   ProcessResult Postgres(const std::string& cmd, const std::string& flag = "") {
     std::vector<std::string> argv = {std::string(ERAGON_SOURCE_DIR) + "/scripts/postgres", cmd,
                                      "--dir", pg_dir_};
@@ -137,17 +238,18 @@ class PostgresOutageTest : public ServerTest {
 
   std::string pg_dir_;
   std::string url_;
+  std::string prefix_ = NewTopicPrefix();
 };
 
 TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAndAllRecovers) {
   CreateService("order-service", {"producer"});
-  SetProducer("order_created", "order-service");
+  SetProducer("order_created", "order-service", kOnKafka);
   PublishOk(EventJson("order_created", "o1", "{}"));
   ASSERT_EQ(Postgres("stop").exit_code, 0);
 
-  EXPECT_API_ERROR(
-      Admin("PUT", "/v1/routes/order_paid/producer", R"({"producer":"order-service"})"), 503,
-      "unavailable");
+  EXPECT_API_ERROR(Admin("PUT", "/v1/routes/order_paid/producer",
+                         R"({"producer":"order-service","channel":"kafka","partitions":2})"),
+                   503, "unavailable");
   // Past every cache TTL: the routes and the token still come from the node's snapshot.
   for (int i = 0; i < 4; ++i) {
     PublishOk(EventJson("order_created", "o" + std::to_string(i), "{}"));
@@ -161,23 +263,31 @@ TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAnd
   // Recovers by itself: the next change goes through, and is used at once.
   EXPECT_TRUE(WaitFor(
       [&] {
-        return Admin("PUT", "/v1/routes/order_paid/producer", R"({"producer":"order-service"})")
+        return Admin("PUT", "/v1/routes/order_paid/producer",
+                     R"({"producer":"order-service","channel":"kafka","partitions":2})")
                    .status == 201;
       },
       std::chrono::seconds(15)));
   PublishOk(EventJson("order_paid", "o1", "{}"));
 }
 
-// Start errors: a malformed URL is a usage error (2), an unreachable server a start
-// failure (1); neither message repeats the password.
+// Start errors: a malformed URL is a usage error (2), so is a cluster node without
+// --kafka-brokers, an unreachable server a start failure (1); no message repeats the
+// password.
 TEST(PostgresStartTest, ABadUrlExits2AndAnUnreachableServerExits1) {
   char tmpl[] = "/tmp/eragon-pg-start.XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
-  auto run = [&](const std::string& url) {
-    return RunProcess({ERAGOND_PATH, "--data-dir", dir + "/data", "--listen", "127.0.0.1:0",
-                       "--config-store", url});
+  auto run = [&](const std::string& url, bool kafka = true) {
+    std::vector<std::string> argv = {ERAGOND_PATH, "--data-dir",  dir + "/data",
+                                     "--listen",   "127.0.0.1:0", "--config-store",
+                                     url};
+    if (kafka) argv.insert(argv.end(), {"--kafka-brokers", "127.0.0.1:1"});
+    return RunProcess(argv);
   };
+  ProcessResult no_kafka = run("postgresql://eragon:pw-secret@127.0.0.1:1/eragon", false);
+  EXPECT_EQ(no_kafka.exit_code, 2) << no_kafka.err;
+  EXPECT_NE(no_kafka.err.find("give --kafka-brokers"), std::string::npos) << no_kafka.err;
   ProcessResult bad = run("postgresql://eragon:pw-secret@[::1");
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("not a valid PostgreSQL URL"), std::string::npos) << bad.err;
@@ -187,7 +297,7 @@ TEST(PostgresStartTest, ABadUrlExits2AndAnUnreachableServerExits1) {
   EXPECT_EQ(down.exit_code, 1) << down.err;
   EXPECT_NE(down.err.find("cannot connect to PostgreSQL at 127.0.0.1:1"), std::string::npos)
       << down.err;
-  for (const ProcessResult* r : {&bad, &other, &down}) {
+  for (const ProcessResult* r : {&bad, &other, &down, &no_kafka}) {
     EXPECT_EQ(r->err.find("pw-secret"), std::string::npos) << r->err;
   }
   std::filesystem::remove_all(dir);

@@ -130,9 +130,9 @@ Status PgStatus(PGconn* conn, const PGresult* res, const std::string& what) {
   return Status::Internal(std::move(m));
 }
 
-Result<std::unique_ptr<PgDb>> PgDb::Open(const std::string& url) {
+Result<std::unique_ptr<PgDb>> PgDb::Open(const std::string& url, const char* application_name) {
   ERAGON_RETURN_IF_ERROR(CheckPgUrl(url));
-  ERAGON_ASSIGN_OR_RETURN(PGconn * conn, PgConnect(url, "eragond"));
+  ERAGON_ASSIGN_OR_RETURN(PGconn * conn, PgConnect(url, application_name));
   std::unique_ptr<PgDb> db(new PgDb(url, conn));
   // Server messages (NOTICE) are not ours to print.
   PQsetNoticeProcessor(

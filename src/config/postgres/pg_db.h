@@ -37,7 +37,9 @@ Status PgStatus(PGconn* conn, const PGresult* res, const std::string& what);
 
 class PgDb final : public SqlDb {
  public:
-  static Result<std::unique_ptr<PgDb>> Open(const std::string& url);
+  // `application_name` names the connection in pg_stat_activity unless the URL does.
+  static Result<std::unique_ptr<PgDb>> Open(const std::string& url,
+                                            const char* application_name = "eragond");
   ~PgDb() override;
 
   Status Exec(const std::string& sql) override;
