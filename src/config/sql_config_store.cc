@@ -48,6 +48,11 @@ const std::vector<std::vector<std::string>>& ConfigMigrations() {
           "ALTER TABLE consumer_routes ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",
       },
       SagaMigration(),
+      {
+          // A cluster's install secret (postgres/pg_install_secret.h): hex, one row. Unused
+          // on SQLite, where the single node keeps its own in the data dir.
+          "CREATE TABLE install_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL)",
+      },
   };
   return *migrations;
 }

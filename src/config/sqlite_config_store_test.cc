@@ -72,7 +72,7 @@ TEST_F(SqliteConfigStoreTest, FileIsPrivateAndInWalMode) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 5);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
