@@ -312,13 +312,13 @@ Result<std::string> InstallSecret(App::Parts& p) {
 }
 
 // The scheduler, firing through `publisher`; in a cluster under the schedule lease, so
-// each tick fires on one node, and catching up the ticks of the last 10 s (a takeover).
+// each tick fires on one node, and catching up the ticks of the last 30 s (a takeover).
 void StartScheduler(App::Parts& p, const std::string& install_secret) {
   schedule::SchedulerOptions so;
   if (p.options.config_store != "sqlite") {
     p.schedule_lease = std::make_unique<schedule::PgTickLease>(p.options.config_store);
     so.lease = p.schedule_lease.get();
-    so.catch_up_ms = 10'000;
+    so.catch_up_ms = 30'000;
   }
   Publisher* publisher = p.publisher.get();
   p.scheduler = std::make_unique<schedule::Scheduler>(
