@@ -223,6 +223,12 @@ TEST_P(ConfigStoreContractTest, ScheduleLastTickOnlyRisesAndIsNotAConfigChange) 
   EXPECT_EQ(store->GetSchedule("nightly-report").value()->last_tick_ms, t0 + 60'000);
   EXPECT_TRUE(store->SetScheduleLastTick("deleted-meanwhile", t0).ok());
   EXPECT_EQ(store->Version().value(), version);
+  // Nor does a replacement that carries an older one (a node that had not seen the tick).
+  Schedule changed = SampleSchedule();
+  changed.data = R"({"v":2})";
+  ASSERT_EQ(store->PutSchedule(changed).value(), PutOutcome::kReplaced);
+  EXPECT_EQ(store->GetSchedule("nightly-report").value()->data, changed.data);
+  EXPECT_EQ(store->GetSchedule("nightly-report").value()->last_tick_ms, t0 + 60'000);
 }
 
 TEST_P(ConfigStoreContractTest, SagasAndTheirInstancesAreStored) {

@@ -54,6 +54,11 @@ const std::vector<std::vector<std::string>>& ConfigMigrations() {
           " id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at BIGINT NOT NULL,"
           " last_seen BIGINT NOT NULL, partitions BIGINT NOT NULL)",
       },
+      {
+          // A cluster's install secret (postgres/pg_install_secret.h): hex, one row. Unused
+          // on SQLite, where the single node keeps its own in the data dir.
+          "CREATE TABLE install_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL)",
+      },
   };
   return *migrations;
 }
@@ -380,16 +385,20 @@ class SqlConfigStore final : public ConfigStore {
 
   Result<PutOutcome> PutSchedule(const Schedule& s) override {
     return Put("schedules", "name = ?", {s.name}, [&](bool exists) {
+      // A replacement never lowers last_tick_ms: in a cluster the node taking the PUT may
+      // not have seen the tick another node fired last.
       auto q = db_->Prepare(exists ? "UPDATE schedules SET event_type = ?, entity_id = ?,"
-                                     " data = ?, every_spec = ?, cron_spec = ?,"
-                                     " last_tick_ms = ?, created_at = ?, updated_at = ?"
-                                     " WHERE name = ?"
+                                     " data = ?, every_spec = ?, cron_spec = ?, last_tick_ms ="
+                                     " CASE WHEN last_tick_ms > ? THEN last_tick_ms ELSE ? END,"
+                                     " created_at = ?, updated_at = ? WHERE name = ?"
                                    : "INSERT INTO schedules (event_type, entity_id, data,"
                                      " every_spec, cron_spec, last_tick_ms, created_at,"
                                      " updated_at, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
       if (!q.ok()) return q.status();
       (*q)->Bind(s.event_type).Bind(s.entity_id).Bind(s.data).Bind(s.every).Bind(s.cron);
-      (*q)->Bind(s.last_tick_ms).Bind(s.created_at).Bind(s.updated_at).Bind(s.name);
+      (*q)->Bind(s.last_tick_ms);
+      if (exists) (*q)->Bind(s.last_tick_ms);
+      (*q)->Bind(s.created_at).Bind(s.updated_at).Bind(s.name);
       return (*q)->Run();
     });
   }

@@ -100,6 +100,7 @@ TEST_F(SqliteConfigStoreTest, AVersionOneDatabaseIsMigratedToSchedules) {
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE schedules; ALTER TABLE consumer_routes DROP COLUMN settings;"
                          " DROP TABLE saga_instances; DROP TABLE sagas; DROP TABLE cluster_nodes;"
+                         " DROP TABLE install_secret;"
                          " DELETE FROM schema_version WHERE version > 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -127,6 +128,7 @@ TEST_F(SqliteConfigStoreTest, AVersionTwoDatabaseKeepsItsConsumerRoutesWithoutSe
   ASSERT_EQ(sqlite3_exec(db,
                          "ALTER TABLE consumer_routes DROP COLUMN settings;"
                          " DROP TABLE saga_instances; DROP TABLE sagas; DROP TABLE cluster_nodes;"
+                         " DROP TABLE install_secret;"
                          " DELETE FROM schema_version WHERE version > 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);

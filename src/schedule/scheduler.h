@@ -12,6 +12,11 @@
 // tick fired by another node, or fired before a crash that lost the last_tick_ms update,
 // is not stored twice. The store's last_tick_ms only saves work.
 //
+// Cluster mode (SchedulerOptions::lease): only the node holding the lease fires; before
+// each fire it reads the schedule's last fired tick from the shared store under the lease
+// (its own snapshot may be stale after a change of leader), and with catch_up_ms it fires
+// the ticks missed within that window (e.g. while the lease changed hands) late, in order.
+//
 // Thread-safe: Tick calls are serialised. Start/Stop run Tick on a thread of its own.
 #pragma once
 
@@ -29,6 +34,8 @@
 #include "config/config_store.h"
 #include "eragon/clock.h"
 #include "eragon/status.h"
+#include "schedule/tick_lease.h"
+#include "schedule/tick_spec.h"
 
 namespace eragon::schedule {
 
@@ -48,11 +55,20 @@ struct TickReport {
 // REQUIRES: `s` passed ParseSchedule.
 void StampForPut(config::Schedule* s, const std::optional<config::Schedule>& old, int64_t now_ms);
 
+struct SchedulerOptions {
+  // Cluster mode: fire only while holding this lease (borrowed; outlives the Scheduler).
+  // Null: a single node, which always fires.
+  TickLease* lease = nullptr;
+  // Ticks that fell due at most this long before now and were not fired are fired late,
+  // oldest first; older ones coalesce into the latest. 0: only the latest tick fires.
+  int64_t catch_up_ms = 0;
+};
+
 class Scheduler {
  public:
   // `store` and `clock` are borrowed and must outlive the Scheduler; `clock` is used only
   // by the thread that Start runs.
-  Scheduler(config::ConfigStore* store, Clock* clock, FireFn fire);
+  Scheduler(config::ConfigStore* store, Clock* clock, FireFn fire, SchedulerOptions options = {});
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -68,10 +84,15 @@ class Scheduler {
 
  private:
   void Loop(std::chrono::milliseconds interval);
+  // Fires `s`'s due ticks. False when the lease was lost (nothing more fires this Tick).
+  bool FireDue(const config::Schedule& s, int64_t now_ms, TickReport* report);
+  // The next tick to fire after `last`, up to `latest`, as catch_up_ms allows.
+  int64_t NextToFire(const TickSpec& spec, int64_t last, int64_t latest, int64_t now_ms) const;
 
   config::ConfigStore* store_;
   Clock* clock_;
   FireFn fire_;
+  const SchedulerOptions options_;
 
   std::mutex tick_mu_;  // serialises Tick
   // Ticks fired by this process, in case recording one in the store failed. Guarded by

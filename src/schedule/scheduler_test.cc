@@ -173,5 +173,30 @@ TEST_F(SchedulerTest, ThreadTicksWithTheClockAndStops) {
   EXPECT_EQ(fires.load(), 1);
 }
 
+// catch_up_ms (a cluster's): missed ticks within the window fire late, oldest first, and
+// older ones coalesce; a failed one is retried before the later ones.
+TEST_F(SchedulerTest, MissedTicksWithinTheCatchUpWindowFireLateInOrder) {
+  Put("s", "1s");  // last_tick_ms = kStart
+  std::vector<int64_t> ticks;
+  Scheduler catching_up(store_.get(), &clock_,
+                        [&](const config::Schedule&, int64_t tick) {
+                          if (fail_) return Status::Unavailable("publish failed");
+                          ticks.push_back(tick);
+                          return Status::Ok();
+                        },
+                        {nullptr, 3'000});
+  clock_.SetWallMs(kStart + 10'500);
+  EXPECT_EQ(catching_up.Tick(clock_.WallMs()).fired, 3);
+  EXPECT_EQ(ticks, (std::vector<int64_t>{kStart + 8'000, kStart + 9'000, kStart + 10'000}));
+  fail_ = true;
+  clock_.SetWallMs(kStart + 12'100);
+  EXPECT_EQ(catching_up.Tick(clock_.WallMs()).fired, 0);
+  fail_ = false;
+  EXPECT_EQ(catching_up.Tick(clock_.WallMs()).fired, 2);
+  EXPECT_EQ(ticks.back(), kStart + 12'000);
+  EXPECT_EQ(ticks[ticks.size() - 2], kStart + 11'000);
+  EXPECT_EQ(store_->GetSchedule("s").value()->last_tick_ms, kStart + 12'000);
+}
+
 }  // namespace
 }  // namespace eragon::schedule

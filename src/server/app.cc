@@ -13,6 +13,7 @@
 #include "channel/multi_channel.h"
 #include "cluster/node_registry.h"
 #include "config/postgres/pg_config_store.h"
+#include "config/postgres/pg_install_secret.h"
 #include "config/sqlite_config_store.h"
 #include "core/thread_name.h"
 #include "core/uuid.h"
@@ -26,6 +27,7 @@
 #include "platform/platform_publisher.h"
 #include "platform/platform_routes.h"
 #include "saga/saga_engine.h"
+#include "schedule/pg_tick_lease.h"
 #include "schedule/scheduler.h"
 #include "server/api.h"
 #include "server/auth.h"
@@ -63,8 +65,9 @@ struct App::Parts {
   std::unique_ptr<RouteAdmin> route_admin;
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<StatsReport> stats;
-  std::unique_ptr<schedule::Scheduler> scheduler;  // fires schedule ticks through publisher
-  std::unique_ptr<saga::SagaEngine> sagas;         // runs sagas, publishing through publisher
+  std::unique_ptr<schedule::TickLease> schedule_lease;  // in a cluster: who fires the ticks
+  std::unique_ptr<schedule::Scheduler> scheduler;       // fires schedule ticks through publisher
+  std::unique_ptr<saga::SagaEngine> sagas;              // runs sagas, publishing through publisher
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<cluster::NodeRegistry> nodes;  // GET /v1/cluster; heartbeats in a cluster
   std::unique_ptr<Api> api;
@@ -305,6 +308,33 @@ Status StartDelivery(App::Parts& p, const std::string& install_secret, const std
   return Status::Ok();
 }
 
+// The install secret: the data dir's; in a cluster (config store on PostgreSQL) the one
+// the first node stored there, so every node derives the same ids (schedule ticks).
+Result<std::string> InstallSecret(App::Parts& p) {
+  ERAGON_ASSIGN_OR_RETURN(std::string secret, EnsureInstallSecret(p.env, p.options.data_dir));
+  if (p.options.config_store == "sqlite") return secret;
+  return config::SharedInstallSecret(p.options.config_store, secret);
+}
+
+// The scheduler, firing through `publisher`; in a cluster under the schedule lease, so
+// each tick fires on one node, and catching up the ticks of the last 30 s (a takeover).
+void StartScheduler(App::Parts& p, const std::string& install_secret) {
+  schedule::SchedulerOptions so;
+  if (p.options.config_store != "sqlite") {
+    p.schedule_lease = std::make_unique<schedule::PgTickLease>(p.options.config_store);
+    so.lease = p.schedule_lease.get();
+    so.catch_up_ms = 30'000;
+  }
+  Publisher* publisher = p.publisher.get();
+  p.scheduler = std::make_unique<schedule::Scheduler>(
+      p.store.get(), p.clock,
+      [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {
+        return FireScheduleTick(publisher, install_secret, s, tick_ms);
+      },
+      so);
+  p.scheduler->Start(std::chrono::milliseconds(200));
+}
+
 http::HttpServerOptions HttpOptions(const ServerOptions& options, const std::string& host,
                                     uint16_t port) {
   http::HttpServerOptions ho;
@@ -388,8 +418,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   ERAGON_RETURN_IF_ERROR(OpenStores(*p));
   p->auth = std::make_unique<Auth>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   ERAGON_RETURN_IF_ERROR(EnsureAdminToken(*p));
-  ERAGON_ASSIGN_OR_RETURN(std::string install_secret,
-                          EnsureInstallSecret(p->env, options.data_dir));
+  ERAGON_ASSIGN_OR_RETURN(std::string install_secret, InstallSecret(*p));
   p->routes = std::make_unique<RouteCache>(p->store.get(), p->clock, options.route_cache_ttl_ms);
   PublisherOptions po;
   // A segment's worth is reserved on top: a new segment is preallocated whole, so with
@@ -442,12 +471,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   p->api->Register(*p->router);
 
   ERAGON_RETURN_IF_ERROR(StartHttp(*p, port));
-  p->scheduler = std::make_unique<schedule::Scheduler>(
-      p->store.get(), p->clock,
-      [publisher, install_secret](const config::Schedule& s, int64_t tick_ms) {
-        return FireScheduleTick(publisher, install_secret, s, tick_ms);
-      });
-  p->scheduler->Start(std::chrono::milliseconds(200));
+  StartScheduler(*p, install_secret);
   Parts* raw = p.get();
   p->maintenance = std::thread([raw] {
     SetThreadName("maintenance");

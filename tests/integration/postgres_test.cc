@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "test_util.h"
 #include "testing/test_postgres.h"
@@ -269,6 +271,41 @@ TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAnd
       },
       std::chrono::seconds(15)));
   PublishOk(EventJson("order_paid", "o1", "{}"));
+}
+
+// The schedule lease while PostgreSQL is down: no tick fires, nothing crashes, and once
+// it is back the ticks resume by themselves, those of the outage caught up (each once).
+TEST_F(PostgresOutageTest, SchedulesPauseWhileDownAndResumeWithTheMissedTicks) {
+  CreateService("clock-service", {"producer"});
+  SetProducer("tick", "clock-service", kOnKafka);
+  ASSERT_EQ(Admin("PUT", "/v1/schedules/heartbeat",
+                  R"({"event_type":"tick","entity_id":"clock","data":{},"every":"1s"})")
+                .status,
+            201);
+  ASSERT_TRUE(WaitFor([&] { return CountEvents("tick") >= 2; }, std::chrono::seconds(15)));
+  ASSERT_EQ(Postgres("stop").exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a fire in flight lands
+  const int64_t while_down = CountEvents("tick");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(CountEvents("tick"), while_down) << "a tick fired without the lease";
+  EXPECT_EQ(Call("", "GET", "/healthz").status, 200);
+  ProcessResult started = Postgres("start");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_TRUE(
+      WaitFor([&] { return CountEvents("tick") >= while_down + 5; }, std::chrono::seconds(20)));
+  // Every second from the first tick to the last, once.
+  HttpReply r = Admin("GET", "/v1/events?event_type=tick&limit=1000");
+  ASSERT_EQ(r.status, 200) << Describe(r);
+  Json j(r.body);
+  std::set<int64_t> ticks;
+  for (int64_t i = 0; i < j.Len({"items"}); ++i) {
+    int64_t at = j.Int({"items", std::to_string(i), "occurred_at"}).value_or(-1);
+    EXPECT_TRUE(ticks.insert(at).second) << "tick " << at << " fired twice";
+  }
+  ASSERT_FALSE(ticks.empty());
+  EXPECT_EQ(static_cast<int64_t>(ticks.size()), (*ticks.rbegin() - *ticks.begin()) / 1000 + 1)
+      << "a tick of the outage is missing";
+  std::cout << ticks.size() << " ticks, " << while_down << " before the outage\n";
 }
 
 // Start errors: a malformed URL is a usage error (2), so is a cluster node without

@@ -12,6 +12,7 @@
 
 #include "config/config_store_contract.h"
 #include "config/sql_config_store.h"
+#include "config/postgres/pg_install_secret.h"
 #include "testing/test_postgres.h"
 
 namespace eragon::config {
@@ -127,6 +128,17 @@ TEST_F(PgConfigStoreTest, NodesStartingTogetherApplyEachMigrationOnce) {
                 .value(),
             every);
   EXPECT_EQ(PgQueryValue(db.url(), "SELECT count(*) FROM config_version").value(), "1");
+}
+
+TEST_F(PgConfigStoreTest, EveryNodeGetsTheInstallSecretTheFirstOneStored) {
+  TestDatabase db(TestPostgresUrl());
+  ASSERT_TRUE(db.ok()) << db.error();
+  ASSERT_TRUE(Open(db.url()));  // migrated
+  const std::string first(32, 'a'), second(32, 'b');
+  EXPECT_EQ(SharedInstallSecret(db.url(), first).value(), first);
+  EXPECT_EQ(SharedInstallSecret(db.url(), second).value(), first);
+  ASSERT_TRUE(PgQueryValue(db.url(), "UPDATE install_secret SET secret = 'xyz'").ok());
+  EXPECT_EQ(SharedInstallSecret(db.url(), second).status().code(), Code::kCorruption);
 }
 
 TEST_F(PgConfigStoreTest, AnUnreachableServerIsUnavailableAndABadUrlIsInvalid) {
