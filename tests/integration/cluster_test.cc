@@ -3,7 +3,8 @@
 // `kafka_broker`). Each (consumer, partition) is delivered by one node at a time: every
 // event is pushed once in steady state, the nodes share the partitions, a node killed
 // with kill -9 has its partitions taken over within 15 s with nothing lost and per-entity
-// order held, and a clean restart hands partitions over and back.
+// order held, a clean restart hands partitions over and back, and a pull client fetching
+// (and acking) through every node in turn gets each event once.
 #include <sys/stat.h>
 
 #include <atomic>
@@ -291,6 +292,53 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
   std::cout << ids.size() << " events acknowledged, " << got.total.load() << " pushes, "
             << got.Duplicates() << " of them again after the takeover\n";
   got.ExpectEntityOrder();
+}
+
+// Pull: each node's fetch serves the partitions it owns; a client fetching (and acking)
+// through every node in turn gets each event once.
+TEST_F(ClusterTest, PullFetchesThroughEveryNodeGetEachEventOnce) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service",
+              R"("channel":"kafka","ordered":true,"topic":"orders","partitions":8)");
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/worker",
+                  R"({"type":"pull","start":"earliest"})")
+                .status,
+            201);
+  const std::string token = CreateService("worker", {"consumer"});
+  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  constexpr int kEvents = 240;
+  for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
+  std::map<std::string, int> got;
+  std::set<int> served_by;
+  int node = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        node = (node + 1) % 3;
+        HttpClient c(Node(node)->url());
+        const HttpHeaders auth{{"Authorization", "Bearer " + token}};
+        Result<HttpReply> r =
+            c.Request("POST", "/v1/consumers/worker/fetch", R"({"max":50,"wait_ms":100})", auth);
+        if (!r.ok() || r->status != 200) return false;
+        Json j(r->body);
+        std::string acks;
+        for (int64_t k = 0; k < j.Len({"messages"}); ++k) {
+          const std::string idx = std::to_string(k);
+          ++got[j.Str({"messages", idx, "event", "id"})];
+          acks += (acks.empty() ? "" : ",") + Quote(j.Str({"messages", idx, "ack_id"}));
+          served_by.insert(node);
+        }
+        if (!acks.empty()) {  // through the node that served the fetch
+          Result<HttpReply> a =
+              c.Request("POST", "/v1/consumers/worker/ack", "{\"ack_ids\":[" + acks + "]}", auth);
+          EXPECT_TRUE(a.ok() && a->status == 200);
+        }
+        return got.size() >= static_cast<size_t>(kEvents);
+      },
+      std::chrono::seconds(60)))
+      << got.size();
+  EXPECT_EQ(got.size(), static_cast<size_t>(kEvents));
+  for (const auto& [id, n] : got) EXPECT_EQ(n, 1) << id << " fetched " << n << " times";
+  EXPECT_EQ(served_by.size(), 3u) << "every node serves its share";
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "channel/kafka/kafka_group_member.h"
 
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -162,7 +163,12 @@ void KafkaGroupMember::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
     }
   }
   // Before the partitions are given up: the next owner starts from these positions.
-  if (!lost && !positions.empty()) CommitNow(positions).ok();
+  if (!lost && !positions.empty()) {
+    if (Status st = CommitNow(positions); !st.ok()) {
+      std::fprintf(stderr, "eragond: group %s: positions not committed at revoke: %s\n",
+                   consumer_.c_str(), st.ToString().c_str());
+    }
+  }
   if (Cooperative(rk_.get())) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), parts)) {
       rd_kafka_error_destroy(e);
