@@ -3,7 +3,9 @@
 // pushed and fetched; a revoked one stops starting deliveries, lets those in flight end
 // (up to kRevokeWaitMs), reports its contiguous done position for the member to commit
 // and forgets its slots. An assigned one starts from the group's position.
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "dispatch/consumer_worker.h"
@@ -84,6 +86,14 @@ std::vector<channel::PositionStore::Entry> ConsumerWorker::Revoke(
     lock.unlock();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     lock.lock();
+  }
+  if (lost || InFlightOn(partitions)) {  // an operator wants to know why events came twice
+    std::fprintf(stderr,
+                 "eragond: consumer %s, topic %s: %zu partition(s) %s; deliveries in flight "
+                 "on them are delivered again by the next owner\n",
+                 consumer_.c_str(), topic_name().c_str(), partitions.size(),
+                 lost ? "lost (the group went on without this node's commit)"
+                      : "revoked while pushes were still out");
   }
   // The states below the positions handed over are durable before the member commits.
   const bool written = FlushPending(/*sync=*/true, /*with_attempts=*/true).ok();

@@ -1,5 +1,6 @@
 #include "channel/kafka/kafka_group_member.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -18,6 +19,12 @@ struct ListDeleter {
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 constexpr int kPollMs = 100;
+// Positions are committed at most this often (and at every revoke). librdkafka 2.0 takes a
+// commit that meets a new generation (ILLEGAL_GENERATION, the group rebalanced while it
+// was under way) for a lost assignment: every partition is dropped without a commit and
+// its recent events are delivered again. Fewer commits, fewer such windows; a kill -9
+// redelivers at most this much more.
+constexpr auto kCommitEvery = std::chrono::seconds(1);
 
 bool Cooperative(rd_kafka_t* rk) {
   const char* protocol = rd_kafka_rebalance_protocol(rk);
@@ -84,7 +91,10 @@ void KafkaGroupMember::Run() {
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), kPollMs)) {
       rd_kafka_message_destroy(m);
     }
-    CommitPending();
+    if (std::chrono::steady_clock::now() - last_commit_ >= kCommitEvery) {
+      CommitPending();
+      last_commit_ = std::chrono::steady_clock::now();
+    }
   }
   CommitPending();
   rd_kafka_consumer_close(rk_.get());  // revokes (OnRevoke commits), leaves the group

@@ -15,10 +15,12 @@
 //
 // Threads: one of its own, polling every 100 ms (max.poll.interval.ms is 30 s), running the
 // rebalance callbacks and the commits (synchronous, so a revoke commits before the next
-// owner starts). Destroying the member leaves the group after revoking its partitions.
+// owner starts; otherwise the latest positions once a second). Destroying the member
+// leaves the group after revoking its partitions.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +70,7 @@ class KafkaGroupMember final : public GroupMember {
   std::mutex mu_;
   std::set<uint32_t> owned_;              // guarded by mu_
   std::map<uint32_t, uint64_t> pending_;  // guarded by mu_: positions not committed yet
+  std::chrono::steady_clock::time_point last_commit_;  // member thread only
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
