@@ -143,6 +143,38 @@ class PositionStore {
   virtual Status Remove(std::string_view topic, std::string_view consumer) = 0;
 };
 
+// Cluster mode (API.md "Running a cluster"): which partitions of a topic this node delivers
+// for a consumer, decided by a consumer group the channel runs (Channel::JoinGroup). The
+// dispatcher's worker implements it; the calls come from the group member's own thread.
+class PartitionOwner {
+ public:
+  virtual ~PartitionOwner() = default;
+  struct Assigned {
+    uint32_t partition = 0;
+    std::optional<uint64_t> committed;  // the group's position; none: start per the route
+  };
+  // The partitions are this node's from now on. Returns the positions to commit at once
+  // (those it chose for partitions the group had none for).
+  virtual std::vector<PositionStore::Entry> Assign(std::span<const Assigned> partitions) = 0;
+  // The partitions go to another node: start no new delivery on them, let those in flight
+  // finish (bounded), forget their state, and return the contiguous done position of each
+  // (for the group member to commit before the next owner starts from it). `lost`: the
+  // group already gave them away (this node's session expired): nothing is committed.
+  virtual std::vector<PositionStore::Entry> Revoke(std::span<const uint32_t> partitions,
+                                                   bool lost) = 0;
+};
+
+// This node's membership of a consumer's group on one topic. Destroying it leaves the
+// group (its partitions are revoked first, their positions committed).
+class GroupMember {
+ public:
+  virtual ~GroupMember() = default;
+  // Positions of owned partitions, committed through the member (the only way a group
+  // with members accepts them); those of partitions no longer owned are dropped. Does not
+  // wait for the brokers.
+  virtual void Commit(std::span<const PositionStore::Entry> entries) = 0;
+};
+
 struct DiskUsage {
   uint64_t log_bytes = 0;    // all topics' bytes in the channel's storage
   uint64_t total_bytes = 0;  // of the file system holding them
@@ -171,6 +203,16 @@ class Channel {
   virtual Topic* FindTopic(std::string_view name) = 0;
   virtual std::vector<std::string> TopicNames() const = 0;
   virtual PositionStore* positions() = 0;
+  // Cluster mode: joins the consumer's group for `topic`; `owner` hears which partitions
+  // it delivers and must outlive the member. Null when the channel does not split work
+  // between nodes (the embedded log; Kafka without a shared config store): this node
+  // then delivers every partition, with positions in positions().
+  virtual Result<std::unique_ptr<GroupMember>> JoinGroup(const std::string& topic,
+                                                         const std::string& consumer,
+                                                         PartitionOwner* owner) {
+    (void)topic, (void)consumer, (void)owner;
+    return std::unique_ptr<GroupMember>();
+  }
 
   // Deletes whole segments past the retention limits, never past the slowest committed
   // position of the topic unless the size limit forces it (reported in warnings).

@@ -75,6 +75,14 @@ Result<Topic*> MultiChannel::OpenTopic(const std::string& name, TopicProperties 
   return target->OpenTopic(name, properties);
 }
 
+Result<std::unique_ptr<GroupMember>> MultiChannel::JoinGroup(const std::string& topic,
+                                                             const std::string& consumer,
+                                                             PartitionOwner* owner) {
+  Channel* c = ChannelOf(topic);
+  if (c == nullptr) return std::unique_ptr<GroupMember>();
+  return c->JoinGroup(topic, consumer, owner);
+}
+
 Topic* MultiChannel::FindTopic(std::string_view name) {
   if (Topic* t = embedded_->FindTopic(name)) return t;
   return kafka_ ? kafka_->FindTopic(name) : nullptr;

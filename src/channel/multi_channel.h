@@ -25,6 +25,10 @@ class MultiChannel final : public Channel {
   Topic* FindTopic(std::string_view name) override;
   std::vector<std::string> TopicNames() const override;
   PositionStore* positions() override;
+  // The group of the channel that holds `topic` (none when no channel has it open).
+  Result<std::unique_ptr<GroupMember>> JoinGroup(const std::string& topic,
+                                                 const std::string& consumer,
+                                                 PartitionOwner* owner) override;
   Result<RetentionReport> RunRetention() override;
   Result<DiskUsage> GetDiskUsage() override;  // the embedded channel's disk
   Status Close() override;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 namespace eragon::dispatch {
 
@@ -27,7 +28,11 @@ void ConsumerWorker::SetRoutes(std::map<std::string, config::ConsumerRoute> rout
   CompileFilters();
   ForgetStreaks();
   if (!initialized_) {
-    InitPositions();
+    if (split_) {  // cluster mode: the group says which partitions, and from where
+      for (const auto& a : std::exchange(early_assigned_, {})) AssignLocked(a);
+    } else {
+      InitPositions();
+    }
     // Redrives requested before a restart go on (the marks are removed when they end).
     redrives_in_store_ = true;
     LoadRedrives();
@@ -135,6 +140,7 @@ const config::ConsumerRoute* ConsumerWorker::RouteOf(Slot& slot) {
 void ConsumerWorker::Fill(std::unique_lock<std::mutex>& lock) {
   std::vector<CachedRecord> recs;
   for (uint32_t p = 0; p < window_.partitions() && window_.room() > 0; ++p) {
+    if (!Delivers(p)) continue;
     PartitionWindow& part = window_.partition(p);
     const uint64_t end = ctx_.topic->DurableEnd(p);
     if (part.read_pos < ctx_.topic->StartOffset(p)) {  // retention passed us
@@ -143,11 +149,13 @@ void ConsumerWorker::Fill(std::unique_lock<std::mutex>& lock) {
     while (part.read_pos < end && window_.room() > 0) {
       const size_t want = std::min<size_t>(kReadBatch, window_.room());
       const uint64_t from = part.read_pos;
+      const uint64_t gen = ownership_gen_;
       recs.clear();
       lock.unlock();
       Status st = ctx_.records->Read(p, from, want, kReadBytes, &recs);
       lock.lock();
-      if (part.read_pos != from) break;     // a replay or seek moved it while we read
+      // A replay, seek or rebalance moved it while we read.
+      if (part.read_pos != from || ownership_gen_ != gen) break;
       if (!st.ok() || recs.empty()) break;  // corruption is reported by the log's reads
       // Only Fill adds to the window, so it still has room for `want`.
       const int64_t now = ctx_.clock->WallMs();
@@ -309,7 +317,7 @@ std::vector<channel::PositionStore::Entry> ConsumerWorker::TakeCommitted() {
   std::vector<channel::PositionStore::Entry> out;
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
     PartitionWindow& part = window_.partition(p);
-    if (part.committed == part.last_committed) continue;
+    if (part.committed == part.last_committed || !Delivers(p)) continue;
     part.last_committed = part.committed;
     out.push_back({topic_name(), consumer_, p, part.committed});
   }

@@ -105,9 +105,26 @@ struct AckRef {
   uint64_t tag = 0;
 };
 
-class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
+// Cluster mode (worker_ownership.cc): the worker is its consumer group member's
+// PartitionOwner and delivers only the partitions the group assigns to this node.
+class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
+                       public channel::PartitionOwner {
  public:
   ConsumerWorker(std::string consumer, bool ordered, WorkerContext ctx);
+
+  // Cluster mode, before the first SetRoutes: no partition is delivered until the group
+  // assigns it (Assign), each starting from the group's position.
+  void SplitWork();
+  // PartitionOwner (called on the group member's thread). Revoke waits up to
+  // kRevokeWaitMs for the partitions' pushes and pull leases in flight to end; those
+  // still out then are dropped (the next owner delivers them again: at-least-once).
+  std::vector<channel::PositionStore::Entry> Assign(
+      std::span<const channel::PartitionOwner::Assigned> partitions) override;
+  std::vector<channel::PositionStore::Entry> Revoke(std::span<const uint32_t> partitions,
+                                                    bool lost) override;
+  static constexpr int64_t kRevokeWaitMs = 2000;
+  // The partitions this node delivers now (all of them unless SplitWork).
+  size_t DeliveringPartitions();
 
   const std::string& consumer() const { return consumer_; }
   const std::string& topic_name() const { return ctx_.topic->name(); }
@@ -178,6 +195,13 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
  private:
   // All private methods require mu_ (Fill releases it while it reads the log).
   void InitPositions();
+  // worker_ownership.cc
+  bool Delivers(uint32_t partition) const {
+    return !split_ || partition == kRedrivePartition || owned_[partition] == kOwned;
+  }
+  void AssignLocked(const channel::PartitionOwner::Assigned& a);
+  bool InFlightOn(std::span<const uint32_t> partitions);
+  void DropPartition(uint32_t partition);  // its slots, queue entries and dedup holds
   void CompileFilters();
   uint64_t FreshStart(uint32_t partition);
   void RequestPump();
@@ -270,6 +294,15 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker> {
     bool asked = false;
   };
   std::map<std::string, FailStreak, std::less<>> streaks_;
+
+  // Cluster mode: per partition whether this node delivers it; Assign calls that came
+  // before the first SetRoutes wait in early_assigned_. ownership_gen_ changes with each
+  // Assign and Revoke (Fill drops a read that spanned one).
+  enum : uint8_t { kNotOwned = 0, kOwned = 1, kRevoking = 2 };
+  bool split_ = false;
+  std::vector<uint8_t> owned_;
+  std::vector<channel::PartitionOwner::Assigned> early_assigned_;
+  uint64_t ownership_gen_ = 0;
 
   std::vector<uint64_t> attempts_swept_;  // per partition: histories below are dropped
   std::atomic<bool> dirty_{true};

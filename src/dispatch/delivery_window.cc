@@ -93,6 +93,20 @@ void DeliveryWindow::Clear() {
   paused_.clear();
 }
 
+void DeliveryWindow::DropPartition(uint32_t p) {
+  PartitionWindow& part = parts_[p];
+  for (const auto& [offset, slot] : part.slots) {
+    bytes_ -= std::min(bytes_, WindowBytesOf(*slot.event));
+    --size_;
+    if (ordered_) entity_queue_.erase(slot.event->entity_id);  // one partition per entity
+  }
+  part.slots.clear();
+  auto of_p = [p](const SlotKey& k) { return k.partition == p; };
+  std::erase_if(ready_, of_p);
+  std::erase_if(pull_ready_, of_p);
+  std::erase_if(paused_, of_p);
+}
+
 int64_t DeliveryWindow::OldestLogTs() const {
   int64_t oldest = INT64_MAX;
   for (const PartitionWindow& part : parts_) {

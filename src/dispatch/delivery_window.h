@@ -128,6 +128,9 @@ class DeliveryWindow {
   // Replay or seek: every window event and every queue goes (positions stay for the
   // caller to set); redrives stay, for the caller to queue again.
   void Clear();
+  // Cluster mode, the partition went to another node: its slots, its keys in every queue
+  // and its entities' queues go; its positions stay for the caller.
+  void DropPartition(uint32_t p);
   std::map<uint64_t, Slot>& redrives() { return redrives_; }
 
   // The log time of the oldest event in the window (INT64_MAX when empty).

@@ -36,6 +36,16 @@ void Dispatcher::Stop() {
   if (thread_.joinable()) thread_.join();
   ServeFetches(true);
   CommitPositions();
+  {
+    std::lock_guard refresh(refresh_mu_);
+    std::vector<std::unique_ptr<channel::GroupMember>> leaving;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [key, m] : members_) leaving.push_back(std::move(m));
+      members_.clear();
+    }
+    LeaveGroups(std::move(leaving));  // their partitions' positions are committed
+  }
   std::lock_guard lock(mu_);
   for (auto& [topic, id] : subscriptions_) {
     if (channel::Topic* t = d_.logs->FindTopic(topic)) t->Unsubscribe(id);
@@ -136,17 +146,25 @@ void Dispatcher::RefreshRoutesLocked() {
   std::vector<
       std::pair<std::shared_ptr<ConsumerWorker>, std::map<std::string, config::ConsumerRoute>>>
       updates;
+  std::vector<std::pair<WorkerKey, std::shared_ptr<ConsumerWorker>>> created, removed;
+  std::vector<std::unique_ptr<channel::GroupMember>> leaving;
   {
     std::lock_guard lock(mu_);
     config_version_ = *version;
     for (auto it = workers_.begin(); it != workers_.end();) {
       if (wanted.count(it->first) == 0) {
+        if (auto m = members_.find(it->first); m != members_.end()) {
+          leaving.push_back(std::move(m->second));
+          members_.erase(m);
+        }
+        removed.emplace_back(it->first, it->second);  // alive while its member leaves
         it = workers_.erase(it);  // in-flight answers find no worker and are dropped
       } else {
         ++it;
       }
     }
   }
+  LeaveGroups(std::move(leaving));
   for (auto& [key, routes] : wanted) {
     const config::ProducerRoute* pr = topic_route[key.second];
     Result<channel::Topic*> topic =
@@ -170,30 +188,48 @@ void Dispatcher::RefreshRoutesLocked() {
       ctx.wake = [this] { Wake(); };
       it = workers_.emplace(key, std::make_shared<ConsumerWorker>(key.first, pr->ordered, ctx))
                .first;
+      created.emplace_back(key, it->second);
       if (subscriptions_.count(pr->topic) == 0) {
         subscriptions_[pr->topic] = (*topic)->Subscribe([this] { WakeAll(); });
       }
     }
     updates.emplace_back(it->second, std::move(routes));
   }
+  if (!JoinGroups(created)) return;  // everything again at the next refresh
   for (auto& [worker, routes] : updates) worker->SetRoutes(std::move(routes));
 }
 
 // The delivery states (dead letters, retry schedules, dedup claims) of events below the
 // new positions are made durable first: otherwise a machine crash could keep a position
 // past an event whose dead letter was lost.
+// In cluster mode a worker's positions go through its group member.
 void Dispatcher::CommitPositions() {
   std::lock_guard refresh(refresh_mu_);
-  std::vector<channel::PositionStore::Entry> entries;
-  for (const auto& w : WorkersOf("")) {
-    std::vector<channel::PositionStore::Entry> e = w->TakeCommitted();
-    entries.insert(entries.end(), e.begin(), e.end());
+  std::vector<std::pair<std::shared_ptr<ConsumerWorker>, channel::GroupMember*>> ws;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, w] : workers_) {
+      auto m = members_.find(key);
+      ws.emplace_back(w, m == members_.end() ? nullptr : m->second.get());
+    }
   }
-  if (entries.empty()) return;
+  std::vector<channel::PositionStore::Entry> entries;
+  std::vector<std::pair<channel::GroupMember*, std::vector<channel::PositionStore::Entry>>> grouped;
+  for (const auto& [w, member] : ws) {
+    std::vector<channel::PositionStore::Entry> e = w->TakeCommitted();
+    if (e.empty()) continue;
+    if (member != nullptr) {
+      grouped.emplace_back(member, std::move(e));
+    } else {
+      entries.insert(entries.end(), e.begin(), e.end());
+    }
+  }
+  if (entries.empty() && grouped.empty()) return;
   // A failed sync or commit is not retried until the position moves again; a restart
   // then resumes from the older position (delivering some events again: at-least-once).
   if (!d_.deliveries->Sync().ok()) return;
-  d_.logs->positions()->Commit(entries).ok();
+  if (!entries.empty()) d_.logs->positions()->Commit(entries).ok();
+  for (const auto& [member, e] : grouped) member->Commit(e);
 }
 
 std::vector<std::shared_ptr<ConsumerWorker>> Dispatcher::WorkersOf(const std::string& consumer) {
@@ -394,7 +430,10 @@ Status Dispatcher::RouteRemoved(const std::string& event_type, const std::string
     if (e.consumer == consumer && live_topics.count(e.topic) == 0) topics.insert(e.topic);
   }
   for (const std::string& topic : topics) {
-    ERAGON_RETURN_IF_ERROR(d_.logs->positions()->Remove(topic, consumer));
+    // Cluster mode: the group's offsets stay (other nodes' members may still subscribe;
+    // Kafka refuses to delete them then, and expires them after offsets.retention.minutes).
+    const bool grouped = had_member_.count({consumer, topic}) > 0;
+    if (!grouped) ERAGON_RETURN_IF_ERROR(d_.logs->positions()->Remove(topic, consumer));
     ERAGON_RETURN_IF_ERROR(d_.deliveries->RemoveConsumerTopic(consumer, topic));
   }
   return Status::Ok();

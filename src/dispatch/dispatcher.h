@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +100,9 @@ class Dispatcher {
                                       const std::string& consumer);
   // Drops the attempt histories of events the log's retention removed (after RunRetention).
   void SweepAttempts();
+  // The (consumer route, partition) pairs this node delivers now: every partition of each
+  // worker's topic, or in cluster mode only those its consumer groups assign to this node.
+  size_t DeliveringPartitions() const;
 
   // The (consumer route, partition) pairs this node delivers now (GET /v1/cluster): for
   // every enabled consumer route it delivers itself (not type kafka), its topic's
@@ -121,6 +125,13 @@ class Dispatcher {
   void RefreshRoutes();
   void RefreshRoutesLocked();  // REQUIRES: refresh_mu_
   void CommitPositions();
+  // Cluster mode (dispatcher_groups.cc): joins each new worker's consumer group (when the
+  // topic's channel splits work); false when a join failed (the workers are dropped and
+  // tried again at the next refresh, with every route update). Leaving a group revokes
+  // and commits first.
+  bool JoinGroups(
+      const std::vector<std::pair<WorkerKey, std::shared_ptr<ConsumerWorker>>>& created);
+  void LeaveGroups(std::vector<std::unique_ptr<channel::GroupMember>> members);
   void ServeFetches(bool final);
   std::vector<std::shared_ptr<ConsumerWorker>> WorkersOf(const std::string& consumer);
   std::shared_ptr<ConsumerWorker> FindWorker(const std::string& consumer,
@@ -137,9 +148,13 @@ class Dispatcher {
   // could bring a removed consumer's position back. Lock order: refresh_mu_, a worker's
   // mutex, mu_.
   std::mutex refresh_mu_;
-  std::mutex mu_;  // guards workers_, subscriptions_, fetches_, wake/stop flags
+  mutable std::mutex mu_;  // guards workers_, subscriptions_, fetches_, wake/stop flags
   std::condition_variable cv_;
   std::map<WorkerKey, std::shared_ptr<ConsumerWorker>> workers_;
+  // Cluster mode: each worker's member of its consumer group (created and destroyed under
+  // refresh_mu_, before its worker is dropped).
+  std::map<WorkerKey, std::unique_ptr<channel::GroupMember>> members_;
+  std::set<WorkerKey> had_member_;                 // their group offsets stay when the route goes
   std::map<std::string, uint64_t> subscriptions_;  // topic -> log subscription id
   std::map<std::string, std::unique_ptr<RecordCache>> record_caches_;  // per topic, kept
   std::vector<PendingFetch> fetches_;

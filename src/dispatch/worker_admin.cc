@@ -23,8 +23,19 @@ void ConsumerWorker::ResetWindow() {
   }
 }
 
+namespace {
+// Cluster mode: a node holds only the partitions assigned to it, so moving the positions
+// of all of them needs every node; refused rather than done for a part.
+Status NotInCluster(const char* what) {
+  return Status::Conflict(std::string(what) +
+                          " is not available in cluster mode yet (each node delivers only "
+                          "the partitions its consumer group assigns it)");
+}
+}  // namespace
+
 Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
   std::lock_guard lock(mu_);
+  if (split_) return NotInCluster("replay");
   std::vector<uint64_t> to(window_.partitions());
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
     ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, from_ms));
@@ -46,6 +57,7 @@ Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
 
 Status ConsumerWorker::Seek(int64_t to_ms) {
   std::lock_guard lock(mu_);
+  if (split_) return NotInCluster("seek");
   std::vector<uint64_t> to(window_.partitions());
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
     if (to_ms < 0) {
@@ -138,6 +150,7 @@ ConsumerWorker::Stats ConsumerWorker::GetStats() {
   s.window = window_.size();
   s.redrives = window_.redrives().size();
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
+    if (!Delivers(p)) continue;  // cluster mode: another node's share
     uint64_t end = ctx_.topic->DurableEnd(p);
     const uint64_t committed = window_.partition(p).committed;
     if (end > committed) s.lag_events += end - committed;

@@ -51,8 +51,8 @@ void ConsumerWorker::SendReady(int64_t now) {
   while (!ready.empty()) {
     SlotKey key = ready.front();
     Slot* slot = window_.Find(key);
-    if (slot == nullptr || slot->state != SlotState::kQueued) {
-      ready.pop_front();
+    if (slot == nullptr || slot->state != SlotState::kQueued || !Delivers(key.partition)) {
+      ready.pop_front();  // a revoking partition's slot waits to be dropped
       continue;
     }
     const config::ConsumerRoute* route = RouteOf(*slot);
@@ -97,7 +97,7 @@ void ConsumerWorker::SendProbe(int64_t now) {
     SlotKey key = ready.front();
     ready.pop_front();
     Slot* slot = window_.Find(key);
-    if (slot == nullptr || slot->state != SlotState::kQueued) continue;
+    if (slot == nullptr || slot->state != SlotState::kQueued || !Delivers(key.partition)) continue;
     const config::ConsumerRoute* route = RouteOf(*slot);
     if (route == nullptr) {
       Complete(key, *slot);

@@ -54,7 +54,7 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
     SlotKey key = pull_ready.front();
     pull_ready.pop_front();
     Slot* slot = window_.Find(key);
-    if (slot == nullptr || slot->state != SlotState::kQueued) continue;
+    if (slot == nullptr || slot->state != SlotState::kQueued || !Delivers(key.partition)) continue;
     const config::ConsumerRoute* route = RouteOf(*slot);
     if (route == nullptr) {
       Complete(key, *slot);

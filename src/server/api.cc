@@ -102,6 +102,12 @@ HttpResponse MetricsText(const ApiDeps& d) {
     d.metrics->SetConsumerGauges(gauges);
   }
   r.body = d.metrics->Serialize(d.logs);
+  if (d.dispatcher) {
+    r.body +=
+        "# HELP eragon_delivering_partitions (consumer route, partition) pairs this node "
+        "delivers now\n# TYPE eragon_delivering_partitions gauge\neragon_delivering_partitions " +
+        std::to_string(d.dispatcher->DeliveringPartitions()) + "\n";
+  }
   if (d.sagas != nullptr) saga::AppendSagaMetrics(d.sagas->stats(), &r.body);
   return r;
 }

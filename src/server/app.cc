@@ -194,6 +194,9 @@ Result<std::unique_ptr<channel::Channel>> OpenKafka(const ServerOptions& o) {
   ko.topic_prefix = o.kafka_topic_prefix;
   ko.replication = o.kafka_replication;
   ko.request_timeout_ms = o.kafka_timeout_ms;
+  // Several nodes on one PostgreSQL config store form a cluster: each consumer's
+  // partitions are split between them by its Kafka consumer group.
+  ko.split_work = o.config_store != "sqlite";
   if (!o.kafka_config.empty()) {
     ERAGON_ASSIGN_OR_RETURN(ko.properties, channel::ReadKafkaProperties(o.kafka_config));
   }

@@ -27,6 +27,9 @@ struct KafkaOptions {
   // kUnavailable (message.timeout.ms), and the timeout of admin and offset calls.
   int request_timeout_ms = 10000;
   std::string client_id = "eragond";
+  // Cluster mode (several eragond on one config store): each consumer's partitions are
+  // split between the nodes by its consumer group (Channel::JoinGroup, README.md).
+  bool split_work = false;
 };
 
 // Reads a librdkafka properties file: `name=value` lines, `#` comments, blank lines.

@@ -8,6 +8,7 @@
 
 #include "channel/kafka/kafka.h"
 #include "channel/kafka/kafka_admin.h"
+#include "channel/kafka/kafka_group_member.h"
 #include "channel/kafka/kafka_positions.h"
 #include "channel/kafka/kafka_topic.h"
 #include "core/thread_name.h"
@@ -33,6 +34,16 @@ class KafkaChannel final : public Channel {
   Topic* FindTopic(std::string_view name) override;
   std::vector<std::string> TopicNames() const override;
   PositionStore* positions() override { return positions_.get(); }
+  // Cluster mode only (KafkaOptions::split_work): a real member of the consumer's group.
+  Result<std::unique_ptr<GroupMember>> JoinGroup(const std::string& topic,
+                                                 const std::string& consumer,
+                                                 PartitionOwner* owner) override {
+    if (!options_.split_work) return std::unique_ptr<GroupMember>();
+    if (FindTopic(topic) == nullptr)
+      return Status::NotFound("kafka topic '" + topic + "' is not open");
+    return KafkaGroupMember::Join(options_, topic, KafkaTopicName(options_, topic), consumer,
+                                  owner);
+  }
   // The brokers apply retention (retention.ms / retention.bytes of each topic).
   Result<RetentionReport> RunRetention() override { return RetentionReport{}; }
   // The brokers' disks are not this machine's: nothing to report here.

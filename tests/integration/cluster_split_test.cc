@@ -1,0 +1,362 @@
+// Cluster mode's work split (API.md "Running a cluster"): three eragond nodes on one
+// PostgreSQL config store and one Kafka broker (the ctest fixtures `postgres` and
+// `kafka_broker`). Each (consumer, partition) is delivered by one node at a time: every
+// event is pushed once in steady state, the nodes share the partitions, a node killed
+// with kill -9 has its partitions taken over within 15 s with nothing lost and per-entity
+// order held, a clean restart hands partitions over and back, and a pull client fetching
+// (and acking) through every node in turn gets each event once.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/murmur2.h"
+#include "test_util.h"
+#include "testing/test_http_server.h"
+#include "testing/test_postgres.h"
+
+namespace eragon::testing {
+namespace {
+
+using dispatch::testing::TestAnswer;
+using dispatch::testing::TestHttpServer;
+using dispatch::testing::TestRequest;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr uint32_t kPartitions = 8;
+
+// What the consumer's endpoint received: per event id how often, per entity the sequence
+// numbers in arrival order, per partition when its last push arrived.
+struct Received {
+  std::mutex mu;
+  std::map<std::string, int> count;
+  std::map<std::string, std::vector<int>> seqs;
+  std::map<uint32_t, std::vector<std::pair<SteadyClock::time_point, int>>> at;  // partition
+  std::atomic<int> total{0};
+
+  TestAnswer Record(const TestRequest& r) {
+    Json body(r.body);
+    const std::string entity = r.Header("Eragon-Entity-Id").value_or("");
+    const int seq = static_cast<int>(body.Int({"data", "seq"}).value_or(-1));
+    std::lock_guard lock(mu);
+    ++count[r.Header("Eragon-Event-Id").value_or("")];
+    seqs[entity].push_back(seq);
+    at[Murmur2Partition(entity, kPartitions)].emplace_back(SteadyClock::now(), seq);
+    ++total;
+    return TestAnswer{};
+  }
+  int Distinct() {
+    std::lock_guard lock(mu);
+    return static_cast<int>(count.size());
+  }
+  int Duplicates() {
+    std::lock_guard lock(mu);
+    int n = 0;
+    for (const auto& [id, c] : count) n += c - 1;
+    return n;
+  }
+  // Per entity, each event is first delivered only after every earlier one of its entity
+  // (a redelivery after a takeover may repeat earlier ones: at-least-once).
+  void ExpectEntityOrder() {
+    std::lock_guard lock(mu);
+    for (const auto& [entity, list] : seqs) {
+      std::set<int> seen;
+      int highest = -1;
+      for (int s : list) {
+        if (seen.insert(s).second) {
+          EXPECT_GT(s, highest) << "entity " << entity << " got " << s << " after " << highest;
+          highest = std::max(highest, s);
+        }
+      }
+    }
+  }
+};
+
+class ClusterTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(TestPostgresUrl().empty())
+        << "no PostgreSQL: run through ctest (fixture postgres)";
+    ASSERT_FALSE(KafkaBootstrap().empty()) << "no broker: run through ctest (fixture kafka_broker)";
+    db_ = std::make_unique<TestDatabase>(TestPostgresUrl());
+    ASSERT_TRUE(db_->ok()) << db_->error();
+    static std::mt19937_64 rng(std::random_device{}());
+    prefix_ = "c" + std::to_string(rng() % 1000000000) + ".";
+    ServerTest::SetUp();  // node 0
+    if (HasFatalFailure()) return;
+    for (int i = 1; i < 3; ++i) {
+      // The nodes share the admin service: each gets node 0's token (a node that found
+      // none of its own would rotate it).
+      std::string dir = server_->data_dir() + "-node-" + std::to_string(i);
+      std::filesystem::create_directories(dir);
+      std::filesystem::copy_file(server_->data_dir() + "/admin.token", dir + "/admin.token");
+      ::chmod((dir + "/admin.token").c_str(), 0600);
+      auto node = std::make_unique<ServerProcess>(server_->binary(), ExtraArgs());
+      node->UseDataDir(dir);
+      Status st = node->Start();
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      others_.push_back(std::move(node));
+      dirs_.push_back(dir);
+    }
+    // Entities covering every partition three times, each entity's sequence from 0.
+    std::map<uint32_t, int> per_partition;
+    for (int i = 0; entities_.size() < 3 * kPartitions; ++i) {
+      std::string e = "order-" + std::to_string(i);
+      if (per_partition[Murmur2Partition(e, kPartitions)]++ < 3) entities_.push_back(e);
+    }
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      for (auto& n : others_) std::cerr << "node " << n->url() << ":\n" << n->Logs();
+    }
+    others_.clear();
+    ServerTest::TearDown();
+    server_.reset();
+    for (const std::string& d : dirs_) std::filesystem::remove_all(d);
+    db_.reset();
+  }
+  std::vector<std::string> ExtraArgs() override {
+    return {"--config-store",       db_->url(), "--kafka-brokers", KafkaBootstrap(),
+            "--kafka-topic-prefix", prefix_};
+  }
+
+  ServerProcess* Node(int i) { return i == 0 ? server_.get() : others_[i - 1].get(); }
+
+  // The node's eragon_delivering_partitions (-1 when it does not answer).
+  int Delivering(int i) {
+    if (!Node(i)->running()) return -1;
+    HttpClient c(Node(i)->url());
+    Result<HttpReply> r = c.Request("GET", "/metrics", "", {});
+    if (!r.ok() || r->status != 200) return -1;
+    const std::string key = "\neragon_delivering_partitions ";
+    size_t at = r->body.find(key);
+    return at == std::string::npos ? -1 : std::atoi(r->body.c_str() + at + key.size());
+  }
+  // Whether the running nodes deliver all partitions between them, each some.
+  bool Shared() {
+    int sum = 0;
+    for (int i = 0; i < 3; ++i) {
+      if (!Node(i)->running()) continue;
+      int n = Delivering(i);
+      if (n <= 0) return false;
+      sum += n;
+    }
+    return sum == static_cast<int>(kPartitions);
+  }
+
+  // A push consumer on an ordered 8-partition Kafka topic.
+  void Routes(const std::string& url) {
+    CreateService("order-service", {"producer"});
+    SetProducer("order_created", "order-service",
+                R"("channel":"kafka","ordered":true,"topic":"orders","partitions":8)");
+    ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/payment-service",
+                    R"({"type":"http","url":")" + url + R"(","start":"earliest"})")
+                  .status,
+              201);
+  }
+
+  // Publishes event number `n` (entity n % entities, seq n / entities) through node `i`;
+  // returns its id, or "" when the node did not answer 202.
+  std::string Publish(int i, int n) {
+    const std::string& entity = entities_[n % entities_.size()];
+    const int seq = n / static_cast<int>(entities_.size());
+    HttpClient c(Node(i)->url());
+    Result<HttpReply> r =
+        c.Request("POST", "/v1/events",
+                  EventJson("order_created", entity, R"({"seq":)" + std::to_string(seq) + "}",
+                            prefix_ + "ev-" + std::to_string(n)),
+                  {{"Authorization", "Bearer " + server_->admin_token()}});
+    if (!r.ok() || r->status != 202) return "";
+    return prefix_ + "ev-" + std::to_string(n);
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::string prefix_;
+  std::vector<std::unique_ptr<ServerProcess>> others_;
+  std::vector<std::string> dirs_;
+  std::vector<std::string> entities_;
+};
+
+TEST_F(ClusterTest, EachEventIsPushedOnceByOneNodeAndTheNodesShareThePartitions) {
+  Received got;
+  TestHttpServer endpoint([&](const TestRequest& r) { return got.Record(r); });
+  Routes(endpoint.Url());
+  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)))
+      << Delivering(0) << " " << Delivering(1) << " " << Delivering(2);
+  std::cout << "partitions per node: " << Delivering(0) << " " << Delivering(1) << " "
+            << Delivering(2) << "\n";
+  constexpr int kEvents = 480;
+  for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
+  ASSERT_TRUE(WaitFor([&] { return got.Distinct() >= kEvents; }, std::chrono::seconds(60)))
+      << got.Distinct();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(got.total.load(), kEvents) << "an event was pushed by two nodes";
+  EXPECT_EQ(got.Duplicates(), 0);
+  got.ExpectEntityOrder();
+
+  // A clean restart of a node: its partitions move to the others and come back, each
+  // handed over with its position committed (nothing lost, nothing pushed twice).
+  std::atomic<bool> stop{false};
+  std::atomic<int> published{kEvents};
+  std::thread publisher([&] {
+    for (int n = kEvents; !stop; ++n) {
+      if (Publish(n % 2, n).empty()) break;  // through the nodes that stay up
+      published = n + 1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_TRUE(Node(2)->Restart().ok());
+  ASSERT_TRUE(WaitFor([&] { return Shared() && Delivering(2) > 0; }, std::chrono::seconds(60)));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  stop = true;
+  publisher.join();
+  const int all = published.load();
+  ASSERT_TRUE(WaitFor([&] { return got.Distinct() >= all; }, std::chrono::seconds(60)))
+      << got.Distinct() << " of " << all;
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::cout << "clean restart: " << all << " events, " << got.Duplicates() << " pushed twice\n";
+  // A revoke that had to give up pushes still out after its bound (2 s), or a member whose
+  // session expired on an overloaded machine, says so in its log: those are delivered
+  // again (at-least-once). Otherwise a clean handover pushes nothing twice.
+  std::string why;
+  for (int i = 0; i < 3; ++i) {
+    std::istringstream logs(Node(i)->Logs());
+    for (std::string line; std::getline(logs, line);) {
+      for (const char* s : {"pushes were still out", "lost (the group", "not committed"}) {
+        if (line.find(s) != std::string::npos) why += "\n  node " + std::to_string(i) + ": " + line;
+      }
+    }
+  }
+  if (why.empty()) {
+    EXPECT_EQ(got.Duplicates(), 0) << "a clean handover pushes nothing twice";
+  } else {
+    std::cout << "handover not clean:" << why << "\n";
+  }
+  got.ExpectEntityOrder();
+}
+
+TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
+  Received got;
+  TestHttpServer endpoint([&](const TestRequest& r) { return got.Record(r); });
+  Routes(endpoint.Url());
+  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  std::mutex mu;
+  std::vector<std::pair<std::string, SteadyClock::time_point>> acked;  // id, when 202'd
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    for (int n = 0; !stop; ++n) {
+      std::string id = Publish(n % 2, n);  // nodes 0 and 1; node 2 is killed
+      if (!id.empty()) {
+        std::lock_guard lock(mu);
+        acked.emplace_back(id, SteadyClock::now());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return got.total >= 300; }, std::chrono::seconds(60)));
+  const SteadyClock::time_point killed = SteadyClock::now();
+  Node(2)->Kill();
+  // Every partition delivers again: the last of them to get a push after the kill.
+  std::map<uint32_t, int64_t> resumed;  // partition -> ms after the kill
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(got.mu);
+        for (const auto& [p, list] : got.at) {
+          if (resumed.count(p) || list.back().first <= killed) continue;
+          for (const auto& [t, seq] : list) {
+            if (t > killed) {
+              resumed[p] =
+                  std::chrono::duration_cast<std::chrono::milliseconds>(t - killed).count();
+              break;
+            }
+          }
+        }
+        return resumed.size() == kPartitions;
+      },
+      std::chrono::seconds(40)));
+  int64_t takeover = 0;
+  for (const auto& [p, ms] : resumed) takeover = std::max(takeover, ms);
+  std::cout << "takeover after kill -9: every partition delivered again within " << takeover
+            << " ms\n";
+  EXPECT_LE(takeover, 15000);
+  EXPECT_EQ(Delivering(0) + Delivering(1), static_cast<int>(kPartitions));
+
+  // The killed node comes back and takes partitions again.
+  ASSERT_TRUE(Node(2)->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return Shared() && Delivering(2) > 0; }, std::chrono::seconds(60)))
+      << Delivering(0) << " " << Delivering(1) << " " << Delivering(2);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  stop = true;
+  publisher.join();
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& [id, t] : acked) ids.push_back(id);
+  }
+  ASSERT_TRUE(WaitFor([&] { return got.Distinct() >= static_cast<int>(ids.size()); },
+                      std::chrono::seconds(60)));
+  {
+    std::lock_guard lock(got.mu);
+    for (const std::string& id : ids) EXPECT_GE(got.count[id], 1) << id << " was never pushed";
+  }
+  std::cout << ids.size() << " events acknowledged, " << got.total.load() << " pushes, "
+            << got.Duplicates() << " of them again after the takeover\n";
+  got.ExpectEntityOrder();
+}
+
+// Pull: each node's fetch serves the partitions it owns; a client fetching (and acking)
+// through every node in turn gets each event once.
+TEST_F(ClusterTest, PullFetchesThroughEveryNodeGetEachEventOnce) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service",
+              R"("channel":"kafka","ordered":true,"topic":"orders","partitions":8)");
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/worker",
+                  R"({"type":"pull","start":"earliest"})")
+                .status,
+            201);
+  const std::string token = CreateService("worker", {"consumer"});
+  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  constexpr int kEvents = 240;
+  for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
+  std::map<std::string, int> got;
+  std::set<int> served_by;
+  int node = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        node = (node + 1) % 3;
+        HttpClient c(Node(node)->url());
+        const HttpHeaders auth{{"Authorization", "Bearer " + token}};
+        Result<HttpReply> r =
+            c.Request("POST", "/v1/consumers/worker/fetch", R"({"max":50,"wait_ms":100})", auth);
+        if (!r.ok() || r->status != 200) return false;
+        Json j(r->body);
+        std::string acks;
+        for (int64_t k = 0; k < j.Len({"messages"}); ++k) {
+          const std::string idx = std::to_string(k);
+          ++got[j.Str({"messages", idx, "event", "id"})];
+          acks += (acks.empty() ? "" : ",") + Quote(j.Str({"messages", idx, "ack_id"}));
+          served_by.insert(node);
+        }
+        if (!acks.empty()) {  // through the node that served the fetch
+          Result<HttpReply> a =
+              c.Request("POST", "/v1/consumers/worker/ack", "{\"ack_ids\":[" + acks + "]}", auth);
+          EXPECT_TRUE(a.ok() && a->status == 200);
+        }
+        return got.size() >= static_cast<size_t>(kEvents);
+      },
+      std::chrono::seconds(60)))
+      << got.size();
+  EXPECT_EQ(got.size(), static_cast<size_t>(kEvents));
+  for (const auto& [id, n] : got) EXPECT_EQ(n, 1) << id << " fetched " << n << " times";
+  EXPECT_EQ(served_by.size(), 3u) << "every node serves its share";
+}
+
+}  // namespace
+}  // namespace eragon::testing
