@@ -104,11 +104,6 @@ class Dispatcher {
   // worker's topic, or in cluster mode only those its consumer groups assign to this node.
   size_t DeliveringPartitions() const;
 
-  // The (consumer route, partition) pairs this node delivers now (GET /v1/cluster): for
-  // every enabled consumer route it delivers itself (not type kafka), its topic's
-  // partition count. Reads the routing table (dispatcher_partitions.cc).
-  size_t DeliveringPartitions() const;
-
  private:
   using WorkerKey = std::pair<std::string, std::string>;  // (consumer, topic)
   struct PendingFetch {

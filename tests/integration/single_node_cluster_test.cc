@@ -25,7 +25,13 @@ TEST_F(SingleNodeClusterTest, TheListIsThisNodeWithAStableIdAndItsPartitions) {
   SetProducer("order_created", "order-service", R"("partitions":3)");
   ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/billing", R"({"type":"pull"})").status,
             201);
-  EXPECT_EQ(Json(Admin("GET", "/v1/cluster").body).Int({"nodes", "0", "partitions"}), 3);
+  // The dispatcher starts the route's worker when it next reads the routing table.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Json(Admin("GET", "/v1/cluster").body).Int({"nodes", "0", "partitions"}) == 3;
+      },
+      std::chrono::seconds(5)))
+      << Admin("GET", "/v1/cluster").body;
 
   const std::string token = CreateService("reader", {"consumer"});
   EXPECT_API_ERROR(Call(token, "GET", "/v1/cluster"), 403, "forbidden");
