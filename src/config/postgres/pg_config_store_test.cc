@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "config/config_store_contract.h"
-#include "config/sql_config_store.h"
 #include "config/postgres/pg_install_secret.h"
+#include "config/sql_config_store.h"
 #include "testing/test_postgres.h"
 
 namespace eragon::config {
