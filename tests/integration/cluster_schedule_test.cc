@@ -9,7 +9,6 @@
 
 #include <filesystem>
 #include <map>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -43,12 +42,12 @@ class ClusterScheduleTest : public ServerTest {
     ASSERT_FALSE(KafkaBootstrap().empty()) << "no Kafka broker: run through ctest";
     db_ = std::make_unique<TestDatabase>(TestPostgresUrl());
     ASSERT_TRUE(db_->ok()) << db_->error();
-    static std::mt19937_64 rng(std::random_device{}());
-    prefix_ = "t" + std::to_string(rng() % 1000000000) + ".";
+    prefix_ = NewTopicPrefix("t");
     ServerTest::SetUp();  // node 0
     if (HasFatalFailure()) return;
     nodes_.push_back(server_.get());
-    // Until the cluster shares its admin token, nodes 1 and 2 get node 0's.
+    // Nodes 1 and 2 get a copy of node 0's admin token, so the test's admin calls work on
+    // every node.
     for (int n = 1; n <= 2; ++n) {
       const std::string dir = server_->data_dir() + "-node-" + std::to_string(n);
       std::filesystem::create_directories(dir);
@@ -72,10 +71,7 @@ class ClusterScheduleTest : public ServerTest {
     for (const std::string& dir : dirs_) std::filesystem::remove_all(dir);
     db_.reset();
   }
-  std::vector<std::string> ExtraArgs() override {
-    return {"--config-store",       db_->url(), "--kafka-brokers", KafkaBootstrap(),
-            "--kafka-topic-prefix", prefix_};
-  }
+  std::vector<std::string> ExtraArgs() override { return ClusterArgs(db_->url(), prefix_); }
 
   // An admin request through node `n`.
   HttpReply On(int n, std::string_view method, const std::string& path,

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -86,13 +85,12 @@ class ClusterTest : public ServerTest {
     ASSERT_FALSE(KafkaBootstrap().empty()) << "no broker: run through ctest (fixture kafka_broker)";
     db_ = std::make_unique<TestDatabase>(TestPostgresUrl());
     ASSERT_TRUE(db_->ok()) << db_->error();
-    static std::mt19937_64 rng(std::random_device{}());
-    prefix_ = "c" + std::to_string(rng() % 1000000000) + ".";
+    prefix_ = NewTopicPrefix("c");
     ServerTest::SetUp();  // node 0
     if (HasFatalFailure()) return;
     for (int i = 1; i < 3; ++i) {
-      // The nodes share the admin service: each gets node 0's token (a node that found
-      // none of its own would rotate it).
+      // The nodes share the admin service: each gets a copy of node 0's token, so the
+      // test's admin calls work on every node.
       std::string dir = server_->data_dir() + "-node-" + std::to_string(i);
       std::filesystem::create_directories(dir);
       std::filesystem::copy_file(server_->data_dir() + "/admin.token", dir + "/admin.token");
@@ -121,10 +119,7 @@ class ClusterTest : public ServerTest {
     for (const std::string& d : dirs_) std::filesystem::remove_all(d);
     db_.reset();
   }
-  std::vector<std::string> ExtraArgs() override {
-    return {"--config-store",       db_->url(), "--kafka-brokers", KafkaBootstrap(),
-            "--kafka-topic-prefix", prefix_};
-  }
+  std::vector<std::string> ExtraArgs() override { return ClusterArgs(db_->url(), prefix_); }
 
   ServerProcess* Node(int i) { return i == 0 ? server_.get() : others_[i - 1].get(); }
 

@@ -32,12 +32,11 @@ class ClusterTest : public ::testing::Test {
     token_ = "ert_";
     for (int i = 0; i < 64; ++i) token_ += "0123456789abcdef"[rng() % 16];
     { std::ofstream(dir_ + "/admin.token") << token_ << "\n"; }
-    const std::string prefix = "cl" + std::to_string(rng() % 1000000000) + ".";
+    const std::string prefix = NewTopicPrefix("cl");
     for (int i = 0; i < 3; ++i) {
-      nodes_.push_back(std::make_unique<ServerProcess>(
-          ERAGOND_PATH, std::vector<std::string>{"--config-store", db_->url(), "--kafka-brokers",
-                                                 KafkaBootstrap(), "--kafka-topic-prefix", prefix,
-                                                 "--admin-token-file", dir_ + "/admin.token"}));
+      std::vector<std::string> args = ClusterArgs(db_->url(), prefix);
+      args.insert(args.end(), {"--admin-token-file", dir_ + "/admin.token"});
+      nodes_.push_back(std::make_unique<ServerProcess>(ERAGOND_PATH, std::move(args)));
       Status st = nodes_.back()->Start();
       ASSERT_TRUE(st.ok()) << st.ToString() << nodes_.back()->Logs();
     }

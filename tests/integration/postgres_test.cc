@@ -26,18 +26,6 @@ int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-// A cluster node's flags: the config store `url` and the test broker, under a topic
-// prefix of the test's own.
-std::vector<std::string> ClusterArgs(const std::string& url, const std::string& prefix) {
-  return {"--config-store",       url,   "--kafka-brokers", KafkaBootstrap(),
-          "--kafka-topic-prefix", prefix};
-}
-
-std::string NewTopicPrefix() {
-  static std::mt19937_64 rng(std::random_device{}());
-  return "pg" + std::to_string(rng() % 1000000000) + ".";
-}
-
 // A producer route on Kafka (a cluster has no embedded topics).
 constexpr char kOnKafka[] = R"("channel":"kafka","partitions":2)";
 

@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -166,6 +167,16 @@ std::string KafkaBootstrap() {
   std::string out;
   if (const char* f = std::getenv("ERAGON_TEST_KAFKA_FILE")) std::getline(std::ifstream(f), out);
   return out;
+}
+
+std::vector<std::string> ClusterArgs(const std::string& url, const std::string& prefix) {
+  return {"--config-store",       url,   "--kafka-brokers", KafkaBootstrap(),
+          "--kafka-topic-prefix", prefix};
+}
+
+std::string NewTopicPrefix(const std::string& tag) {
+  static std::mt19937_64 rng(std::random_device{}());
+  return tag + std::to_string(rng() % 1000000000) + ".";
 }
 
 void ServerTest::SetUp() {

@@ -72,6 +72,12 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit);
 // the file ERAGON_TEST_KAFKA_FILE names (the ctest fixture kafka_broker writes it), else "".
 std::string KafkaBootstrap();
 
+// A cluster node's flags: the config store `url` and the test broker, under topic prefix
+// `prefix` (each test its own: NewTopicPrefix).
+std::vector<std::string> ClusterArgs(const std::string& url, const std::string& prefix);
+// A fresh Kafka topic prefix, `tag` + a random number + ".".
+std::string NewTopicPrefix(const std::string& tag = "pg");
+
 // Asserts an API error answer: exact status and error code.
 #define EXPECT_API_ERROR(reply, want_status, want_code)                                        \
   do {                                                                                         \
