@@ -145,6 +145,11 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
   bool dirty() const { return dirty_.load(std::memory_order_acquire); }
   int64_t pump_at() const { return pump_at_.load(std::memory_order_acquire); }
 
+  // Shutdown: starts no more pushes, so the dispatcher can wait for those out to be
+  // answered (PushesInFlight) and record them before it commits and stops.
+  void Drain();
+  bool PushesInFlight();
+
   // Committed positions that changed since the last call (for PositionStore::Commit).
   std::vector<channel::PositionStore::Entry> TakeCommitted();
 
@@ -284,6 +289,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
   bool pending_refused_ = false;  // the store refused pending_ for want of space: kept
   std::vector<SlotKey> parked_;   // scratch: slots a DedupGate release hands back
   size_t in_flight_ = 0;
+  bool draining_ = false;
   int64_t next_send_ns_ = 0;  // rate limit
   // Failing streaks of routes with disable_after_ms, by event type: since when every
   // attempt failed (wall ms), the route version (updated_at) it counts for, and whether

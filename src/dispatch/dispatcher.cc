@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 
 #include "config/route_codec.h"
 #include "core/thread_name.h"
@@ -12,6 +13,7 @@ namespace {
 constexpr int64_t kRefreshMs = 500;
 constexpr int64_t kCommitMs = 100;
 constexpr int64_t kMaxSleepMs = 100;
+constexpr int64_t kDrainMs = 2000;
 
 }  // namespace
 
@@ -26,7 +28,28 @@ void Dispatcher::Start() {
   });
 }
 
+// No new pushes, and up to kDrainMs for those out to be answered. Their answers are
+// recorded as they come (Stop's last CommitPositions writes them and moves the
+// positions), so a clean stop does not deliver them again after a restart.
+void Dispatcher::DrainPushes() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !thread_.joinable()) return;
+  }
+  std::vector<std::shared_ptr<ConsumerWorker>> workers = WorkersOf("");
+  for (const auto& w : workers) w->Drain();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMs);
+  auto out = [&] {
+    return std::any_of(workers.begin(), workers.end(),
+                       [](const auto& w) { return w->PushesInFlight(); });
+  };
+  while (out() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 void Dispatcher::Stop() {
+  DrainPushes();
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;

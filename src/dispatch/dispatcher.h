@@ -64,7 +64,8 @@ class Dispatcher {
   ~Dispatcher();
 
   void Start();
-  // Stops the loop and commits positions. Pending fetches are answered empty.
+  // Lets pushes in flight be answered (up to 2 s, starting no new ones), then stops the
+  // loop and commits positions. Pending fetches are answered empty.
   void Stop();
   // Re-reads the routing table now (after a change made through this node).
   void RoutesChanged();
@@ -120,6 +121,7 @@ class Dispatcher {
   void RefreshRoutes();
   void RefreshRoutesLocked();  // REQUIRES: refresh_mu_
   void CommitPositions();
+  void DrainPushes();
   // Cluster mode (dispatcher_groups.cc): joins each new worker's consumer group (when the
   // topic's channel splits work); false when a join failed (the workers are dropped and
   // tried again at the next refresh, with every route update). Leaving a group revokes

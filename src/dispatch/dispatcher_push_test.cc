@@ -68,6 +68,29 @@ TEST(DispatcherPush, OrderedTopicDeliversEachEventOnceInPublishOrderPerEntityAcr
   EXPECT_EQ(rig.StateOf(published[0], "payments")->state, DeliveryStateKind::kDelivered);
 }
 
+// A clean stop waits for the pushes out to be answered and records them: after the
+// restart none of them is delivered again, and nothing new was sent during the stop.
+TEST(DispatcherPush, CleanStopRecordsPushesInFlightSoARestartDeliversNothingTwice) {
+  Rig rig;
+  rig.Producer("t", "t", /*ordered=*/true);
+  Endpoint ep;
+  ep.SetHold(300ms);
+  config::ConsumerRoute route = rig.HttpRoute("t", "c", ep.Url());
+  route.max_in_flight = 3;
+  rig.Put(route);
+  std::vector<Rig::Published> published;
+  for (int i = 0; i < 6; ++i) published.push_back(rig.Publish("t", "e" + std::to_string(i)));
+  ASSERT_TRUE(WaitFor([&] { return ep.arrived() == 3; }));
+  rig.Close();  // while three pushes wait for their answers
+  EXPECT_EQ(ep.count(), 3u) << "no push is started once the stop began";
+  rig.Open();
+  ASSERT_TRUE(WaitFor([&] { return ep.delivered() == 6 && rig.Idle("c", "t"); }));
+  EXPECT_FALSE(WaitFor([&] { return ep.count() > 6; }, 0.3));
+  for (const auto& p : published) {
+    EXPECT_EQ(rig.StateOf(p, "c")->state, DeliveryStateKind::kDelivered) << p.event.id;
+  }
+}
+
 // 500s: attempt n+1 comes no earlier than the recorded next attempt time, which lies within
 // the full-jitter bound min(max, initial * 2^(n-1)); after max_attempts the event is dead
 // with its last status, error and attempt count.

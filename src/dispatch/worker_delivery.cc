@@ -27,7 +27,9 @@ int64_t ConsumerWorker::Pump() {
   const int64_t now = ctx_.clock->WallMs();
   ReleaseTimers(now);
   ExpireLeases(now);
-  if (retry_.circuit_open()) {
+  if (draining_) {
+    // Stopping: no new pushes; the answers of those out still count.
+  } else if (retry_.circuit_open()) {
     SendProbe(now);
   } else {
     SendReady(now);

@@ -59,6 +59,16 @@ void ConsumerWorker::AssignLocked(const channel::PartitionOwner::Assigned& a) {
   ++ownership_gen_;
 }
 
+void ConsumerWorker::Drain() {
+  std::lock_guard lock(mu_);
+  draining_ = true;
+}
+
+bool ConsumerWorker::PushesInFlight() {
+  std::lock_guard lock(mu_);
+  return in_flight_ > 0;
+}
+
 bool ConsumerWorker::InFlightOn(std::span<const uint32_t> partitions) {
   for (uint32_t p : partitions) {
     if (p >= window_.partitions()) continue;
