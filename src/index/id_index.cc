@@ -127,10 +127,10 @@ Fingerprint FingerprintOf(const Event& e) {
   return fp;
 }
 
-class IdIndex::Impl {
+class RocksIndexImpl {
  public:
-  Impl(rocksdb::DB* db, channel::Channel* logs) : db_(db), logs_(logs) {}
-  ~Impl() { Close().ok(); }
+  RocksIndexImpl(rocksdb::DB* db, channel::Channel* logs) : db_(db), logs_(logs) {}
+  ~RocksIndexImpl() { Close().ok(); }
 
   Status MigrateV1();
   Status LoadTypes();
@@ -197,8 +197,8 @@ class IdIndex::Impl {
   bool closed_ = false;
 };
 
-Result<std::optional<Entry>> IdIndex::Impl::Lookup(const std::string& id,
-                                                   const std::string& producer) {
+Result<std::optional<Entry>> RocksIndexImpl::Lookup(const std::string& id,
+                                                    const std::string& producer) {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), IdKey(id, producer), &value);
   if (s.IsNotFound()) return std::optional<Entry>();
@@ -206,14 +206,14 @@ Result<std::optional<Entry>> IdIndex::Impl::Lookup(const std::string& id,
   return DecodeEntry(value);
 }
 
-bool IdIndex::Impl::Retained(const Location& loc) {
+bool RocksIndexImpl::Retained(const Location& loc) {
   channel::Topic* topic = logs_->FindTopic(loc.topic);
   return topic != nullptr && loc.partition < topic->partitions() &&
          loc.offset >= topic->StartOffset(loc.partition);
 }
 
-ClaimOutcome IdIndex::Impl::Claim(const std::string& id, const Fingerprint& fp,
-                                  const std::string& producer) {
+ClaimOutcome RocksIndexImpl::Claim(const std::string& id, const Fingerprint& fp,
+                                   const std::string& producer) {
   Stripe& stripe = StripeOf(id);
   std::lock_guard lock(stripe.mu);
   std::string key = RecentKey(id, producer);
@@ -235,8 +235,8 @@ ClaimOutcome IdIndex::Impl::Claim(const std::string& id, const Fingerprint& fp,
   return ClaimOutcome::kNew;
 }
 
-void IdIndex::Impl::ClaimGenerated(const std::string& id, const Fingerprint& fp,
-                                   const std::string& producer) {
+void RocksIndexImpl::ClaimGenerated(const std::string& id, const Fingerprint& fp,
+                                    const std::string& producer) {
   Stripe& stripe = StripeOf(id);
   std::lock_guard lock(stripe.mu);
   Recent& r = stripe.recent[RecentKey(id, producer)];
@@ -244,8 +244,8 @@ void IdIndex::Impl::ClaimGenerated(const std::string& id, const Fingerprint& fp,
   r.entry.producer = producer;
 }
 
-void IdIndex::Impl::Commit(const std::string& id, const std::string& producer,
-                           const std::string& type, const Location& loc) {
+void RocksIndexImpl::Commit(const std::string& id, const std::string& producer,
+                            const std::string& type, const Location& loc) {
   Pending p;
   {
     Stripe& stripe = StripeOf(id);
@@ -276,14 +276,14 @@ void IdIndex::Impl::Commit(const std::string& id, const std::string& producer,
   if (wake) queue_cv_.notify_one();
 }
 
-void IdIndex::Impl::Abort(const std::string& id, const std::string& producer) {
+void RocksIndexImpl::Abort(const std::string& id, const std::string& producer) {
   Stripe& stripe = StripeOf(id);
   std::lock_guard lock(stripe.mu);
   stripe.recent.erase(RecentKey(id, producer));
 }
 
-Result<std::optional<Location>> IdIndex::Impl::Find(const std::string& id,
-                                                    const std::string& producer) {
+Result<std::optional<Location>> RocksIndexImpl::Find(const std::string& id,
+                                                     const std::string& producer) {
   {
     Stripe& stripe = StripeOf(id);
     std::lock_guard lock(stripe.mu);
@@ -300,7 +300,7 @@ Result<std::optional<Location>> IdIndex::Impl::Find(const std::string& id,
 
 // The committed claims still in memory (the id's stripe only), then RocksDB's keys
 // under "k/<id>/". A producer found in both is taken from memory.
-Result<std::vector<Holder>> IdIndex::Impl::FindAll(const std::string& id) {
+Result<std::vector<Holder>> RocksIndexImpl::FindAll(const std::string& id) {
   std::map<std::string, Location> found;
   {
     Stripe& stripe = StripeOf(id);
@@ -325,7 +325,7 @@ Result<std::vector<Holder>> IdIndex::Impl::FindAll(const std::string& id) {
   return out;
 }
 
-bool IdIndex::Impl::HasEventsOfType(const std::string& type) {
+bool RocksIndexImpl::HasEventsOfType(const std::string& type) {
   std::lock_guard lock(types_mu_);
   return types_.count(type) > 0;
 }
@@ -334,7 +334,7 @@ bool IdIndex::Impl::HasEventsOfType(const std::string& type) {
 // batches: the first commit wakes the writer, which then gives the batch up to
 // kBatchDelay to fill (waking early at kWakeBatch). One wake-up and one RocksDB write per
 // batch instead of per group commit.
-void IdIndex::Impl::WriterLoop() {
+void RocksIndexImpl::WriterLoop() {
   std::unique_lock lock(queue_mu_);
   for (;;) {
     writer_idle_ = true;
@@ -361,7 +361,7 @@ void IdIndex::Impl::WriterLoop() {
 // inserts a run of ascending keys cheaply) and the per-partition checkpoints they
 // advance, then drops the entries from memory (RocksDB answers for them from now on).
 // False when RocksDB refused the batch (the entries stay in memory).
-bool IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
+bool RocksIndexImpl::WriteBatchOf(std::vector<Pending>& batch) {
   std::sort(batch.begin(), batch.end(), [](const Pending& a, const Pending& b) {
     return std::tie(a.id, a.entry.producer) < std::tie(b.id, b.entry.producer);
   });
@@ -404,7 +404,7 @@ bool IdIndex::Impl::WriteBatchOf(std::vector<Pending>& batch) {
 // Version 1 keyed an id alone ("i/<id>"; its value already names the producer). Rewrites
 // each such key as "k/<id>/<producer>", in batches, deleting the old key in the same
 // batch: an interrupted migration resumes at the next Open().
-Status IdIndex::Impl::MigrateV1() {
+Status RocksIndexImpl::MigrateV1() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   rocksdb::WriteBatch wb;
   rocksdb::WriteOptions wo;
@@ -427,7 +427,7 @@ Status IdIndex::Impl::MigrateV1() {
   return FromRocks(db_->Flush(rocksdb::FlushOptions()), "migrate flush");
 }
 
-Status IdIndex::Impl::LoadTypes() {
+Status RocksIndexImpl::LoadTypes() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek("t/"); it->Valid() && it->key().starts_with("t/"); it->Next()) {
     types_.insert(it->key().ToString().substr(2));
@@ -436,7 +436,7 @@ Status IdIndex::Impl::LoadTypes() {
 }
 
 // Indexes the records of one partition past its checkpoint.
-Status IdIndex::Impl::IndexPartition(channel::Topic* topic, uint32_t partition) {
+Status RocksIndexImpl::IndexPartition(channel::Topic* topic, uint32_t partition) {
   std::string cp_value;
   uint64_t from = topic->StartOffset(partition);
   rocksdb::Status s =
@@ -471,7 +471,7 @@ Status IdIndex::Impl::IndexPartition(channel::Topic* topic, uint32_t partition) 
   return Status::Ok();
 }
 
-Status IdIndex::Impl::CatchUp() {
+Status RocksIndexImpl::CatchUp() {
   for (const std::string& name : logs_->TopicNames()) {
     channel::Topic* topic = logs_->FindTopic(name);
     if (topic == nullptr) continue;
@@ -482,7 +482,7 @@ Status IdIndex::Impl::CatchUp() {
   return Status::Ok();
 }
 
-Status IdIndex::Impl::Close() {
+Status RocksIndexImpl::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
   {
@@ -496,6 +496,42 @@ Status IdIndex::Impl::Close() {
   db_ = nullptr;
   return st;
 }
+
+namespace {
+
+// The RocksDB index behind the IdIndex interface.
+class RocksIdIndex final : public IdIndex {
+ public:
+  explicit RocksIdIndex(std::unique_ptr<RocksIndexImpl> impl) : impl_(std::move(impl)) {}
+
+  ClaimOutcome Claim(const std::string& id, const Fingerprint& fp,
+                     const std::string& producer) override {
+    return impl_->Claim(id, fp, producer);
+  }
+  void ClaimGenerated(const std::string& id, const Fingerprint& fp,
+                      const std::string& producer) override {
+    impl_->ClaimGenerated(id, fp, producer);
+  }
+  void Commit(const std::string& id, const std::string& producer, const std::string& type,
+              const Location& loc) override {
+    impl_->Commit(id, producer, type, loc);
+  }
+  void Abort(const std::string& id, const std::string& producer) override {
+    impl_->Abort(id, producer);
+  }
+  Result<std::optional<Location>> Find(const std::string& id,
+                                       const std::string& producer) override {
+    return impl_->Find(id, producer);
+  }
+  Result<std::vector<Holder>> FindAll(const std::string& id) override { return impl_->FindAll(id); }
+  bool HasEventsOfType(const std::string& t) override { return impl_->HasEventsOfType(t); }
+  Status Close() override { return impl_->Close(); }
+
+ private:
+  std::unique_ptr<RocksIndexImpl> impl_;
+};
+
+}  // namespace
 
 Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, channel::Channel* logs,
                                                rocksdb::Env* env) {
@@ -511,37 +547,19 @@ Result<std::unique_ptr<IdIndex>> IdIndex::Open(const std::string& dir, channel::
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return Status::IOError("open id index " + dir + ": " + s.ToString());
-  auto impl = std::make_unique<Impl>(db, logs);
+  auto impl = std::make_unique<RocksIndexImpl>(db, logs);
   ERAGON_RETURN_IF_ERROR(impl->MigrateV1());
   ERAGON_RETURN_IF_ERROR(impl->LoadTypes());
   ERAGON_RETURN_IF_ERROR(impl->CatchUp());
   impl->StartWriter();
-  return std::unique_ptr<IdIndex>(new IdIndex(std::move(impl)));
+  return std::unique_ptr<IdIndex>(new RocksIdIndex(std::move(impl)));
 }
 
-IdIndex::IdIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-IdIndex::~IdIndex() = default;
-
-ClaimOutcome IdIndex::Claim(const std::string& id, const Fingerprint& fp,
-                            const std::string& producer) {
-  return impl_->Claim(id, fp, producer);
+std::vector<ClaimOutcome> IdIndex::ClaimMany(std::span<const ClaimRequest> requests) {
+  std::vector<ClaimOutcome> out;
+  out.reserve(requests.size());
+  for (const ClaimRequest& r : requests) out.push_back(Claim(r.id, r.fp, r.producer));
+  return out;
 }
-void IdIndex::ClaimGenerated(const std::string& id, const Fingerprint& fp,
-                             const std::string& producer) {
-  impl_->ClaimGenerated(id, fp, producer);
-}
-void IdIndex::Commit(const std::string& id, const std::string& producer, const std::string& type,
-                     const Location& loc) {
-  impl_->Commit(id, producer, type, loc);
-}
-void IdIndex::Abort(const std::string& id, const std::string& producer) {
-  impl_->Abort(id, producer);
-}
-Result<std::optional<Location>> IdIndex::Find(const std::string& id, const std::string& producer) {
-  return impl_->Find(id, producer);
-}
-Result<std::vector<Holder>> IdIndex::FindAll(const std::string& id) { return impl_->FindAll(id); }
-bool IdIndex::HasEventsOfType(const std::string& t) { return impl_->HasEventsOfType(t); }
-Status IdIndex::Close() { return impl_->Close(); }
 
 }  // namespace eragon::index

@@ -15,8 +15,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,43 +63,57 @@ enum class ClaimOutcome {
   kUnavailable,
 };
 
+// One id of a batch to claim (ClaimMany).
+struct ClaimRequest {
+  std::string id;
+  Fingerprint fp;
+  std::string producer;
+};
+
+// The id index: RocksDB in the data dir on a single node (Open below), PostgreSQL in a
+// cluster (index/postgres/pg_id_index.h), where every node's publishes share it.
 class IdIndex {
  public:
-  // Opens (creating) the index in `dir` and brings it up to date with `logs`.
+  // Opens (creating) the RocksDB index in `dir` and brings it up to date with `logs`.
   // `logs` must outlive the index. `env` (null: RocksDB's default) must outlive it too;
   // tests pass one over a fault-injecting file system (testing/fault_injection_fs.h).
   static Result<std::unique_ptr<IdIndex>> Open(const std::string& dir, channel::Channel* logs,
                                                rocksdb::Env* env = nullptr);
-  ~IdIndex();
+  virtual ~IdIndex() = default;
 
-  ClaimOutcome Claim(const std::string& id, const Fingerprint& fp, const std::string& producer);
+  virtual ClaimOutcome Claim(const std::string& id, const Fingerprint& fp,
+                             const std::string& producer) = 0;
+  // Claim() of each request, in order (the requests name distinct (id, producer) pairs).
+  // PostgreSQL claims them in one round trip.
+  virtual std::vector<ClaimOutcome> ClaimMany(std::span<const ClaimRequest> requests);
   // Claim() for an id this server has just generated (a UUIDv7: 74 random bits): it
-  // cannot be stored yet, so it is reserved without a RocksDB lookup. Always kNew; the
-  // caller must append, then Commit or Abort, as after Claim().
-  void ClaimGenerated(const std::string& id, const Fingerprint& fp, const std::string& producer);
-  // The claimed event is durable in the log at `loc`. Makes it visible to Find.
-  void Commit(const std::string& id, const std::string& producer, const std::string& event_type,
-              const Location& loc);
+  // cannot be stored yet, so it is reserved without a lookup. Always kNew; the caller
+  // must append, then Commit or Abort, as after Claim().
+  virtual void ClaimGenerated(const std::string& id, const Fingerprint& fp,
+                              const std::string& producer) = 0;
+  // The claimed event is durable in the log at `loc`. Makes it visible to Find (on this
+  // node at once; see AfterCommits for the others).
+  virtual void Commit(const std::string& id, const std::string& producer,
+                      const std::string& event_type, const Location& loc) = 0;
+  // Calls `done` once the commits made so far are visible to every node's Find and Claim:
+  // at once for RocksDB; for PostgreSQL once they are written there, or their first write
+  // failed (they are written again until it works). From any thread.
+  virtual void AfterCommits(std::function<void()> done) { done(); }
   // The append failed: forget the claim.
-  void Abort(const std::string& id, const std::string& producer);
+  virtual void Abort(const std::string& id, const std::string& producer) = 0;
 
   // Where the producer's event with this id is, if it was stored and is still retained
   // (empty when not). A read error of the index is an error (kUnavailable or
   // kCorruption), never "not stored".
-  Result<std::optional<Location>> Find(const std::string& id, const std::string& producer);
+  virtual Result<std::optional<Location>> Find(const std::string& id,
+                                               const std::string& producer) = 0;
   // Every producer's retained event with this id, by producer name; errors as Find.
-  Result<std::vector<Holder>> FindAll(const std::string& id);
+  virtual Result<std::vector<Holder>> FindAll(const std::string& id) = 0;
   // Whether any event of this type was ever stored (routes may not change topic then).
-  bool HasEventsOfType(const std::string& event_type);
+  virtual bool HasEventsOfType(const std::string& event_type) = 0;
 
-  // Persists everything committed so far (flushes RocksDB's memtable). Idempotent.
-  Status Close();
-
-  class Impl;
-
- private:
-  explicit IdIndex(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  // Persists everything committed so far. Idempotent.
+  virtual Status Close() = 0;
 };
 
 }  // namespace eragon::index

@@ -24,6 +24,7 @@
 #include "http/http_server.h"
 #include "http/router.h"
 #include "index/id_index.h"
+#include "index/postgres/pg_id_index.h"
 #include "platform/platform_publisher.h"
 #include "platform/platform_routes.h"
 #include "saga/saga_engine.h"
@@ -254,7 +255,12 @@ Status OpenStores(App::Parts& p) {
   p.kafka = kafka.get();
   p.logs = std::make_unique<channel::MultiChannel>(std::move(embedded), std::move(kafka));
   if (with_kafka) ERAGON_RETURN_IF_ERROR(OpenKafkaTopics(p.store.get(), p.logs.get()));
-  ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
+  // The id index: the data dir's; in a cluster PostgreSQL's, which every node shares.
+  if (p.options.cluster()) {
+    ERAGON_ASSIGN_OR_RETURN(p.ids, index::OpenPgIdIndex(p.options.config_store, p.logs.get()));
+  } else {
+    ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
+  }
   ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
   dispatch::PushClientOptions po;
   po.extra_ca_file = p.options.push_ca_file;

@@ -105,32 +105,36 @@ struct ProducerIdHash {
 };
 }  // namespace
 
-// Claims every id; duplicates inside the batch and in the index are marked, conflicts
-// fail the whole batch (claims made so far are released).
+// Claims every id (in one ClaimMany); duplicates inside the batch and in the index are
+// marked, conflicts fail the whole batch (claims made so far are released).
 Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
   r->fingerprints.resize(events.size());
   r->duplicate.assign(events.size(), false);
   // Ids are scoped per producer: keyed by (producer, id).
   std::unordered_map<std::pair<std::string_view, std::string_view>, size_t, ProducerIdHash>
       first_in_batch;
-  Status failure;
-  for (size_t i = 0; i < events.size() && failure.ok(); ++i) {
+  std::vector<index::ClaimRequest> requests;
+  std::vector<size_t> requested;  // index into events, per request
+  for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     r->fingerprints[i] = index::FingerprintOf(e);
     auto [it, inserted] = first_in_batch.emplace(std::pair{e.producer, e.id}, i);
     if (!inserted) {
       if (r->fingerprints[it->second] != r->fingerprints[i]) {
-        failure = Status::Conflict("event id '" + e.id + "' appears twice with other content");
+        return Status::Conflict("event id '" + e.id + "' appears twice with other content");
       }
       r->duplicate[i] = true;
-      continue;
+    } else if (!r->generated[i]) {
+      requests.push_back({e.id, r->fingerprints[i], e.producer});
+      requested.push_back(i);
     }
-    if (r->generated[i]) {
-      ids_->ClaimGenerated(e.id, r->fingerprints[i], e.producer);
-      r->claimed.push_back(i);
-      continue;
-    }
-    switch (ids_->Claim(e.id, r->fingerprints[i], e.producer)) {
+  }
+  Status failure;
+  std::vector<index::ClaimOutcome> outcomes = ids_->ClaimMany(requests);
+  for (size_t k = 0; k < outcomes.size(); ++k) {
+    const size_t i = requested[k];
+    const Event& e = events[i];
+    switch (outcomes[k]) {
       case index::ClaimOutcome::kNew:
         r->claimed.push_back(i);
         break;
@@ -138,22 +142,32 @@ Status Publisher::ClaimIds(std::vector<Event>& events, Resolved* r) {
         r->duplicate[i] = true;
         break;
       case index::ClaimOutcome::kConflict:
-        failure = Status::Conflict("event id '" + e.id + "' is already stored by producer '" +
-                                   e.producer + "' with other content");
+        if (failure.ok()) {
+          failure = Status::Conflict("event id '" + e.id + "' is already stored by producer '" +
+                                     e.producer + "' with other content");
+        }
         break;
       case index::ClaimOutcome::kInFlight:
-        failure = Status::ResourceExhausted("a publish of event id '" + e.id +
-                                            "' is still in progress; retry");
+        if (failure.ok()) {
+          failure = Status::ResourceExhausted("a publish of event id '" + e.id +
+                                              "' is still in progress; retry");
+        }
         break;
       case index::ClaimOutcome::kUnavailable:  // unknown whether stored: never a false 202
-        failure = Status::Unavailable("the id index cannot be read; retry later");
+        if (failure.ok()) failure = Status::Unavailable("the id index cannot be read; retry later");
         break;
     }
   }
   if (!failure.ok()) {
     for (size_t i : r->claimed) ids_->Abort(events[i].id, events[i].producer);
+    return failure;
   }
-  return failure;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!r->generated[i]) continue;
+    ids_->ClaimGenerated(events[i].id, r->fingerprints[i], events[i].producer);
+    r->claimed.push_back(i);
+  }
+  return Status::Ok();
 }
 
 void Publisher::Publish(const Caller& caller, std::vector<Event> events, std::string traceparent,
@@ -269,7 +283,9 @@ void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) 
         std::lock_guard lock(state->mu);
         if (state->failure.ok()) state->failure = st;
       }
-      if (state->remaining.fetch_sub(1) == 1) finish();
+      // The answer waits until every node sees the ids (a retry through another node is
+      // then a duplicate, GET /v1/events/{id} finds it anywhere).
+      if (state->remaining.fetch_sub(1) == 1) ids_->AfterCommits(finish);
     });
   }
 }

@@ -10,17 +10,24 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "test_util.h"
+#include "testing/test_http_server.h"
 #include "testing/test_postgres.h"
 
 namespace eragon::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using dispatch::testing::TestAnswer;
+using dispatch::testing::TestHttpServer;
+using dispatch::testing::TestRequest;
 
 int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -119,6 +126,62 @@ TEST_F(TwoNodesTest, EmbeddedProducerRoutesAreRefusedAndPlatformRoutesAreOnKafka
   ASSERT_EQ(platform.status, 200) << Describe(platform);
   EXPECT_EQ(Json(platform.body).Str({"channel"}), "kafka");
   EXPECT_EQ(Json(platform.body).Str({"topic"}), "eragon.platform");
+}
+
+// Ids are shared by the cluster (the id index in PostgreSQL): one id published through
+// both nodes at once is stored once (one answer says new, the other duplicate; a 429
+// while the other publish is under way), pushed to a consumer once, and found by
+// GET /v1/events/{id} through either node.
+TEST_F(TwoNodesTest, TheSameIdPublishedThroughBothNodesAtOnceIsOneEventDeliveredOnce) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service", kOnKafka);
+  std::mutex mu;
+  std::map<std::string, int> pushed;  // event id -> pushes
+  TestHttpServer endpoint([&](const TestRequest& r) {
+    std::lock_guard lock(mu);
+    pushed[r.Header("Eragon-Event-Id").value_or("")]++;
+    return TestAnswer{};
+  });
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/payment-service",
+                  R"({"type":"http","url":")" + endpoint.Url() + R"(","start":"earliest"})")
+                .status,
+            201);
+  ASSERT_TRUE(WaitFor([&] { return PublishOnB("order_created") == 202; }, std::chrono::seconds(5)));
+  constexpr int kIds = 30;
+  auto publish = [&](HttpClient* client, const std::string& body) -> std::optional<bool> {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      Result<HttpReply> r = client->Request(
+          "POST", "/v1/events", body, {{"Authorization", "Bearer " + server_->admin_token()}});
+      if (r.ok() && r->status == 202) return Json(r->body).Bool({"duplicates", "0"});
+      if (!r.ok() || r->status != 429) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+  };
+  HttpClient a_client(server_->url());
+  for (int i = 0; i < kIds; ++i) {
+    const std::string id = "same-" + std::to_string(i);
+    const std::string body = EventJson("order_created", "o" + std::to_string(i % 3), "{}", id);
+    auto on_b = std::async(std::launch::async, [&] { return publish(b_client_.get(), body); });
+    std::optional<bool> dup_a = publish(&a_client, body);
+    std::optional<bool> dup_b = on_b.get();
+    ASSERT_TRUE(dup_a && dup_b) << id << ": not answered 202";
+    EXPECT_NE(*dup_a, *dup_b) << id << ": exactly one publish stores it";
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return pushed.size() >= kIds + 1;
+      },
+      std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::lock_guard lock(mu);
+  for (int i = 0; i < kIds; ++i) {
+    const std::string id = "same-" + std::to_string(i);
+    EXPECT_EQ(pushed[id], 1) << id;
+    EXPECT_EQ(Admin("GET", "/v1/events/" + id).status, 200) << id;
+    EXPECT_EQ(AdminOnB("GET", "/v1/events/" + id).status, 200) << id;
+  }
 }
 
 TEST_F(TwoNodesTest, ARouteChangedThroughNodeAIsUsedByNodeBWithinASecond) {
@@ -247,6 +310,10 @@ TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAnd
   }
   EXPECT_EQ(Admin("GET", "/v1/routes/order_created/producer").status, 200);
   EXPECT_EQ(GetStatus(PublishOk(EventJson("order_created", "o9", "{}")).at(0)), 200);
+  // An id of the producer's own cannot be checked against the shared id index: 503, and
+  // nothing is stored (the same publish is new once PostgreSQL is back).
+  const std::string with_id = EventJson("order_created", "o1", "{}", "client-id-1");
+  EXPECT_API_ERROR(Admin("POST", "/v1/events", with_id), 503, "unavailable");
 
   ProcessResult started = Postgres("start");
   ASSERT_EQ(started.exit_code, 0) << started.err;
@@ -259,6 +326,9 @@ TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAnd
       },
       std::chrono::seconds(15)));
   PublishOk(EventJson("order_paid", "o1", "{}"));
+  HttpReply again = Admin("POST", "/v1/events", with_id);
+  ASSERT_EQ(again.status, 202) << Describe(again);
+  EXPECT_EQ(Json(again.body).Bool({"duplicates", "0"}), false);
 }
 
 // The schedule lease while PostgreSQL is down: no tick fires, nothing crashes, and once
