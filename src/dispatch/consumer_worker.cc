@@ -76,7 +76,9 @@ Status ConsumerWorker::FlushPending(bool sync, bool with_attempts) {
   }
   if (!pending_.empty()) {
     st = ctx_.store->Write(pending_, sync);
-    pending_refused_ = st.code() == Code::kStorageFull;
+    // Kept and tried again a second later: a full disk, or a cluster's PostgreSQL out of
+    // reach (a dead letter or a dedup claim must not be dropped; positions wait for it).
+    pending_refused_ = st.code() == Code::kStorageFull || st.code() == Code::kUnavailable;
     if (!pending_refused_) pending_.Clear();
   }
   if (pending_refused_) return st;  // the dedup claims are not written: copies wait

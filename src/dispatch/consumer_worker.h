@@ -286,7 +286,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
   // whose states were not fsynced either.
   DeliveryBatch attempts_;
   static constexpr size_t kMaxAttemptBytes = 1 << 20;
-  bool pending_refused_ = false;  // the store refused pending_ for want of space: kept
+  bool pending_refused_ = false;  // the store refused pending_ (full, unreachable): kept
   std::vector<SlotKey> parked_;   // scratch: slots a DedupGate release hands back
   size_t in_flight_ = 0;
   bool draining_ = false;

@@ -4,6 +4,8 @@
 #include "dispatch/delivery_store.h"
 
 #include "core/byte_order.h"
+#include "core/event_codec.h"
+
 namespace eragon::dispatch {
 namespace {
 
@@ -34,6 +36,19 @@ class Reader {
   std::string_view buf_;
   size_t pos_;
 };
+
+void PutString(std::string* out, std::string_view s) {
+  PutLe(out, s.size(), 4);
+  out->append(s);
+}
+bool GetString(std::string_view* in, std::string* out) {
+  if (in->size() < 4) return false;
+  size_t n = GetLe(in->data(), 4);
+  if (in->size() < 4 + n) return false;
+  out->assign(in->substr(4, n));
+  in->remove_prefix(4 + n);
+  return true;
+}
 
 }  // namespace
 
@@ -185,6 +200,38 @@ bool DeliveryBatch::Next(size_t* pos, DeliveryOp* op) const {
   }
   *pos = r.pos();
   return true;
+}
+
+std::string EncodeDeadLetter(const DeadLetter& d) {
+  std::string v;
+  std::string record;
+  EncodeEventRecord(d.event, &record);
+  PutString(&v, record);
+  PutString(&v, d.topic);
+  PutLe(&v, d.partition, 4);
+  PutLe(&v, d.offset, 8);
+  PutLe(&v, d.attempts, 4);
+  PutLe(&v, static_cast<uint32_t>(d.last_status), 4);
+  PutLe(&v, static_cast<uint64_t>(d.dead_at), 8);
+  PutString(&v, d.last_error);
+  return v;
+}
+
+std::optional<DeadLetter> DecodeDeadLetter(std::string_view v) {
+  DeadLetter d;
+  std::string record;
+  if (!GetString(&v, &record) || !GetString(&v, &d.topic) || v.size() < 28) return std::nullopt;
+  Result<Event> e = DecodeEventRecord(record);
+  if (!e.ok()) return std::nullopt;
+  d.event = std::move(*e);
+  d.partition = static_cast<uint32_t>(GetLe(v.data(), 4));
+  d.offset = GetLe(v.data() + 4, 8);
+  d.attempts = static_cast<uint32_t>(GetLe(v.data() + 12, 4));
+  d.last_status = static_cast<int32_t>(GetLe(v.data() + 16, 4));
+  d.dead_at = static_cast<int64_t>(GetLe(v.data() + 20, 8));
+  v.remove_prefix(28);
+  if (!GetString(&v, &d.last_error)) return std::nullopt;
+  return d;
 }
 
 }  // namespace eragon::dispatch

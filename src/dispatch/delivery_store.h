@@ -68,6 +68,12 @@ struct DeadLetter {
   std::string key;  // the store's id of the dead letter: a list cursor, for RemoveDead
 };
 
+// A dead letter's bytes (its event as a record, topic, partition, offset, attempts, last
+// status, dead_at, last error; `key` is not part of them), and back (nullopt when
+// malformed): what a store keeps.
+std::string EncodeDeadLetter(const DeadLetter& d);
+std::optional<DeadLetter> DecodeDeadLetter(std::string_view bytes);
+
 // One change of a DeliveryBatch, as DeliveryBatch::ForEach shows it to a store. The
 // views point into the batch: valid until it is changed or cleared.
 struct DeliveryOp {

@@ -112,51 +112,6 @@ std::string EncodeClaim(int64_t claimed_at, int64_t expires_at) {
   return v;
 }
 
-void PutString(std::string* out, std::string_view s) {
-  PutLe(out, s.size(), 4);
-  out->append(s);
-}
-bool GetString(std::string_view* in, std::string* out) {
-  if (in->size() < 4) return false;
-  size_t n = GetLe(in->data(), 4);
-  if (in->size() < 4 + n) return false;
-  out->assign(in->substr(4, n));
-  in->remove_prefix(4 + n);
-  return true;
-}
-
-std::string EncodeDead(const DeadLetter& d) {
-  std::string v;
-  std::string record;
-  EncodeEventRecord(d.event, &record);
-  PutString(&v, record);
-  PutString(&v, d.topic);
-  PutLe(&v, d.partition, 4);
-  PutLe(&v, d.offset, 8);
-  PutLe(&v, d.attempts, 4);
-  PutLe(&v, static_cast<uint32_t>(d.last_status), 4);
-  PutLe(&v, static_cast<uint64_t>(d.dead_at), 8);
-  PutString(&v, d.last_error);
-  return v;
-}
-
-std::optional<DeadLetter> DecodeDead(std::string_view v) {
-  DeadLetter d;
-  std::string record;
-  if (!GetString(&v, &record) || !GetString(&v, &d.topic) || v.size() < 28) return std::nullopt;
-  Result<Event> e = DecodeEventRecord(record);
-  if (!e.ok()) return std::nullopt;
-  d.event = std::move(*e);
-  d.partition = static_cast<uint32_t>(GetLe(v.data(), 4));
-  d.offset = GetLe(v.data() + 4, 8);
-  d.attempts = static_cast<uint32_t>(GetLe(v.data() + 12, 4));
-  d.last_status = static_cast<int32_t>(GetLe(v.data() + 16, 4));
-  d.dead_at = static_cast<int64_t>(GetLe(v.data() + 20, 8));
-  v.remove_prefix(28);
-  if (!GetString(&v, &d.last_error)) return std::nullopt;
-  return d;
-}
-
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   return Status::IOError("delivery store " + std::string(what) + ": " + s.ToString());
@@ -352,7 +307,7 @@ Status RocksDeliveryStore::Write(const DeliveryBatch& batch, bool sync) {
         break;
       case DeliveryOp::Kind::kPutDead:
         AppendDeadKey(op.consumer, *op.dead, &key);
-        wb.Put(key, EncodeDead(*op.dead));
+        wb.Put(key, EncodeDeadLetter(*op.dead));
         break;
       case DeliveryOp::Kind::kRemoveDead:
         wb.Delete(rocksdb::Slice(op.key.data(), op.key.size()));
@@ -485,7 +440,7 @@ std::vector<DeadLetter> RocksDeliveryStore::ListDead(const std::string& consumer
     if (it->Valid() && it->key() == after_key) it->Next();
   }
   for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
-    std::optional<DeadLetter> d = DecodeDead(it->value().ToStringView());
+    std::optional<DeadLetter> d = DecodeDeadLetter(it->value().ToStringView());
     if (!d) continue;
     d->key = it->key().ToString();
     out.push_back(std::move(*d));
@@ -512,7 +467,7 @@ std::vector<DeadLetter> RocksDeliveryStore::ListRedrives(const std::string& cons
     std::string dead_key(it->key().ToStringView().substr(prefix.size()));
     std::string v;
     if (!impl_->db->Get({}, dead_key, &v).ok()) continue;  // removed with its route
-    std::optional<DeadLetter> d = DecodeDead(v);
+    std::optional<DeadLetter> d = DecodeDeadLetter(v);
     if (!d) continue;
     d->key = std::move(dead_key);
     out.push_back(std::move(*d));

@@ -123,7 +123,9 @@ void ConsumerWorker::AddRedrives(std::vector<DeadLetter> dead) {
 std::optional<DeliveryState> ConsumerWorker::StateOf(uint32_t partition, uint64_t offset) {
   std::lock_guard lock(mu_);
   FlushPending(false).ok();  // a finished event's state may still be pending
-  if (partition < window_.partitions()) {
+  // In a cluster the window only knows the partitions this node delivers: another
+  // node's share is answered from the shared store.
+  if (partition < window_.partitions() && Delivers(partition)) {
     PartitionWindow& part = window_.partition(partition);
     auto it = part.slots.find(offset);
     if (it != part.slots.end()) {

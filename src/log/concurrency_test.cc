@@ -156,7 +156,11 @@ TEST(Concurrency, GroupCommitSharesFsyncsAmongAppenders) {
   RunAppenders(t);
   const int64_t syncs = f.env->SyncCount() - syncs_before;
   const int appends = kWriters * kPerWriter / 5;
-  EXPECT_LE(syncs, appends);  // never more than one per append; usually far fewer
+  // Never more than one per append (usually far fewer), besides the file and directory
+  // syncs of each partition's first segment, created by its first append. A loaded
+  // machine that runs the appends one after another gets close to the bound (a run saw
+  // 401 syncs for 400 appends).
+  EXPECT_LE(syncs, appends + 2 * static_cast<int64_t>(kPartitions));
   f.Reopen();
   size_t total = 0;
   for (uint32_t p = 0; p < kPartitions; ++p)

@@ -19,6 +19,7 @@
 #include "core/uuid.h"
 #include "dispatch/delivery_store.h"
 #include "dispatch/dispatcher.h"
+#include "dispatch/postgres/pg_delivery_store.h"
 #include "dispatch/push_client.h"
 #include "http/http_error.h"
 #include "http/http_server.h"
@@ -261,7 +262,14 @@ Status OpenStores(App::Parts& p) {
   } else {
     ERAGON_ASSIGN_OR_RETURN(p.ids, index::IdIndex::Open(dir + "/index", p.logs.get()));
   }
-  ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
+  // Delivery states, dead letters, dedup keys, attempts: the data dir's; in a cluster
+  // PostgreSQL's, so any node answers for them and a new owner of a partition sees them.
+  if (p.options.cluster()) {
+    ERAGON_ASSIGN_OR_RETURN(p.deliveries, dispatch::OpenPgDeliveryStore(p.options.config_store));
+  } else {
+    ERAGON_ASSIGN_OR_RETURN(p.deliveries,
+                            dispatch::DeliveryStore::Open(dir + "/dispatch", p.clock));
+  }
   dispatch::PushClientOptions po;
   po.extra_ca_file = p.options.push_ca_file;
   ERAGON_ASSIGN_OR_RETURN(auto deny, ParseCidrList(p.options.push_deny_cidrs));

@@ -2,9 +2,10 @@
 // PostgreSQL config store and one Kafka broker (the ctest fixtures `postgres` and
 // `kafka_broker`). Each (consumer, partition) is delivered by one node at a time: every
 // event is pushed once in steady state, the nodes share the partitions, a node killed
-// with kill -9 has its partitions taken over within 15 s with nothing lost and per-entity
-// order held, a clean restart hands partitions over and back, and a pull client fetching
-// (and acking) through every node in turn gets each event once.
+// with kill -9 has its partitions taken over within 15 s with nothing lost, per-entity
+// order held and `entity_event` dedup holding (the dedup keys are shared), a clean restart hands
+// partitions over and back, and a pull client fetching (and acking) through every node in turn gets
+// each event once.
 #include <sys/stat.h>
 
 #include <atomic>
@@ -142,7 +143,7 @@ class ClusterTest : public ServerTest {
       if (n <= 0) return false;
       sum += n;
     }
-    return sum == static_cast<int>(kPartitions);
+    return sum == static_cast<int>(kPartitions) * routes_;
   }
 
   // A push consumer on an ordered 8-partition Kafka topic.
@@ -176,6 +177,7 @@ class ClusterTest : public ServerTest {
   std::vector<std::unique_ptr<ServerProcess>> others_;
   std::vector<std::string> dirs_;
   std::vector<std::string> entities_;
+  int routes_ = 1;  // consumer routes on the topic: each has its kPartitions to deliver
 };
 
 TEST_F(ClusterTest, EachEventIsPushedOnceByOneNodeAndTheNodesShareThePartitions) {
@@ -241,6 +243,16 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
   Received got;
   TestHttpServer endpoint([&](const TestRequest& r) { return got.Record(r); });
   Routes(endpoint.Url());
+  // A second consumer with `entity_event` dedup: each entity's first order_created only,
+  // also across the takeover (the dedup keys are in PostgreSQL, seen by the new owner).
+  Received audit;
+  TestHttpServer audit_endpoint([&](const TestRequest& r) { return audit.Record(r); });
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/audit",
+                  R"({"type":"http","url":")" + audit_endpoint.Url() +
+                      R"(","start":"earliest","dedup":"entity_event"})")
+                .status,
+            201);
+  routes_ = 2;
   ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
   std::mutex mu;
   std::vector<std::pair<std::string, SteadyClock::time_point>> acked;  // id, when 202'd
@@ -281,7 +293,11 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
   std::cout << "takeover after kill -9: every partition delivered again within " << takeover
             << " ms\n";
   EXPECT_LE(takeover, 15000);
-  EXPECT_EQ(Delivering(0) + Delivering(1), static_cast<int>(kPartitions));
+  // Every route's group moves the killed node's partitions (each group on its own).
+  EXPECT_TRUE(WaitFor(
+      [&] { return Delivering(0) + Delivering(1) == static_cast<int>(kPartitions) * routes_; },
+      std::chrono::seconds(15)))
+      << Delivering(0) << " + " << Delivering(1);
 
   // The killed node comes back and takes partitions again.
   ASSERT_TRUE(Node(2)->Start().ok());
@@ -304,6 +320,11 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
   std::cout << ids.size() << " events acknowledged, " << got.total.load() << " pushes, "
             << got.Duplicates() << " of them again after the takeover\n";
   got.ExpectEntityOrder();
+  std::lock_guard lock(audit.mu);
+  EXPECT_EQ(audit.seqs.size(), entities_.size());
+  for (const auto& [entity, seqs] : audit.seqs) {
+    EXPECT_EQ(seqs, std::vector<int>{0}) << entity << ": entity_event dedup let more through";
+  }
 }
 
 // Pull: each node's fetch serves the partitions it owns; a client fetching (and acking)

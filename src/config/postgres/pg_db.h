@@ -35,6 +35,10 @@ Result<PGconn*> PgConnect(const std::string& url, const char* application_name);
 // Corruption, else Internal.
 Status PgStatus(PGconn* conn, const PGresult* res, const std::string& what);
 
+// A PostgreSQL array literal of text elements ({"a","b\"c"}), for one `$n::text[]`
+// parameter (batches go as arrays and unnest() in one statement).
+std::string PgTextArray(const std::vector<std::string>& items);
+
 class PgDb final : public SqlDb {
  public:
   // `application_name` names the connection in pg_stat_activity unless the URL does.

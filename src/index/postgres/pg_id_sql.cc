@@ -5,6 +5,8 @@
 namespace eragon::index::pg {
 namespace {
 
+using config::PgTextArray;
+
 constexpr const char* kTables[] = {
     "SELECT pg_advisory_xact_lock(111546296461167)",
     "CREATE TABLE IF NOT EXISTS event_ids ("
@@ -68,20 +70,6 @@ std::string Text(const PGresult* res, int row, int col) {
 
 }  // namespace
 
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 Status CreateTables(config::PgDb* db) {
   ERAGON_RETURN_IF_ERROR(db->Exec("BEGIN"));
   for (const char* sql : kTables) {
@@ -105,9 +93,9 @@ Result<std::map<Key, ClaimOutcome>> ClaimRows(config::PgDb* db, const std::vecto
     by_key[r.key] = &r;
   }
   ERAGON_ASSIGN_OR_RETURN(
-      auto res,
-      db->Run(kClaim, {TextArray(ids), TextArray(producers), TextArray(fps), TextArray(claims),
-                       std::to_string(now_ms), std::to_string(stale_before_ms)}));
+      auto res, db->Run(kClaim, {PgTextArray(ids), PgTextArray(producers), PgTextArray(fps),
+                                 PgTextArray(claims), std::to_string(now_ms),
+                                 std::to_string(stale_before_ms)}));
   std::map<Key, ClaimOutcome> out;
   for (int row = 0; row < PQntuples(res.get()); ++row) {
     Key key{Text(res.get(), row, 1), Text(res.get(), row, 0)};
@@ -141,11 +129,11 @@ Status CommitRows(config::PgDb* db, const std::vector<CommitRow>& rows, int64_t 
     offsets.push_back(std::to_string(r.loc.offset));
   }
   ERAGON_RETURN_IF_ERROR(
-      db->Run(kCommit, {TextArray(ids), TextArray(producers), TextArray(fps), TextArray(claims),
-                        TextArray(types), TextArray(topics), NumberArray(parts),
-                        NumberArray(offsets), std::to_string(now_ms)})
+      db->Run(kCommit, {PgTextArray(ids), PgTextArray(producers), PgTextArray(fps),
+                        PgTextArray(claims), PgTextArray(types), PgTextArray(topics),
+                        NumberArray(parts), NumberArray(offsets), std::to_string(now_ms)})
           .status());
-  return db->Run(kTypes, {TextArray(types)}).status();
+  return db->Run(kTypes, {PgTextArray(types)}).status();
 }
 
 Status AbortRows(config::PgDb* db, const std::vector<ClaimRow>& rows) {
@@ -155,7 +143,7 @@ Status AbortRows(config::PgDb* db, const std::vector<ClaimRow>& rows) {
     ids.push_back(r.key.second);
     claims.push_back(r.claim);
   }
-  return db->Run(kAbort, {TextArray(ids), TextArray(producers), TextArray(claims)}).status();
+  return db->Run(kAbort, {PgTextArray(ids), PgTextArray(producers), PgTextArray(claims)}).status();
 }
 
 Result<std::vector<Holder>> FindRows(config::PgDb* db, const std::string& id,

@@ -46,7 +46,4 @@ Result<std::vector<Holder>> FindRows(config::PgDb* db, const std::string& id,
                                      const std::string* producer);
 Result<bool> TypeStored(config::PgDb* db, const std::string& event_type);
 
-// A PostgreSQL array literal of text elements ({"a","b\"c"}).
-std::string TextArray(const std::vector<std::string>& items);
-
 }  // namespace eragon::index::pg
