@@ -1,6 +1,5 @@
 #include "channel/kafka/kafka_group_member.h"
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -19,12 +18,19 @@ struct ListDeleter {
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 constexpr int kPollMs = 100;
-// Positions are committed at most this often (and at every revoke). librdkafka 2.0 takes a
-// commit that meets a new generation (ILLEGAL_GENERATION, the group rebalanced while it
-// was under way) for a lost assignment: every partition is dropped without a commit and
-// its recent events are delivered again. Fewer commits, fewer such windows; a kill -9
-// redelivers at most this much more.
-constexpr auto kCommitEvery = std::chrono::seconds(1);
+// How often librdkafka commits the positions handed to it (and at every revoke). A kill -9
+// redelivers at most about this much more.
+constexpr const char* kCommitEveryMs = "1000";
+
+// Positions (partition -> next offset) of `topic` as a list for librdkafka.
+PartitionList ToList(const std::string& topic, const std::map<uint32_t, uint64_t>& positions) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& [p, offset] : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), static_cast<int32_t>(p))->offset =
+        static_cast<int64_t>(offset);
+  }
+  return list;
+}
 
 bool Cooperative(rd_kafka_t* rk) {
   const char* protocol = rd_kafka_rebalance_protocol(rk);
@@ -56,10 +62,12 @@ Result<std::unique_ptr<GroupMember>> KafkaGroupMember::Join(const KafkaOptions& 
                                     {"max.poll.interval.ms", "30000"},
                                     {"queued.max.messages.kbytes", "1024"},
                                     {"log.connection.close", "false"}},
-                                   // Membership only: no offset is stored or committed behind our
-                                   // back, and the assignor moves only what must move.
+                                   // Membership and commits only: nothing consumed is stored, the
+                                   // positions we store are committed by librdkafka's timer in the
+                                   // steady state only, and the assignor moves only what must move.
                                    {{"group.id", options.topic_prefix + consumer},
-                                    {"enable.auto.commit", "false"},
+                                    {"enable.auto.commit", "true"},
+                                    {"auto.commit.interval.ms", kCommitEveryMs},
                                     {"enable.auto.offset.store", "false"},
                                     {"partition.assignment.strategy", "cooperative-sticky"}}));
   rd_kafka_conf_set_rebalance_cb(
@@ -91,12 +99,9 @@ void KafkaGroupMember::Run() {
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), kPollMs)) {
       rd_kafka_message_destroy(m);
     }
-    if (std::chrono::steady_clock::now() - last_commit_ >= kCommitEvery) {
-      CommitPending();
-      last_commit_ = std::chrono::steady_clock::now();
-    }
+    StorePending();
   }
-  CommitPending();
+  StorePending();
   rd_kafka_consumer_close(rk_.get());  // revokes (OnRevoke commits), leaves the group
 }
 
@@ -172,8 +177,11 @@ void KafkaGroupMember::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
       positions[e.partition] = e.offset;
     }
   }
-  // Before the partitions are given up: the next owner starts from these positions.
+  // Before the partitions are given up: the next owner starts from these positions. Stored
+  // too, as the unassign below commits the stored position of each partition it removes
+  // (an older one would overwrite this commit).
   if (!lost && !positions.empty()) {
+    Store(positions);
     if (Status st = CommitNow(positions); !st.ok()) {
       std::fprintf(stderr, "eragond: group %s: positions not committed at revoke: %s\n",
                    consumer_.c_str(), st.ToString().c_str());
@@ -189,11 +197,7 @@ void KafkaGroupMember::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
 }
 
 Status KafkaGroupMember::CommitNow(const std::map<uint32_t, uint64_t>& positions) {
-  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
-  for (const auto& [p, offset] : positions) {
-    rd_kafka_topic_partition_list_add(list.get(), kafka_topic_.c_str(), static_cast<int32_t>(p))
-        ->offset = static_cast<int64_t>(offset);
-  }
+  PartitionList list = ToList(kafka_topic_, positions);
   return FromKafka(rd_kafka_commit(rk_.get(), list.get(), /*async=*/0),
                    "commit group " + consumer_);
 }
@@ -207,20 +211,23 @@ void KafkaGroupMember::Commit(std::span<const PositionStore::Entry> entries) {
   }
 }
 
-// On the member's thread. A refused commit (a rebalance under way) is tried again at the
-// next pass unless a newer position replaced it or the partition went away meanwhile.
-void KafkaGroupMember::CommitPending() {
+void KafkaGroupMember::Store(const std::map<uint32_t, uint64_t>& positions) {
+  PartitionList list = ToList(kafka_topic_, positions);
+  // A partition no longer assigned is refused (__STATE): its revoke committed it.
+  rd_kafka_offsets_store(rk_.get(), list.get());
+}
+
+// On the member's thread, between polls (never during a rebalance callback): a stored
+// position stays stored until librdkafka's timer commits it, so a refused commit is tried
+// again at its next tick.
+void KafkaGroupMember::StorePending() {
   std::map<uint32_t, uint64_t> batch;
   {
     std::lock_guard lock(mu_);
     if (pending_.empty()) return;
     batch.swap(pending_);
   }
-  if (CommitNow(batch).ok()) return;
-  std::lock_guard lock(mu_);
-  for (const auto& [p, offset] : batch) {
-    if (owned_.count(p)) pending_.emplace(p, offset);  // a newer one wins
-  }
+  Store(batch);
 }
 
 }  // namespace eragon::channel::kafka

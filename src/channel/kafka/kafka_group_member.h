@@ -13,14 +13,24 @@
 // Timeouts: session 6 s, heartbeat 2 s: a node killed with kill -9 loses its partitions
 // about 6 s later (the broker's group.initial.rebalance.delay.ms adds to the first join).
 //
+// Commits: a commit must never follow this member's JoinGroup. The coordinator answers an
+// OffsetCommit queued behind it with ILLEGAL_GENERATION (the join bumped the generation),
+// and librdkafka 2.0 (before 2.8.3, librdkafka#4059) then sets its generation to -1: the
+// SyncGroup or the next heartbeat is refused too and the whole assignment is *lost*
+// (dropped without a commit, its events since the last commit delivered again). So
+// nothing here commits outside a rebalance callback: the owner's positions are stored
+// (rd_kafka_offsets_store) and librdkafka's auto-commit timer commits them once a second,
+// on its own thread and only in the steady join state (sent before any JoinGroup on the
+// coordinator's connection, it meets its own generation); a revoke commits synchronously in
+// the callback (the member rejoins only after it returns, so the next owner starts
+// exactly there) and stores the same positions, which the unassign commits again.
+//
 // Threads: one of its own, polling every 100 ms (max.poll.interval.ms is 30 s), running the
-// rebalance callbacks and the commits (synchronous, so a revoke commits before the next
-// owner starts; otherwise the latest positions once a second). Destroying the member
-// leaves the group after revoking its partitions.
+// rebalance callbacks and storing the positions. Destroying the member leaves the group
+// after revoking its partitions.
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,9 +67,12 @@ class KafkaGroupMember final : public GroupMember {
   // The group's committed positions of `parts` (retried while the brokers answer
   // transient errors; a partition without one has none).
   std::vector<PartitionOwner::Assigned> Committed(const rd_kafka_topic_partition_list_t* parts);
-  // Synchronous OffsetCommit of these positions (partition -> next offset).
+  // Synchronous OffsetCommit of these positions (partition -> next offset): only inside a
+  // rebalance callback, where no JoinGroup of this member can be under way.
   Status CommitNow(const std::map<uint32_t, uint64_t>& positions);
-  void CommitPending();
+  // Hands positions to librdkafka (rd_kafka_offsets_store) for its commit timer.
+  void Store(const std::map<uint32_t, uint64_t>& positions);
+  void StorePending();
 
   const std::string topic_;
   const std::string kafka_topic_;
@@ -69,8 +82,7 @@ class KafkaGroupMember final : public GroupMember {
   Handle rk_;
   std::mutex mu_;
   std::set<uint32_t> owned_;              // guarded by mu_
-  std::map<uint32_t, uint64_t> pending_;  // guarded by mu_: positions not committed yet
-  std::chrono::steady_clock::time_point last_commit_;  // member thread only
+  std::map<uint32_t, uint64_t> pending_;  // guarded by mu_: positions not stored yet
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
