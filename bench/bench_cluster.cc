@@ -34,8 +34,11 @@ Result<ClusterSettings> ReadClusterSettings(Flags& f) {
     ERAGON_ASSIGN_OR_RETURN(Endpoint e, ParseHttpUrl(urls[i]));
     s.nodes.push_back(ClusterNode{urls[i], e, ToPid(pids[i])});
   }
-  for (const std::string& p : SplitList(f.GetString("infra-pids", ""))) {
-    s.infra_pids.push_back(ToPid(p));
+  for (const std::string& p : SplitList(f.GetString("kafka-pids", ""))) {
+    s.kafka_pids.push_back(ToPid(p));
+  }
+  for (const std::string& p : SplitList(f.GetString("postgres-pids", ""))) {
+    s.postgres_pids.push_back(ToPid(p));
   }
   s.token = f.GetString("token", "");
   s.phase = f.GetString("phase", s.phase);
@@ -45,6 +48,7 @@ Result<ClusterSettings> ReadClusterSettings(Flags& f) {
   s.max_in_flight = static_cast<int>(f.GetInt("max-in-flight", s.max_in_flight));
   s.duration_s = f.GetDouble("duration", s.duration_s);
   s.warmup_s = f.GetDouble("warmup", s.warmup_s);
+  s.idle_s = f.GetDouble("idle", s.idle_s);
   s.runs = static_cast<int>(std::max<int64_t>(1, f.GetInt("runs", s.runs)));
   s.victim = static_cast<int>(f.GetInt("victim", static_cast<int64_t>(s.nodes.size())));
   s.rate = f.GetDouble("rate", s.rate);
@@ -56,15 +60,36 @@ Result<ClusterSettings> ReadClusterSettings(Flags& f) {
       (s.nodes.size() < 2 || s.victim < 1 || s.victim > static_cast<int>(s.nodes.size()))) {
     return Status::InvalidArgument("takeover needs 2+ nodes and --victim in 1..nodes");
   }
+  if (s.phase == "takeover" && s.restart_cmd.empty()) {
+    return Status::InvalidArgument("takeover needs --restart-cmd");
+  }
   return s;
 }
 
 // ---- load ----
 
+// CPU seconds so far: the eragond nodes, the Kafka brokers, PostgreSQL (postmaster and
+// backends), this process (load generator and push endpoint).
+struct Cpu {
+  double eragond = 0, kafka = 0, postgres = 0, self = 0;
+
+  static Cpu Now(const ClusterSettings& s) {
+    std::vector<pid_t> pids;
+    for (const ClusterNode& n : s.nodes) pids.push_back(n.pid);
+    return Cpu{CpuSeconds(pids, false), CpuSeconds(s.kafka_pids, false),
+               CpuSeconds(s.postgres_pids, true), SelfCpuSeconds()};
+  }
+  Cpu operator-(const Cpu& o) const {
+    return Cpu{eragond - o.eragond, kafka - o.kafka, postgres - o.postgres, self - o.self};
+  }
+};
+
 struct LoadFigures {
   uint64_t published = 0, failed = 0, pushed = 0, duplicates = 0;
   double publish_s = 0, push_s = 0, wall_s = 0;
-  double eragond_cpu_s = 0, infra_cpu_s = 0, bench_cpu_s = 0;
+  Cpu cpu;                      // publish start to drain
+  Cpu idle;                     // per second, before the load (heartbeats, consumer polls)
+  LatencyHistogram publish_ns;  // of the 202 answers
   bool drained = false;
 };
 
@@ -93,6 +118,7 @@ LoadFigures Publish(const ClusterSettings& s, const std::string& type, double du
   for (const LoadResult& r : results) {
     f.published += r.events_ok;
     f.failed += r.requests_failed + r.transport_errors;
+    f.publish_ns.Merge(r.latency_ns);
   }
   f.publish_s = duration_s;
   return f;
@@ -115,29 +141,26 @@ bool WaitDrained(const ClusterSink& sink, uint64_t acked, uint64_t expected) {
   }
 }
 
-std::vector<pid_t> NodePids(const ClusterSettings& s) {
-  std::vector<pid_t> pids;
-  for (const ClusterNode& n : s.nodes) pids.push_back(n.pid);
-  return pids;
-}
-
 LoadFigures MeasureLoad(const ClusterSettings& s, const std::string& type, ClusterSink& sink,
                         std::atomic<uint64_t>& next_seq) {
+  const Cpu idle0 = Cpu::Now(s);
+  const int64_t idle_t0 = SteadyNowNs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(s.idle_s * 1000)));
+  const Cpu idle = Cpu::Now(s) - idle0;
+  const double idle_wall = static_cast<double>(SteadyNowNs() - idle_t0) / 1e9;
   if (s.warmup_s > 0) {  // warm-up: connections, Kafka producers, caches; then drained
     LoadFigures w = Publish(s, type, s.warmup_s, next_seq);
     WaitDrained(sink, w.published, next_seq.load());
   }
   const uint64_t distinct0 = sink.distinct(), deliveries0 = sink.deliveries();
-  const std::vector<pid_t> pids = NodePids(s);
-  const double cpu0 = CpuSeconds(pids, false), infra0 = CpuSeconds(s.infra_pids, true),
-               self0 = SelfCpuSeconds();
+  const Cpu cpu0 = Cpu::Now(s);
   const int64_t t0 = SteadyNowNs();
   LoadFigures f = Publish(s, type, s.duration_s, next_seq);
   f.drained = WaitDrained(sink, distinct0 + f.published, next_seq.load());
-  f.eragond_cpu_s = CpuSeconds(pids, false) - cpu0;
-  f.infra_cpu_s = CpuSeconds(s.infra_pids, true) - infra0;
-  f.bench_cpu_s = SelfCpuSeconds() - self0;
+  f.cpu = Cpu::Now(s) - cpu0;
   f.wall_s = static_cast<double>(SteadyNowNs() - t0) / 1e9;
+  f.idle = Cpu{idle.eragond / idle_wall, idle.kafka / idle_wall, idle.postgres / idle_wall,
+               idle.self / idle_wall};
   f.pushed = sink.distinct() - distinct0;
   f.duplicates = (sink.deliveries() - deliveries0) - f.pushed;
   f.push_s = static_cast<double>(sink.last_new_ns() - t0) / 1e9;
@@ -146,27 +169,34 @@ LoadFigures MeasureLoad(const ClusterSettings& s, const std::string& type, Clust
 
 void ReportLoad(const ClusterSettings& s, const LoadFigures& f, const std::vector<int>& split) {
   const double events = static_cast<double>(std::max<uint64_t>(1, f.pushed));
-  const double us = f.eragond_cpu_s * 1e6 / events, infra_us = f.infra_cpu_s * 1e6 / events,
-               bench_us = f.bench_cpu_s * 1e6 / events;
+  auto us = [&](double cpu_s) { return cpu_s * 1e6 / events; };
+  const double net = us(f.cpu.eragond - f.idle.eragond * f.wall_s);
   const double published_per_s = static_cast<double>(f.published) / f.publish_s;
   const double pushed_per_s = f.push_s > 0 ? static_cast<double>(f.pushed) / f.push_s : 0;
+  const double p50 = static_cast<double>(f.publish_ns.ValueAtPercentile(50)) / 1e6,
+               p99 = static_cast<double>(f.publish_ns.ValueAtPercentile(99)) / 1e6;
   std::printf(
-      "nodes %zu (partitions %s), %d connections, %.0f s: published %.0f events/s, pushed "
-      "%.0f events/s (%llu events, %llu duplicates%s)\n",
-      s.nodes.size(), JoinCounts(split).c_str(), s.connections, s.duration_s, published_per_s,
-      pushed_per_s, static_cast<unsigned long long>(f.pushed),
+      "nodes %zu (partitions %s), %d connections, %.0f s: published %.0f events/s (answer p50 "
+      "%.1f ms, p99 %.1f ms), pushed %.0f events/s (%llu events, %llu duplicates%s)\n",
+      s.nodes.size(), JoinCounts(split).c_str(), s.connections, s.duration_s, published_per_s, p50,
+      p99, pushed_per_s, static_cast<unsigned long long>(f.pushed),
       static_cast<unsigned long long>(f.duplicates), f.drained ? "" : ", NOT DRAINED");
   std::printf(
-      "  CPU per event (publish + push): eragond %.1f us (%.2f cores over %.1f s), Kafka + "
-      "PostgreSQL %.1f us, load generator + endpoint %.1f us\n",
-      us, f.eragond_cpu_s / f.wall_s, f.wall_s, infra_us, bench_us);
+      "  CPU per event (publish + push), over %.1f s: eragond %.1f us (%.2f cores; idle "
+      "before: %.3f cores, so %.1f us above idle), Kafka %.1f us (idle %.3f cores), "
+      "PostgreSQL %.1f us (idle %.3f cores), load generator + endpoint %.1f us\n",
+      f.wall_s, us(f.cpu.eragond), f.cpu.eragond / f.wall_s, f.idle.eragond, net, us(f.cpu.kafka),
+      f.idle.kafka, us(f.cpu.postgres), f.idle.postgres, us(f.cpu.self));
   std::printf(
       "nodes=%zu published_per_s=%.0f pushed_per_s=%.0f events=%llu failed=%llu "
-      "duplicates=%llu cpu_us_per_event=%.2f infra_cpu_us_per_event=%.2f "
-      "bench_cpu_us_per_event=%.2f eragond_cores=%.2f drained=%d load1=%.2f\n",
+      "duplicates=%llu cpu_us_per_event=%.2f net_cpu_us_per_event=%.2f idle_cores=%.3f "
+      "kafka_cpu_us_per_event=%.2f postgres_cpu_us_per_event=%.2f "
+      "bench_cpu_us_per_event=%.2f eragond_cores=%.2f publish_p50_ms=%.1f publish_p99_ms=%.1f "
+      "drained=%d load1=%.2f\n",
       s.nodes.size(), published_per_s, pushed_per_s, static_cast<unsigned long long>(f.pushed),
-      static_cast<unsigned long long>(f.failed), static_cast<unsigned long long>(f.duplicates), us,
-      infra_us, bench_us, f.eragond_cpu_s / f.wall_s, f.drained ? 1 : 0, LoadAverage1m());
+      static_cast<unsigned long long>(f.failed), static_cast<unsigned long long>(f.duplicates),
+      us(f.cpu.eragond), net, f.idle.eragond, us(f.cpu.kafka), us(f.cpu.postgres), us(f.cpu.self),
+      f.cpu.eragond / f.wall_s, p50, p99, f.drained ? 1 : 0, LoadAverage1m());
 }
 
 }  // namespace

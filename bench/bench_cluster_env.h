@@ -35,11 +35,12 @@ constexpr uint32_t kClusterPartitions = 8;  // of the benchmark's topics
 // What `eragon-bench cluster` was told (bench_cluster.cc reads the flags).
 struct ClusterSettings {
   std::vector<ClusterNode> nodes;
-  std::vector<pid_t> infra_pids;  // Kafka brokers, the PostgreSQL postmaster
+  std::vector<pid_t> kafka_pids;     // the brokers
+  std::vector<pid_t> postgres_pids;  // the postmaster (its backends are counted with it)
   std::string token, phase = "load";
   // load
   int connections = 48, client_threads = 1, event_bytes = 1024, max_in_flight = 256;
-  double duration_s = 10, warmup_s = 2;
+  double duration_s = 10, warmup_s = 2, idle_s = 2;
   // takeover
   int runs = 5, victim = 3;  // 1-based index into nodes
   double rate = 400, settle_s = 3;

@@ -61,12 +61,14 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
   cluster   a running cluster (bench/cluster starts one with scripts/cluster; see
             bench/README.md): --phase load: single-event publishes spread over the nodes,
             one push consumer route to an in-process endpoint; events/s published and
-            pushed, CPU per event of the eragond pids (and of --infra-pids with children).
+            pushed, CPU per event of the eragond pids (their idle CPU measured first), of
+            --kafka-pids and of --postgres-pids (with their children), and of itself.
             --phase takeover: kill -9 of --victim while the other nodes publish at --rate;
             time until its partitions are delivered again, --runs times (--restart-cmd
             restarts it and prints pid=).
-              --urls U1,U2,..  --pids P1,P2,..  --token T  --infra-pids P,..
-              --connections 48  --duration 10  --warmup 2  --max-in-flight 256
+              --urls U1,U2,..  --pids P1,P2,..  --token T  --kafka-pids P,..
+              --postgres-pids P  --connections 48  --duration 10  --warmup 2  --idle 2
+              --max-in-flight 256
               --runs 5  --victim N (1-based, default the last)  --rate 400  --settle 3
               --restart-cmd CMD  --endpoint-threads 2  --event-bytes 1024
 
