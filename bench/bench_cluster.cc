@@ -49,6 +49,7 @@ Result<ClusterSettings> ReadClusterSettings(Flags& f) {
   s.duration_s = f.GetDouble("duration", s.duration_s);
   s.warmup_s = f.GetDouble("warmup", s.warmup_s);
   s.idle_s = f.GetDouble("idle", s.idle_s);
+  s.load_rate = std::max(0.0, f.GetDouble("load-rate", 0));
   s.runs = static_cast<int>(std::max<int64_t>(1, f.GetInt("runs", s.runs)));
   s.victim = static_cast<int>(f.GetInt("victim", static_cast<int64_t>(s.nodes.size())));
   s.rate = f.GetDouble("rate", s.rate);
@@ -107,6 +108,7 @@ LoadFigures Publish(const ClusterSettings& s, const std::string& type, double du
       load.threads = s.client_threads;
       load.duration_s = duration_s;
       load.warmup_s = 0;
+      load.request_rate = s.load_rate / n;  // 0: closed loop
       auto r =
           LoadGenerator(load, EventBuilder(load.endpoint, s.token, type, s.event_bytes, next_seq))
               .Run();
@@ -175,11 +177,14 @@ void ReportLoad(const ClusterSettings& s, const LoadFigures& f, const std::vecto
   const double pushed_per_s = f.push_s > 0 ? static_cast<double>(f.pushed) / f.push_s : 0;
   const double p50 = static_cast<double>(f.publish_ns.ValueAtPercentile(50)) / 1e6,
                p99 = static_cast<double>(f.publish_ns.ValueAtPercentile(99)) / 1e6;
+  const std::string mode =
+      s.load_rate > 0 ? "open loop at " + std::to_string(static_cast<int>(s.load_rate)) + "/s"
+                      : "closed loop";
   std::printf(
-      "nodes %zu (partitions %s), %d connections, %.0f s: published %.0f events/s (answer p50 "
+      "nodes %zu (partitions %s), %d connections, %s, %.0f s: published %.0f events/s (answer p50 "
       "%.1f ms, p99 %.1f ms), pushed %.0f events/s (%llu events, %llu duplicates%s)\n",
-      s.nodes.size(), JoinCounts(split).c_str(), s.connections, s.duration_s, published_per_s, p50,
-      p99, pushed_per_s, static_cast<unsigned long long>(f.pushed),
+      s.nodes.size(), JoinCounts(split).c_str(), s.connections, mode.c_str(), s.duration_s,
+      published_per_s, p50, p99, pushed_per_s, static_cast<unsigned long long>(f.pushed),
       static_cast<unsigned long long>(f.duplicates), f.drained ? "" : ", NOT DRAINED");
   std::printf(
       "  CPU per event (publish + push), over %.1f s: eragond %.1f us (%.2f cores; idle "
@@ -188,15 +193,16 @@ void ReportLoad(const ClusterSettings& s, const LoadFigures& f, const std::vecto
       f.wall_s, us(f.cpu.eragond), f.cpu.eragond / f.wall_s, f.idle.eragond, net, us(f.cpu.kafka),
       f.idle.kafka, us(f.cpu.postgres), f.idle.postgres, us(f.cpu.self));
   std::printf(
-      "nodes=%zu published_per_s=%.0f pushed_per_s=%.0f events=%llu failed=%llu "
+      "nodes=%zu load_rate=%.0f published_per_s=%.0f pushed_per_s=%.0f events=%llu failed=%llu "
       "duplicates=%llu cpu_us_per_event=%.2f net_cpu_us_per_event=%.2f idle_cores=%.3f "
       "kafka_cpu_us_per_event=%.2f postgres_cpu_us_per_event=%.2f "
       "bench_cpu_us_per_event=%.2f eragond_cores=%.2f publish_p50_ms=%.1f publish_p99_ms=%.1f "
       "drained=%d load1=%.2f\n",
-      s.nodes.size(), published_per_s, pushed_per_s, static_cast<unsigned long long>(f.pushed),
-      static_cast<unsigned long long>(f.failed), static_cast<unsigned long long>(f.duplicates),
-      us(f.cpu.eragond), net, f.idle.eragond, us(f.cpu.kafka), us(f.cpu.postgres), us(f.cpu.self),
-      f.cpu.eragond / f.wall_s, p50, p99, f.drained ? 1 : 0, LoadAverage1m());
+      s.nodes.size(), s.load_rate, published_per_s, pushed_per_s,
+      static_cast<unsigned long long>(f.pushed), static_cast<unsigned long long>(f.failed),
+      static_cast<unsigned long long>(f.duplicates), us(f.cpu.eragond), net, f.idle.eragond,
+      us(f.cpu.kafka), us(f.cpu.postgres), us(f.cpu.self), f.cpu.eragond / f.wall_s, p50, p99,
+      f.drained ? 1 : 0, LoadAverage1m());
 }
 
 }  // namespace

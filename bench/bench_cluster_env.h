@@ -41,6 +41,7 @@ struct ClusterSettings {
   // load
   int connections = 48, client_threads = 1, event_bytes = 1024, max_in_flight = 256;
   double duration_s = 10, warmup_s = 2, idle_s = 2;
+  double load_rate = 0;  // events/s over all nodes, open loop; 0: closed loop
   // takeover
   int runs = 5, victim = 3;  // 1-based index into nodes
   double rate = 400, settle_s = 3;

@@ -68,6 +68,7 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
             restarts it and prints pid=).
               --urls U1,U2,..  --pids P1,P2,..  --token T  --kafka-pids P,..
               --postgres-pids P  --connections 48  --duration 10  --warmup 2  --idle 2
+              --load-rate 0 (events/s over all nodes, open loop; 0 = closed loop)
               --max-in-flight 256
               --runs 5  --victim N (1-based, default the last)  --rate 400  --settle 3
               --restart-cmd CMD  --endpoint-threads 2  --event-bytes 1024
