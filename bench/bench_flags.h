@@ -67,5 +67,6 @@ int TrivialMain(Flags& flags);  // eragon-bench trivial
 int DeliverMain(Flags& flags);  // eragon-bench deliver (bench_deliver.cc)
 int FilterMain(Flags& flags);   // eragon-bench filter (bench_filter.cc)
 int SagaMain(Flags& flags);     // eragon-bench saga (bench_saga.cc)
+int ClusterMain(Flags& flags);  // eragon-bench cluster (bench_cluster.cc)
 
 }  // namespace eragon::bench

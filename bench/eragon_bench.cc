@@ -58,6 +58,21 @@ constexpr const char* kUsage = R"(usage: eragon-bench <subcommand> [--flag value
               --endpoint-threads 2  --max-in-flight 64  --phase-timeout 60
               --eragond PATH  --fsync always  --server-args "..."  --keep-data
 
+  cluster   a running cluster (bench/cluster starts one with scripts/cluster; see
+            bench/README.md): --phase load: single-event publishes spread over the nodes,
+            one push consumer route to an in-process endpoint; events/s published and
+            pushed, CPU per event of the eragond pids (their idle CPU measured first), of
+            --kafka-pids and of --postgres-pids (with their children), and of itself.
+            --phase takeover: kill -9 of --victim while the other nodes publish at --rate;
+            time until its partitions are delivered again, --runs times (--restart-cmd
+            restarts it and prints pid=).
+              --urls U1,U2,..  --pids P1,P2,..  --token T  --kafka-pids P,..
+              --postgres-pids P  --connections 48  --duration 10  --warmup 2  --idle 2
+              --load-rate 0 (events/s over all nodes, open loop; 0 = closed loop)
+              --max-in-flight 256
+              --runs 5  --victim N (1-based, default the last)  --rate 400  --settle 3
+              --restart-cmd CMD  --endpoint-threads 2  --event-bytes 1024
+
   compare   Eragon vs Redis Streams vs NATS JetStream, same workloads, alternating rounds
             (bench/compare starts the servers; see bench/README.md).
               --eragon URL --eragon-token T  --eragon-relaxed URL --eragon-relaxed-token T
@@ -95,6 +110,7 @@ int main(int argc, char** argv) {
   if (sub == "sdk") return eragon::bench::SdkMain(*flags);
   if (sub == "filter") return eragon::bench::FilterMain(*flags);
   if (sub == "saga") return eragon::bench::SagaMain(*flags);
+  if (sub == "cluster") return eragon::bench::ClusterMain(*flags);
   std::fprintf(stderr, "eragon-bench: unknown subcommand '%.*s'\n%s", static_cast<int>(sub.size()),
                sub.data(), kUsage);
   return 2;
