@@ -82,13 +82,37 @@ void SagaEngine::FaultPoint(const char* where) {
   raise(SIGKILL);
 }
 
+bool SagaEngine::Leading() {
+  const bool lead = !o_.leading || o_.leading();
+  if (lead && !leading_) {  // (again) the leader: start from what is shared
+    leading_ = true;
+    config_version_ = -1;
+    ResumePending();
+  } else if (!lead && leading_) {
+    leading_ = false;
+    CloseSources();
+    triggers_.clear();
+    reply_types_.clear();
+    deadlines_.clear();
+    unpublished_.clear();
+  }
+  return lead;
+}
+
 void SagaEngine::Loop() {
-  ResumePending();
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const uint64_t asked = reload_asked_;
     bool reload = asked > reload_done_;
     lock.unlock();
+    if (!Leading()) {  // another node runs the sagas: its reload is what counts
+      lock.lock();
+      reload_done_ = std::max(reload_done_, asked);
+      reloaded_cv_.notify_all();
+      cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_; });
+      continue;
+    }
+    reload = reload || config_version_ < 0;
     const int64_t now = o_.clock->WallMs();
     if (now - last_version_check_ms_ >= kVersionCheckMs) {
       last_version_check_ms_ = now;

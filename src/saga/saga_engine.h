@@ -54,6 +54,10 @@ struct SagaEngineOptions {
   std::string install_secret;            // keys the ids of the events sagas publish
   PublishFn publish;
   int crash_at = 0;  // > 0: SIGKILL at that transition point (tests only)
+  // In a cluster: whether this node holds the saga lease (asked every pass). Null: always.
+  // A node without it reads nothing and starts nothing; one that gets it resumes from the
+  // shared positions and instances.
+  std::function<bool()> leading;
 };
 
 struct SagaEngineStats {
@@ -96,6 +100,9 @@ class SagaEngine {
   };
 
   void Loop();
+  // Whether this node runs the sagas now; on losing the lease, drops what it held in
+  // memory (the instances and positions are shared) so the next leader owns them.
+  bool Leading();
   Status LoadDefinitions();
   Status OpenSource(const std::string& topic, uint32_t partitions, const std::string& channel);
   void CloseSources();
@@ -125,6 +132,7 @@ class SagaEngine {
   int64_t last_version_check_ms_ = 0;
   int64_t last_retry_ms_ = 0;
   int fault_count_ = 0;
+  bool leading_ = false;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -13,8 +13,6 @@
 namespace eragon::schedule {
 namespace {
 
-// pg_try_advisory_lock's key: "eragon.s" in ASCII (the migrations' key is "eragon").
-constexpr char kTryLock[] = "SELECT pg_try_advisory_lock(7310012242054753907)";
 // The server ends the session of a client that stopped answering within ~10 s.
 constexpr char kServerKeepalives[] =
     "SET tcp_keepalives_idle = 4; SET tcp_keepalives_interval = 2;"
@@ -43,7 +41,10 @@ using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 }  // namespace
 
 PgTickLease::PgTickLease(std::string url, int64_t retry_ms)
-    : url_(std::move(url)), retry_ms_(retry_ms) {}
+    : PgTickLease(std::move(url), PgLeaseOptions{.retry_ms = retry_ms}) {}
+
+PgTickLease::PgTickLease(std::string url, PgLeaseOptions options)
+    : url_(std::move(url)), o_(std::move(options)) {}
 
 PgTickLease::~PgTickLease() {
   if (conn_ != nullptr) PQfinish(conn_);
@@ -52,13 +53,13 @@ PgTickLease::~PgTickLease() {
 Status PgTickLease::Drop(const std::string& why) {
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
-  if (held_) fprintf(stderr, "eragond: schedule lease lost (%s)\n", why.c_str());
+  if (held_) fprintf(stderr, "eragond: %s lease lost (%s)\n", o_.name.c_str(), why.c_str());
   held_ = false;
-  return Status::Unavailable("schedule lease: " + why);
+  return Status::Unavailable(o_.name + " lease: " + why);
 }
 
 Status PgTickLease::Connect() {
-  ERAGON_ASSIGN_OR_RETURN(conn_, config::PgConnect(url_, "eragond-schedule"));
+  ERAGON_ASSIGN_OR_RETURN(conn_, config::PgConnect(url_, ("eragond-" + o_.name).c_str()));
   PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);
   ClientKeepalives(PQsocket(conn_));
@@ -72,20 +73,31 @@ Status PgTickLease::Connect() {
 
 Result<bool> PgTickLease::TryLock() {
   if (conn_ == nullptr) ERAGON_RETURN_IF_ERROR(Connect());
-  ResultPtr res(PQexec(conn_, kTryLock), PQclear);
+  const std::string sql = "SELECT pg_try_advisory_lock(" + std::to_string(o_.lock_key) + ")";
+  ResultPtr res(PQexec(conn_, sql.c_str()), PQclear);
   if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1) {
     return Drop(config::PgStatus(conn_, res.get(), "pg_try_advisory_lock").message());
   }
   held_ = PQgetvalue(res.get(), 0, 0)[0] == 't';
-  if (held_) fprintf(stderr, "eragond: schedule lease taken: this node fires the schedules\n");
+  if (held_) {
+    fprintf(stderr, "eragond: %s lease taken: this node %s\n", o_.name.c_str(), o_.role.c_str());
+    verified_ms_ = SteadyMs();
+  }
   return held_;
 }
 
 Result<bool> PgTickLease::Hold() {
-  if (held_) return true;
   const int64_t now = SteadyMs();
+  if (held_ && o_.verify_ms > 0 && now - verified_ms_ >= o_.verify_ms) {
+    ResultPtr res(PQexec(conn_, "SELECT 1"), PQclear);
+    if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
+      return Drop(config::PgStatus(conn_, res.get(), "session check").message());
+    }
+    verified_ms_ = now;
+  }
+  if (held_) return true;
   if (now < next_try_ms_) return last_try_;
-  next_try_ms_ = now + retry_ms_;
+  next_try_ms_ = now + o_.retry_ms;
   last_try_ = TryLock();
   return last_try_;
 }

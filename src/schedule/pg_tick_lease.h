@@ -19,15 +19,28 @@
 
 namespace eragon::schedule {
 
+// What a lease is for: its advisory lock key, its name in messages and pg_stat_activity,
+// and how often a held lease checks that its session still lives (0: never; the
+// schedules check it through SharedLastTick before each fire instead).
+struct PgLeaseOptions {
+  int64_t retry_ms = 500;
+  int64_t lock_key = 7310012242054753907;  // "eragon.s" in ASCII: the schedules'
+  std::string name = "schedule";
+  std::string role = "fires the schedules";
+  int64_t verify_ms = 0;
+};
+
 class PgTickLease final : public TickLease {
  public:
   // `url`: the config store's (postgresql://...). Connects on the first Hold().
   explicit PgTickLease(std::string url, int64_t retry_ms = 500);
+  PgTickLease(std::string url, PgLeaseOptions options);
   ~PgTickLease() override;  // closes the connection: the lock goes with it
   PgTickLease(const PgTickLease&) = delete;
   PgTickLease& operator=(const PgTickLease&) = delete;
 
-  // Held: true without a round trip (SharedLastTick checks the session before each fire).
+  // Held: true without a round trip (SharedLastTick checks the session before each fire),
+  // or with one every verify_ms when set.
   // Not held: tries to take the lock at most every retry_ms (connecting first when
   // needed); between tries it answers the last try's outcome.
   Result<bool> Hold() override;
@@ -43,7 +56,8 @@ class PgTickLease final : public TickLease {
   Status Drop(const std::string& why);
 
   const std::string url_;
-  const int64_t retry_ms_;
+  const PgLeaseOptions o_;
+  int64_t verified_ms_ = 0;  // steady clock: when the held session last answered
   PGconn* conn_ = nullptr;
   bool held_ = false;
   int64_t next_try_ms_ = 0;        // steady clock

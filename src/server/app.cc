@@ -68,6 +68,7 @@ struct App::Parts {
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<StatsReport> stats;
   std::unique_ptr<schedule::TickLease> schedule_lease;  // in a cluster: who fires the ticks
+  std::unique_ptr<schedule::PgTickLease> saga_lease;    // in a cluster: who runs the sagas
   std::unique_ptr<schedule::Scheduler> scheduler;       // fires schedule ticks through publisher
   std::unique_ptr<saga::SagaEngine> sagas;              // runs sagas, publishing through publisher
   std::unique_ptr<WorkerPool> workers;
@@ -108,6 +109,9 @@ void App::Parts::MaintenanceLoop() {
 }
 
 namespace {
+
+// The saga lease's advisory lock key: "eragon.g" in ASCII (the schedules' is "eragon.s").
+constexpr int64_t kSagaLockKey = 7310012242054753895;
 
 Status SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
   size_t colon = listen.rfind(':');
@@ -477,7 +481,19 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
                              [publisher](const std::string& service, const Event& e) {
                                return PublishSagaEvent(publisher, service, e);
                              },
-                             SagaCrashPoint()};
+                             SagaCrashPoint(),
+                             nullptr};
+  if (p->options.cluster()) {  // one node runs the sagas: a lease of their own
+    p->saga_lease = std::make_unique<schedule::PgTickLease>(
+        p->options.config_store,
+        schedule::PgLeaseOptions{
+            .lock_key = kSagaLockKey, .name = "saga", .role = "runs the sagas", .verify_ms = 1000});
+    schedule::PgTickLease* lease = p->saga_lease.get();
+    so.leading = [lease] {
+      Result<bool> held = lease->Hold();
+      return held.ok() && *held;
+    };
+  }
   p->sagas = std::make_unique<saga::SagaEngine>(std::move(so));
   p->sagas->Start();
   deps.sagas = p->sagas.get();
