@@ -69,6 +69,10 @@ class NodeRegistry {
   // This node and the others seen within listed_for_ms (by this node's clock), by id.
   // From memory; this node's own entry is current (last_seen now, partitions counted now).
   std::vector<NodeInfo> Nodes() const;
+  // This node's id.
+  const std::string& id() const { return o_.id; }
+  // Whether this node is in a cluster (heartbeats into a shared PostgreSQL).
+  bool clustered() const { return !o_.pg_url.empty(); }
 
  private:
   void Loop();

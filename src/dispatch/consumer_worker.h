@@ -103,6 +103,7 @@ struct AckRef {
   uint32_t partition = 0;
   uint64_t offset = 0;
   uint64_t tag = 0;
+  bool acked = false;  // set by AckMany: the id was current here
 };
 
 // Cluster mode (worker_ownership.cc): the worker is its consumer group member's
@@ -161,8 +162,8 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
   // durable with FlushAcks() before answering. The acked message's dedup key stays held
   // (copies wait) until then: a copy checked in between would miss the claim.
   bool Ack(uint32_t partition, uint64_t offset, uint64_t tag);
-  // Acks of one request under one lock; returns how many were not stale.
-  size_t AckMany(std::span<const AckRef> acks);
+  // Acks of one request under one lock; returns how many were not stale (and marks them).
+  size_t AckMany(std::span<AckRef> acks);
   // Writes the pending batch under the worker's mutex, then fsyncs the store's WAL
   // outside it (DeliveryStore::Sync shares one fsync between concurrent callers), so
   // fetches, other acks and the dispatcher's Pump do not wait for the disk.

@@ -319,54 +319,64 @@ void Dispatcher::ServeFetches(bool final) {
   for (PendingFetch& f : keep) fetches_.push_back(std::move(f));
 }
 
-Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<std::string>& ids) {
-  // Grouped by worker (usually one): one worker lock per request, not one per id.
-  std::vector<PullLeases::AckId> parsed;
-  parsed.reserve(ids.size());
-  for (const std::string& id : ids) {
-    if (std::optional<PullLeases::AckId> a = PullLeases::ParseAckId(id))
-      parsed.push_back(std::move(*a));
-  }
-  std::vector<std::pair<std::shared_ptr<ConsumerWorker>, std::vector<AckRef>>> groups;
+Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<std::string>& ids,
+                               std::vector<std::string>* missed) {
+  // Grouped by worker (usually one): one worker lock per request, not one per id. Each
+  // ref remembers its id's index, so the ids not acked here can be told apart.
+  struct Group {
+    std::shared_ptr<ConsumerWorker> worker;
+    std::vector<AckRef> refs;
+    std::vector<size_t> index;
+  };
+  std::vector<Group> groups;
+  std::vector<bool> acked(ids.size(), false);
   {
     std::lock_guard lock(mu_);
-    WorkerKey key{consumer, ""};
-    for (const PullLeases::AckId& a : parsed) {
-      key.second = a.topic;
-      auto it = workers_.find(key);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::optional<PullLeases::AckId> a = PullLeases::ParseAckId(ids[i]);
+      if (!a) continue;
+      auto it = workers_.find(WorkerKey{consumer, a->topic});
       if (it == workers_.end()) continue;
       auto g = std::find_if(groups.begin(), groups.end(),
-                            [&](const auto& x) { return x.first == it->second; });
-      if (g == groups.end()) g = groups.insert(groups.end(), {it->second, {}});
-      g->second.push_back({a.partition, a.offset, a.tag});
+                            [&](const Group& x) { return x.worker == it->second; });
+      if (g == groups.end()) g = groups.insert(groups.end(), Group{it->second, {}, {}});
+      g->refs.push_back({a->partition, a->offset, a->tag});
+      g->index.push_back(i);
     }
   }
-  size_t acked = 0;
+  size_t total = 0;
   Status st = Status::Ok();
-  for (const auto& [w, refs] : groups) {
-    size_t n = w->AckMany(refs);
+  for (Group& g : groups) {
+    size_t n = g.worker->AckMany(g.refs);
     if (n == 0) continue;
-    acked += n;
-    Status s = w->FlushAcks();
+    total += n;
+    for (size_t k = 0; k < g.refs.size(); ++k) acked[g.index[k]] = g.refs[k].acked;
+    Status s = g.worker->FlushAcks();
     if (st.ok()) st = s;
   }
   if (!st.ok()) return st;
-  return acked;
+  for (size_t i = 0; missed != nullptr && i < ids.size(); ++i) {
+    if (!acked[i]) missed->push_back(ids[i]);
+  }
+  return total;
 }
 
 Result<size_t> Dispatcher::Nack(const std::string& consumer, const std::vector<std::string>& ids,
-                                int64_t delay_ms) {
+                                int64_t delay_ms, std::vector<std::string>* missed) {
   size_t n = 0;
   for (const std::string& id : ids) {
     std::optional<PullLeases::AckId> a = PullLeases::ParseAckId(id);
-    if (!a) continue;
     std::shared_ptr<ConsumerWorker> w;
-    {
+    if (a) {
       std::lock_guard lock(mu_);
       auto it = workers_.find({consumer, a->topic});
       if (it != workers_.end()) w = it->second;
     }
-    if (w && w->Nack(a->partition, a->offset, a->tag, delay_ms)) ++n;
+    if (w && w->Nack(a->partition, a->offset, a->tag, delay_ms)) {
+      ++n;
+    } else if (missed != nullptr) {
+      missed->push_back(id);
+    }
   }
   return n;
 }

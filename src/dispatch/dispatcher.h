@@ -74,10 +74,12 @@ class Dispatcher {
   // Long-polls up to wait_ms for at least one message over all the consumer's pull routes.
   void Fetch(const std::string& consumer, size_t max, int64_t wait_ms, int64_t ack_timeout_ms,
              FetchDone done);
-  // Durable (fsynced) before it returns. Stale or unknown ids are not counted.
-  Result<size_t> Ack(const std::string& consumer, const std::vector<std::string>& ack_ids);
+  // Durable (fsynced) before it returns. Stale or unknown ids are not counted; when
+  // `missed` is given, they are appended to it (in a cluster another node may hold them).
+  Result<size_t> Ack(const std::string& consumer, const std::vector<std::string>& ack_ids,
+                     std::vector<std::string>* missed = nullptr);
   Result<size_t> Nack(const std::string& consumer, const std::vector<std::string>& ack_ids,
-                      int64_t delay_ms);
+                      int64_t delay_ms, std::vector<std::string>* missed = nullptr);
 
   // Admin operations on the consumer route (event_type, consumer). NotFound when there is
   // no such route.

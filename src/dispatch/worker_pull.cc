@@ -84,18 +84,19 @@ void ConsumerWorker::Fetch(size_t max, int64_t ack_timeout_ms, std::vector<Pulle
 }
 
 bool ConsumerWorker::Ack(uint32_t partition, uint64_t offset, uint64_t tag) {
-  const AckRef a{partition, offset, tag};
+  AckRef a{partition, offset, tag};
   return AckMany({&a, 1}) == 1;
 }
 
-size_t ConsumerWorker::AckMany(std::span<const AckRef> acks) {
+size_t ConsumerWorker::AckMany(std::span<AckRef> acks) {
   std::lock_guard lock(mu_);
   const int64_t now = ctx_.clock->WallMs();
   size_t acked = 0;
-  for (const AckRef& a : acks) {
+  for (AckRef& a : acks) {
     SlotKey key{a.partition, a.offset};
     Slot* slot = window_.Find(key);
     if (!PullLeases::Current(slot, a.tag)) continue;
+    a.acked = true;
     slot->last_status = 200;
     RecordAttempt(key, *slot, AttemptKind::kAck, 200, {}, now);
     Deliver(key, *slot, now);

@@ -13,6 +13,7 @@
 
 #include "channel/channel.h"
 #include "cluster/node_registry.h"
+#include "cluster/peer_client.h"
 #include "config/config_store.h"
 #include "core/push_targets.h"
 #include "dispatch/delivery_store.h"
@@ -53,6 +54,7 @@ struct ApiDeps {
   StatsReport* stats = nullptr;               // GET /v1/stats (null: 404)
   saga::SagaEngine* sagas = nullptr;          // told about saga changes (null: nobody runs them)
   cluster::NodeRegistry* nodes = nullptr;     // GET /v1/cluster (null: 404)
+  cluster::PeerClient* peers = nullptr;  // in a cluster: the other nodes (pull through any node)
 };
 
 // A handler that may block: runs on a worker-pool thread, answers what it returns.
@@ -109,6 +111,27 @@ Result<FoundEvent> FindRequestedEvent(const ApiDeps& d, const Caller& caller,
 http::HttpResponse ListAttempts(const ApiDeps& d, const Caller& caller,
                                 const http::HttpRequest& req);
 http::HttpResponse StatusResponse(const Status& st);
+// Pull (api_consumers.cc, api_pull_cluster.cc).
+struct PullFetch {
+  std::string consumer;
+  size_t max = 100;
+  int64_t wait_ms = 5000;
+  int64_t ack_timeout_ms = 30'000;
+  std::string authorization;  // the client's header, for the requests to other nodes
+};
+// {"messages":[...]}: the answer of a fetch.
+std::string PulledMessagesJson(const std::vector<dispatch::PulledMessage>& msgs);
+// Whether a pull request also involves the other nodes: in a cluster, unless it was
+// forwarded by one (cluster::kForwardedHeader).
+bool FansOut(const ApiDeps& d, const http::HttpRequest& req);
+// A fetch answered from every node's partitions (REQUIRES: FansOut).
+void FetchFromCluster(const ApiDeps& d, PullFetch f, http::Responder respond);
+// Sends the ack (`verb` "ack") or nack ("nack", with delay_ms >= 0) of `ids` to the other
+// nodes; returns how many they counted. Blocks: not on an io thread.
+size_t ForwardAcks(const ApiDeps& d, std::string_view verb, const std::string& consumer,
+                   const std::vector<std::string>& ids, int64_t delay_ms,
+                   std::string_view authorization);
+
 // 403 unless the caller is an admin.
 Status RequireAdmin(const Caller& caller);
 

@@ -67,9 +67,11 @@ Result<std::vector<std::string>> StringArray(const simdjson::dom::element& obj, 
   return out;
 }
 
+}  // namespace
+
 // Straight into one buffer sized up front: the events' data dominate (1 KiB each in the
 // benchmark), the rest is the envelope and the other fields.
-std::string MessagesJson(const std::vector<dispatch::PulledMessage>& msgs) {
+std::string PulledMessagesJson(const std::vector<dispatch::PulledMessage>& msgs) {
   size_t size = 32;
   for (const auto& m : msgs) {
     const Event& e = *m.event;
@@ -89,11 +91,18 @@ std::string MessagesJson(const std::vector<dispatch::PulledMessage>& msgs) {
   return out;
 }
 
+namespace {
+
 // A consumer acts only as itself; admins may act for anyone.
 Status RequireSelf(const Caller& c, std::string_view consumer) {
   if (c.admin || (c.consumer && c.service == consumer)) return Status::Ok();
   return Status::PermissionDenied("service '" + c.service + "' may not act as consumer '" +
                                   std::string(consumer) + "'");
+}
+
+// The request's Authorization header ("" when absent), passed on to other nodes.
+std::string Authorization(const HttpRequest& req) {
+  return std::string(req.Header("Authorization").value_or(""));
 }
 
 struct PullCall {
@@ -121,9 +130,14 @@ HttpResponse AckMessages(const ApiDeps& d, const Caller& c, const HttpRequest& r
   if (!call.ok()) return StatusResponse(call.status());
   Result<std::vector<std::string>> ids = StringArray(call->body, "ack_ids", true);
   if (!ids.ok()) return StatusResponse(ids.status());
-  Result<size_t> n = d.dispatcher->Ack(call->consumer, *ids);
-  return n.ok() ? HttpResponse::Json(200, "{\"acked\":" + std::to_string(*n) + "}")
-                : StatusResponse(n.status());
+  std::vector<std::string> missed;
+  const bool fan_out = FansOut(d, req);
+  Result<size_t> n = d.dispatcher->Ack(call->consumer, *ids, fan_out ? &missed : nullptr);
+  if (!n.ok()) return StatusResponse(n.status());
+  if (!missed.empty()) {
+    *n += ForwardAcks(d, "ack", call->consumer, missed, -1, Authorization(req));
+  }
+  return HttpResponse::Json(200, "{\"acked\":" + std::to_string(*n) + "}");
 }
 
 }  // namespace
@@ -140,10 +154,16 @@ void Api::FetchMessages(HttpRequest&& req, Responder respond) {
                     IntField(call->body, "ack_timeout_ms", 1, kMaxAckTimeoutMs, &ack_timeout)}) {
     if (!st.ok()) return respond(StatusResponse(st));
   }
+  if (FansOut(d_, req)) {
+    return FetchFromCluster(d_,
+                            PullFetch{call->consumer, static_cast<size_t>(max), wait_ms,
+                                      ack_timeout, Authorization(req)},
+                            std::move(respond));
+  }
   auto shared = std::make_shared<Responder>(std::move(respond));
   d_.dispatcher->Fetch(call->consumer, max, wait_ms, ack_timeout,
                        [shared](std::vector<dispatch::PulledMessage> msgs) {
-                         (*shared)(HttpResponse::Json(200, MessagesJson(msgs)));
+                         (*shared)(HttpResponse::Json(200, PulledMessagesJson(msgs)));
                        });
 }
 
@@ -158,9 +178,20 @@ void Api::NackMessages(HttpRequest&& req, Responder respond) {
   Status st =
       ids.ok() ? IntField(call->body, "delay_ms", 0, kMaxAckTimeoutMs, &delay) : ids.status();
   if (!st.ok()) return respond(StatusResponse(st));
-  Result<size_t> n = d_.dispatcher->Nack(call->consumer, *ids, delay);
-  respond(n.ok() ? HttpResponse::Json(200, "{\"nacked\":" + std::to_string(*n) + "}")
-                 : StatusResponse(n.status()));
+  std::vector<std::string> missed;
+  Result<size_t> n =
+      d_.dispatcher->Nack(call->consumer, *ids, delay, FansOut(d_, req) ? &missed : nullptr);
+  if (!n.ok() || missed.empty()) {
+    return respond(n.ok() ? HttpResponse::Json(200, "{\"nacked\":" + std::to_string(*n) + "}")
+                          : StatusResponse(n.status()));
+  }
+  // Ids this node does not lease: the other nodes' (blocking calls, so on the peer threads).
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  d_.peers->Post([d = d_, consumer = call->consumer, missed = std::move(missed), delay,
+                  auth = Authorization(req), here = *n, shared] {
+    size_t total = here + ForwardAcks(d, "nack", consumer, missed, delay, auth);
+    (*shared)(HttpResponse::Json(200, "{\"nacked\":" + std::to_string(total) + "}"));
+  });
 }
 
 void Api::RegisterConsumers(http::Router& router) {

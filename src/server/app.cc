@@ -73,6 +73,7 @@ struct App::Parts {
   std::unique_ptr<saga::SagaEngine> sagas;              // runs sagas, publishing through publisher
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<cluster::NodeRegistry> nodes;  // GET /v1/cluster; heartbeats in a cluster
+  std::unique_ptr<cluster::PeerClient> peers;    // in a cluster: requests to the other nodes
   std::unique_ptr<Api> api;
   std::unique_ptr<http::Router> router;
   std::unique_ptr<http::HttpServer> http;
@@ -499,6 +500,16 @@ Result<std::unique_ptr<App>> App::Start(const ServerOptions& options) {
   deps.sagas = p->sagas.get();
   ERAGON_ASSIGN_OR_RETURN(p->nodes, MakeRegistry(*p));
   deps.nodes = p->nodes.get();
+  if (p->nodes->clustered()) {
+    // Peers over https trust the CA of --tls-client-ca (a cluster's nodes usually share
+    // one) and present this node's own certificate.
+    cluster::PeerOptions po;
+    if (!p->options.tls_cert.empty()) {
+      po.tls = TlsClientFiles{p->options.tls_client_ca, p->options.tls_cert, p->options.tls_key};
+    }
+    p->peers = std::make_unique<cluster::PeerClient>(p->nodes.get(), po);
+    deps.peers = p->peers.get();
+  }
   p->api = std::make_unique<Api>(deps);
   p->router = std::make_unique<http::Router>();
   p->api->Register(*p->router);
@@ -531,6 +542,8 @@ Status App::Stop() {
   p_->cv.notify_all();
   if (p_->maintenance.joinable()) p_->maintenance.join();
   p_->nodes->Stop();  // leaves the other nodes' lists
+  // Fetches waiting on the cluster answer what they have from now on.
+  if (p_->peers) p_->peers->Stop();
   // The dispatcher first: waiting long-poll fetches are answered (empty) at once, so the
   // HTTP server's drain is not held up by them.
   p_->dispatcher->Stop();

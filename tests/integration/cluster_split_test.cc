@@ -5,8 +5,9 @@
 // with kill -9 has its partitions taken over within 15 s with nothing lost, per-entity
 // order held and `entity_event` dedup holding (the dedup keys are shared; other events may
 // come twice: at-least-once), a clean restart (SIGTERM, then the node joins again) hands
-// partitions over and back pushing nothing twice, and a pull client fetching (and acking)
-// through every node in turn gets each event once.
+// partitions over and back pushing nothing twice, a pull client fetching (and acking)
+// through every node in turn gets each event once, and one fetching through a single
+// node gets every node's partitions and may ack or nack through any node.
 #include <sys/stat.h>
 
 #include <atomic>
@@ -370,6 +371,80 @@ TEST_F(ClusterTest, PullFetchesThroughEveryNodeGetEachEventOnce) {
   EXPECT_EQ(got.size(), static_cast<size_t>(kEvents));
   for (const auto& [id, n] : got) EXPECT_EQ(n, 1) << id << " fetched " << n << " times";
   EXPECT_EQ(served_by.size(), 3u) << "every node serves its share";
+}
+
+// A fetch through one node answers the other nodes' partitions too, and an ack or nack
+// counts through whichever node it is sent to (API.md "Running a cluster": pull consumers
+// may fetch and ack through any node). Acks that were not counted would bring their
+// messages back after the 2 s ack timeout.
+TEST_F(ClusterTest, APullClientOnOneNodeGetsEveryPartitionAndAcksOrNacksThroughAnyNode) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service",
+              R"("channel":"kafka","ordered":true,"topic":"orders","partitions":8)");
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/worker",
+                  R"({"type":"pull","start":"earliest"})")
+                .status,
+            201);
+  const std::string token = CreateService("worker", {"consumer"});
+  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  constexpr int kEvents = 120;
+  for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
+  const HttpHeaders auth{{"Authorization", "Bearer " + token}};
+  auto fetch = [&](int node, int wait_ms) {
+    HttpClient c(Node(node)->url());
+    Result<HttpReply> r = c.Request(
+        "POST", "/v1/consumers/worker/fetch",
+        R"({"max":50,"ack_timeout_ms":2000,"wait_ms":)" + std::to_string(wait_ms) + "}", auth);
+    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
+    return r.ok() ? r->body : std::string("{}");
+  };
+  auto count = [](const std::string& body) { return Json(body).Len({"messages"}); };
+  auto send = [&](int node, const std::string& verb, const std::string& ids) {
+    HttpClient c(Node(node)->url());
+    Result<HttpReply> r =
+        c.Request("POST", "/v1/consumers/worker/" + verb, "{\"ack_ids\":[" + ids + "]}", auth);
+    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
+    return r.ok() ? Json(r->body).Int({verb + "ed"}).value_or(-1) : -1;
+  };
+  std::map<std::string, int> got;
+  int round = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Json j(fetch(0, 200));
+        std::string acks;
+        for (int64_t k = 0; k < j.Len({"messages"}); ++k) {
+          const std::string idx = std::to_string(k);
+          ++got[j.Str({"messages", idx, "event", "id"})];
+          acks += (acks.empty() ? "" : ",") + Quote(j.Str({"messages", idx, "ack_id"}));
+        }
+        if (!acks.empty()) {  // through node 1, then 2, then 0, ...
+          const int64_t n = j.Len({"messages"});
+          EXPECT_EQ(send((1 + round++) % 3, "ack", acks), n) << "every ack id counts";
+        }
+        return got.size() >= static_cast<size_t>(kEvents);
+      },
+      std::chrono::seconds(60)))
+      << got.size() << " of " << kEvents << " fetched through node 0";
+  for (const auto& [id, n] : got) EXPECT_EQ(n, 1) << id << " fetched " << n << " times";
+
+  // A nack through another node brings the message back at once; a stale id counts nowhere.
+  ASSERT_NE(Publish(2, kEvents), "");
+  std::string body;
+  ASSERT_TRUE(WaitFor([&] { return count(body = fetch(1, 500)) == 1; }, std::chrono::seconds(30)));
+  const std::string id = Quote(Json(body).Str({"messages", "0", "ack_id"}));
+  EXPECT_EQ(send(2, "nack", id), 1);
+  EXPECT_EQ(send(0, "ack", id), 0) << "a nacked id is stale";
+  ASSERT_TRUE(WaitFor([&] { return count(body = fetch(0, 500)) == 1; }, std::chrono::seconds(30)));
+  Json again(body);
+  EXPECT_EQ(again.Str({"messages", "0", "event", "id"}), prefix_ + "ev-" + std::to_string(kEvents));
+  EXPECT_EQ(again.Int({"messages", "0", "attempt"}), 2);
+  EXPECT_EQ(send(2, "ack", Quote(again.Str({"messages", "0", "ack_id"}))), 1);
+
+  // Nothing comes back after the ack timeout: every counted ack took effect.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  for (int node = 0; node < 3; ++node) {
+    EXPECT_EQ(count(fetch(node, 300)), 0) << "node " << node;
+  }
 }
 
 }  // namespace
