@@ -99,6 +99,12 @@ struct PulledMessage {
 };
 
 // One delivery named by an ack id (see Dispatcher::Ack).
+// The partitions a replay or seek moved, of the topic's.
+struct Moved {
+  size_t partitions = 0;
+  size_t of = 0;
+};
+
 struct AckRef {
   uint32_t partition = 0;
   uint64_t offset = 0;
@@ -171,9 +177,11 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
   bool Nack(uint32_t partition, uint64_t offset, uint64_t tag, int64_t delay_ms);
 
   // Replay: deliver again everything retained since from_ms.
-  Status Replay(int64_t from_ms, bool ignore_dedup);
+  Status Replay(int64_t from_ms, bool ignore_dedup, Moved* moved = nullptr);
   // Seek: continue from the end (to_ms < 0) or from the first event at/after to_ms.
-  Status Seek(int64_t to_ms);
+  // Both move every partition; in cluster mode only those this node owns now (*moved
+  // says how many of how many).
+  Status Seek(int64_t to_ms, Moved* moved = nullptr);
   // Redrive dead letters: delivered again now, dedup ignored, attempts start at zero.
   // The caller marks them in the store first (DeliveryBatch::MarkRedrive), so a restart
   // goes on with the redrive; the worker removes each mark when that delivery ends. The
@@ -202,6 +210,7 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
   // All private methods require mu_ (Fill releases it while it reads the log).
   void InitPositions();
   // worker_ownership.cc
+  std::vector<uint32_t> MovablePartitions() const;  // REQUIRES: mu_
   bool Delivers(uint32_t partition) const {
     return !split_ || partition == kRedrivePartition || owned_[partition] == kOwned;
   }

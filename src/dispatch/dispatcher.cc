@@ -404,16 +404,17 @@ std::shared_ptr<ConsumerWorker> Dispatcher::WorkerFor(const std::string& event_t
 }
 
 Status Dispatcher::Replay(const std::string& event_type, const std::string& consumer,
-                          int64_t from_ms, bool ignore_dedup) {
+                          int64_t from_ms, bool ignore_dedup, Moved* moved) {
   Status st;
   std::shared_ptr<ConsumerWorker> w = WorkerFor(event_type, consumer, &st);
-  return w ? w->Replay(from_ms, ignore_dedup) : st;
+  return w ? w->Replay(from_ms, ignore_dedup, moved) : st;
 }
 
-Status Dispatcher::Seek(const std::string& event_type, const std::string& consumer, int64_t to_ms) {
+Status Dispatcher::Seek(const std::string& event_type, const std::string& consumer, int64_t to_ms,
+                        Moved* moved) {
   Status st;
   std::shared_ptr<ConsumerWorker> w = WorkerFor(event_type, consumer, &st);
-  return w ? w->Seek(to_ms) : st;
+  return w ? w->Seek(to_ms, moved) : st;
 }
 
 Result<size_t> Dispatcher::Redrive(const std::string& event_type, const std::string& consumer,

@@ -83,9 +83,11 @@ class Dispatcher {
 
   // Admin operations on the consumer route (event_type, consumer). NotFound when there is
   // no such route.
+  // In cluster mode they move the partitions this node owns (*moved: how many of how many).
   Status Replay(const std::string& event_type, const std::string& consumer, int64_t from_ms,
-                bool ignore_dedup);
-  Status Seek(const std::string& event_type, const std::string& consumer, int64_t to_ms);
+                bool ignore_dedup, Moved* moved = nullptr);
+  Status Seek(const std::string& event_type, const std::string& consumer, int64_t to_ms,
+              Moved* moved = nullptr);
   // Redrives the dead letters with these event ids (all when empty); returns how many.
   Result<size_t> Redrive(const std::string& event_type, const std::string& consumer,
                          const std::vector<std::string>& ids);

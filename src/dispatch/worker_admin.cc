@@ -23,59 +23,62 @@ void ConsumerWorker::ResetWindow() {
   }
 }
 
-namespace {
-// Cluster mode: a node holds only the partitions assigned to it, so moving the positions
-// of all of them needs every node; refused rather than done for a part.
-Status NotInCluster(const char* what) {
-  return Status::Conflict(std::string(what) +
-                          " is not available in cluster mode yet (each node delivers only "
-                          "the partitions its consumer group assigns it)");
-}
-}  // namespace
-
-Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup) {
-  std::lock_guard lock(mu_);
-  if (split_) return NotInCluster("replay");
-  std::vector<uint64_t> to(window_.partitions());
+// The partitions a replay or seek moves: all of them; in cluster mode those this node
+// owns now (each node moves its own, API.md "Running a cluster").
+std::vector<uint32_t> ConsumerWorker::MovablePartitions() const {
+  std::vector<uint32_t> out;
   for (uint32_t p = 0; p < window_.partitions(); ++p) {
-    ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, from_ms));
+    if (!split_ || owned_[p] == kOwned) out.push_back(p);
+  }
+  return out;
+}
+
+Status ConsumerWorker::Replay(int64_t from_ms, bool ignore_dedup, Moved* moved) {
+  std::lock_guard lock(mu_);
+  const std::vector<uint32_t> parts = MovablePartitions();
+  std::vector<uint64_t> to(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    ERAGON_ASSIGN_OR_RETURN(to[i], ctx_.topic->OffsetForTime(parts[i], from_ms));
   }
   FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
   ResetWindow();
-  for (uint32_t p = 0; p < window_.partitions(); ++p) {
-    PartitionWindow& part = window_.partition(p);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    PartitionWindow& part = window_.partition(parts[i]);
     uint64_t old_read = part.read_pos;
-    if (to[p] < old_read) {
-      ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, to[p], old_read));
+    if (to[i] < old_read) {
+      ERAGON_RETURN_IF_ERROR(
+          ctx_.store->RemoveStates(consumer_, topic_name(), parts[i], to[i], old_read));
     }
     part.ignore_dedup_below = ignore_dedup ? std::max(old_read, part.ignore_dedup_below) : 0;
-    window_.StartAt(p, to[p]);
+    window_.StartAt(parts[i], to[i]);
   }
+  if (moved != nullptr) *moved = {parts.size(), window_.partitions()};
   RequestPump();
   return Status::Ok();
 }
 
-Status ConsumerWorker::Seek(int64_t to_ms) {
+Status ConsumerWorker::Seek(int64_t to_ms, Moved* moved) {
   std::lock_guard lock(mu_);
-  if (split_) return NotInCluster("seek");
-  std::vector<uint64_t> to(window_.partitions());
-  for (uint32_t p = 0; p < window_.partitions(); ++p) {
+  const std::vector<uint32_t> parts = MovablePartitions();
+  std::vector<uint64_t> to(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
     if (to_ms < 0) {
-      to[p] = ctx_.topic->DurableEnd(p);
+      to[i] = ctx_.topic->DurableEnd(parts[i]);
     } else {
-      ERAGON_ASSIGN_OR_RETURN(to[p], ctx_.topic->OffsetForTime(p, to_ms));
+      ERAGON_ASSIGN_OR_RETURN(to[i], ctx_.topic->OffsetForTime(parts[i], to_ms));
     }
   }
   FlushPending(false).ok();  // before RemoveStates: a later write would bring states back
   ResetWindow();
-  for (uint32_t p = 0; p < window_.partitions(); ++p) {
-    PartitionWindow& part = window_.partition(p);
-    uint64_t lo = std::min(part.committed, to[p]);
-    uint64_t hi = std::max(part.read_pos, to[p]);
-    ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), p, lo, hi));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    PartitionWindow& part = window_.partition(parts[i]);
+    uint64_t lo = std::min(part.committed, to[i]);
+    uint64_t hi = std::max(part.read_pos, to[i]);
+    ERAGON_RETURN_IF_ERROR(ctx_.store->RemoveStates(consumer_, topic_name(), parts[i], lo, hi));
     part.ignore_dedup_below = 0;
-    window_.StartAt(p, to[p]);
+    window_.StartAt(parts[i], to[i]);
   }
+  if (moved != nullptr) *moved = {parts.size(), window_.partitions()};
   RequestPump();
   return Status::Ok();
 }

@@ -1,7 +1,7 @@
 // ConsumerWorker in cluster mode (worker_ownership.cc), driven as its group member drives
 // it: only assigned partitions are delivered, an assignment starts at the group's
 // position, a revoke lets pushes in flight finish and hands back the contiguous done
-// position, and replay/seek are refused rather than done for a part. The worker runs over
+// position, and replay/seek move the owned partitions only. The worker runs over
 // the rig's real embedded log, delivery store and push client; no dispatcher drives it.
 #include <gtest/gtest.h>
 
@@ -105,9 +105,37 @@ TEST_F(WorkerOwnership, RevokeLetsPushesInFlightFinishAndHandsBackTheContiguousP
   EXPECT_TRUE(worker_->Revoke({&p, 1}, /*lost=*/true).empty());
 }
 
-TEST_F(WorkerOwnership, ReplayAndSeekAreRefusedInClusterMode) {
-  EXPECT_EQ(worker_->Replay(0, false).code(), Code::kConflict);
-  EXPECT_EQ(worker_->Seek(-1).code(), Code::kConflict);
+// Each node moves the partitions it owns (the API sends the request to every node): a
+// replay redelivers the owned partition's events and leaves the other partition alone,
+// and the moved position is reported for the member to commit.
+TEST_F(WorkerOwnership, ReplayAndSeekMoveOnlyTheOwnedPartitions) {
+  for (int i = 0; i < 2; ++i) rig_.Publish("t", EntityIn(0), "p0-" + std::to_string(i));
+  for (int i = 0; i < 2; ++i) rig_.Publish("t", EntityIn(1), "p1-" + std::to_string(i));
+  Assigned a{0, std::nullopt};
+  worker_->Assign({&a, 1});
+  ASSERT_TRUE(PumpUntil([&] { return ep_.delivered() == 2; }));
+  worker_->TakeCommitted();
+  Moved moved;
+  ASSERT_TRUE(worker_->Replay(0, false, &moved).ok());
+  EXPECT_EQ(moved.partitions, 1u);
+  EXPECT_EQ(moved.of, 2u);
+  bool reported_p0 = false;
+  for (const auto& e : worker_->TakeCommitted()) reported_p0 |= e.partition == 0 && e.offset == 0;
+  EXPECT_TRUE(reported_p0) << "the replayed position goes to the member";
+  ASSERT_TRUE(PumpUntil([&] { return ep_.delivered() == 4; }));
+  std::this_thread::sleep_for(100ms);
+  worker_->Pump();
+  EXPECT_EQ(ep_.Delivered(), (std::vector<std::string>{"p0-0", "p0-1", "p0-0", "p0-1"}));
+  // A seek to the end skips what is published before it, on the owned partition only.
+  rig_.Publish("t", EntityIn(0), "p0-skipped");
+  ASSERT_TRUE(worker_->Seek(-1, &moved).ok());
+  EXPECT_EQ(moved.partitions, 1u);
+  rig_.Publish("t", EntityIn(0), "p0-after");
+  ASSERT_TRUE(PumpUntil([&] { return ep_.delivered() == 5; }));
+  std::this_thread::sleep_for(100ms);
+  worker_->Pump();
+  EXPECT_EQ(ep_.Delivered().size(), 5u);
+  EXPECT_EQ(ep_.Delivered().back(), "p0-after");
 }
 
 }  // namespace

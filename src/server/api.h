@@ -111,7 +111,7 @@ Result<FoundEvent> FindRequestedEvent(const ApiDeps& d, const Caller& caller,
 http::HttpResponse ListAttempts(const ApiDeps& d, const Caller& caller,
                                 const http::HttpRequest& req);
 http::HttpResponse StatusResponse(const Status& st);
-// Pull (api_consumers.cc, api_pull_cluster.cc).
+// Pull (api_consumers.cc, api_cluster.cc).
 struct PullFetch {
   std::string consumer;
   size_t max = 100;
@@ -131,6 +131,15 @@ void FetchFromCluster(const ApiDeps& d, PullFetch f, http::Responder respond);
 size_t ForwardAcks(const ApiDeps& d, std::string_view verb, const std::string& consumer,
                    const std::vector<std::string>& ids, int64_t delay_ms,
                    std::string_view authorization);
+
+// The header of a replay or seek answer: how many partitions that node moved.
+inline constexpr std::string_view kMovedHeader = "Eragon-Partitions-Moved";
+// After a replay or seek moved this node's partitions (*moved): in a cluster (FansOut),
+// sends the request on to the other nodes and adds what they moved; Unavailable when the
+// nodes together did not move every partition (a rebalance, a node not answering).
+Status MovedEverywhere(const ApiDeps& d, const http::HttpRequest& req, std::string_view verb,
+                       const std::string& type, const std::string& consumer,
+                       dispatch::Moved* moved);
 
 // 403 unless the caller is an admin.
 Status RequireAdmin(const Caller& caller);

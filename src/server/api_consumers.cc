@@ -289,8 +289,15 @@ HttpResponse RedriveDeadLetters(const ApiDeps& d, const std::string& type,
   return HttpResponse::Json(200, "{\"redriven\":" + std::to_string(*n) + "}");
 }
 
+// The answer of a replay or seek; it tells a forwarding node how many partitions moved.
+HttpResponse MovedResponse(const dispatch::Moved& moved, std::string body) {
+  HttpResponse r = HttpResponse::Json(200, std::move(body));
+  r.headers.Set(std::string(kMovedHeader), std::to_string(moved.partitions));
+  return r;
+}
+
 HttpResponse Replay(const ApiDeps& d, const std::string& type, const std::string& consumer,
-                    simdjson::dom::element body, const HttpRequest&) {
+                    simdjson::dom::element body, const HttpRequest& req) {
   int64_t from = -1;
   if (Status st = IntField(body, "from", 0, INT64_MAX, &from); !st.ok()) {
     return StatusResponse(st);
@@ -302,13 +309,15 @@ HttpResponse Replay(const ApiDeps& d, const std::string& type, const std::string
       v.get_bool().get(ignore) != simdjson::SUCCESS) {
     return StatusResponse(Status::InvalidArgument("ignore_dedup: must be a boolean"));
   }
-  Status st = d.dispatcher->Replay(type, consumer, from, ignore);
+  dispatch::Moved moved;
+  Status st = d.dispatcher->Replay(type, consumer, from, ignore, &moved);
+  if (st.ok()) st = MovedEverywhere(d, req, "replay", type, consumer, &moved);
   if (!st.ok()) return StatusResponse(st);
-  return HttpResponse::Json(200, "{\"replaying_from\":" + std::to_string(from) + "}");
+  return MovedResponse(moved, "{\"replaying_from\":" + std::to_string(from) + "}");
 }
 
 HttpResponse Seek(const ApiDeps& d, const std::string& type, const std::string& consumer,
-                  simdjson::dom::element body, const HttpRequest&) {
+                  simdjson::dom::element body, const HttpRequest& req) {
   int64_t to = -1;
   simdjson::dom::element v;
   if (body["to"].get(v) != simdjson::SUCCESS) {
@@ -322,9 +331,11 @@ HttpResponse Seek(const ApiDeps& d, const std::string& type, const std::string& 
   } else if (v.get_int64().get(to) != simdjson::SUCCESS || to < 0) {
     return StatusResponse(Status::InvalidArgument("to: \"latest\" or a time in ms"));
   }
-  Status st = d.dispatcher->Seek(type, consumer, to);
+  dispatch::Moved moved;
+  Status st = d.dispatcher->Seek(type, consumer, to, &moved);
+  if (st.ok()) st = MovedEverywhere(d, req, "seek", type, consumer, &moved);
   if (!st.ok()) return StatusResponse(st);
-  return HttpResponse::Json(200, "{\"seeked\":true}");
+  return MovedResponse(moved, "{\"seeked\":true}");
 }
 
 // POST .../enabled {"enabled": bool}: pauses or resumes the route and keeps every other

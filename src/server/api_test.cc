@@ -70,9 +70,22 @@ class ApiRig {
     po.max_used_fraction = 1.0;
     publisher = std::make_unique<Publisher>(routes.get(), logs.get(), ids.get(), Clock::System(),
                                             &metrics, po, &workers);
-    ApiDeps deps{store.get(),  logs.get(),        ids.get(),       auth.get(),
-                 routes.get(), route_admin.get(), publisher.get(), &metrics,
-                 &workers,     Clock::System(),   nullptr,         deliveries.get(), "", "", nullptr, nullptr};
+    ApiDeps deps{store.get(),
+                 logs.get(),
+                 ids.get(),
+                 auth.get(),
+                 routes.get(),
+                 route_admin.get(),
+                 publisher.get(),
+                 &metrics,
+                 &workers,
+                 Clock::System(),
+                 nullptr,
+                 deliveries.get(),
+                 "",
+                 "",
+                 nullptr,
+                 nullptr};
     api = std::make_unique<Api>(deps);
     api->Register(router);
   }

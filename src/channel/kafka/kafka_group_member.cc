@@ -150,6 +150,9 @@ void KafkaGroupMember::OnAssign(rd_kafka_topic_partition_list_t* parts) {
     std::lock_guard lock(mu_);
     for (const PartitionOwner::Assigned& a : assigned) owned_.insert(a.partition);
   }
+  for (const PartitionOwner::Assigned& a : assigned) {
+    if (a.committed) last_stored_[a.partition] = *a.committed;
+  }
   std::vector<PositionStore::Entry> fresh = owner_->Assign(assigned);
   std::map<uint32_t, uint64_t> positions;
   for (const PositionStore::Entry& e : fresh) positions[e.partition] = e.offset;
@@ -166,6 +169,7 @@ void KafkaGroupMember::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
       const auto p = static_cast<uint32_t>(parts->elems[i].partition);
       revoked.push_back(p);
       owned_.erase(p);
+      last_stored_.erase(p);
       if (auto it = pending_.find(p); it != pending_.end()) {
         positions[p] = it->second;
         pending_.erase(it);
@@ -228,6 +232,16 @@ void KafkaGroupMember::StorePending() {
     batch.swap(pending_);
   }
   Store(batch);
+  // librdkafka's timer commits a stored position only when it is past the committed one:
+  // one that moved back (a replay, a seek to an earlier time) is committed here, at once.
+  // Refused mid-rebalance, the revoke commits the stored position instead.
+  std::map<uint32_t, uint64_t> back;
+  for (const auto& [p, offset] : batch) {
+    auto it = last_stored_.find(p);
+    if (it == last_stored_.end() || offset < it->second) back[p] = offset;
+    last_stored_[p] = offset;
+  }
+  if (!back.empty()) rd_kafka_commit(rk_.get(), ToList(kafka_topic_, back).get(), /*async=*/1);
 }
 
 }  // namespace eragon::channel::kafka

@@ -72,6 +72,9 @@ class KafkaGroupMember final : public GroupMember {
   Status CommitNow(const std::map<uint32_t, uint64_t>& positions);
   // Hands positions to librdkafka (rd_kafka_offsets_store) for its commit timer.
   void Store(const std::map<uint32_t, uint64_t>& positions);
+  // Stores what Commit queued; a position that moved back (a replay, a seek to an earlier
+  // time) is also committed at once (asynchronously): the timer commits only positions
+  // past the committed ones.
   void StorePending();
 
   const std::string topic_;
@@ -83,6 +86,8 @@ class KafkaGroupMember final : public GroupMember {
   std::mutex mu_;
   std::set<uint32_t> owned_;              // guarded by mu_
   std::map<uint32_t, uint64_t> pending_;  // guarded by mu_: positions not stored yet
+  // The last position stored or committed per owned partition (the member's thread only).
+  std::map<uint32_t, uint64_t> last_stored_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

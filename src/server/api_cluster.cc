@@ -1,9 +1,11 @@
-// Pull through any node of a cluster (API.md "Running a cluster"): each node delivers only
-// the partitions its consumer groups assign it, so a fetch also asks the other nodes
-// (PeerClient) for what they hold, and ack or nack ids this node does not hold go to the
-// others, which count those they lease. Forwarded requests carry Eragon-Forwarded and are
-// answered by the receiving node alone.
+// Pull, replay and seek through any node of a cluster (API.md "Running a cluster"): each
+// node delivers only the partitions its consumer groups assign it, so a fetch also asks
+// the other nodes (PeerClient) for what they hold, ack or nack ids this node does not hold
+// go to the others, which count those they lease, and a replay or seek is sent on to every
+// other node, each moving the partitions it owns. Forwarded requests carry
+// Eragon-Forwarded and are answered by the receiving node alone.
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 
 #include "cluster/peer_client.h"
@@ -155,6 +157,25 @@ size_t ForwardAcks(const ApiDeps& d, std::string_view verb, const std::string& c
     }
   }
   return n;
+}
+
+Status MovedEverywhere(const ApiDeps& d, const HttpRequest& req, std::string_view verb,
+                       const std::string& type, const std::string& consumer,
+                       dispatch::Moved* moved) {
+  if (!FansOut(d, req)) return Status::Ok();
+  const std::string path =
+      "/v1/routes/" + type + "/consumers/" + consumer + "/" + std::string(verb);
+  const std::string auth(req.Header("Authorization").value_or(""));
+  for (const cluster::NodeInfo& peer : d.peers->Peers()) {
+    Result<HttpReply> r = d.peers->Call(peer, "POST", path, req.body, auth);
+    if (!r.ok() || r->status != 200) continue;
+    moved->partitions += std::strtoull(r->Header(kMovedHeader).c_str(), nullptr, 10);
+  }
+  if (moved->partitions >= moved->of) return Status::Ok();
+  return Status::Unavailable(std::string(verb) + " moved " + std::to_string(moved->partitions) +
+                             " of " + std::to_string(moved->of) +
+                             " partitions (the cluster is rebalancing, or a node did not "
+                             "answer); send it again");
 }
 
 }  // namespace eragon::server
