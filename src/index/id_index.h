@@ -114,6 +114,11 @@ class IdIndex {
 
   // Persists everything committed so far. Idempotent.
   virtual Status Close() = 0;
+  // Forgets the ids of events the channel no longer retains, so they are free again
+  // (API.md: idempotent "for as long as the event is retained"); returns how many. The
+  // data dir's index does that as the log drops segments (nothing to do here); the
+  // cluster's (PostgreSQL) deletes its rows below each partition's start.
+  virtual Result<uint64_t> SweepExpired() { return uint64_t{0}; }
 };
 
 }  // namespace eragon::index

@@ -98,6 +98,9 @@ void App::Parts::MaintenanceLoop() {
     if (clock->MonoMs() - last_retention_ms >= 60'000) {
       last_retention_ms = clock->MonoMs();
       Result<channel::RetentionReport> report = logs->RunRetention();
+      if (Result<uint64_t> swept = ids->SweepExpired(); !swept.ok()) {
+        fprintf(stderr, "eragond: id index sweep: %s\n", swept.status().ToString().c_str());
+      }
       if (report.ok()) {
         dispatcher->SweepAttempts();
         for (const std::string& w : report->warnings) fprintf(stderr, "eragond: %s\n", w.c_str());

@@ -67,6 +67,7 @@ class PgIdIndex final : public IdIndex {
   Result<std::vector<Holder>> FindAll(const std::string& id) override;
   bool HasEventsOfType(const std::string& event_type) override;
   Status Close() override;
+  Result<uint64_t> SweepExpired() override;
 
  private:
   struct OwnClaim {
@@ -221,6 +222,24 @@ Result<std::vector<Holder>> PgIdIndex::FindAll(const std::string& id) {
     if (Retained(loc)) out.push_back({producer, std::move(loc)});
   }
   return out;
+}
+
+Result<uint64_t> PgIdIndex::SweepExpired() {
+  std::vector<pg::RetainedFrom> starts;
+  for (const std::string& name : logs_->TopicNames()) {
+    channel::Topic* t = logs_->FindTopic(name);
+    for (uint32_t p = 0; t != nullptr && p < t->partitions(); ++p) {
+      if (uint64_t start = t->StartOffset(p); start > 0) starts.push_back({name, p, start});
+    }
+  }
+  std::lock_guard lock(reader_mu_);
+  int64_t n = 0;
+  if (!starts.empty()) {
+    ERAGON_ASSIGN_OR_RETURN(n, pg::DeleteBelow(reader_db_.get(), starts));
+  }
+  const int64_t before = NowMs() - options_.forget_claims_after_ms;
+  ERAGON_ASSIGN_OR_RETURN(int64_t claims, pg::DeleteClaimsBefore(reader_db_.get(), before));
+  return static_cast<uint64_t>(n + claims);
 }
 
 bool PgIdIndex::HasEventsOfType(const std::string& event_type) {

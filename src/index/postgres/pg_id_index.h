@@ -28,6 +28,9 @@ struct PgIdIndexOptions {
   int64_t stale_claim_ms = 60'000;
   // How long a ClaimMany waits for PostgreSQL before it answers kUnavailable.
   int64_t claim_wait_ms = 5'000;
+  // SweepExpired deletes claims without a location older than this (long past
+  // stale_claim_ms: nobody waits on them), besides the rows of events no longer retained.
+  int64_t forget_claims_after_ms = 3'600'000;
 };
 
 // Connects (two connections: the writer's and the lookups'), creates the tables when

@@ -203,5 +203,61 @@ TEST_F(PgIdIndexTest, WhileTheDatabaseIsUnreachableClaimsAreUnavailableAndCommit
   EXPECT_TRUE(a_->Close().ok());
 }
 
+// Once the channel no longer retains an event (its segment deleted), the sweep deletes
+// its row: the id is free again for its producer, as on a single node. Rows of events
+// still retained, and of other partitions, stay.
+TEST_F(PgIdIndexTest, TheSweepFreesTheIdsOfEventsTheChannelNoLongerRetains) {
+  ASSERT_TRUE(logs_->Close().ok());
+  logs_.reset();  // releases the directory's lock
+  channel::EmbeddedOptions opts;
+  opts.fsync.policy = channel::FsyncPolicy::kNever;
+  opts.segment_bytes = 16 << 10;
+  opts.retention_bytes = 16 << 10;  // per topic: older segments go at the next retention run
+  auto logs = channel::OpenEmbeddedChannel(dir_, opts);
+  ASSERT_TRUE(logs.ok()) << logs.status().ToString();
+  logs_ = std::move(logs).value();
+  a_ = Node();
+  for (int i = 0; i < 10; ++i)
+    Store(*a_, "old-" + std::to_string(i), Fp(1), {"orders", 0, 10u + i});
+  Store(*a_, "kept", Fp(1), {"orders", 0, 500});
+  Store(*a_, "other-partition", Fp(1), {"orders", 1, 0});
+  EXPECT_EQ(*a_->SweepExpired(), 0u) << "everything is still retained";
+
+  channel::Topic* topic = logs_->FindTopic("orders");
+  std::string key;
+  for (int i = 0; topic->PartitionFor(key) != 0 || key.empty(); ++i) key = "e" + std::to_string(i);
+  const std::string payload(1024, 'x');
+  for (int i = 0; i < 80; ++i) {
+    channel::AppendRecord rec{key, payload, 1};
+    ASSERT_TRUE(topic->Append({&rec, 1}).ok());
+  }
+  ASSERT_TRUE(logs_->RunRetention().ok());
+  ASSERT_GT(topic->StartOffset(0), 20u) << "the retention run dropped the oldest segments";
+
+  Result<uint64_t> swept = a_->SweepExpired();
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  EXPECT_EQ(*swept, 10u);
+  EXPECT_FALSE(a_->Find("old-3", "p")->has_value());
+  EXPECT_EQ(a_->Claim("old-3", Fp(2), "p"), ClaimOutcome::kNew) << "the id is free again";
+  EXPECT_TRUE(a_->Find("kept", "p")->has_value());
+  EXPECT_TRUE(a_->Find("other-partition", "p")->has_value());
+}
+
+// A claim a dead node left without a location is deleted by the sweep once it is older
+// than forget_claims_after_ms (before that it blocks the id until stale_claim_ms).
+TEST_F(PgIdIndexTest, TheSweepDeletesClaimsLeftWithoutALocationLongAgo) {
+  PgIdIndexOptions o;
+  o.forget_claims_after_ms = 300;
+  a_ = Node(o);
+  b_ = Node(o);
+  ASSERT_EQ(a_->Claim("orphan", Fp(1), "p"), ClaimOutcome::kNew);
+  a_.reset();  // the node dies between claim and commit
+  EXPECT_EQ(b_->Claim("orphan", Fp(1), "p"), ClaimOutcome::kInFlight);
+  EXPECT_EQ(*b_->SweepExpired(), 0u) << "too recent";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(*b_->SweepExpired(), 1u);
+  EXPECT_EQ(b_->Claim("orphan", Fp(1), "p"), ClaimOutcome::kNew);
+}
+
 }  // namespace
 }  // namespace eragon::index

@@ -14,6 +14,11 @@ constexpr const char* kTables[] = {
     " claim TEXT NOT NULL, claimed_ms BIGINT NOT NULL, event_type TEXT, topic TEXT,"
     " part INTEGER, log_offset BIGINT, PRIMARY KEY (id, producer))",
     "CREATE TABLE IF NOT EXISTS event_types_stored (event_type TEXT PRIMARY KEY)",
+    // The retention sweep deletes by location.
+    "CREATE INDEX IF NOT EXISTS event_ids_location ON event_ids (topic, part, log_offset)",
+    // ... and claims a dead node left without a location (only those rows are in it).
+    "CREATE INDEX IF NOT EXISTS event_ids_claims ON event_ids (claimed_ms)"
+    " WHERE log_offset IS NULL",
 };
 
 // Claims: a new row, or one left without a location by a node that died before
@@ -52,6 +57,17 @@ constexpr char kAbort[] =
     "   AS t(id, producer, claim)"
     " WHERE e.id = t.id AND e.producer = t.producer AND e.claim = t.claim"
     "   AND e.log_offset IS NULL";
+
+// Rows whose event is below its partition's first retained offset.
+constexpr char kSweep[] =
+    "DELETE FROM event_ids e USING unnest($1::text[], $2::int[], $3::bigint[])"
+    "   AS t(topic, part, start)"
+    " WHERE e.topic = t.topic AND e.part = t.part AND e.log_offset < t.start";
+
+// Claims left without a location long ago (their node died mid-publish; any node could
+// have taken them over since stale_claim_ms).
+constexpr char kSweepClaims[] =
+    "DELETE FROM event_ids WHERE log_offset IS NULL AND claimed_ms < $1";
 
 std::string NumberArray(const std::vector<std::string>& numbers) {
   std::string out = "{";
@@ -144,6 +160,23 @@ Status AbortRows(config::PgDb* db, const std::vector<ClaimRow>& rows) {
     claims.push_back(r.claim);
   }
   return db->Run(kAbort, {PgTextArray(ids), PgTextArray(producers), PgTextArray(claims)}).status();
+}
+
+Result<int64_t> DeleteBelow(config::PgDb* db, const std::vector<RetainedFrom>& starts) {
+  std::vector<std::string> topics, parts, offsets;
+  for (const RetainedFrom& r : starts) {
+    topics.push_back(r.topic);
+    parts.push_back(std::to_string(r.partition));
+    offsets.push_back(std::to_string(r.start));
+  }
+  ERAGON_RETURN_IF_ERROR(
+      db->Run(kSweep, {PgTextArray(topics), NumberArray(parts), NumberArray(offsets)}).status());
+  return db->Changes();
+}
+
+Result<int64_t> DeleteClaimsBefore(config::PgDb* db, int64_t before_ms) {
+  ERAGON_RETURN_IF_ERROR(db->Run(kSweepClaims, {std::to_string(before_ms)}).status());
+  return db->Changes();
 }
 
 Result<std::vector<Holder>> FindRows(config::PgDb* db, const std::string& id,

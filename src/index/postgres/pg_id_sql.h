@@ -44,6 +44,18 @@ Status AbortRows(config::PgDb* db, const std::vector<ClaimRow>& rows);
 // Lookups: the located rows of (producer, id), or of id for every producer.
 Result<std::vector<Holder>> FindRows(config::PgDb* db, const std::string& id,
                                      const std::string* producer);
+// Where a partition's retained events start.
+struct RetainedFrom {
+  std::string topic;
+  uint32_t partition = 0;
+  uint64_t start = 0;
+};
+// Deletes the rows located below their partition's start; returns how many.
+Result<int64_t> DeleteBelow(config::PgDb* db, const std::vector<RetainedFrom>& starts);
+
+// Deletes the claims without a location made before before_ms; returns how many.
+Result<int64_t> DeleteClaimsBefore(config::PgDb* db, int64_t before_ms);
+
 Result<bool> TypeStored(config::PgDb* db, const std::string& event_type);
 
 }  // namespace eragon::index::pg
