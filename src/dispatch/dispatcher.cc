@@ -90,6 +90,10 @@ void Dispatcher::Wake() {
 }
 
 void Dispatcher::RoutesChanged() {
+  // Applied on the caller's thread, so the change is in effect before it answers: an
+  // event published after a route PUT through this node is delivered under the new route
+  // (its new secret, URL, filter), not by a pump that started before the refresh.
+  RefreshRoutes();
   {
     std::lock_guard lock(mu_);
     refresh_ = true;

@@ -67,7 +67,9 @@ class Dispatcher {
   // Lets pushes in flight be answered (up to 2 s, starting no new ones), then stops the
   // loop and commits positions. Pending fetches are answered empty.
   void Stop();
-  // Re-reads the routing table now (after a change made through this node).
+  // Re-reads the routing table now (after a change made through this node), on the
+  // calling thread: the workers have the new routes when it returns. Not from the
+  // dispatcher's own callbacks (it takes the workers' locks).
   void RoutesChanged();
 
   using FetchDone = std::function<void(std::vector<PulledMessage>)>;

@@ -2,8 +2,9 @@
 // PostgreSQL config store and one Kafka broker (the ctest fixtures `postgres` and
 // `kafka_broker`). Each (consumer, partition) is delivered by one node at a time: every
 // event is pushed once in steady state, the nodes share the partitions, a node killed
-// with kill -9 has its partitions taken over within 15 s with nothing lost, per-entity
-// order held and `entity_event` dedup holding (the dedup keys are shared; other events may
+// with kill -9 while 8 clients publish through all the nodes has its partitions taken
+// over within 15 s with nothing lost at a push and a pull consumer, per-entity order held
+// and `entity_event` dedup holding (the dedup keys are shared; other events may
 // come twice: at-least-once), a clean restart (SIGTERM, then the node joins again) hands
 // partitions over and back pushing nothing twice, a pull client fetching (and acking)
 // through every node in turn gets each event once, and one fetching through a single
@@ -44,14 +45,16 @@ struct Received {
 
   TestAnswer Record(const TestRequest& r) {
     Json body(r.body);
-    const std::string entity = r.Header("Eragon-Entity-Id").value_or("");
-    const int seq = static_cast<int>(body.Int({"data", "seq"}).value_or(-1));
+    Add(r.Header("Eragon-Event-Id").value_or(""), r.Header("Eragon-Entity-Id").value_or(""),
+        static_cast<int>(body.Int({"data", "seq"}).value_or(-1)));
+    return TestAnswer{};
+  }
+  void Add(const std::string& id, const std::string& entity, int seq) {
     std::lock_guard lock(mu);
-    ++count[r.Header("Eragon-Event-Id").value_or("")];
+    ++count[id];
     seqs[entity].push_back(seq);
     at[Murmur2Partition(entity, kPartitions)].emplace_back(SteadyClock::now(), seq);
     ++total;
-    return TestAnswer{};
   }
   int Distinct() {
     std::lock_guard lock(mu);
@@ -161,10 +164,11 @@ class ClusterTest : public ServerTest {
 
   // Publishes event number `n` (entity n % entities, seq n / entities) through node `i`;
   // returns its id, or "" when the node did not answer 202.
-  std::string Publish(int i, int n) {
+  std::string Publish(int i, int n) { return PublishTo(Node(i)->url(), n); }
+  std::string PublishTo(const std::string& url, int n) {
     const std::string& entity = entities_[n % entities_.size()];
     const int seq = n / static_cast<int>(entities_.size());
-    HttpClient c(Node(i)->url());
+    HttpClient c(url);
     Result<HttpReply> r =
         c.Request("POST", "/v1/events",
                   EventJson("order_created", entity, R"({"seq":)" + std::to_string(seq) + "}",
@@ -251,19 +255,60 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
                       R"(","start":"earliest","dedup":"entity_event"})")
                 .status,
             201);
-  routes_ = 2;
+  // And a pull consumer, fetching and acking through nodes 0 and 1 (node 2 is killed).
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/worker",
+                  R"({"type":"pull","start":"earliest"})")
+                .status,
+            201);
+  const std::string worker_token = CreateService("worker", {"consumer"});
+  routes_ = 3;
   ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  // The nodes' addresses before the kill (node 2 comes back on another port).
+  const std::vector<std::string> urls{Node(0)->url(), Node(1)->url(), Node(2)->url()};
   std::mutex mu;
   std::vector<std::pair<std::string, SteadyClock::time_point>> acked;  // id, when 202'd
   std::atomic<bool> stop{false};
-  std::thread publisher([&] {
-    for (int n = 0; !stop; ++n) {
-      std::string id = Publish(n % 2, n);  // nodes 0 and 1; node 2 is killed
-      if (!id.empty()) {
-        std::lock_guard lock(mu);
-        acked.emplace_back(id, SteadyClock::now());
+  // 8 clients publishing through all three nodes; each owns 3 of the 24 entities and
+  // publishes their events in sequence (so each entity's order is defined).
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < 8; ++t) {
+    publishers.emplace_back([&, t] {
+      const int per_round = static_cast<int>(entities_.size());
+      for (int round = 0, k = 0; !stop; ++round) {
+        for (int e = t; e < per_round && !stop; e += 8, ++k) {
+          const int n = round * per_round + e;
+          std::string id = PublishTo(urls[(t + k) % 3], n);
+          if (!id.empty()) {
+            std::lock_guard lock(mu);
+            acked.emplace_back(id, SteadyClock::now());
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
+  }
+  Received pulled;
+  std::atomic<bool> stop_pull{false};
+  std::thread puller([&] {
+    const HttpHeaders auth{{"Authorization", "Bearer " + worker_token}};
+    for (int k = 0; !stop_pull; ++k) {
+      HttpClient c(urls[k % 2]);
+      Result<HttpReply> r = c.Request("POST", "/v1/consumers/worker/fetch",
+                                      R"({"max":100,"wait_ms":200,"ack_timeout_ms":5000})", auth);
+      if (!r.ok() || r->status != 200) continue;
+      Json j(r->body);
+      std::string acks;
+      for (int64_t i = 0; i < j.Len({"messages"}); ++i) {
+        const std::string idx = std::to_string(i);
+        pulled.Add(j.Str({"messages", idx, "event", "id"}),
+                   j.Str({"messages", idx, "event", "entity_id"}),
+                   static_cast<int>(j.Int({"messages", idx, "event", "data", "seq"}).value_or(-1)));
+        acks += (acks.empty() ? "" : ",") + Quote(j.Str({"messages", idx, "ack_id"}));
+      }
+      if (!acks.empty()) {
+        HttpClient a(urls[(k + 1) % 2]);
+        (void)a.Request("POST", "/v1/consumers/worker/ack", "{\"ack_ids\":[" + acks + "]}", auth);
+      }
     }
   });
   ASSERT_TRUE(WaitFor([&] { return got.total >= 300; }, std::chrono::seconds(60)));
@@ -304,7 +349,7 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
       << Delivering(0) << " " << Delivering(1) << " " << Delivering(2);
   std::this_thread::sleep_for(std::chrono::seconds(1));
   stop = true;
-  publisher.join();
+  for (std::thread& t : publishers) t.join();
   std::vector<std::string> ids;
   {
     std::lock_guard lock(mu);
@@ -319,6 +364,19 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
   std::cout << ids.size() << " events acknowledged, " << got.total.load() << " pushes, "
             << got.Duplicates() << " of them again after the takeover\n";
   got.ExpectEntityOrder();
+  // The pull consumer got every acknowledged event too, each entity in order.
+  EXPECT_TRUE(WaitFor([&] { return pulled.Distinct() >= static_cast<int>(ids.size()); },
+                      std::chrono::seconds(60)))
+      << pulled.Distinct() << " of " << ids.size() << " pulled";
+  stop_pull = true;
+  puller.join();
+  {
+    std::lock_guard lock(pulled.mu);
+    for (const std::string& id : ids) EXPECT_GE(pulled.count[id], 1) << id << " was never pulled";
+  }
+  std::cout << pulled.total.load() << " pulled, " << pulled.Duplicates()
+            << " of them again after the takeover\n";
+  pulled.ExpectEntityOrder();
   std::lock_guard lock(audit.mu);
   EXPECT_EQ(audit.seqs.size(), entities_.size());
   for (const auto& [entity, seqs] : audit.seqs) {
