@@ -119,6 +119,11 @@ class Topic {
 
   // Bytes the topic occupies in storage (for the embedded log: all its segment files).
   virtual uint64_t SizeBytes() const = 0;
+  // Whoever delivers or reads `partition` continuously says so (reference-counted): a
+  // channel that fetches ahead from elsewhere (Kafka in cluster mode) then keeps fetching
+  // it, so DurableEnd and Subscribe follow it as new records arrive. The embedded log
+  // needs nothing.
+  virtual void Follow(uint32_t partition, bool follow) { (void)partition, (void)follow; }
   // Ok while appends are accepted; the cause once the topic turned read-only.
   virtual Status health() const = 0;
 };

@@ -47,6 +47,8 @@ std::vector<channel::PositionStore::Entry> ConsumerWorker::Assign(
 // the group has none (that choice is committed with the next positions).
 void ConsumerWorker::AssignLocked(const channel::PartitionOwner::Assigned& a) {
   const uint32_t p = a.partition;
+  // Kafka in cluster mode fetches only the partitions followed (once per ownership).
+  if (owned_[p] != kOwned) ctx_.topic->Follow(p, true);
   DropPartition(p);
   const uint64_t at =
       a.committed ? std::max(*a.committed, ctx_.topic->StartOffset(p)) : FreshStart(p);
@@ -115,6 +117,7 @@ std::vector<channel::PositionStore::Entry> ConsumerWorker::Revoke(
     DropPartition(p);
     part.last_committed = part.committed;
     owned_[p] = kNotOwned;
+    ctx_.topic->Follow(p, false);
   }
   ++ownership_gen_;
   return out;

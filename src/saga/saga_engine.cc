@@ -210,6 +210,9 @@ Status SagaEngine::OpenSource(const std::string& name, uint32_t partitions,
     s.next.push_back(*at);
   }
   if (!fresh.empty()) ERAGON_RETURN_IF_ERROR(o_.logs->positions()->Commit(fresh));
+  // Read continuously: a channel that fetches only what is followed (Kafka in cluster
+  // mode) keeps fetching these partitions while the engine reads them.
+  for (uint32_t p = 0; p < s.partitions; ++p) topic->Follow(p, true);
   s.subscription = topic->Subscribe([this] {
     std::lock_guard lock(mu_);
     woken_ = true;
@@ -220,7 +223,10 @@ Status SagaEngine::OpenSource(const std::string& name, uint32_t partitions,
 }
 
 void SagaEngine::CloseSources() {
-  for (auto& [name, s] : sources_) s.topic->Unsubscribe(s.subscription);
+  for (auto& [name, s] : sources_) {
+    s.topic->Unsubscribe(s.subscription);
+    for (uint32_t p = 0; p < s.partitions; ++p) s.topic->Follow(p, false);
+  }
   sources_.clear();
 }
 

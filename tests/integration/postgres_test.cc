@@ -255,11 +255,16 @@ TEST_F(TwoNodesTest, SagasRunOnOneNodeAndTheOtherTakesOverWhenItStops) {
   }
   EXPECT_TRUE(WaitFor([&] { return SagasStarted(*other) >= 2; }, std::chrono::seconds(20)))
       << SagasStarted(*other);
-  Result<HttpReply> cmds =
-      other_client.Request("GET", "/v1/events?event_type=reserve_cmd&limit=100", "",
-                           {{"Authorization", "Bearer " + server_->admin_token()}});
-  ASSERT_TRUE(cmds.ok() && cmds->status == 200);
-  EXPECT_EQ(Json(cmds->body).Len({"items"}), 6) << "one command per instance";
+  // An instance counts as started just before its command is stored: wait for the sixth.
+  auto commands = [&] {
+    Result<HttpReply> cmds =
+        other_client.Request("GET", "/v1/events?event_type=reserve_cmd&limit=100", "",
+                             {{"Authorization", "Bearer " + server_->admin_token()}});
+    return cmds.ok() && cmds->status == 200 ? Json(cmds->body).Len({"items"}) : -1;
+  };
+  EXPECT_TRUE(WaitFor([&] { return commands() >= 6; }, std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(commands(), 6) << "one command per instance";
   if (!server_->running()) {
     ASSERT_TRUE(server_->Start().ok());
   }

@@ -186,8 +186,10 @@ Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& na
                                               {{"enable.auto.commit", "false"},
                                                {"isolation.level", "read_committed"}}));
   ERAGON_ASSIGN_OR_RETURN(Handle reader, NewHandle(RD_KAFKA_CONSUMER, std::move(conf)));
-  auto topic = std::make_unique<KafkaTopic>(name, kafka_name, partitions, producer_.get(),
-                                            std::move(reader), options_.request_timeout_ms);
+  // Cluster mode: each node fetches the partitions it delivers or reads, not all of them.
+  auto topic =
+      std::make_unique<KafkaTopic>(name, kafka_name, partitions, producer_.get(), std::move(reader),
+                                   options_.request_timeout_ms, !options_.split_work);
   ERAGON_RETURN_IF_ERROR(topic->Start());
   return topic;
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "channel/kafka/kafka.h"
+#include "channel/kafka/kafka_topic.h"
 #include "core/event_codec.h"
 #include "core/murmur2.h"
 #include "eragon/clock.h"
@@ -183,6 +184,66 @@ TEST(KafkaChannelUnreachableTest, OpeningWithoutABrokerIsUnavailable) {
   Result<std::unique_ptr<Channel>> c = OpenKafkaChannel(o);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Code::kUnavailable) << c.status().message();
+}
+
+// Cluster mode (split_work): a node fetches only the partitions it follows (those its
+// groups assign it, the saga engine's) and, for a while, those it reads on demand; the
+// durable end of a partition it does not fetch is asked of the brokers. Another channel
+// (another node) writes.
+TEST_F(KafkaChannelTest, InClusterModeOnlyFollowedAndRecentlyReadPartitionsAreFetched) {
+  const std::string name = UniqueName("split");
+  Result<Topic*> w = channel_->OpenTopic(name, {2, "kafka"});
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  std::string key[2];
+  for (int i = 0; key[0].empty() || key[1].empty(); ++i) {
+    std::string k = "e" + std::to_string(i);
+    key[(*w)->PartitionFor(k)] = k;
+  }
+  auto append = [&](uint32_t p, int n) {
+    for (int i = 0; i < n; ++i) {
+      std::string payload = EventRecord(UniqueName("id"), key[p]);
+      AppendRecord rec{key[p], payload, 1234};
+      ASSERT_TRUE((*w)->Append({&rec, 1}).ok());
+    }
+  };
+  append(0, 3);
+  append(1, 2);
+  options_.split_work = true;
+  std::unique_ptr<Channel> node = Open();
+  ASSERT_NE(node, nullptr);
+  Result<Topic*> t = node->OpenTopic(name, {2, "kafka"});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto* kt = dynamic_cast<kafka::KafkaTopic*>(*t);
+  ASSERT_NE(kt, nullptr);
+  kt->set_idle_stop_ms(200);
+  EXPECT_FALSE(kt->Fetching(0));
+  EXPECT_FALSE(kt->Fetching(1));
+  EXPECT_EQ(kt->DurableEnd(0), 3u);
+  append(0, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(kt->DurableEnd(0), 5u) << "asked of the brokers, not fetched";
+  EXPECT_FALSE(kt->Fetching(0));
+
+  // A read on demand fetches the partition, until it is left idle.
+  Result<std::vector<Record>> r = kt->Read(0, 0, 100, 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->size(), 5u);
+  EXPECT_TRUE(kt->Fetching(0));
+  EXPECT_FALSE(kt->Fetching(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_FALSE(kt->Fetching(0)) << "idle for longer than idle_stop_ms";
+
+  // A followed partition stays fetched, and its fetches show what others append.
+  kt->Follow(1, true);
+  EXPECT_TRUE(kt->Fetching(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_TRUE(kt->Fetching(1)) << "followed: fetched however long nobody reads it";
+  append(1, 1);
+  const int64_t deadline = Clock::System()->MonoNs() + 20'000'000'000;
+  EXPECT_TRUE(kt->WaitForData(1, 2, deadline));
+  kt->Follow(1, false);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_FALSE(kt->Fetching(1));
 }
 
 }  // namespace

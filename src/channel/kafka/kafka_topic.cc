@@ -35,7 +35,7 @@ void DeliverReport(const rd_kafka_message_t& msg) {
 }
 
 KafkaTopic::KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions,
-                       rd_kafka_t* producer, Handle reader, int timeout_ms)
+                       rd_kafka_t* producer, Handle reader, int timeout_ms, bool fetch_all)
     : name_(std::move(name)),
       kafka_name_(std::move(kafka_name)),
       partitions_(partitions),
@@ -46,12 +46,27 @@ KafkaTopic::KafkaTopic(std::string name, std::string kafka_name, uint32_t partit
       reader_topic_(rd_kafka_topic_new(reader_.get(), kafka_name_.c_str(), nullptr)),
       durable_end_(partitions, 0),
       start_(partitions, 0),
+      fetch_all_(fetch_all),
+      fetching_(partitions, 0),
+      follow_(partitions, 0),
+      last_read_ms_(partitions, 0),
+      ends_asked_ms_(partitions, INT64_MIN / 2),
       read_(new ReadState[partitions]) {}
 
 KafkaTopic::~KafkaTopic() {
   Shutdown();
-  for (uint32_t p = 0; p < partitions_; ++p) rd_kafka_consume_stop(reader_topic_.get(), p);
+  for (uint32_t p = 0; p < partitions_; ++p) {
+    if (fetching_[p]) rd_kafka_consume_stop(reader_topic_.get(), p);
+  }
 }
+
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 uint32_t KafkaTopic::PartitionFor(std::string_view key) const {
   return Murmur2Partition(key, partitions_);
@@ -68,12 +83,89 @@ Status KafkaTopic::Start() {
     }));
     start_[p] = static_cast<uint64_t>(lo);
     durable_end_[p] = static_cast<uint64_t>(hi);
+    ends_asked_ms_[p] = SteadyMs();
+    if (!fetch_all_) continue;  // cluster mode: fetched when followed or read
     if (rd_kafka_consume_start(reader_topic_.get(), static_cast<int32_t>(p), hi) == -1) {
       return FromKafka(rd_kafka_last_error(), "start reading " + kafka_name_);
     }
+    fetching_[p] = 1;
     read_[p].expected = hi;
   }
   return Status::Ok();
+}
+
+void KafkaTopic::StartFetch(uint32_t partition, uint64_t offset) {
+  {
+    std::lock_guard lock(mu_);
+    if (fetching_[partition]) return;
+  }
+  if (rd_kafka_consume_start(reader_topic_.get(), static_cast<int32_t>(partition),
+                             static_cast<int64_t>(offset)) == -1) {
+    return;  // the read that follows seeks, fails and reports why
+  }
+  read_[partition].expected = static_cast<int64_t>(offset);
+  std::lock_guard lock(mu_);
+  fetching_[partition] = 1;
+}
+
+void KafkaTopic::Follow(uint32_t partition, bool follow) {
+  if (fetch_all_ || partition >= partitions_) return;
+  {
+    std::lock_guard lock(mu_);
+    follow_[partition] = std::max(0, follow_[partition] + (follow ? 1 : -1));
+    last_read_ms_[partition] = SteadyMs();  // an unfollowed one idles from now on
+    if (!follow) return;
+  }
+  const uint64_t end = DurableEnd(partition);  // fresh: asked when not fetched yet
+  std::lock_guard read(read_[partition].mu);
+  StartFetch(partition, end);
+}
+
+bool KafkaTopic::Fetching(uint32_t partition) const {
+  std::lock_guard lock(mu_);
+  return partition < partitions_ && fetching_[partition] != 0;
+}
+
+void KafkaTopic::StopIdleFetches() {
+  if (fetch_all_) return;
+  const int64_t now = SteadyMs();
+  if (now - idle_checked_ms_.load() < 500) return;  // the poll loop comes every 5 ms
+  idle_checked_ms_ = now;
+  for (uint32_t p = 0; p < partitions_; ++p) {
+    {
+      std::lock_guard lock(mu_);
+      if (!fetching_[p] || follow_[p] > 0 || now - last_read_ms_[p] < idle_stop_ms_) continue;
+    }
+    std::unique_lock read(read_[p].mu, std::try_to_lock);
+    if (!read.owns_lock()) continue;  // being read: not idle
+    {
+      std::lock_guard lock(mu_);
+      if (follow_[p] > 0) continue;
+      fetching_[p] = 0;
+      ends_asked_ms_[p] = INT64_MIN / 2;
+    }
+    rd_kafka_consume_stop(reader_topic_.get(), static_cast<int32_t>(p));
+    read_[p].expected = -1;
+  }
+}
+
+void KafkaTopic::RefreshUnfetched(uint32_t partition) const {
+  if (fetch_all_) return;
+  const int64_t now = SteadyMs();
+  {
+    std::lock_guard lock(mu_);
+    if (fetching_[partition] || now - ends_asked_ms_[partition] < 100) return;
+    ends_asked_ms_[partition] = now;
+  }
+  int64_t lo = -1, hi = -1;
+  if (rd_kafka_query_watermark_offsets(
+          reader_.get(), kafka_name_.c_str(), static_cast<int32_t>(partition), &lo, &hi,
+          std::min(timeout_ms_, 2'000)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;  // stale until the next ask; a read then finds out
+  }
+  std::lock_guard lock(mu_);
+  if (lo >= 0 && static_cast<uint64_t>(lo) > start_[partition]) start_[partition] = lo;
+  if (hi >= 0 && static_cast<uint64_t>(hi) > durable_end_[partition]) durable_end_[partition] = hi;
 }
 
 // --- appends ------------------------------------------------------------------------
@@ -191,6 +283,7 @@ void KafkaTopic::Notify() {
 }
 
 void KafkaTopic::RefreshWatermarks() {
+  StopIdleFetches();
   bool moved = false;
   for (uint32_t p = 0; p < partitions_; ++p) {
     int64_t lo = -1, hi = -1;
@@ -216,6 +309,7 @@ uint64_t KafkaTopic::StartOffset(uint32_t partition) const {
 }
 
 uint64_t KafkaTopic::DurableEnd(uint32_t partition) const {
+  if (partition < partitions_) RefreshUnfetched(partition);
   std::lock_guard lock(mu_);
   return partition < partitions_ ? durable_end_[partition] : 0;
 }
@@ -338,6 +432,11 @@ Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset
   if (max_records == 0 || offset >= DurableEnd(partition)) return out;
   ReadState& rs = read_[partition];
   std::lock_guard lock(rs.mu);
+  if (!fetch_all_) {
+    StartFetch(partition, offset);
+    std::lock_guard l(mu_);
+    last_read_ms_[partition] = SteadyMs();
+  }
   rd_kafka_message_t* msg = nullptr;
   Status error;
   // Offsets are consecutive (no transactions, no compaction): a first record past

@@ -8,6 +8,12 @@
 // watermarks fresh; a read elsewhere seeks. DurableEnd is the larger of the high watermark
 // the fetches report and one past the last record this process had acknowledged, so a
 // record is visible here as soon as the broker acknowledged it, never before.
+//
+// In cluster mode (`fetch_all` false) a node fetches only what it needs: the partitions
+// someone follows (Follow: those its consumer groups assign it, the saga engine's topics)
+// and, for a while after each read, a partition read on demand (GET, listings); fetching
+// every partition on every node fetched each event once per node. DurableEnd of a
+// partition not being fetched asks the brokers (at most every 100 ms).
 #pragma once
 
 #include <atomic>
@@ -31,7 +37,7 @@ class KafkaTopic : public Topic {
  public:
   // `producer` is the channel's (it outlives the topic); `reader` is this topic's.
   KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions, rd_kafka_t* producer,
-             Handle reader, int timeout_ms);
+             Handle reader, int timeout_ms, bool fetch_all = true);
   ~KafkaTopic() override;
 
   const std::string& name() const override { return name_; }
@@ -53,6 +59,12 @@ class KafkaTopic : public Topic {
   void Unsubscribe(uint64_t id) override;
 
   uint64_t SizeBytes() const override { return 0; }  // the brokers keep it
+  void Follow(uint32_t partition, bool follow) override;
+  // Whether the reader fetches `partition` now (tests).
+  bool Fetching(uint32_t partition) const;
+  // A partition read on demand (not followed) stops being fetched this long after its
+  // last read (cluster mode).
+  void set_idle_stop_ms(int64_t ms) { idle_stop_ms_ = ms; }
   Status health() const override;
 
   // Starts the reader on every partition and loads the watermarks from the brokers.
@@ -72,6 +84,13 @@ class KafkaTopic : public Topic {
   void Advance(uint32_t partition, uint64_t end);  // durable end moved (maybe)
   void Notify();
   Status PositionReader(uint32_t partition, uint64_t offset);
+  // Starts fetching `partition` at `offset` unless it is. REQUIRES: read_[partition].mu.
+  void StartFetch(uint32_t partition, uint64_t offset);
+  // Stops fetching partitions nobody follows that were not read for idle_stop_ms_.
+  void StopIdleFetches();
+  // Asks the brokers for the watermarks of a partition not being fetched (at most every
+  // 100 ms; fetch_all: never).
+  void RefreshUnfetched(uint32_t partition) const;
   rd_kafka_message_t* FirstRecord(uint32_t partition, uint64_t offset, Status* error);
   bool Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<Record>* out, size_t* bytes,
                Status* error);
@@ -87,10 +106,17 @@ class KafkaTopic : public Topic {
   TopicHandle producer_topic_;
   TopicHandle reader_topic_;
 
+  const bool fetch_all_;
+  std::atomic<int64_t> idle_stop_ms_{10'000};
+  std::atomic<int64_t> idle_checked_ms_{0};  // the poll thread's last StopIdleFetches
   mutable std::mutex mu_;
   std::condition_variable advanced_;
-  std::vector<uint64_t> durable_end_;
-  std::vector<uint64_t> start_;
+  mutable std::vector<uint64_t> durable_end_;  // mutable: RefreshUnfetched
+  mutable std::vector<uint64_t> start_;
+  std::vector<uint8_t> fetching_;               // the reader fetches the partition now
+  std::vector<int> follow_;                     // Follow(p, true) minus Follow(p, false)
+  std::vector<int64_t> last_read_ms_;           // steady ms of the last Read
+  mutable std::vector<int64_t> ends_asked_ms_;  // steady ms of the last RefreshUnfetched
   Status fatal_;
   bool closed_ = false;
 
