@@ -272,7 +272,9 @@ class ConsumerWorker : public std::enable_shared_from_this<ConsumerWorker>,
 
   std::mutex mu_;
   bool initialized_ = false;
-  bool redrives_in_store_ = false;  // redrive marks may exist that are not loaded yet
+  bool redrives_in_store_ = false;   // redrive marks may exist that are not loaded yet
+  int64_t redrives_checked_ms_ = 0;  // cluster mode: when the marks were last looked for
+  static constexpr int64_t kRedriveCheckMs = 2'000;
   std::map<std::string, config::ConsumerRoute> routes_;
   uint64_t routes_gen_ = 1;  // changes with routes_ (the pointers Slot::route caches die)
   // The compiled filters of routes_ that have one, by event type; a filter is compiled

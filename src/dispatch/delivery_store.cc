@@ -159,8 +159,9 @@ void DeliveryBatch::ClaimDedup(std::string_view consumer, std::string_view event
 }
 
 void DeliveryBatch::MarkRedrive(std::string_view consumer, std::string_view topic,
-                                std::string_view dead_key) {
+                                std::string_view dead_key, uint32_t partition) {
   Begin(DeliveryOp::Kind::kMarkRedrive, consumer, topic, dead_key);
+  PutLe(&buf_, partition, 4);
 }
 
 void DeliveryBatch::UnmarkRedrive(std::string_view consumer, std::string_view topic,
@@ -190,6 +191,9 @@ bool DeliveryBatch::Next(size_t* pos, DeliveryOp* op) const {
       break;
     case DeliveryOp::Kind::kPutDead:
       op->dead = &dead_[r.Fixed(4)];
+      break;
+    case DeliveryOp::Kind::kMarkRedrive:
+      op->partition = static_cast<uint32_t>(r.Fixed(4));
       break;
     case DeliveryOp::Kind::kClaimDedup:
       op->claimed_at = static_cast<int64_t>(r.Fixed(8));

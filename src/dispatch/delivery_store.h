@@ -74,6 +74,9 @@ struct DeadLetter {
 std::string EncodeDeadLetter(const DeadLetter& d);
 std::optional<DeadLetter> DecodeDeadLetter(std::string_view bytes);
 
+// A redrive mark whose event's partition is not known.
+inline constexpr uint32_t kNoPartition = UINT32_MAX;
+
 // One change of a DeliveryBatch, as DeliveryBatch::ForEach shows it to a store. The
 // views point into the batch: valid until it is changed or cleared.
 struct DeliveryOp {
@@ -82,7 +85,8 @@ struct DeliveryOp {
     kPutDead,        // consumer, dead
     kRemoveDead,     // key = the dead letter's key
     kClaimDedup,     // consumer, scope = event type, key = dedup key, claimed_at, expires_at
-    kMarkRedrive,    // consumer, scope = topic, key = the dead letter's key
+    kMarkRedrive,    // consumer, scope = topic, key = the dead letter's key, partition =
+                     // the event's (kNoPartition: not known)
     kUnmarkRedrive,  // consumer, scope = topic, key = the dead letter's key
     kAddAttempt,     // consumer, scope = topic, partition, offset, state = AttemptRecord bytes
                      // (a store may group the attempts of a batch: order per event is kept)
@@ -114,7 +118,10 @@ class DeliveryBatch {
                   int64_t now_ms, int64_t ttl_ms);
   // A redrive in progress: the dead letter `dead_key` is being delivered again by the
   // (consumer, topic) worker. Marks survive a restart until the delivery ends.
-  void MarkRedrive(std::string_view consumer, std::string_view topic, std::string_view dead_key);
+  // `partition` is the event's: in a cluster the node that delivers that partition
+  // delivers the redrive (kNoPartition: any node).
+  void MarkRedrive(std::string_view consumer, std::string_view topic, std::string_view dead_key,
+                   uint32_t partition = kNoPartition);
   void UnmarkRedrive(std::string_view consumer, std::string_view topic, std::string_view dead_key);
   // Appends an attempt to the event's history for the consumer (the store keeps the last
   // kAttemptsKept).
@@ -179,9 +186,11 @@ class DeliveryStore {
   virtual uint64_t CountDead(const std::string& consumer) = 0;
   // The dead letters marked as being redriven by (consumer, topic), in redrive order; at
   // most `limit` (marks whose dead letter is gone are skipped).
-  virtual std::vector<DeadLetter> ListRedrives(const std::string& consumer,
-                                               const std::string& topic,
-                                               size_t limit = SIZE_MAX) = 0;
+  // `partitions` (cluster mode: those this node delivers): only the marks of events in
+  // them, and marks without a partition; null: all.
+  virtual std::vector<DeadLetter> ListRedrives(
+      const std::string& consumer, const std::string& topic, size_t limit = SIZE_MAX,
+      const std::vector<uint32_t>* partitions = nullptr) = 0;
 
   // The attempt history of the event at (topic, partition, offset) for the consumer,
   // oldest first (at most kAttemptsKept).

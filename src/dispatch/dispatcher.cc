@@ -440,7 +440,9 @@ Result<size_t> Dispatcher::Redrive(const std::string& event_type, const std::str
     DeliveryBatch marks;
     for (const DeadLetter& d : page) {
       if (ids.empty() || std::find(ids.begin(), ids.end(), d.event.id) != ids.end()) {
-        marks.MarkRedrive(consumer, w->topic_name(), d.key);
+        // The event's partition: in a cluster its owner delivers the redrive.
+        const uint32_t p = d.topic == w->topic_name() ? d.partition : kNoPartition;
+        marks.MarkRedrive(consumer, w->topic_name(), d.key, p);
       }
     }
     if (marks.empty()) continue;

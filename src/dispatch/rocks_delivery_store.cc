@@ -458,7 +458,8 @@ uint64_t RocksDeliveryStore::CountDead(const std::string& consumer) {
 }
 
 std::vector<DeadLetter> RocksDeliveryStore::ListRedrives(const std::string& consumer,
-                                                         const std::string& topic, size_t limit) {
+                                                         const std::string& topic, size_t limit,
+                                                         const std::vector<uint32_t>*) {
   std::vector<DeadLetter> out;
   const std::string prefix = Prefix('r', consumer, topic);
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}));

@@ -43,8 +43,10 @@ class RocksDeliveryStore final : public DeliveryStore {
   std::vector<DeadLetter> ListDead(const std::string& consumer, const std::string& event_type,
                                    const std::string& after_key, size_t limit) override;
   uint64_t CountDead(const std::string& consumer) override;
+  // A single node delivers every partition: `partitions` is not looked at.
   std::vector<DeadLetter> ListRedrives(const std::string& consumer, const std::string& topic,
-                                       size_t limit = SIZE_MAX) override;
+                                       size_t limit = SIZE_MAX,
+                                       const std::vector<uint32_t>* partitions = nullptr) override;
   std::vector<AttemptRecord> Attempts(const std::string& consumer, const std::string& topic,
                                       uint32_t partition, uint64_t offset) override;
   Status RemoveAttempts(const std::string& consumer, const std::string& topic, uint32_t partition,

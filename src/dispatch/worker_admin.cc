@@ -96,10 +96,20 @@ void ConsumerWorker::RedrivesMarked() {
 void ConsumerWorker::LoadRedrives() {
   if (window_.redrives().size() >= kMaxRedrivesInMemory / 2) return;
   if (!pending_.empty() && !FlushPending(false).ok()) return;  // try again next pump
+  // Cluster mode: the redrives of the events in the partitions this node delivers (the
+  // marks name them); none while it delivers none.
+  std::vector<uint32_t> owned;
+  if (split_) {
+    for (uint32_t p = 0; p < window_.partitions(); ++p) {
+      if (owned_[p] == kOwned) owned.push_back(p);
+    }
+    if (owned.empty()) return;
+  }
   std::unordered_set<std::string_view> held;
   for (const auto& [id, slot] : window_.redrives()) held.insert(slot.dead_key);
   const size_t limit = kMaxRedrivesInMemory + held.size();
-  std::vector<DeadLetter> page = ctx_.store->ListRedrives(consumer_, topic_name(), limit);
+  std::vector<DeadLetter> page =
+      ctx_.store->ListRedrives(consumer_, topic_name(), limit, split_ ? &owned : nullptr);
   redrives_in_store_ = page.size() >= limit;
   std::vector<DeadLetter> fresh;
   for (DeadLetter& d : page) {

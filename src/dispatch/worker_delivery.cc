@@ -22,6 +22,12 @@ int64_t ConsumerWorker::Pump() {
   std::unique_lock lock(mu_);
   if (!initialized_) return INT64_MAX;
   FlushPending(false).ok();
+  // Cluster mode: redrives marked through another node (or left by a node that died) for
+  // the partitions this node delivers are looked for every kRedriveCheckMs.
+  if (split_ && ctx_.clock->MonoMs() - redrives_checked_ms_ >= kRedriveCheckMs) {
+    redrives_checked_ms_ = ctx_.clock->MonoMs();
+    redrives_in_store_ = true;
+  }
   if (redrives_in_store_) LoadRedrives();
   Fill(lock);
   const int64_t now = ctx_.clock->WallMs();

@@ -59,6 +59,7 @@ void ConsumerWorker::AssignLocked(const channel::PartitionOwner::Assigned& a) {
   part.last_committed = a.committed ? at : UINT64_MAX;
   owned_[p] = kOwned;
   ++ownership_gen_;
+  redrives_in_store_ = true;  // the marks of this partition's events are this node's now
 }
 
 void ConsumerWorker::Drain() {

@@ -605,5 +605,55 @@ TEST_F(ClusterTest, AReplayWhoseOwnerIsKilledIsDeliveredByTheNextOwner) {
   got.ExpectEntityOrder();
 }
 
+// A redrive sent to one node is delivered by the nodes that deliver the events'
+// partitions (the marks in PostgreSQL name the partition; each node loads the marks of
+// its own partitions, also those marked through another node), each letter once: the
+// attempt history shows the redrive pushed by the node that made the first attempt.
+TEST_F(ClusterTest, ARedriveIsDeliveredByTheNodesThatDeliverTheEventsPartitions) {
+  Received got;
+  std::atomic<bool> failing{true};
+  TestHttpServer endpoint([&](const TestRequest& r) {
+    if (!failing) return got.Record(r);
+    TestAnswer refused;
+    refused.status = 400;  // not retried: dead at once
+    return refused;
+  });
+  Routes(endpoint.Url());
+  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  const int kEvents = static_cast<int>(entities_.size());
+  std::vector<std::string> ids;
+  for (int n = 0; n < kEvents; ++n) ids.push_back(Publish(n % 3, n));
+  const HttpHeaders admin{{"Authorization", "Bearer " + server_->admin_token()}};
+  const std::string route = "/v1/routes/order_created/consumers/payment-service";
+  HttpClient c(Node(0)->url());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Result<HttpReply> r = c.Request("GET", route + "/dead?limit=100", "", admin);
+        return r.ok() && r->status == 200 && Json(r->body).Len({"items"}) == kEvents;
+      },
+      std::chrono::seconds(60)));
+  failing = false;
+  Result<HttpReply> redrive = c.Request("POST", route + "/redrive", "{}", admin);
+  ASSERT_TRUE(redrive.ok() && redrive->status == 200);
+  EXPECT_EQ(Json(redrive->body).Int({"redriven"}), kEvents);
+  ASSERT_TRUE(WaitFor([&] { return got.Distinct() >= kEvents; }, std::chrono::seconds(60)))
+      << got.Distinct() << " of " << kEvents << " redriven";
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // past the other nodes' mark checks
+  EXPECT_EQ(got.Duplicates(), 0) << "a letter redriven by two nodes";
+  int elsewhere = 0;
+  for (const std::string& id : ids) {
+    Result<HttpReply> r =
+        c.Request("GET", "/v1/events/" + id + "/attempts?consumer=payment-service", "", admin);
+    ASSERT_TRUE(r.ok() && r->status == 200) << id;
+    Json j(r->body);
+    const int64_t n = j.Len({"items"});
+    ASSERT_GE(n, 2) << id << ": " << r->body;
+    if (j.Str({"items", "0", "node"}) != j.Str({"items", std::to_string(n - 1), "node"})) {
+      ++elsewhere;
+    }
+  }
+  EXPECT_EQ(elsewhere, 0) << "redrives pushed by another node than the partition's";
+}
+
 }  // namespace
 }  // namespace eragon::testing

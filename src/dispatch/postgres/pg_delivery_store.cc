@@ -28,6 +28,8 @@ constexpr const char* kTables[] = {
     " PRIMARY KEY (consumer, event_type, key))",
     "CREATE TABLE IF NOT EXISTS redrive_marks (consumer TEXT NOT NULL, topic TEXT NOT NULL,"
     " dead_key TEXT COLLATE \"C\" NOT NULL, PRIMARY KEY (consumer, topic, dead_key))",
+    // The event's partition: the node that delivers it delivers the redrive (NULL: any).
+    "ALTER TABLE redrive_marks ADD COLUMN IF NOT EXISTS part INTEGER",
     "CREATE TABLE IF NOT EXISTS delivery_attempts (consumer TEXT NOT NULL, topic TEXT NOT NULL,"
     " part INTEGER NOT NULL, off BIGINT NOT NULL, seq BIGSERIAL, rec TEXT NOT NULL,"
     " PRIMARY KEY (consumer, topic, part, off, seq))",
@@ -78,7 +80,8 @@ struct Resolved {
   std::map<std::tuple<std::string, std::string, int64_t, int64_t>, std::string> states;
   std::map<std::string, std::optional<std::tuple<std::string, std::string, std::string>>> dead;
   std::map<std::tuple<std::string, std::string, std::string>, std::pair<int64_t, int64_t>> dedup;
-  std::map<std::tuple<std::string, std::string, std::string>, bool> marks;
+  // (consumer, topic, dead key) -> marked (and the event's partition, -1: unknown)
+  std::map<std::tuple<std::string, std::string, std::string>, std::pair<bool, int64_t>> marks;
   std::vector<std::tuple<std::string, std::string, int64_t, int64_t, std::string>> attempts;
 };
 
@@ -104,7 +107,9 @@ Resolved Resolve(const DeliveryBatch& batch) {
         break;
       case DeliveryOp::Kind::kMarkRedrive:
       case DeliveryOp::Kind::kUnmarkRedrive:
-        r.marks[{consumer, scope, std::string(op.key)}] = op.kind == DeliveryOp::Kind::kMarkRedrive;
+        r.marks[{consumer, scope, std::string(op.key)}] = {
+            op.kind == DeliveryOp::Kind::kMarkRedrive,
+            op.kind == DeliveryOp::Kind::kMarkRedrive && op.partition != kNoPartition ? part : -1};
         break;
       case DeliveryOp::Kind::kAddAttempt:
         r.attempts.emplace_back(consumer, scope, part, off, Hex(op.state));
@@ -183,15 +188,20 @@ void AddDedup(const Resolved& r, Params* p, std::vector<std::string>* ctes) {
 
 void AddMarks(const Resolved& r, Params* p, std::vector<std::string>* ctes) {
   std::vector<std::string> mc, mt, mk, uc, ut, uk;
+  std::vector<int64_t> mp;
   for (const auto& [key, mark] : r.marks) {
-    (mark ? mc : uc).push_back(std::get<0>(key));
-    (mark ? mt : ut).push_back(std::get<1>(key));
-    (mark ? mk : uk).push_back(std::get<2>(key));
+    (mark.first ? mc : uc).push_back(std::get<0>(key));
+    (mark.first ? mt : ut).push_back(std::get<1>(key));
+    (mark.first ? mk : uk).push_back(std::get<2>(key));
+    if (mark.first) mp.push_back(mark.second);
   }
   if (!mc.empty()) {
-    ctes->push_back("INSERT INTO redrive_marks (consumer, topic, dead_key) SELECT * FROM unnest(" +
-                    p->Add(PgTextArray(mc)) + "::text[], " + p->Add(PgTextArray(mt)) +
-                    "::text[], " + p->Add(PgTextArray(mk)) + "::text[]) ON CONFLICT DO NOTHING");
+    ctes->push_back(
+        "INSERT INTO redrive_marks (consumer, topic, dead_key, part)"
+        " SELECT consumer, topic, dead_key, NULLIF(part, -1) FROM unnest(" +
+        p->Add(PgTextArray(mc)) + "::text[], " + p->Add(PgTextArray(mt)) + "::text[], " +
+        p->Add(PgTextArray(mk)) + "::text[], " + p->Add(Ints(mp)) +
+        "::int[]) AS t(consumer, topic, dead_key, part) ON CONFLICT DO NOTHING");
   }
   if (!uc.empty()) {
     ctes->push_back("DELETE FROM redrive_marks m USING unnest(" + p->Add(PgTextArray(uc)) +
@@ -287,11 +297,19 @@ class PgDeliveryStore final : public DeliveryStore {
     return res ? std::strtoull(PQgetvalue(res.get(), 0, 0), nullptr, 10) : 0;
   }
   std::vector<DeadLetter> ListRedrives(const std::string& consumer, const std::string& topic,
-                                       size_t limit) override {
-    return DeadLetters(
-        Read("SELECT d.key, d.body FROM redrive_marks m JOIN dead_letters d ON d.key = m.dead_key"
-             " WHERE m.consumer = $1 AND m.topic = $2 ORDER BY m.dead_key LIMIT $3",
-             {consumer, topic, std::to_string(std::min<size_t>(limit, INT32_MAX))}));
+                                       size_t limit,
+                                       const std::vector<uint32_t>* partitions) override {
+    std::string sql =
+        "SELECT d.key, d.body FROM redrive_marks m JOIN dead_letters d ON d.key = m.dead_key"
+        " WHERE m.consumer = $1 AND m.topic = $2";
+    std::vector<std::string> params{consumer, topic,
+                                    std::to_string(std::min<size_t>(limit, INT32_MAX))};
+    if (partitions != nullptr) {
+      std::vector<int64_t> parts(partitions->begin(), partitions->end());
+      sql += " AND (m.part IS NULL OR m.part = ANY($4::int[]))";
+      params.push_back(Ints(parts));
+    }
+    return DeadLetters(Read(sql + " ORDER BY m.dead_key LIMIT $3", params));
   }
   std::vector<AttemptRecord> Attempts(const std::string& consumer, const std::string& topic,
                                       uint32_t partition, uint64_t offset) override;

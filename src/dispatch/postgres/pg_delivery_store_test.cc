@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <chrono>
 
 #include "testing/test_postgres.h"
@@ -151,6 +153,34 @@ TEST_F(PgDeliveryStoreTest, DeadLettersListInDeathOrderWithACursorAndRedriveThro
   EXPECT_EQ(b_->CountDead("c"), 5u);
   ASSERT_TRUE(a_->RemoveConsumerType("c", "t").ok());
   EXPECT_EQ(b_->CountDead("c"), 1u);
+}
+
+// Cluster mode: a node lists the redrives of the partitions it delivers (and marks that
+// name no partition), whichever node marked them.
+TEST_F(PgDeliveryStoreTest, RedrivesAreListedForThePartitionsAsked) {
+  DeliveryBatch batch;
+  for (int i = 0; i < 3; ++i) batch.PutDead("c", Dead("ev" + std::to_string(i), "t", 100 - i));
+  ASSERT_TRUE(a_->Write(batch, false).ok());
+  std::vector<DeadLetter> dead = a_->ListDead("c", "t", "", 10);
+  ASSERT_EQ(dead.size(), 3u);
+  DeliveryBatch mark;
+  mark.MarkRedrive("c", "orders", dead[0].key, 0);
+  mark.MarkRedrive("c", "orders", dead[1].key, 5);
+  mark.MarkRedrive("c", "orders", dead[2].key);  // no partition: any node
+  ASSERT_TRUE(b_->Write(mark, true).ok());
+  const std::vector<uint32_t> p0{0}, p5{5, 6}, none{7};
+  auto ids = [](const std::vector<DeadLetter>& v) {
+    std::set<std::string> out;
+    for (const DeadLetter& d : v) out.insert(d.event.id);
+    return out;
+  };
+  EXPECT_EQ(ids(a_->ListRedrives("c", "orders", 10, &p0)),
+            (std::set<std::string>{dead[0].event.id, dead[2].event.id}));
+  EXPECT_EQ(ids(a_->ListRedrives("c", "orders", 10, &p5)),
+            (std::set<std::string>{dead[1].event.id, dead[2].event.id}));
+  EXPECT_EQ(ids(a_->ListRedrives("c", "orders", 10, &none)),
+            (std::set<std::string>{dead[2].event.id}));
+  EXPECT_EQ(a_->ListRedrives("c", "orders").size(), 3u);
 }
 
 TEST_F(PgDeliveryStoreTest, AttemptHistoriesKeepTheLast50InOrderAndGoWithRetention) {
