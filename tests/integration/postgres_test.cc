@@ -7,6 +7,7 @@
 // own (scripts/postgres) where the test stops it; the broker is the fixture kafka_broker.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -415,6 +416,85 @@ TEST_F(PostgresOutageTest, ChangesAnswer503WhileDownPublishesKeepCachedRoutesAnd
   HttpReply again = Admin("POST", "/v1/events", with_id);
   ASSERT_EQ(again.status, 202) << Describe(again);
   EXPECT_EQ(Json(again.body).Bool({"duplicates", "0"}), false);
+}
+
+// A PostgreSQL restart while 4 clients publish (issue 12's proof): publishes with ids of
+// their own answer 503 while it is down (nothing stored), those without are stored and
+// 202'd; once it is back everything recovers by itself, and every 202'd event is found
+// by id and pushed to the consumer.
+TEST_F(PostgresOutageTest, APostgresRestartDuringPublishingLosesNothingAcknowledged) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service", kOnKafka);
+  std::mutex mu;
+  std::set<std::string> pushed;
+  TestHttpServer endpoint([&](const TestRequest& r) {
+    std::lock_guard lock(mu);
+    pushed.insert(r.Header("Eragon-Event-Id").value_or(""));
+    return TestAnswer{};
+  });
+  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/audit",
+                  R"({"type":"http","start":"earliest","url":")" + endpoint.Url() + "\"}")
+                .status,
+            201);
+  std::vector<std::string> acked;
+  std::atomic<int> refused{0}, acked_with_id_after{0};
+  std::atomic<bool> stop{false}, restarted{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      HttpClient c(server_->url());
+      for (int n = 0; !stop; ++n) {
+        // Even clients give ids of their own, odd ones let the server make them.
+        const std::string id =
+            t % 2 == 0 ? "pg-" + std::to_string(t) + "-" + std::to_string(n) : std::string();
+        Result<HttpReply> r =
+            c.Request("POST", "/v1/events",
+                      EventJson("order_created", "o" + std::to_string(t), R"({"n":1})", id),
+                      {{"Authorization", "Bearer " + server_->admin_token()}});
+        if (r.ok() && r->status == 202) {
+          std::lock_guard lock(mu);
+          acked.push_back(Json(r->body).Str({"ids", "0"}));
+          if (!id.empty() && restarted) ++acked_with_id_after;
+        } else if (r.ok() && r->status == 503) {
+          ++refused;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_EQ(Postgres("stop").exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ProcessResult started = Postgres("start");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  restarted = true;
+  EXPECT_TRUE(WaitFor([&] { return acked_with_id_after > 0; }, std::chrono::seconds(30)))
+      << "publishes with ids did not recover by themselves";
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  stop = true;
+  for (std::thread& c : clients) c.join();
+  EXPECT_GT(refused.load(), 0) << "nothing answered 503 while PostgreSQL was down";
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu);
+    ids = acked;
+  }
+  ASSERT_FALSE(ids.empty());
+  for (const std::string& id : ids) {
+    EXPECT_TRUE(WaitFor([&] { return Admin("GET", "/v1/events/" + id).status == 200; },
+                        std::chrono::seconds(20)))
+        << id << " was 202'd and is not found";
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        for (const std::string& id : ids) {
+          if (pushed.count(id) == 0) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(60)))
+      << "a 202'd event was never pushed";
 }
 
 // The schedule lease while PostgreSQL is down: no tick fires, nothing crashes, and once
