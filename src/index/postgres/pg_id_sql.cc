@@ -17,8 +17,8 @@ constexpr const char* kTables[] = {
     // The retention sweep deletes by location.
     "CREATE INDEX IF NOT EXISTS event_ids_location ON event_ids (topic, part, log_offset)",
     // ... and claims a dead node left without a location (only those rows are in it).
-    "CREATE INDEX IF NOT EXISTS event_ids_claims ON event_ids (claimed_ms)"
-    " WHERE log_offset IS NULL",
+    ("CREATE INDEX IF NOT EXISTS event_ids_claims ON event_ids (claimed_ms)"
+     " WHERE log_offset IS NULL"),
 };
 
 // Claims: a new row, or one left without a location by a node that died before
