@@ -83,6 +83,20 @@ struct Received {
   }
 };
 
+// A consumer's endpoint that records the pushes, or answers `refusal` while `refusing`.
+struct SwitchableEndpoint {
+  explicit SwitchableEndpoint(int refusal_status) : refusal(refusal_status) {}
+  Received got;
+  std::atomic<bool> refusing{false};
+  const int refusal;
+  TestHttpServer server{[this](const TestRequest& r) {
+    if (!refusing) return got.Record(r);
+    TestAnswer answer;
+    answer.status = refusal;
+    return answer;
+  }};
+};
+
 class ClusterTest : public ServerTest {
  protected:
   void SetUp() override {
@@ -160,6 +174,30 @@ class ClusterTest : public ServerTest {
                     R"({"type":"http","url":")" + url + R"(","start":"earliest"})")
                   .status,
               201);
+  }
+
+  // The push route to `endpoint`, then `events` events published through the nodes in
+  // turn and pushed.
+  void PushedOnce(SwitchableEndpoint& endpoint, int events) {
+    Routes(endpoint.server.Url());
+    ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+    for (int n = 0; n < events; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
+    ASSERT_TRUE(
+        WaitFor([&] { return endpoint.got.Distinct() >= events; }, std::chrono::seconds(60)));
+  }
+
+  // A pull consumer `worker` on an ordered 8-partition Kafka topic, its token in *token,
+  // once the nodes share the partitions.
+  void PullRoute(std::string* token) {
+    CreateService("order-service", {"producer"});
+    SetProducer("order_created", "order-service",
+                R"("channel":"kafka","ordered":true,"topic":"orders","partitions":8)");
+    ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/worker",
+                    R"({"type":"pull","start":"earliest"})")
+                  .status,
+              201);
+    *token = CreateService("worker", {"consumer"});
+    ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
   }
 
   // Publishes event number `n` (entity n % entities, seq n / entities) through node `i`;
@@ -387,15 +425,8 @@ TEST_F(ClusterTest, AKilledNodesPartitionsAreTakenOverWithin15sLosingNothing) {
 // Pull: each node's fetch serves the partitions it owns; a client fetching (and acking)
 // through every node in turn gets each event once.
 TEST_F(ClusterTest, PullFetchesThroughEveryNodeGetEachEventOnce) {
-  CreateService("order-service", {"producer"});
-  SetProducer("order_created", "order-service",
-              R"("channel":"kafka","ordered":true,"topic":"orders","partitions":8)");
-  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/worker",
-                  R"({"type":"pull","start":"earliest"})")
-                .status,
-            201);
-  const std::string token = CreateService("worker", {"consumer"});
-  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  std::string token;
+  ASSERT_NO_FATAL_FAILURE(PullRoute(&token));
   constexpr int kEvents = 240;
   for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
   std::map<std::string, int> got;
@@ -436,15 +467,8 @@ TEST_F(ClusterTest, PullFetchesThroughEveryNodeGetEachEventOnce) {
 // may fetch and ack through any node). Acks that were not counted would bring their
 // messages back after the 2 s ack timeout.
 TEST_F(ClusterTest, APullClientOnOneNodeGetsEveryPartitionAndAcksOrNacksThroughAnyNode) {
-  CreateService("order-service", {"producer"});
-  SetProducer("order_created", "order-service",
-              R"("channel":"kafka","ordered":true,"topic":"orders","partitions":8)");
-  ASSERT_EQ(Admin("PUT", "/v1/routes/order_created/consumers/worker",
-                  R"({"type":"pull","start":"earliest"})")
-                .status,
-            201);
-  const std::string token = CreateService("worker", {"consumer"});
-  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  std::string token;
+  ASSERT_NO_FATAL_FAILURE(PullRoute(&token));
   constexpr int kEvents = 120;
   for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
   const HttpHeaders auth{{"Authorization", "Bearer " + token}};
@@ -509,19 +533,11 @@ TEST_F(ClusterTest, APullClientOnOneNodeGetsEveryPartitionAndAcksOrNacksThroughA
 // sends the request on to the others (API.md "Running a cluster"), so a replay redelivers
 // every event whichever node delivers it, and a seek to the end skips the whole backlog.
 TEST_F(ClusterTest, ReplayAndSeekThroughOneNodeMoveEveryNodesPartitions) {
-  Received got;
-  std::atomic<bool> failing{false};
-  TestHttpServer endpoint([&](const TestRequest& r) {
-    if (!failing) return got.Record(r);
-    TestAnswer busy;
-    busy.status = 503;
-    return busy;
-  });
-  Routes(endpoint.Url());
-  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  SwitchableEndpoint endpoint(503);
+  Received& got = endpoint.got;
+  std::atomic<bool>& failing = endpoint.refusing;
   constexpr int kEvents = 48;
-  for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
-  ASSERT_TRUE(WaitFor([&] { return got.Distinct() >= kEvents; }, std::chrono::seconds(60)));
+  ASSERT_NO_FATAL_FAILURE(PushedOnce(endpoint, kEvents));
   auto admin = [&](int node, const std::string& verb, const std::string& body) {
     HttpClient c(Node(node)->url());
     Result<HttpReply> r =
@@ -564,19 +580,11 @@ TEST_F(ClusterTest, ReplayAndSeekThroughOneNodeMoveEveryNodesPartitions) {
 // killed before its replay was delivered hands its partitions over at the replayed
 // position and the next owner delivers the replay.
 TEST_F(ClusterTest, AReplayWhoseOwnerIsKilledIsDeliveredByTheNextOwner) {
-  Received got;
-  std::atomic<bool> failing{false};
-  TestHttpServer endpoint([&](const TestRequest& r) {
-    if (!failing) return got.Record(r);
-    TestAnswer busy;
-    busy.status = 503;
-    return busy;
-  });
-  Routes(endpoint.Url());
-  ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
+  SwitchableEndpoint endpoint(503);
+  Received& got = endpoint.got;
+  std::atomic<bool>& failing = endpoint.refusing;
   constexpr int kEvents = 48;
-  for (int n = 0; n < kEvents; ++n) ASSERT_NE(Publish(n % 3, n), "") << n;
-  ASSERT_TRUE(WaitFor([&] { return got.Distinct() >= kEvents; }, std::chrono::seconds(60)));
+  ASSERT_NO_FATAL_FAILURE(PushedOnce(endpoint, kEvents));
   std::this_thread::sleep_for(std::chrono::seconds(3));  // every position committed at the end
   failing = true;
   HttpClient c(Node(0)->url());
@@ -610,15 +618,11 @@ TEST_F(ClusterTest, AReplayWhoseOwnerIsKilledIsDeliveredByTheNextOwner) {
 // its own partitions, also those marked through another node), each letter once: the
 // attempt history shows the redrive pushed by the node that made the first attempt.
 TEST_F(ClusterTest, ARedriveIsDeliveredByTheNodesThatDeliverTheEventsPartitions) {
-  Received got;
-  std::atomic<bool> failing{true};
-  TestHttpServer endpoint([&](const TestRequest& r) {
-    if (!failing) return got.Record(r);
-    TestAnswer refused;
-    refused.status = 400;  // not retried: dead at once
-    return refused;
-  });
-  Routes(endpoint.Url());
+  SwitchableEndpoint endpoint(400);  // not retried: dead at once
+  endpoint.refusing = true;
+  Received& got = endpoint.got;
+  std::atomic<bool>& failing = endpoint.refusing;
+  Routes(endpoint.server.Url());
   ASSERT_TRUE(WaitFor([&] { return Shared(); }, std::chrono::seconds(60)));
   const int kEvents = static_cast<int>(entities_.size());
   std::vector<std::string> ids;
