@@ -333,7 +333,7 @@ Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<st
     std::vector<size_t> index;
   };
   std::vector<Group> groups;
-  std::vector<bool> acked(ids.size(), false);
+  std::vector<bool> acked(missed != nullptr ? ids.size() : 0, false);  // only to tell missed
   {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -354,7 +354,9 @@ Result<size_t> Dispatcher::Ack(const std::string& consumer, const std::vector<st
     size_t n = g.worker->AckMany(g.refs);
     if (n == 0) continue;
     total += n;
-    for (size_t k = 0; k < g.refs.size(); ++k) acked[g.index[k]] = g.refs[k].acked;
+    for (size_t k = 0; missed != nullptr && k < g.refs.size(); ++k) {
+      acked[g.index[k]] = g.refs[k].acked;
+    }
     Status s = g.worker->FlushAcks();
     if (st.ok()) st = s;
   }

@@ -119,6 +119,8 @@ struct PullFetch {
   int64_t ack_timeout_ms = 30'000;
   std::string authorization;  // the client's header, for the requests to other nodes
 };
+// The request's Authorization header ("" when absent), passed on to other nodes.
+std::string Authorization(const http::HttpRequest& req);
 // {"messages":[...]}: the answer of a fetch.
 std::string PulledMessagesJson(const std::vector<dispatch::PulledMessage>& msgs);
 // Whether a pull request also involves the other nodes: in a cluster, unless it was

@@ -30,9 +30,8 @@ constexpr std::string_view kOpen = "{\"messages\":[";
 constexpr std::string_view kClose = "]}";
 
 // The message objects of a fetch answer, without the enclosing {"messages":[ ]}, and how
-// many there are; nullopt for anything else (a peer answering an error).
-std::optional<std::pair<std::string, size_t>> MessageItems(std::string_view body) {
-  simdjson::dom::element root;
+// many there are (a view into `body`); nullopt for anything else (a peer answering an error).
+std::optional<std::pair<std::string_view, size_t>> MessageItems(std::string_view body) {
   simdjson::dom::array arr;
   if (!body.starts_with(kOpen) || !body.ends_with(kClose)) return std::nullopt;
   Result<simdjson::dom::element> parsed = ParseJson(body);
@@ -41,7 +40,7 @@ std::optional<std::pair<std::string, size_t>> MessageItems(std::string_view body
   }
   body.remove_prefix(kOpen.size());
   body.remove_suffix(kClose.size());
-  return std::make_pair(std::string(body), arr.size());
+  return std::make_pair(body, arr.size());
 }
 
 // One fetch answered from the whole cluster: this node's messages first, then the other
@@ -84,7 +83,8 @@ class ClusterFetch : public std::enable_shared_from_this<ClusterFetch> {
   }
 
   void AskPeers() {
-    for (const cluster::NodeInfo& peer : d_.peers->Peers()) {
+    const std::vector<cluster::NodeInfo> peers = d_.peers->Peers();
+    for (const cluster::NodeInfo& peer : peers) {
       if (count_ >= f_.max) break;
       std::string body = "{\"max\":" + std::to_string(f_.max - count_) +
                          ",\"wait_ms\":0,\"ack_timeout_ms\":" + std::to_string(f_.ack_timeout_ms) +
@@ -98,7 +98,8 @@ class ClusterFetch : public std::enable_shared_from_this<ClusterFetch> {
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - SteadyClock::now())
             .count();
     if (count_ > 0 || left <= 0) return Answer();
-    FetchHere(std::min<int64_t>(left, kPeerPollMs));
+    // Alone (the others stopped or not seen yet): one long-poll for the rest of the wait.
+    FetchHere(peers.empty() ? left : std::min<int64_t>(left, kPeerPollMs));
   }
 
   void Answer() {
@@ -165,7 +166,7 @@ Status MovedEverywhere(const ApiDeps& d, const HttpRequest& req, std::string_vie
   if (!FansOut(d, req)) return Status::Ok();
   const std::string path =
       "/v1/routes/" + type + "/consumers/" + consumer + "/" + std::string(verb);
-  const std::string auth(req.Header("Authorization").value_or(""));
+  const std::string auth = Authorization(req);
   for (const cluster::NodeInfo& peer : d.peers->Peers()) {
     Result<HttpReply> r = d.peers->Call(peer, "POST", path, req.body, auth);
     if (!r.ok() || r->status != 200) continue;

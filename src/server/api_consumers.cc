@@ -69,6 +69,10 @@ Result<std::vector<std::string>> StringArray(const simdjson::dom::element& obj, 
 
 }  // namespace
 
+std::string Authorization(const HttpRequest& req) {
+  return std::string(req.Header("Authorization").value_or(""));
+}
+
 // Straight into one buffer sized up front: the events' data dominate (1 KiB each in the
 // benchmark), the rest is the envelope and the other fields.
 std::string PulledMessagesJson(const std::vector<dispatch::PulledMessage>& msgs) {
@@ -98,11 +102,6 @@ Status RequireSelf(const Caller& c, std::string_view consumer) {
   if (c.admin || (c.consumer && c.service == consumer)) return Status::Ok();
   return Status::PermissionDenied("service '" + c.service + "' may not act as consumer '" +
                                   std::string(consumer) + "'");
-}
-
-// The request's Authorization header ("" when absent), passed on to other nodes.
-std::string Authorization(const HttpRequest& req) {
-  return std::string(req.Header("Authorization").value_or(""));
 }
 
 struct PullCall {
