@@ -53,6 +53,7 @@ class CachedConfigStore : public ConfigStore {
 
   SagaStore* sagas() override { return sagas_.get(); }
   Result<int64_t> Version() override;
+  Status Sync() override { return Refresh(); }
 
   struct Snapshot;
 

@@ -219,6 +219,10 @@ class ConfigStore {
   // to notice changes made by another process sharing the store (PostgreSQL: another
   // node's change shows here within a second, one made through this store at once).
   virtual Result<int64_t> Version() = 0;
+  // Brings what this store answers up to date with changes other processes made (a cache
+  // reloads when Version() moved); a store that always reads through has nothing to do.
+  // Called before a change is validated, so it sees every change made before it anywhere.
+  virtual Status Sync() { return Status::Ok(); }
 };
 
 }  // namespace eragon::config

@@ -52,6 +52,16 @@ http::Handler Api::OnWorkers(BlockingHandler work) {
   };
 }
 
+http::Handler Api::OnWorkersSynced(BlockingHandler work) {
+  return OnWorkers(
+      [work = std::move(work)](const ApiDeps& d, const Caller& c, const HttpRequest& req) {
+        // A failed sync is not answered here: the change reaches the same store and fails
+        // with its own error, or succeeds when the store came back meanwhile.
+        (void)d.store->Sync();
+        return work(d, c, req);
+      });
+}
+
 namespace {
 
 // /readyz: the config store answers and no topic log has failed.

@@ -77,6 +77,10 @@ class Api {
   // The handler for a route whose work may block: authenticates on the io thread (401
   // answered there), then runs `work` on the worker pool and answers with its result.
   http::Handler OnWorkers(BlockingHandler work);
+  // OnWorkers for a change of the configuration: the config store is synced first
+  // (ConfigStore::Sync), so in a cluster a change through this node is validated against
+  // every change made before it through any node, not only those already notified.
+  http::Handler OnWorkersSynced(BlockingHandler work);
   // Runs `work` on the worker pool and answers with its result (no authentication).
   void RunOnWorkers(http::Responder respond, std::function<http::HttpResponse()> work);
 

@@ -365,10 +365,10 @@ HttpResponse SetEnabled(const ApiDeps& d, const std::string& type, const std::st
 void Api::RegisterDeadLetters(http::Router& router) {
   const std::string route = "/v1/routes/{event_type}/consumers/{consumer}";
   router.Get(route + "/dead", OnWorkers(OnConsumerRoute(ListDeadLetters)));
-  router.Post(route + "/redrive", OnWorkers(OnConsumerRoute(RedriveDeadLetters)));
-  router.Post(route + "/replay", OnWorkers(OnConsumerRoute(Replay)));
-  router.Post(route + "/seek", OnWorkers(OnConsumerRoute(Seek)));
-  router.Post(route + "/enabled", OnWorkers(OnConsumerRoute(SetEnabled)));
+  router.Post(route + "/redrive", OnWorkersSynced(OnConsumerRoute(RedriveDeadLetters)));
+  router.Post(route + "/replay", OnWorkersSynced(OnConsumerRoute(Replay)));
+  router.Post(route + "/seek", OnWorkersSynced(OnConsumerRoute(Seek)));
+  router.Post(route + "/enabled", OnWorkersSynced(OnConsumerRoute(SetEnabled)));
 }
 
 }  // namespace eragon::server

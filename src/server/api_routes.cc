@@ -180,11 +180,11 @@ void Api::RegisterRoutes(http::Router& router) {
   constexpr std::string_view kConsumer = "/v1/routes/{event_type}/consumers/{consumer}";
   router.Get("/v1/routes", OnWorkers(ListRoutes));
   router.Get(kProducer, OnWorkers(WithValidNames(GetProducerRoute)));
-  router.Put(kProducer, OnWorkers(WithValidNames(PutProducerRoute)));
-  router.Delete(kProducer, OnWorkers(WithValidNames(DeleteProducerRoute)));
+  router.Put(kProducer, OnWorkersSynced(WithValidNames(PutProducerRoute)));
+  router.Delete(kProducer, OnWorkersSynced(WithValidNames(DeleteProducerRoute)));
   router.Get(kConsumer, OnWorkers(WithValidNames(GetConsumerRoute)));
-  router.Put(kConsumer, OnWorkers(WithValidNames(PutConsumerRoute)));
-  router.Delete(kConsumer, OnWorkers(WithValidNames(DeleteConsumerRoute)));
+  router.Put(kConsumer, OnWorkersSynced(WithValidNames(PutConsumerRoute)));
+  router.Delete(kConsumer, OnWorkersSynced(WithValidNames(DeleteConsumerRoute)));
 }
 
 }  // namespace eragon::server

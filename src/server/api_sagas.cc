@@ -197,8 +197,8 @@ HttpResponse GetInstance(const ApiDeps& d, const Caller&, const HttpRequest& req
 void Api::RegisterSagas(http::Router& router) {
   router.Get("/v1/sagas", OnWorkers(ListSagas));
   router.Get("/v1/sagas/{name}", OnWorkers(GetSaga));
-  router.Put("/v1/sagas/{name}", OnWorkers(PutSaga));
-  router.Delete("/v1/sagas/{name}", OnWorkers(DeleteSaga));
+  router.Put("/v1/sagas/{name}", OnWorkersSynced(PutSaga));
+  router.Delete("/v1/sagas/{name}", OnWorkersSynced(DeleteSaga));
   router.Get("/v1/sagas/{name}/instances", OnWorkers(ListInstances));
   router.Get("/v1/sagas/{name}/instances/{id}", OnWorkers(GetInstance));
 }

@@ -75,8 +75,8 @@ HttpResponse DeleteSchedule(const ApiDeps& d, const Caller& c, const HttpRequest
 void Api::RegisterSchedules(http::Router& router) {
   router.Get("/v1/schedules", OnWorkers(ListSchedules));
   router.Get("/v1/schedules/{name}", OnWorkers(GetSchedule));
-  router.Put("/v1/schedules/{name}", OnWorkers(PutSchedule));
-  router.Delete("/v1/schedules/{name}", OnWorkers(DeleteSchedule));
+  router.Put("/v1/schedules/{name}", OnWorkersSynced(PutSchedule));
+  router.Delete("/v1/schedules/{name}", OnWorkersSynced(DeleteSchedule));
 }
 
 }  // namespace eragon::server

@@ -63,8 +63,8 @@ HttpResponse PutService(const ApiDeps& d, const Caller& c, const HttpRequest& re
 
 void Api::RegisterServices(http::Router& router) {
   router.Get("/v1/services", OnWorkers(ListServices));
-  router.Put("/v1/services/{name}", OnWorkers(PutService));
-  router.Delete("/v1/services/{name}", OnWorkers(DeleteService));
+  router.Put("/v1/services/{name}", OnWorkersSynced(PutService));
+  router.Delete("/v1/services/{name}", OnWorkersSynced(DeleteService));
 }
 
 }  // namespace eragon::server

@@ -239,7 +239,10 @@ Status OpenStores(App::Parts& p) {
   if (p.options.config_store == "sqlite") {
     ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenSqliteConfigStore(dir + "/config.db"));
   } else {
-    ERAGON_ASSIGN_OR_RETURN(p.store, config::OpenPgConfigStore(p.options.config_store));
+    ERAGON_ASSIGN_OR_RETURN(
+        p.store,
+        config::OpenPgConfigStore(p.options.config_store, {.poll_ms = p.options.config_poll_ms,
+                                                           .listen = p.options.config_listen}));
   }
   // The built-in platform routes first, so a cluster node opens their Kafka topic below.
   ERAGON_RETURN_IF_ERROR(platform::EnsurePlatformRoutes(

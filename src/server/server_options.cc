@@ -104,6 +104,15 @@ void AddClusterOptions(CLI::App& app, ServerOptions& o) {
                  "admin.token, created at first start)");
   app.add_option("--advertise-url", o.advertise_url,
                  "This node's URL in GET /v1/cluster (default: http[s]://LISTEN-ADDRESS)");
+  app.add_option("--config-listen", o.config_listen,
+                 "Hear other nodes' changes at once through PostgreSQL LISTEN/NOTIFY: true | "
+                 "false (behind a pooler that does not carry LISTEN, e.g. PgBouncer in "
+                 "transaction mode: changes then arrive by the poll)")
+      ->capture_default_str();
+  app.add_option("--config-poll-ms", o.config_poll_ms,
+                 "Interval of the config version poll that catches what notifications missed")
+      ->check(CLI::Range(100, 600'000))
+      ->capture_default_str();
 }
 
 // A cluster keeps its events on Kafka (embedded topics are single-node).

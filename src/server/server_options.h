@@ -62,6 +62,9 @@ struct ServerOptions {
   // this node at in GET /v1/cluster ("": the listen address).
   std::string admin_token_file;
   std::string advertise_url;
+  // The shared config store's change notifications (LISTEN/NOTIFY) and version poll.
+  bool config_listen = true;
+  int64_t config_poll_ms = 5000;
 
   // A cluster node: the config store is a shared PostgreSQL.
   bool cluster() const { return config_store != "sqlite"; }

@@ -51,7 +51,7 @@ class TwoNodesTest : public ServerTest {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
     b_dir_ = server_->data_dir() + "-node-b";
-    b_ = std::make_unique<ServerProcess>(server_->binary(), ExtraArgs());
+    b_ = std::make_unique<ServerProcess>(server_->binary(), NodeBArgs());
     b_->UseDataDir(b_dir_);
     b_->ExpectNoAdminToken();
     Status st = b_->Start();
@@ -67,6 +67,7 @@ class TwoNodesTest : public ServerTest {
     db_.reset();
   }
   std::vector<std::string> ExtraArgs() override { return ClusterArgs(db_->url(), prefix_); }
+  virtual std::vector<std::string> NodeBArgs() { return ExtraArgs(); }
 
   // A call on node B with node A's admin token.
   HttpReply AdminOnB(std::string_view method, const std::string& path, std::string_view body = {}) {
@@ -304,6 +305,34 @@ TEST_F(TwoNodesTest, ADroppedListenConnectionStillConverges) {
   int64_t ms = MsUntilB("order_created", 202, std::chrono::seconds(8));
   std::cout << "node B caught up after " << ms << " ms\n";
   EXPECT_GE(ms, 0);
+}
+
+// Node B hears no notification (--config-listen false) and polls every 10 minutes: what
+// it knows of A's changes comes only from the sync a change through it makes first.
+class TwoNodesDeafBTest : public TwoNodesTest {
+ protected:
+  std::vector<std::string> NodeBArgs() override {
+    std::vector<std::string> args = ExtraArgs();
+    for (const char* a : {"--config-listen", "false", "--config-poll-ms", "600000"}) {
+      args.push_back(a);
+    }
+    return args;
+  }
+};
+
+// A change through node B right after one through node A is validated against it: a
+// change syncs the config store first (read-your-writes across nodes for admins).
+TEST_F(TwoNodesDeafBTest, AChangeThroughNodeBIsValidatedAgainstAChangeJustMadeThroughA) {
+  CreateService("order-service", {"producer"});
+  SetProducer("order_created", "order-service", kOnKafka);
+  HttpReply r = AdminOnB("PUT", "/v1/routes/order_created/consumers/audit", R"({"type":"pull"})");
+  EXPECT_EQ(r.status, 201) << Describe(r);
+  r = AdminOnB("PUT", "/v1/schedules/nightly",
+               R"({"event_type":"order_created","entity_id":"e","data":{},"every":"1h"})");
+  EXPECT_EQ(r.status, 201) << Describe(r);
+  // A deletion through A too: B does not find the schedule it still has in its snapshot.
+  EXPECT_EQ(Admin("DELETE", "/v1/schedules/nightly").status, 204);
+  EXPECT_EQ(AdminOnB("DELETE", "/v1/schedules/nightly").status, 404);
 }
 
 // The status of GET `path` on `url` with `token` ("" sends none).

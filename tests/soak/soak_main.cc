@@ -5,7 +5,7 @@
 // consumer at least once, each entity's events in order, and that dedup held.
 //
 //   eragon-soak [--minutes M] [--eragond PATH] [--publishers N] [--entities N]
-//               [--kill-min-s S] [--kill-max-s S] [--drain-s S]
+//               [--kill-min-s S] [--kill-max-s S] [--drain-s S] [--max-rate N]
 //
 // Prints the figures as key=value lines; exits 1 when anything was lost, out of order or
 // deduplicated wrongly (or eragond failed to restart), 0 otherwise.
@@ -39,6 +39,7 @@ struct Args {
   int kill_min_s = 5;
   int kill_max_s = 20;
   int drain_s = 300;
+  int max_rate = 0;  // events/s over all publishers; 0: unbounded
 };
 
 Args ParseArgs(int argc, char** argv) {
@@ -60,6 +61,8 @@ Args ParseArgs(int argc, char** argv) {
       a.kill_max_s = std::stoi(v);
     else if (k == "--drain-s")
       a.drain_s = std::stoi(v);
+    else if (k == "--max-rate")
+      a.max_rate = std::stoi(v);
     else {
       fprintf(stderr, "eragon-soak: unknown flag %s\n", k.c_str());
       std::exit(2);
@@ -124,6 +127,15 @@ void SetRoutes(HttpClient& api, const std::string& admin,
     Call(api, admin, "PUT", "/v1/routes/" + t + "/consumers/puller",
          std::string(R"({"type":"pull","start":"earliest",)") + kRetry + "}");
   }
+}
+
+// One progress line while draining: what each consumer still misses.
+void PrintMissing(const Ledger& ledger, int seconds) {
+  fprintf(stderr, "drain %3d s:", seconds);
+  for (const char* c : {"steady", "flaky", "flapping", "dedup", "puller"}) {
+    fprintf(stderr, " %s=%llu", c, (unsigned long long)ledger.Missing(c));
+  }
+  fprintf(stderr, "\n");
 }
 
 int Report(const Ledger& ledger, const Traffic& traffic, int kills, double minutes,
@@ -191,6 +203,7 @@ int main(int argc, char** argv) {
   to.publishers = args.publishers;
   to.entities = args.entities;
   to.flaky_url = push["flaky"]->url();
+  to.max_rate = args.max_rate;
   Traffic traffic(to, &ledger);
 
   std::mt19937_64 rng(std::random_device{}());
@@ -216,12 +229,14 @@ int main(int argc, char** argv) {
   traffic.Stop();
   // Drain: every checked consumer gets what is missing (retries back off up to 2 s).
   const auto drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(args.drain_s);
+  int drain_s = 0;
   while (!restart_failed && std::chrono::steady_clock::now() < drain_end) {
     uint64_t missing = 0;
     for (const char* c : {"steady", "flaky", "flapping", "dedup", "puller"}) {
       missing += ledger.Missing(c);
     }
     if (missing == 0) break;
+    if (++drain_s % 10 == 0) PrintMissing(ledger, drain_s);
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   for (auto& [name, c] : push) c->Stop();

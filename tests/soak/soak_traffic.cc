@@ -1,5 +1,6 @@
 #include "soak_traffic.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -58,6 +59,13 @@ void Traffic::Publisher(int index) {
   HttpClient client(options_.url, ho);
   std::mt19937_64 rng(std::random_device{}());
   std::vector<uint64_t> next_seq(options_.entities, 1);
+  // Each publisher paces its share of max_rate: the next request waits until its events'
+  // share of time has passed since the previous one was sent.
+  const auto per_event =
+      options_.max_rate > 0
+          ? std::chrono::nanoseconds(1'000'000'000LL * options_.publishers / options_.max_rate)
+          : std::chrono::nanoseconds(0);
+  auto next_send = std::chrono::steady_clock::now();
   while (!stop_) {
     const int k = static_cast<int>(rng() % options_.entities);
     const std::string entity = "p" + std::to_string(index) + "-e" + std::to_string(k);
@@ -71,6 +79,11 @@ void Traffic::Publisher(int index) {
       body += EventJson(events.back().first, events.back().second, entity, seq);
     }
     if (n > 1) body += "]}";
+    if (per_event.count() > 0) {
+      std::this_thread::sleep_until(next_send);
+      next_send = std::max(next_send + n * per_event,
+                           std::chrono::steady_clock::now() - std::chrono::seconds(1));
+    }
     if (!PublishUntilAccepted(client, body)) continue;
     ++counts_.requests;
     for (const auto& [id, type] : events) ledger_->Published(id, type);

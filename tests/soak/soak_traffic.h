@@ -26,6 +26,10 @@ struct TrafficOptions {
   int publishers = 4;
   int entities = 25;  // per publisher
   std::string flaky_url;
+  // Events per second over all publishers (0: as fast as eragond takes them). A bound
+  // keeps the backlog of the slowest consumer, and so the drain, independent of how fast
+  // the machine publishes.
+  int max_rate = 0;
 };
 
 struct TrafficCounts {

@@ -15,7 +15,7 @@ namespace eragon::config {
 
 struct PgStoreOptions {
   int64_t poll_ms = 5000;  // version poll
-  bool listen = true;      // false: the poll alone (tests)
+  bool listen = true;      // false: the poll alone (eragond --config-listen false)
 };
 
 // Connects, applies the schema migrations (under an advisory lock: nodes may start
