@@ -119,6 +119,9 @@ Status KafkaConsumer::Impl::Open() {
                              {"group.id", options.group},
                              {"enable.auto.commit", "false"},
                              {"enable.auto.offset.store", "false"},
+                             // Ends of partitions move the commit past transaction markers.
+                             {"enable.partition.eof", "true"},
+                             {"isolation.level", "read_committed"},
                              {"auto.offset.reset", options.from_earliest ? "earliest" : "latest"}});
   char err[512];
   for (const auto& [name, value] : props) {
@@ -172,10 +175,12 @@ void KafkaConsumer::Impl::PollLoop() {
 }
 
 void KafkaConsumer::Impl::Receive(const rd_kafka_message_t& m, std::vector<KafkaItem>* batch) {
+  if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    if (sdk::PartitionPtr part = offsets.Find(m.partition)) offsets.ReachedEnd(*part, m.offset);
+    return;
+  }
   if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      Report(Status::Unavailable(std::string("kafka: ") + rd_kafka_message_errstr(&m)));
-    }
+    Report(Status::Unavailable(std::string("kafka: ") + rd_kafka_message_errstr(&m)));
     return;
   }
   sdk::PartitionPtr part = offsets.Find(m.partition);

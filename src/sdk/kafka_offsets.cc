@@ -34,6 +34,12 @@ void KafkaOffsets::Finish(PartitionState& p, int64_t offset) {
   MarkDone(p, offset);
 }
 
+void KafkaOffsets::ReachedEnd(PartitionState& p, int64_t end) {
+  std::lock_guard lock(mu_);
+  if (end > p.end) p.end = end;
+  if (p.pending.empty() && p.end > p.commit_to) p.commit_to = p.end;
+}
+
 void KafkaOffsets::MarkDone(PartitionState& p, int64_t offset) {
   auto it = p.pending.find(offset);
   if (it == p.pending.end()) return;
@@ -44,6 +50,7 @@ void KafkaOffsets::MarkDone(PartitionState& p, int64_t offset) {
     p.commit_to = p.pending.begin()->first + 1;
     p.pending.erase(p.pending.begin());
   }
+  if (p.pending.empty() && p.end > p.commit_to) p.commit_to = p.end;
 }
 
 bool KafkaOffsets::BeginRun(PartitionState& p) {

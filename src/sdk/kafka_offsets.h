@@ -27,6 +27,7 @@ struct PartitionState {
   int64_t commit_to = -1;           // next offset to commit; -1: nothing done yet
   int64_t committed = -1;           // what the last successful commit sent
   int running = 0;                  // handlers of this partition running now
+  int64_t end = -1;                 // the last end of partition reached (ReachedEnd)
   // The poll thread's own (no lock): a record arrived under this assignment; it is paused.
   bool fetched = false;
   bool paused = false;
@@ -48,6 +49,11 @@ class KafkaOffsets {
   void Received(PartitionState& p, int64_t offset);
   // A received record needs no handler (not an event, a duplicate): done at once.
   void Finish(PartitionState& p, int64_t offset);
+  // The partition's end was reached at `end` (an end-of-partition event: every record
+  // below it was received). Offsets below it that came as no record hold nothing to handle
+  // (transaction markers, records of aborted transactions): once everything received is
+  // done, the offset to commit is `end`, so a group that read everything shows no lag.
+  void ReachedEnd(PartitionState& p, int64_t end);
 
   // A handler thread took the record: false when its partition was revoked or Stop began
   // (then the record is dropped); else the partition counts one more running handler.

@@ -37,6 +37,26 @@ TEST(KafkaOffsetsTest, CommitsOnlyUpToTheFirstRecordNotDone) {
   EXPECT_EQ(o.ToCommit(), (std::vector<PartitionOffset>{{0, 14}}));
 }
 
+// A transaction's commit marker takes the offset after its records and holds nothing to
+// handle: the end of partition past it moves the commit there, once the records are done.
+TEST(KafkaOffsetsTest, AnEndOfPartitionMovesTheCommitPastMarkersOnceEverythingIsDone) {
+  KafkaOffsets o;
+  PartitionPtr p = o.Assign(0);
+  o.Received(*p, 3);
+  o.Received(*p, 4);
+  o.ReachedEnd(*p, 6);  // 5 is a marker
+  EXPECT_TRUE(o.ToCommit().empty());
+  ASSERT_TRUE(o.BeginRun(*p));
+  o.EndRun(*p, 3, true);
+  EXPECT_EQ(o.ToCommit(), (std::vector<PartitionOffset>{{0, 4}}));  // 4 not done yet
+  ASSERT_TRUE(o.BeginRun(*p));
+  o.EndRun(*p, 4, true);
+  EXPECT_EQ(o.ToCommit(), (std::vector<PartitionOffset>{{0, 6}}));
+  o.Committed({{0, 6}});
+  o.ReachedEnd(*p, 8);  // nothing received in between: two markers (an aborted batch)
+  EXPECT_EQ(o.ToCommit(), (std::vector<PartitionOffset>{{0, 8}}));
+}
+
 TEST(KafkaOffsetsTest, RevokeWaitsForRunningHandlersAndEndsRetrySleeps) {
   KafkaOffsets o;
   PartitionPtr p0 = o.Assign(0);

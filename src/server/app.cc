@@ -197,7 +197,7 @@ int SagaCrashPoint() {
 
 // The Kafka channel when --kafka-brokers is set (null otherwise), with the topics of the
 // routes on it opened, so the id index can catch up with them.
-Result<std::unique_ptr<channel::Channel>> OpenKafka(const ServerOptions& o) {
+Result<std::unique_ptr<channel::Channel>> OpenKafka(const ServerOptions& o, Env* env) {
   if (o.kafka_brokers.empty()) return std::unique_ptr<channel::Channel>();
   channel::KafkaOptions ko;
   ko.brokers = o.kafka_brokers;
@@ -207,6 +207,14 @@ Result<std::unique_ptr<channel::Channel>> OpenKafka(const ServerOptions& o) {
   // Several nodes on one PostgreSQL config store form a cluster: each consumer's
   // partitions are split between them by its Kafka consumer group.
   ko.split_work = o.config_store != "sqlite";
+  if (o.kafka_transactions) {
+    // Stable across restarts of the data dir: the next start aborts what a killed one left.
+    std::string node = o.node_id;
+    if (node.empty()) {
+      ERAGON_ASSIGN_OR_RETURN(node, cluster::EnsureNodeId(env, o.data_dir));
+    }
+    ko.transactional_id = o.kafka_topic_prefix + "txn." + node;
+  }
   if (!o.kafka_config.empty()) {
     ERAGON_ASSIGN_OR_RETURN(ko.properties, channel::ReadKafkaProperties(o.kafka_config));
   }
@@ -262,7 +270,7 @@ Status OpenStores(App::Parts& p) {
   };
   ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<channel::Channel> embedded,
                           channel::OpenEmbeddedChannel(dir + "/log", lo));
-  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<channel::Channel> kafka, OpenKafka(p.options));
+  ERAGON_ASSIGN_OR_RETURN(std::unique_ptr<channel::Channel> kafka, OpenKafka(p.options, p.env));
   const bool with_kafka = kafka != nullptr;
   p.kafka = kafka.get();
   p.logs = std::make_unique<channel::MultiChannel>(std::move(embedded), std::move(kafka));

@@ -86,6 +86,11 @@ void AddKafkaOptions(CLI::App& app, ServerOptions& o) {
                  "Longest wait for the brokers' acknowledgement of a publish (then 503)")
       ->check(CLI::Range(1000, 300'000))
       ->capture_default_str();
+  app.add_option("--kafka-transactions", o.kafka_transactions,
+                 "Store each batch publish in a Kafka transaction, all or nothing even when "
+                 "a broker fails: true | false (false where transactions are not allowed; "
+                 "a batch may then be stored in part before a 503)")
+      ->capture_default_str();
 }
 
 void AddDeliveryOptions(CLI::App& app, ServerOptions& o) {

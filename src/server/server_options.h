@@ -41,8 +41,9 @@ struct ServerOptions {
   std::string config_store = "sqlite";
   std::string kafka_config;  // file of librdkafka name=value properties
   std::string kafka_topic_prefix = "eragon.";
-  int kafka_replication = 0;      // 0: min(3, brokers)
-  int kafka_timeout_ms = 10'000;  // broker acknowledgement of a publish, admin calls
+  int kafka_replication = 0;       // 0: min(3, brokers)
+  int kafka_timeout_ms = 10'000;   // broker acknowledgement of a publish, admin calls
+  bool kafka_transactions = true;  // batches in Kafka transactions (all or nothing)
   // HTTPS: certificate chain and key (PEM), both or neither; reloaded on SIGHUP.
   std::string tls_cert;
   std::string tls_key;

@@ -30,6 +30,10 @@ struct KafkaOptions {
   // Cluster mode (several eragond on one config store): each consumer's partitions are
   // split between the nodes by its consumer group (Channel::JoinGroup, README.md).
   bool split_work = false;
+  // An append of several records (a batch publish) goes in a Kafka transaction with this
+  // transactional.id, so a broker failure stores all of it or none (kafka_txn.h); "":
+  // through the idempotent producer, record by record. eragond: `<prefix>txn.<node id>`.
+  std::string transactional_id;
 };
 
 // Reads a librdkafka properties file: `name=value` lines, `#` comments, blank lines.

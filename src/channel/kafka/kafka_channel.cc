@@ -11,6 +11,7 @@
 #include "channel/kafka/kafka_group_member.h"
 #include "channel/kafka/kafka_positions.h"
 #include "channel/kafka/kafka_topic.h"
+#include "channel/kafka/kafka_txn.h"
 #include "core/thread_name.h"
 
 namespace eragon::channel::kafka {
@@ -53,7 +54,10 @@ class KafkaChannel final : public Channel {
   Result<uint64_t> GroupLag(const std::string& group, const std::string& topic);
 
  private:
-  Result<Conf> ProducerConf();
+  // The shared producer's configuration, or (transactional) the base of the
+  // transactional producer's: the same settings, no error callback (its failures come back
+  // from the transaction calls and never make the topics read-only).
+  Result<Conf> ProducerConf(bool transactional);
   Status EnsureKafkaTopic(const std::string& kafka_name, uint32_t partitions);
   Result<std::unique_ptr<KafkaTopic>> NewTopic(const std::string& name, uint32_t partitions);
   void PollLoop();
@@ -61,6 +65,8 @@ class KafkaChannel final : public Channel {
 
   const KafkaOptions options_;
   Handle producer_;
+  // Appends of several records (kafka_txn.h); null when options_.transactional_id is "".
+  std::unique_ptr<KafkaTxnProducer> txn_;
   // Group-offset calls (OffsetFetch/OffsetCommit/OffsetDelete through the Admin API) go
   // through a consumer handle with a group of its own: librdkafka 2.0 dereferences the
   // handle's consumer group when a broker answers NOT_COORDINATOR, and a producer has none
@@ -75,7 +81,7 @@ class KafkaChannel final : public Channel {
   bool closed_ = false;
 };
 
-Result<Conf> KafkaChannel::ProducerConf() {
+Result<Conf> KafkaChannel::ProducerConf(bool transactional) {
   const std::string timeout = std::to_string(options_.request_timeout_ms);
   ERAGON_ASSIGN_OR_RETURN(
       Conf conf,
@@ -93,6 +99,7 @@ Result<Conf> KafkaChannel::ProducerConf() {
           {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}}));
   rd_kafka_conf_set_dr_msg_cb(
       conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) { DeliverReport(*m); });
+  if (transactional) return conf;
   rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t*, int err, const char* reason, void* me) {
     static_cast<KafkaChannel*>(me)->OnError(err, reason);
   });
@@ -101,7 +108,7 @@ Result<Conf> KafkaChannel::ProducerConf() {
 }
 
 Status KafkaChannel::Connect() {
-  ERAGON_ASSIGN_OR_RETURN(Conf conf, ProducerConf());
+  ERAGON_ASSIGN_OR_RETURN(Conf conf, ProducerConf(/*transactional=*/false));
   ERAGON_ASSIGN_OR_RETURN(producer_, NewHandle(RD_KAFKA_PRODUCER, std::move(conf)));
   Result<TopicInfo> probe = DescribeTopic(producer_.get(), "", options_.request_timeout_ms);
   if (!probe.ok()) {
@@ -118,6 +125,11 @@ Status KafkaChannel::Connect() {
         auto it = topics_.find(topic);
         return it == topics_.end() ? 0 : it->second->partitions();
       });
+  if (!options_.transactional_id.empty()) {
+    ERAGON_ASSIGN_OR_RETURN(Conf tconf, ProducerConf(/*transactional=*/true));
+    txn_ = std::make_unique<KafkaTxnProducer>(std::move(tconf), options_.transactional_id,
+                                              options_.request_timeout_ms);
+  }
   poller_ = std::thread([this] { PollLoop(); });
   return Status::Ok();
 }
@@ -179,17 +191,19 @@ Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& na
                                               {{"fetch.wait.max.ms", "50"},
                                                {"queued.min.messages", "10000"},
                                                {"queued.max.messages.kbytes", "32768"},
-                                               {"enable.partition.eof", "false"},
                                                {"reconnect.backoff.max.ms", "1000"},
                                                {"auto.offset.reset", "earliest"},
                                                {"log.connection.close", "false"}},
+                                              // An end of partition tells the reader
+                                              // past transaction markers at the end.
                                               {{"enable.auto.commit", "false"},
+                                               {"enable.partition.eof", "true"},
                                                {"isolation.level", "read_committed"}}));
   ERAGON_ASSIGN_OR_RETURN(Handle reader, NewHandle(RD_KAFKA_CONSUMER, std::move(conf)));
   // Cluster mode: each node fetches the partitions it delivers or reads, not all of them.
-  auto topic =
-      std::make_unique<KafkaTopic>(name, kafka_name, partitions, producer_.get(), std::move(reader),
-                                   options_.request_timeout_ms, !options_.split_work);
+  auto topic = std::make_unique<KafkaTopic>(name, kafka_name, partitions, producer_.get(),
+                                            txn_.get(), std::move(reader),
+                                            options_.request_timeout_ms, !options_.split_work);
   ERAGON_RETURN_IF_ERROR(topic->Start());
   return topic;
 }
@@ -235,6 +249,7 @@ Status KafkaChannel::Close() {
     for (auto& [name, topic] : topics_) topic->Shutdown();
   }
   Status st;
+  if (txn_) txn_->Close();  // its transactions end before the topics go
   if (producer_) {
     rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), options_.request_timeout_ms);
     if (err) st = FromKafka(err, "kafka flush on close");

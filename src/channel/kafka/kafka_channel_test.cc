@@ -36,6 +36,8 @@ class KafkaChannelTest : public testing::Test {
     ASSERT_FALSE(options_.brokers.empty()) << "no broker: run through ctest (fixture)";
     options_.topic_prefix = "test.";
     options_.request_timeout_ms = 20000;
+    // As eragond runs it: appends of several records in transactions.
+    options_.transactional_id = UniqueName("test.txn");
     channel_ = Open();
   }
   std::unique_ptr<Channel> Open() {
@@ -47,6 +49,22 @@ class KafkaChannelTest : public testing::Test {
     Event e{id, "order_created", entity, "order-service", 1700000000000, R"({"n":1})", ""};
     std::string out;
     EncodeEventRecord(e, &out);
+    return out;
+  }
+  // Every event payload of partition `p`, read as the dispatcher reads: from the start
+  // until DurableEnd, each read at one past the last record (placeholders passed over).
+  static std::vector<std::string> ReadAll(Topic& t, uint32_t p) {
+    std::vector<std::string> out;
+    uint64_t at = t.StartOffset(p);
+    for (int reads = 0; at < t.DurableEnd(p) && reads < 1000; ++reads) {
+      Result<std::vector<Record>> r = t.Read(p, at, 5, 1 << 20);
+      EXPECT_TRUE(r.ok()) << "read at " << at << ": " << r.status().message();
+      if (!r.ok() || r->empty()) break;
+      for (const Record& rec : *r) {
+        if (!rec.payload.empty()) out.push_back(rec.payload);
+        at = rec.offset + 1;
+      }
+    }
     return out;
   }
   KafkaOptions options_;
@@ -103,10 +121,53 @@ TEST_F(KafkaChannelTest, OneEntitysRecordsKeepTheirOrderAcrossBatches) {
     ASSERT_TRUE((*t)->Append(recs).ok());
   }
   const uint32_t p = (*t)->PartitionFor("one");
-  Result<std::vector<Record>> r = (*t)->Read(p, (*t)->StartOffset(p), 100, 1 << 20);
-  ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->size(), 30u);
-  for (int i = 0; i < 30; ++i) EXPECT_EQ((*r)[i].payload, payloads[i]);
+  std::vector<std::string> read = ReadAll(**t, p);
+  ASSERT_EQ(read.size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(read[i], payloads[i]);
+}
+
+// Batches go in transactions: their commit markers take offsets that hold no record. A
+// reader going from the start to DurableEnd, as the dispatcher does (next read at the last
+// offset + 1), gets every record and passes the markers, also the one at the very end,
+// without an error or a wait for a record that never comes.
+TEST_F(KafkaChannelTest, AReaderPassesTheMarkersOfTransactionsToTheEnd) {
+  Result<Topic*> t = channel_->OpenTopic(UniqueName("orders"), {2, "kafka"});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 12; ++i) payloads.push_back(EventRecord("m" + std::to_string(i), "one"));
+  for (int b = 0; b < 3; ++b) {
+    std::vector<AppendRecord> recs;
+    for (int i = 0; i < 3; ++i) recs.push_back({"one", payloads[b * 4 + i], 1});
+    ASSERT_TRUE((*t)->Append(recs).ok());
+    std::vector<AppendRecord> single = {{"one", payloads[b * 4 + 3], 1}};
+    ASSERT_TRUE((*t)->Append(single).ok());
+  }
+  std::vector<AppendRecord> last;  // a transaction last: its marker ends the partition
+  for (int i = 0; i < 2; ++i) {
+    payloads.push_back(EventRecord("z" + std::to_string(i), "one"));
+    last.push_back({"one", payloads.back(), 1});
+  }
+  Result<std::vector<RecordPosition>> at = (*t)->Append(last);
+  ASSERT_TRUE(at.ok()) << at.status().message();
+  const uint32_t p = (*t)->PartitionFor("one");
+  EXPECT_EQ(ReadAll(**t, p), payloads);
+  // The last marker: once the reader's watermark counts it, a read at it returns one
+  // placeholder (no event) that takes the position to the end, at once.
+  const uint64_t marker = at->back().offset + 1;
+  for (int i = 0; i < 200 && (*t)->DurableEnd(p) <= marker; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ((*t)->DurableEnd(p), marker + 1);
+  Result<std::vector<Record>> tail = (*t)->Read(p, marker, 5, 1 << 20);
+  ASSERT_TRUE(tail.ok()) << tail.status().message();
+  ASSERT_EQ(tail->size(), 1u);
+  EXPECT_EQ((*tail)[0].offset, marker);
+  EXPECT_TRUE((*tail)[0].payload.empty());
+  // A fresh reader (another process) too, from the start.
+  std::unique_ptr<Channel> other = Open();
+  Result<Topic*> again = other->OpenTopic((*t)->name(), {2, "kafka"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(ReadAll(**again, p), payloads);
 }
 
 TEST_F(KafkaChannelTest, WaitForDataAndSubscribeSeeAnAppend) {
@@ -134,9 +195,18 @@ TEST_F(KafkaChannelTest, OffsetForTimeFindsTheFirstRecordAtOrAfter) {
   ASSERT_TRUE(t.ok());
   std::string a = EventRecord("a", "k"), b = EventRecord("b", "k");
   ASSERT_TRUE((*t)->Append(std::vector<AppendRecord>{{"k", a, 1000}, {"k", b, 2000}}).ok());
+  // The brokers answer from what read_committed readers see: once the batch's commit
+  // marker (offset 2) is in the partition.
+  for (int i = 0; i < 200 && (*t)->DurableEnd(0) < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   EXPECT_EQ(*(*t)->OffsetForTime(0, 500), 0u);
   EXPECT_EQ(*(*t)->OffsetForTime(0, 1500), 1u);
-  EXPECT_EQ(*(*t)->OffsetForTime(0, 9000), (*t)->DurableEnd(0));
+  // Past every record: the end, or the offset of the batch's commit marker (the brokers
+  // date it at the commit), which holds nothing to read either.
+  const uint64_t after = *(*t)->OffsetForTime(0, 9000);
+  EXPECT_GE(after, 2u);
+  EXPECT_LE(after, (*t)->DurableEnd(0));
 }
 
 TEST_F(KafkaChannelTest, PositionsAreGroupOffsetsThatOutliveTheChannel) {

@@ -5,28 +5,14 @@
 #include <future>
 #include <optional>
 
+#include "channel/kafka/kafka_append_op.h"
 #include "channel/kafka/kafka_record.h"
+#include "channel/kafka/kafka_txn.h"
 #include "core/event_codec.h"
 #include "core/murmur2.h"
 #include "eragon/clock.h"
 
 namespace eragon::channel::kafka {
-
-// One AppendAsync in flight: each record's delivery report finds it through its MsgRef.
-struct MsgRef {
-  AppendOp* op = nullptr;
-  size_t index = 0;
-};
-
-struct AppendOp {
-  KafkaTopic* topic = nullptr;
-  AppendCallback done;
-  std::vector<RecordPosition> positions;
-  std::unique_ptr<MsgRef[]> refs;
-  std::atomic<size_t> remaining{0};
-  std::mutex mu;
-  Status failure;
-};
 
 // The channel's delivery-report callback hands each report here (see kafka_channel.cc).
 void DeliverReport(const rd_kafka_message_t& msg) {
@@ -35,12 +21,14 @@ void DeliverReport(const rd_kafka_message_t& msg) {
 }
 
 KafkaTopic::KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions,
-                       rd_kafka_t* producer, Handle reader, int timeout_ms, bool fetch_all)
+                       rd_kafka_t* producer, KafkaTxnProducer* txn, Handle reader, int timeout_ms,
+                       bool fetch_all)
     : name_(std::move(name)),
       kafka_name_(std::move(kafka_name)),
       partitions_(partitions),
       timeout_ms_(timeout_ms),
       producer_(producer),
+      txn_(txn),
       reader_(std::move(reader)),
       producer_topic_(rd_kafka_topic_new(producer_, kafka_name_.c_str(), nullptr)),
       reader_topic_(rd_kafka_topic_new(reader_.get(), kafka_name_.c_str(), nullptr)),
@@ -170,7 +158,7 @@ void KafkaTopic::RefreshUnfetched(uint32_t partition) const {
 
 // --- appends ------------------------------------------------------------------------
 
-Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) {
+Result<PreparedRecord> KafkaTopic::Prepare(const AppendRecord& rec) const {
   std::optional<Event> decoded;  // when the caller did not hand the event along
   const Event* event = rec.event;
   if (event == nullptr) {
@@ -179,22 +167,47 @@ Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) 
     decoded = std::move(*d);
     event = &*decoded;
   }
-  const std::string value = KafkaValueOf(*event);
-  rd_kafka_headers_t* headers = KafkaHeadersOf(*event);
+  PreparedRecord out;
+  out.partition = static_cast<int32_t>(PartitionFor(rec.key));
+  out.key = std::string(rec.key);
+  out.value = KafkaValueOf(*event);
+  out.headers = KafkaHeadersOf(*event);
+  out.timestamp_ms = rec.timestamp_ms;
+  return out;
+}
+
+Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) {
+  ERAGON_ASSIGN_OR_RETURN(PreparedRecord r, Prepare(rec));
   MsgRef* ref = &op->refs[index];
   *ref = {op, index};
   rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer_, RD_KAFKA_V_RKT(producer_topic_.get()),
-      RD_KAFKA_V_PARTITION(static_cast<int32_t>(PartitionFor(rec.key))),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(const_cast<char*>(rec.key.data()), rec.key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(headers),
-      RD_KAFKA_V_TIMESTAMP(rec.timestamp_ms), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
+      producer_, RD_KAFKA_V_RKT(producer_topic_.get()), RD_KAFKA_V_PARTITION(r.partition),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+      RD_KAFKA_V_VALUE(r.value.data(), r.value.size()), RD_KAFKA_V_HEADERS(r.headers),
+      RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
   if (err) {
-    rd_kafka_headers_destroy(headers);
+    rd_kafka_headers_destroy(r.headers);
     return FromKafka(err, "produce to " + kafka_name_);
   }
   return Status::Ok();
+}
+
+// Several records go in a transaction (kafka_txn.h): stored whole or not at all.
+void KafkaTopic::AppendInTransaction(std::span<const AppendRecord> records, AppendOp* op) {
+  std::vector<PreparedRecord> prepared;
+  prepared.reserve(records.size());
+  for (const AppendRecord& rec : records) {
+    Result<PreparedRecord> r = Prepare(rec);
+    if (!r.ok()) {
+      for (PreparedRecord& done : prepared) rd_kafka_headers_destroy(done.headers);
+      op->failure = r.status();
+      Complete(op);
+      return;
+    }
+    prepared.push_back(std::move(*r));
+  }
+  op->transactional = true;
+  txn_->Submit(op, kafka_name_, std::move(prepared));
 }
 
 void KafkaTopic::AppendAsync(std::span<const AppendRecord> records, AppendCallback done) {
@@ -215,6 +228,10 @@ void KafkaTopic::AppendAsync(std::span<const AppendRecord> records, AppendCallba
   op->done = std::move(done);
   op->positions.resize(records.size());
   op->refs.reset(new MsgRef[records.size()]);
+  if (records.size() > 1 && txn_ != nullptr) {
+    AppendInTransaction(records, op);
+    return;
+  }
   op->remaining = records.size();
   for (size_t i = 0; i < records.size(); ++i) {
     Status st = Produce(records[i], op, i);
@@ -248,9 +265,24 @@ void KafkaTopic::Delivered(AppendOp* op, size_t index, const rd_kafka_message_t&
   } else {
     const auto p = static_cast<uint32_t>(msg.partition);
     op->positions[index] = {p, static_cast<uint64_t>(msg.offset)};
-    Advance(p, static_cast<uint64_t>(msg.offset) + 1);
+    // In a transaction the record is not visible before the commit (FinishTransaction).
+    if (!op->transactional) Advance(p, static_cast<uint64_t>(msg.offset) + 1);
   }
-  if (op->remaining.fetch_sub(1) == 1) Complete(op);
+  if (op->remaining.fetch_sub(1) == 1 && !op->transactional) Complete(op);
+}
+
+void KafkaTopic::FinishTransaction(AppendOp* op, const Status& outcome) {
+  {
+    std::lock_guard lock(op->mu);
+    if (!outcome.ok()) op->failure = outcome;  // the commit's word over a record's
+  }
+  // Visible at once, as a single record is (read-your-writes: GET /v1/events/{id} after
+  // the 202). A read_committed fetch returns the records once the commit's markers reach
+  // their partitions, just after the commit: a read that comes first waits that long.
+  if (outcome.ok()) {
+    for (const RecordPosition& pos : op->positions) Advance(pos.partition, pos.offset + 1);
+  }
+  Complete(op);
 }
 
 void KafkaTopic::Complete(AppendOp* op) {
@@ -371,7 +403,22 @@ bool KafkaTopic::Convert(rd_kafka_message_t* msg, uint64_t offset, std::vector<R
                          size_t* bytes, Status* error) {
   std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
       msg, rd_kafka_message_destroy);
-  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return false;
+  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    // The fetch reached the end at msg->offset. Offsets below it that came as no record
+    // hold none to read (transaction markers, records of aborted transactions): one
+    // placeholder record with an empty payload (passed over above the seam) takes the
+    // reader past them.
+    const uint64_t next = out->empty() ? offset : out->back().offset + 1;
+    const auto end = static_cast<uint64_t>(std::max<int64_t>(msg->offset, 0));
+    if (end > next) {
+      Advance(static_cast<uint32_t>(msg->partition), end);
+      Record gap;
+      gap.partition = static_cast<uint32_t>(msg->partition);
+      gap.offset = end - 1;
+      out->push_back(std::move(gap));
+    }
+    return false;
+  }
   if (msg->err) {
     *error = FromKafka(msg->err, "read " + kafka_name_);
     return false;
@@ -405,7 +452,10 @@ rd_kafka_message_t* KafkaTopic::FirstRecord(uint32_t partition, uint64_t offset,
     rd_kafka_message_t* msg = rd_kafka_consume(reader_topic_.get(), static_cast<int32_t>(partition),
                                                static_cast<int>(left.count()));
     if (msg == nullptr) break;
-    if (msg->err == 0 && msg->offset < static_cast<int64_t>(offset)) {
+    // A record before `offset` was fetched before a seek; an end of partition at or
+    // before it was reported before the record the caller knows of arrived.
+    if ((msg->err == 0 || msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) &&
+        msg->offset <= static_cast<int64_t>(offset) - (msg->err == 0 ? 1 : 0)) {
       rd_kafka_message_destroy(msg);
       continue;
     }
@@ -439,9 +489,10 @@ Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset
   }
   rd_kafka_message_t* msg = nullptr;
   Status error;
-  // Offsets are consecutive (no transactions, no compaction): a first record past
-  // `offset` that retention does not explain means the fetch queue was reset under us
-  // (e.g. a reconnect); seek once more.
+  // A first record (or end of partition) past `offset` that retention does not explain
+  // means the fetch queue was reset under us (e.g. a reconnect), or offsets with nothing
+  // to read (transaction markers, aborted records) lie between: seek once more, then take
+  // what comes (Convert passes over an end of partition past `offset`).
   for (int attempt = 0; attempt < 2 && msg == nullptr; ++attempt) {
     if (attempt > 0) rs.expected = -1;
     ERAGON_RETURN_IF_ERROR(PositionReader(partition, offset));
@@ -508,8 +559,19 @@ Result<uint64_t> KafkaTopic::OffsetForTime(uint32_t partition, int64_t ts_ms) {
   const int64_t offset = list->elems[0].offset;
   rd_kafka_topic_partition_list_destroy(list);
   if (err) return FromKafka(err, "offsets for time in " + kafka_name_);
-  if (offset < 0) return DurableEnd(partition);
-  return static_cast<uint64_t>(offset);
+  if (offset >= 0) return static_cast<uint64_t>(offset);
+  // No record at or after the time among those read_committed readers see: the end they
+  // see (the last stable offset). A transaction just committed, whose markers are not yet
+  // in its partitions, lies past it and is included (never skipped).
+  const uint64_t end = DurableEnd(partition);
+  int64_t lo = -1, hi = -1;
+  if (rd_kafka_query_watermark_offsets(reader_.get(), kafka_name_.c_str(),
+                                       static_cast<int32_t>(partition), &lo, &hi,
+                                       timeout_ms_) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      hi >= 0) {
+    return std::min(end, static_cast<uint64_t>(hi));
+  }
+  return end;
 }
 
 }  // namespace eragon::channel::kafka

@@ -2,7 +2,10 @@
 //
 // Appends go through the channel's one idempotent producer (acks=all), each record to
 // the partition PartitionFor(key) names; the callback runs on the producer's poll thread
-// once the brokers acknowledged every record of the batch (or one failed). Reads come
+// once the brokers acknowledged every record of the batch (or one failed). An append of
+// several records goes in a Kafka transaction instead when the channel has a
+// transactional producer (kafka_txn.h): its callback runs after the commit or abort, on
+// that producer's thread, and a read_committed reader sees all of it or none. Reads come
 // from the topic's own reader (librdkafka's simple consumer: one fetch queue per
 // partition, no group), started at the end of every partition so that its fetches keep the
 // watermarks fresh; a read elsewhere seeks. DurableEnd is the larger of the high watermark
@@ -32,12 +35,16 @@
 namespace eragon::channel::kafka {
 
 struct AppendOp;
+struct PreparedRecord;
+class KafkaTxnProducer;
 
 class KafkaTopic : public Topic {
  public:
-  // `producer` is the channel's (it outlives the topic); `reader` is this topic's.
+  // `producer` is the channel's (it outlives the topic), `txn` its transactional producer
+  // (null: appends of several records go through `producer` too, not atomically);
+  // `reader` is this topic's.
   KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions, rd_kafka_t* producer,
-             Handle reader, int timeout_ms, bool fetch_all = true);
+             KafkaTxnProducer* txn, Handle reader, int timeout_ms, bool fetch_all = true);
   ~KafkaTopic() override;
 
   const std::string& name() const override { return name_; }
@@ -71,6 +78,8 @@ class KafkaTopic : public Topic {
   Status Start();
   // The producer's delivery report of one record of `op` (poll thread).
   void Delivered(AppendOp* op, size_t index, const rd_kafka_message_t& msg);
+  // The transaction holding `op` committed (OK) or was abandoned: completes `op`.
+  void FinishTransaction(AppendOp* op, const Status& outcome);
   // Takes the watermarks the reader's fetches reported; wakes waiters when they moved.
   void RefreshWatermarks();
   // Marks the producer failed for good (a fatal error): appends fail with kReadOnly.
@@ -79,7 +88,9 @@ class KafkaTopic : public Topic {
   void Shutdown();
 
  private:
+  Result<PreparedRecord> Prepare(const AppendRecord& rec) const;
   Status Produce(const AppendRecord& rec, AppendOp* op, size_t index);
+  void AppendInTransaction(std::span<const AppendRecord> records, AppendOp* op);
   void Complete(AppendOp* op);
   void Advance(uint32_t partition, uint64_t end);  // durable end moved (maybe)
   void Notify();
@@ -102,6 +113,7 @@ class KafkaTopic : public Topic {
   const uint32_t partitions_;
   const int timeout_ms_;
   rd_kafka_t* const producer_;
+  KafkaTxnProducer* const txn_;
   Handle reader_;
   TopicHandle producer_topic_;
   TopicHandle reader_topic_;
