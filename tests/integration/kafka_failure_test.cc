@@ -151,9 +151,11 @@ TEST_F(KafkaFailureTest, OneOfThreeBrokersKilledAndRestartedLosesNoAcknowledgedE
   ASSERT_EQ(kafka.Script({"start-broker", "2"}).exit_code, 0);
   for (auto& t : clients) t.join();
   EXPECT_EQ(accepted.load(), kClients * kEach);
-  EXPECT_TRUE(
-      WaitFor([&] { return pushes.Distinct() >= size_t(accepted); }, std::chrono::seconds(120)))
-      << pushes.Distinct() << " of " << accepted;
+  const bool all =
+      WaitFor([&] { return pushes.Distinct() >= size_t(accepted); }, std::chrono::seconds(120));
+  // What eragond says of the consumer when it is stuck (for the next one who reads this).
+  EXPECT_TRUE(all) << pushes.Distinct() << " of " << accepted
+                   << "\nstats: " << Admin("GET", "/v1/stats").body;
   std::lock_guard lock(pushes.mu);
   for (const auto& [entity, seqs] : pushes.seq_by_entity) {
     ASSERT_EQ(seqs.size(), size_t(kEach)) << entity;

@@ -489,10 +489,11 @@ Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset
   }
   rd_kafka_message_t* msg = nullptr;
   Status error;
-  // A first record (or end of partition) past `offset` that retention does not explain
-  // means the fetch queue was reset under us (e.g. a reconnect), or offsets with nothing
-  // to read (transaction markers, aborted records) lie between: seek once more, then take
-  // what comes (Convert passes over an end of partition past `offset`).
+  // A first record (or end of partition) further past `offset` than a commit marker,
+  // that retention does not explain, means the fetch queue was reset under us (e.g. a
+  // reconnect), or offsets with nothing to read (an aborted transaction) lie between: seek
+  // once more, then take what comes (Convert passes over an end of partition past
+  // `offset`).
   for (int attempt = 0; attempt < 2 && msg == nullptr; ++attempt) {
     if (attempt > 0) rs.expected = -1;
     ERAGON_RETURN_IF_ERROR(PositionReader(partition, offset));
@@ -501,7 +502,9 @@ Result<std::vector<Record>> KafkaTopic::Read(uint32_t partition, uint64_t offset
       rs.expected = -1;
       return error;
     }
-    if (attempt == 0 && msg->offset > static_cast<int64_t>(offset) &&
+    // One offset with nothing (a commit marker: one per transaction and partition) is
+    // taken as it comes; a seek costs a refetch of what the queue prefetched.
+    if (attempt == 0 && msg->offset > static_cast<int64_t>(offset) + 1 &&
         offset >= StartOffset(partition)) {
       rd_kafka_message_destroy(msg);
       msg = nullptr;

@@ -79,11 +79,9 @@ Status KafkaTxnProducer::EnsureProducer() {
 
 void KafkaTxnProducer::Loop() {
   SetThreadName("kafka-txn");
-  {
-    // Initialise at once: this aborts what a killed incarnation left open.
-    std::lock_guard lock(mu_);
-    if (!stop_) (void)EnsureProducer();
-  }
+  // Initialise at once (without the lock: Submit must not wait for the brokers): this
+  // aborts what a killed incarnation left open.
+  (void)EnsureProducer();
   for (;;) {
     std::vector<Pending> batch;
     {
