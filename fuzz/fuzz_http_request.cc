@@ -67,29 +67,41 @@ Server& TheServer() {
   return *s;
 }
 
-int Connect(uint16_t port) {
+// A socket for one connection attempt: reads time out after 5 s; close() resets the
+// connection (no TIME_WAIT): hundreds of connections a second for ten minutes would
+// otherwise run the loopback out of ephemeral ports, which a 10-min run next to a busy
+// test suite did (connect failed; the input replayed fine on its own).
+int NewSocket() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   Check(fd >= 0, "socket");
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  linger no_wait{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_wait, sizeof(no_wait));
+  return fd;
+}
+
+int Connect(uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // close() resets the connection (no TIME_WAIT): hundreds of connections a second for
-  // ten minutes would otherwise run the loopback out of ephemeral ports, which a 10-min run
-  // next to a busy test suite did (connect failed; the input replayed fine on its own).
-  linger no_wait{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_wait, sizeof(no_wait));
-  // Out of local ports is the machine, not the server: wait for some, then try again.
+  // What is the machine's, not the server's, is tried again on a fresh socket: out of
+  // local ports (wait for some), and a signal interrupting connect (EINTR: libFuzzer's
+  // own timers; a CI run met it once).
   for (int tries = 0;; ++tries) {
+    int fd = NewSocket();
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
-    if (errno != EADDRNOTAVAIL || tries == 50) break;
-    usleep(100'000);
+    const int err = errno;
+    close(fd);
+    const bool machine = err == EADDRNOTAVAIL || err == EINTR;
+    if (!machine || tries == 50) {
+      std::fprintf(stderr, "connect: %s\n", std::strerror(err));
+      Check(false, "connect");
+      return -1;
+    }
+    if (err == EADDRNOTAVAIL) usleep(100'000);
   }
-  std::fprintf(stderr, "connect: %s\n", std::strerror(errno));
-  Check(false, "connect");
-  return -1;
 }
 
 }  // namespace
