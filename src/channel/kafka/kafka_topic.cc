@@ -158,7 +158,9 @@ void KafkaTopic::RefreshUnfetched(uint32_t partition) const {
 
 // --- appends ------------------------------------------------------------------------
 
-Result<PreparedRecord> KafkaTopic::Prepare(const AppendRecord& rec) const {
+// The record's partition, value and headers; the key stays the caller's (`own_key`
+// false: the producer copies it at once, so the single-record path does not copy it here).
+Result<PreparedRecord> KafkaTopic::Prepare(const AppendRecord& rec, bool own_key) const {
   std::optional<Event> decoded;  // when the caller did not hand the event along
   const Event* event = rec.event;
   if (event == nullptr) {
@@ -169,7 +171,7 @@ Result<PreparedRecord> KafkaTopic::Prepare(const AppendRecord& rec) const {
   }
   PreparedRecord out;
   out.partition = static_cast<int32_t>(PartitionFor(rec.key));
-  out.key = std::string(rec.key);
+  if (own_key) out.key = std::string(rec.key);
   out.value = KafkaValueOf(*event);
   out.headers = KafkaHeadersOf(*event);
   out.timestamp_ms = rec.timestamp_ms;
@@ -177,12 +179,13 @@ Result<PreparedRecord> KafkaTopic::Prepare(const AppendRecord& rec) const {
 }
 
 Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) {
-  ERAGON_ASSIGN_OR_RETURN(PreparedRecord r, Prepare(rec));
+  ERAGON_ASSIGN_OR_RETURN(PreparedRecord r, Prepare(rec, /*own_key=*/false));
   MsgRef* ref = &op->refs[index];
   *ref = {op, index};
   rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_, RD_KAFKA_V_RKT(producer_topic_.get()), RD_KAFKA_V_PARTITION(r.partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<char*>(rec.key.data()), rec.key.size()),
       RD_KAFKA_V_VALUE(r.value.data(), r.value.size()), RD_KAFKA_V_HEADERS(r.headers),
       RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
   if (err) {
@@ -197,7 +200,7 @@ void KafkaTopic::AppendInTransaction(std::span<const AppendRecord> records, Appe
   std::vector<PreparedRecord> prepared;
   prepared.reserve(records.size());
   for (const AppendRecord& rec : records) {
-    Result<PreparedRecord> r = Prepare(rec);
+    Result<PreparedRecord> r = Prepare(rec, /*own_key=*/true);
     if (!r.ok()) {
       for (PreparedRecord& done : prepared) rd_kafka_headers_destroy(done.headers);
       op->failure = r.status();

@@ -88,7 +88,7 @@ class KafkaTopic : public Topic {
   void Shutdown();
 
  private:
-  Result<PreparedRecord> Prepare(const AppendRecord& rec) const;
+  Result<PreparedRecord> Prepare(const AppendRecord& rec, bool own_key) const;
   Status Produce(const AppendRecord& rec, AppendOp* op, size_t index);
   void AppendInTransaction(std::span<const AppendRecord> records, AppendOp* op);
   void Complete(AppendOp* op);
