@@ -42,6 +42,14 @@ void Publisher::RefreshDiskSpace() {
   storage_full_ = usage->free_bytes < options_.min_free_bytes || used > options_.max_used_fraction;
 }
 
+void Publisher::CountAppended(const std::vector<std::string>& records) {
+  int64_t bytes = 0;
+  for (const std::string& rec : records) bytes += static_cast<int64_t>(rec.size());
+  if (appended_since_refresh_.fetch_add(bytes) + bytes < kRefreshEveryBytes) return;
+  appended_since_refresh_.store(0);
+  RefreshDiskSpace();
+}
+
 // Route lookup (404 for all events first, then 403), topics, producer, id, occurred_at.
 Status Publisher::Resolve(const Caller& caller, std::vector<Event>& events, bool may_open,
                           Resolved* r) {
@@ -236,6 +244,7 @@ void Publisher::Append(std::vector<Event> events, Resolved r, PublishDone done) 
     EncodeEventRecord(events[i], &state->records[i]);
   }
   state->events = std::move(events);
+  CountAppended(state->records);
 
   auto finish = [this, state] {
     PublishReply reply;

@@ -16,6 +16,8 @@
 // the calling thread.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -57,8 +59,11 @@ class Publisher {
   void Publish(const Caller& caller, std::vector<Event> events, std::string traceparent,
                PublishDone done);
 
-  // Re-reads free disk space (called about once a second by the server).
+  // Re-reads free disk space. The server calls it about once a second; the publish path
+  // also calls it after every kRefreshEveryBytes appended, so a fast writer cannot fill
+  // the headroom above the watermark between two of the server's calls.
   void RefreshDiskSpace();
+  static constexpr int64_t kRefreshEveryBytes = 1 << 20;
 
  private:
   struct Resolved;
@@ -69,6 +74,9 @@ class Publisher {
   Status Resolve(const Caller& caller, std::vector<Event>& events, bool may_open, Resolved* r);
   Status ClaimIds(std::vector<Event>& events, Resolved* r);
   void Append(std::vector<Event> events, Resolved r, PublishDone done);
+  // Adds the records' bytes to what was appended since the last disk check; past
+  // kRefreshEveryBytes, checks again.
+  void CountAppended(const std::vector<std::string>& records);
 
   RouteCache* routes_;
   channel::Channel* logs_;
@@ -78,6 +86,7 @@ class Publisher {
   PublisherOptions options_;
   WorkerPool* workers_;
   std::atomic<bool> storage_full_{false};
+  std::atomic<int64_t> appended_since_refresh_{0};
 };
 
 }  // namespace eragon::server
