@@ -20,7 +20,7 @@ void DeliverReport(const rd_kafka_message_t& msg);  // kafka_topic.cc
 
 namespace {
 
-// How often the watermarks the readers' fetches report are taken over (records other
+// How often the watermarks the reader's fetches report are taken over (records other
 // clients produced become visible this much later at most, after the fetch itself).
 constexpr int kPollMs = 5;
 
@@ -59,6 +59,7 @@ class KafkaChannel final : public Channel {
   // from the transaction calls and never make the topics read-only).
   Result<Conf> ProducerConf(bool transactional);
   Status EnsureKafkaTopic(const std::string& kafka_name, uint32_t partitions);
+  Result<Handle> NewReader();
   Result<std::unique_ptr<KafkaTopic>> NewTopic(const std::string& name, uint32_t partitions);
   void PollLoop();
   void OnError(int err, const char* reason);
@@ -73,6 +74,7 @@ class KafkaChannel final : public Channel {
   // (it crashed there with three brokers). The handle never subscribes, so never joins.
   Handle offsets_client_;
   std::unique_ptr<KafkaPositionStore> positions_;
+  Handle reader_;       // every topic's reads (declared before topics_: outlives them)
   std::mutex open_mu_;  // one OpenTopic at a time
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<KafkaTopic>, std::less<>> topics_;
@@ -130,6 +132,7 @@ Status KafkaChannel::Connect() {
     txn_ = std::make_unique<KafkaTxnProducer>(std::move(tconf), options_.transactional_id,
                                               options_.request_timeout_ms);
   }
+  ERAGON_ASSIGN_OR_RETURN(reader_, NewReader());
   poller_ = std::thread([this] { PollLoop(); });
   return Status::Ok();
 }
@@ -183,10 +186,8 @@ Status KafkaChannel::EnsureKafkaTopic(const std::string& kafka_name, uint32_t pa
   }
 }
 
-Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& name,
-                                                           uint32_t partitions) {
-  const std::string kafka_name = KafkaTopicName(options_, name);
-  ERAGON_RETURN_IF_ERROR(EnsureKafkaTopic(kafka_name, partitions));
+// The consumer handle every topic reads through (legacy per-partition consumer, no group).
+Result<Handle> KafkaChannel::NewReader() {
   ERAGON_ASSIGN_OR_RETURN(Conf conf, MakeConf(options_,
                                               {{"fetch.wait.max.ms", "50"},
                                                {"queued.min.messages", "10000"},
@@ -199,11 +200,17 @@ Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& na
                                               {{"enable.auto.commit", "false"},
                                                {"enable.partition.eof", "true"},
                                                {"isolation.level", "read_committed"}}));
-  ERAGON_ASSIGN_OR_RETURN(Handle reader, NewHandle(RD_KAFKA_CONSUMER, std::move(conf)));
+  return NewHandle(RD_KAFKA_CONSUMER, std::move(conf));
+}
+
+Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& name,
+                                                           uint32_t partitions) {
+  const std::string kafka_name = KafkaTopicName(options_, name);
+  ERAGON_RETURN_IF_ERROR(EnsureKafkaTopic(kafka_name, partitions));
   // Cluster mode: each node fetches the partitions it delivers or reads, not all of them.
   auto topic = std::make_unique<KafkaTopic>(name, kafka_name, partitions, producer_.get(),
-                                            txn_.get(), std::move(reader),
-                                            options_.request_timeout_ms, !options_.split_work);
+                                            txn_.get(), reader_.get(), options_.request_timeout_ms,
+                                            !options_.split_work);
   ERAGON_RETURN_IF_ERROR(topic->Start());
   return topic;
 }

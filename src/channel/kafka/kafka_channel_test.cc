@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -260,6 +261,44 @@ TEST(KafkaChannelUnreachableTest, OpeningWithoutABrokerIsUnavailable) {
 // groups assign it, the saga engine's) and, for a while, those it reads on demand; the
 // durable end of a partition it does not fetch is asked of the brokers. Another channel
 // (another node) writes.
+// How many threads of this process are named `name`.
+int ThreadsNamed(const std::string& name) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    n += comm == name ? 1 : 0;
+  }
+  return n;
+}
+
+// The topics of a channel read through one consumer handle: opening more topics starts no
+// librdkafka client (each has a main thread that wakes on its timers, and fetch sessions
+// of its own), and each topic still reads its own records.
+TEST_F(KafkaChannelTest, TopicsShareOneReaderAndEachReadsItsOwnRecords) {
+  Result<Topic*> first = channel_->OpenTopic(UniqueName("shared"), {2, "kafka"});
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  const int clients = ThreadsNamed("rdk:main");
+  std::vector<Topic*> topics{*first};
+  for (int i = 0; i < 3; ++i) {
+    Result<Topic*> t = channel_->OpenTopic(UniqueName("shared"), {2, "kafka"});
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    topics.push_back(*t);
+  }
+  EXPECT_EQ(ThreadsNamed("rdk:main"), clients) << "a librdkafka client per topic";
+  for (size_t i = 0; i < topics.size(); ++i) {
+    std::string payload = EventRecord("shared-" + std::to_string(i), "k");
+    AppendRecord rec{"k", payload, 1};
+    ASSERT_TRUE(topics[i]->Append({&rec, 1}).ok());
+  }
+  for (size_t i = 0; i < topics.size(); ++i) {
+    const uint32_t p = topics[i]->PartitionFor("k");
+    EXPECT_EQ(ReadAll(*topics[i], p),
+              std::vector<std::string>{EventRecord("shared-" + std::to_string(i), "k")})
+        << "topic " << i;
+  }
+}
+
 TEST_F(KafkaChannelTest, InClusterModeOnlyFollowedAndRecentlyReadPartitionsAreFetched) {
   const std::string name = UniqueName("split");
   Result<Topic*> w = channel_->OpenTopic(name, {2, "kafka"});

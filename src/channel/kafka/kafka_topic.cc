@@ -21,17 +21,17 @@ void DeliverReport(const rd_kafka_message_t& msg) {
 }
 
 KafkaTopic::KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions,
-                       rd_kafka_t* producer, KafkaTxnProducer* txn, Handle reader, int timeout_ms,
-                       bool fetch_all)
+                       rd_kafka_t* producer, KafkaTxnProducer* txn, rd_kafka_t* reader,
+                       int timeout_ms, bool fetch_all)
     : name_(std::move(name)),
       kafka_name_(std::move(kafka_name)),
       partitions_(partitions),
       timeout_ms_(timeout_ms),
       producer_(producer),
       txn_(txn),
-      reader_(std::move(reader)),
+      reader_(reader),
       producer_topic_(rd_kafka_topic_new(producer_, kafka_name_.c_str(), nullptr)),
-      reader_topic_(rd_kafka_topic_new(reader_.get(), kafka_name_.c_str(), nullptr)),
+      reader_topic_(rd_kafka_topic_new(reader_, kafka_name_.c_str(), nullptr)),
       fetch_all_(fetch_all),
       durable_end_(partitions, 0),
       start_(partitions, 0),
@@ -65,8 +65,8 @@ Status KafkaTopic::Start() {
     int64_t lo = 0, hi = 0;
     ERAGON_RETURN_IF_ERROR(RetryTransient(timeout_ms_, [&] {
       return FromKafka(
-          rd_kafka_query_watermark_offsets(reader_.get(), kafka_name_.c_str(),
-                                           static_cast<int32_t>(p), &lo, &hi, timeout_ms_),
+          rd_kafka_query_watermark_offsets(reader_, kafka_name_.c_str(), static_cast<int32_t>(p),
+                                           &lo, &hi, timeout_ms_),
           "watermarks of " + kafka_name_);
     }));
     start_[p] = static_cast<uint64_t>(lo);
@@ -147,7 +147,7 @@ void KafkaTopic::RefreshUnfetched(uint32_t partition) const {
   }
   int64_t lo = -1, hi = -1;
   if (rd_kafka_query_watermark_offsets(
-          reader_.get(), kafka_name_.c_str(), static_cast<int32_t>(partition), &lo, &hi,
+          reader_, kafka_name_.c_str(), static_cast<int32_t>(partition), &lo, &hi,
           std::min(timeout_ms_, 2'000)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return;  // stale until the next ask; a read then finds out
   }
@@ -317,13 +317,19 @@ void KafkaTopic::Notify() {
   for (auto& [id, fn] : subs_) fn();
 }
 
-void KafkaTopic::RefreshWatermarks() {
+bool KafkaTopic::RefreshWatermarks() {
   StopIdleFetches();
+  std::vector<uint8_t> fetching;
+  {
+    std::lock_guard lock(mu_);
+    fetching = fetching_;
+  }
   bool moved = false;
   for (uint32_t p = 0; p < partitions_; ++p) {
+    if (!fetching[p]) continue;  // no fetch reports its watermarks (RefreshUnfetched asks)
     int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(reader_.get(), kafka_name_.c_str(), static_cast<int32_t>(p),
-                                       &lo, &hi) != 0) {
+    if (rd_kafka_get_watermark_offsets(reader_, kafka_name_.c_str(), static_cast<int32_t>(p), &lo,
+                                       &hi) != 0) {
       continue;
     }
     std::lock_guard lock(mu_);
@@ -333,9 +339,10 @@ void KafkaTopic::RefreshWatermarks() {
       moved = true;
     }
   }
-  if (!moved) return;
+  if (!moved) return false;
   advanced_.notify_all();
   Notify();
+  return true;
 }
 
 uint64_t KafkaTopic::StartOffset(uint32_t partition) const {
@@ -561,7 +568,7 @@ Result<uint64_t> KafkaTopic::OffsetForTime(uint32_t partition, int64_t ts_ms) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, kafka_name_.c_str(), static_cast<int32_t>(partition))
       ->offset = ts_ms;
-  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(reader_.get(), list, timeout_ms_);
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(reader_, list, timeout_ms_);
   if (!err) err = list->elems[0].err;
   const int64_t offset = list->elems[0].offset;
   rd_kafka_topic_partition_list_destroy(list);
@@ -572,7 +579,7 @@ Result<uint64_t> KafkaTopic::OffsetForTime(uint32_t partition, int64_t ts_ms) {
   // in its partitions, lies past it and is included (never skipped).
   const uint64_t end = DurableEnd(partition);
   int64_t lo = -1, hi = -1;
-  if (rd_kafka_query_watermark_offsets(reader_.get(), kafka_name_.c_str(),
+  if (rd_kafka_query_watermark_offsets(reader_, kafka_name_.c_str(),
                                        static_cast<int32_t>(partition), &lo, &hi,
                                        timeout_ms_) == RD_KAFKA_RESP_ERR_NO_ERROR &&
       hi >= 0) {

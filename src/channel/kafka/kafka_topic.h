@@ -42,9 +42,10 @@ class KafkaTopic : public Topic {
  public:
   // `producer` is the channel's (it outlives the topic), `txn` its transactional producer
   // (null: appends of several records go through `producer` too, not atomically);
-  // `reader` is this topic's.
+  // `reader` is the channel's consumer handle the topics share (one fetch session and one
+  // set of librdkafka threads per node, not per topic; it outlives the topic).
   KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions, rd_kafka_t* producer,
-             KafkaTxnProducer* txn, Handle reader, int timeout_ms, bool fetch_all = true);
+             KafkaTxnProducer* txn, rd_kafka_t* reader, int timeout_ms, bool fetch_all = true);
   ~KafkaTopic() override;
 
   const std::string& name() const override { return name_; }
@@ -80,8 +81,10 @@ class KafkaTopic : public Topic {
   void Delivered(AppendOp* op, size_t index, const rd_kafka_message_t& msg);
   // The transaction holding `op` committed (OK) or was abandoned: completes `op`.
   void FinishTransaction(AppendOp* op, const Status& outcome);
-  // Takes the watermarks the reader's fetches reported; wakes waiters when they moved.
-  void RefreshWatermarks();
+  // Takes the watermarks the reader's fetches reported for the partitions it fetches;
+  // wakes waiters when they moved (and says so).
+  bool RefreshWatermarks();
+
   // Marks the producer failed for good (a fatal error): appends fail with kReadOnly.
   void SetFatal(Status cause);
   // Wakes every waiter; later waits return at once.
@@ -114,7 +117,7 @@ class KafkaTopic : public Topic {
   const int timeout_ms_;
   rd_kafka_t* const producer_;
   KafkaTxnProducer* const txn_;
-  Handle reader_;
+  rd_kafka_t* const reader_;
   TopicHandle producer_topic_;
   TopicHandle reader_topic_;
 
