@@ -50,6 +50,10 @@ Result<std::unique_ptr<Channel>> OpenKafkaChannel(const KafkaOptions& options);
 // start. Asks the group coordinator (one round trip).
 Result<uint64_t> KafkaGroupLag(Channel* kafka, const std::string& group, const std::string& topic);
 
+// Tests: makes the channel's idempotent producer fail for good, as librdkafka's fatal
+// errors do (rd_kafka_test_fatal_error); the channel then starts a new producer.
+Status KafkaFailProducerForTest(Channel* kafka);
+
 // The Kafka topic that holds an Eragon topic.
 inline std::string KafkaTopicName(const KafkaOptions& o, const std::string& topic) {
   return o.topic_prefix + topic;

@@ -52,6 +52,12 @@ class KafkaChannel final : public Channel {
   Status Close() override;
 
   Result<uint64_t> GroupLag(const std::string& group, const std::string& topic);
+  Status FailProducerForTest() {
+    return kafka::FromKafka(
+        rd_kafka_test_fatal_error(Producer().get(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                  "injected by a test"),
+        "inject a fatal error");
+  }
 
  private:
   // The shared producer's configuration, or (transactional) the base of the
@@ -65,7 +71,16 @@ class KafkaChannel final : public Channel {
   void OnError(int err, const char* reason);
 
   const KafkaOptions options_;
-  Handle producer_;
+  // The idempotent producer; replaced after a fatal error (ReplaceProducer). Read it
+  // through Producer().
+  std::shared_ptr<rd_kafka_t> Producer() const {
+    std::lock_guard lock(producer_mu_);
+    return producer_;
+  }
+  void ReplaceProducer();
+  mutable std::mutex producer_mu_;
+  std::shared_ptr<rd_kafka_t> producer_;
+  std::atomic<bool> replace_producer_{false};
   // Appends of several records (kafka_txn.h); null when options_.transactional_id is "".
   std::unique_ptr<KafkaTxnProducer> txn_;
   // Group-offset calls (OffsetFetch/OffsetCommit/OffsetDelete through the Admin API) go
@@ -111,8 +126,9 @@ Result<Conf> KafkaChannel::ProducerConf(bool transactional) {
 
 Status KafkaChannel::Connect() {
   ERAGON_ASSIGN_OR_RETURN(Conf conf, ProducerConf(/*transactional=*/false));
-  ERAGON_ASSIGN_OR_RETURN(producer_, NewHandle(RD_KAFKA_PRODUCER, std::move(conf)));
-  Result<TopicInfo> probe = DescribeTopic(producer_.get(), "", options_.request_timeout_ms);
+  ERAGON_ASSIGN_OR_RETURN(Handle producer, NewHandle(RD_KAFKA_PRODUCER, std::move(conf)));
+  producer_ = std::shared_ptr<rd_kafka_t>(producer.release(), HandleDeleter());
+  Result<TopicInfo> probe = DescribeTopic(Producer().get(), "", options_.request_timeout_ms);
   if (!probe.ok()) {
     return Status::Unavailable("kafka brokers " + options_.brokers +
                                " did not answer: " + probe.status().message());
@@ -137,20 +153,50 @@ Status KafkaChannel::Connect() {
   return Status::Ok();
 }
 
+// On the poll thread (error callbacks are served by rd_kafka_poll). A fatal error (e.g.
+// librdkafka 2.0's "rewound sequence number" after a leader change) ends the idempotent
+// producer for good: the poll loop replaces it.
 void KafkaChannel::OnError(int err, const char* reason) {
   if (err != RD_KAFKA_RESP_ERR__FATAL) return;  // transient: librdkafka retries
-  char why[512];
-  rd_kafka_fatal_error(producer_.get(), why, sizeof(why));
-  Status cause = Status::ReadOnly(std::string("kafka producer failed: ") + why + " (" + reason +
-                                  "); restart eragond");
-  std::lock_guard lock(mu_);
-  for (auto& [name, topic] : topics_) topic->SetFatal(cause);
+  std::fprintf(stderr, "eragond: kafka producer: fatal error (%s); starting a new producer\n",
+               reason);
+  replace_producer_ = true;
+}
+
+// A new producer takes the place of the failed one: appends from now on go through it.
+// The failed one's records still queued or in flight are purged and their delivery
+// reports served (each fails its publish with 503: stored or not, the client retries and
+// the id index answers a duplicate if it was). A new producer that cannot be made is
+// tried again at the next round.
+void KafkaChannel::ReplaceProducer() {
+  Result<Conf> conf = ProducerConf(/*transactional=*/false);
+  Result<Handle> fresh =
+      conf.ok() ? NewHandle(RD_KAFKA_PRODUCER, std::move(*conf)) : Result<Handle>(conf.status());
+  if (!fresh.ok()) {
+    std::fprintf(stderr, "eragond: kafka producer: cannot start a new one (%s); retrying\n",
+                 fresh.status().ToString().c_str());
+    replace_producer_ = true;
+    return;
+  }
+  std::shared_ptr<rd_kafka_t> old;
+  {
+    std::lock_guard lock(producer_mu_);
+    old = std::exchange(producer_, std::shared_ptr<rd_kafka_t>(fresh->release(), HandleDeleter()));
+  }
+  rd_kafka_purge(old.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.request_timeout_ms);
+  while (rd_kafka_outq_len(old.get()) > 0 && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_poll(old.get(), 10);
+  }
+  rd_kafka_poll(old.get(), 0);
 }
 
 void KafkaChannel::PollLoop() {
   SetThreadName("kafka-poll");
   while (!stop_.load()) {
-    rd_kafka_poll(producer_.get(), kPollMs);
+    rd_kafka_poll(Producer().get(), kPollMs);
+    if (replace_producer_.exchange(false)) ReplaceProducer();
     std::vector<KafkaTopic*> topics;
     {
       std::lock_guard lock(mu_);
@@ -164,15 +210,15 @@ void KafkaChannel::PollLoop() {
 // Waits until every partition has a leader.
 Status KafkaChannel::EnsureKafkaTopic(const std::string& kafka_name, uint32_t partitions) {
   const int timeout = options_.request_timeout_ms;
-  ERAGON_ASSIGN_OR_RETURN(TopicInfo info, DescribeTopic(producer_.get(), kafka_name, timeout));
+  ERAGON_ASSIGN_OR_RETURN(TopicInfo info, DescribeTopic(Producer().get(), kafka_name, timeout));
   if (!info.exists) {
     const int rf = options_.replication > 0 ? options_.replication : std::min(3, info.brokers);
-    Status st = CreateTopic(producer_.get(), kafka_name, partitions, rf, timeout);
+    Status st = CreateTopic(Producer().get(), kafka_name, partitions, rf, timeout);
     if (!st.ok() && st.code() != Code::kAlreadyExists) return st;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout);
   for (;;) {
-    ERAGON_ASSIGN_OR_RETURN(info, DescribeTopic(producer_.get(), kafka_name, timeout));
+    ERAGON_ASSIGN_OR_RETURN(info, DescribeTopic(Producer().get(), kafka_name, timeout));
     if (info.exists && info.partitions != partitions) {
       return Status::Conflict("kafka topic '" + kafka_name + "' exists with " +
                               std::to_string(info.partitions) + " partitions, not " +
@@ -208,9 +254,9 @@ Result<std::unique_ptr<KafkaTopic>> KafkaChannel::NewTopic(const std::string& na
   const std::string kafka_name = KafkaTopicName(options_, name);
   ERAGON_RETURN_IF_ERROR(EnsureKafkaTopic(kafka_name, partitions));
   // Cluster mode: each node fetches the partitions it delivers or reads, not all of them.
-  auto topic = std::make_unique<KafkaTopic>(name, kafka_name, partitions, producer_.get(),
-                                            txn_.get(), reader_.get(), options_.request_timeout_ms,
-                                            !options_.split_work);
+  auto topic = std::make_unique<KafkaTopic>(
+      name, kafka_name, partitions, [this] { return Producer(); }, txn_.get(), reader_.get(),
+      options_.request_timeout_ms, !options_.split_work);
   ERAGON_RETURN_IF_ERROR(topic->Start());
   return topic;
 }
@@ -257,8 +303,8 @@ Status KafkaChannel::Close() {
   }
   Status st;
   if (txn_) txn_->Close();  // its transactions end before the topics go
-  if (producer_) {
-    rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), options_.request_timeout_ms);
+  if (std::shared_ptr<rd_kafka_t> producer = Producer()) {
+    rd_kafka_resp_err_t err = rd_kafka_flush(producer.get(), options_.request_timeout_ms);
     if (err) st = FromKafka(err, "kafka flush on close");
   }
   stop_ = true;
@@ -293,6 +339,12 @@ Result<uint64_t> KafkaChannel::GroupLag(const std::string& group, const std::str
 }  // namespace eragon::channel::kafka
 
 namespace eragon::channel {
+
+Status KafkaFailProducerForTest(Channel* kafka) {
+  auto* k = dynamic_cast<kafka::KafkaChannel*>(kafka);
+  if (k == nullptr) return Status::InvalidArgument("not a kafka channel");
+  return k->FailProducerForTest();
+}
 
 Result<uint64_t> KafkaGroupLag(Channel* kafka, const std::string& group, const std::string& topic) {
   auto* k = dynamic_cast<kafka::KafkaChannel*>(kafka);

@@ -299,6 +299,34 @@ TEST_F(KafkaChannelTest, TopicsShareOneReaderAndEachReadsItsOwnRecords) {
   }
 }
 
+// A fatal error of the idempotent producer (librdkafka 2.0 raises one after some leader
+// changes: "rewound sequence number") no longer leaves the channel read-only until a
+// restart: publishes answer 503 for a moment, then a new producer takes them.
+TEST_F(KafkaChannelTest, AFatalProducerErrorIsFollowedByANewProducer) {
+  Result<Topic*> t = channel_->OpenTopic(UniqueName("fatal"), {2, "kafka"});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto append = [&](const std::string& id) {
+    std::string payload = EventRecord(id, "k");
+    AppendRecord rec{"k", payload, 1};
+    return (*t)->Append({&rec, 1});
+  };
+  ASSERT_TRUE(append("before").ok());
+  ASSERT_TRUE(KafkaFailProducerForTest(channel_.get()).ok());
+  Result<std::vector<RecordPosition>> after = Status::Unavailable("not yet");
+  for (int i = 0; i < 200 && !after.ok(); ++i) {
+    after = append("after-" + std::to_string(i));
+    if (after.ok()) break;
+    EXPECT_EQ(after.status().code(), Code::kUnavailable) << after.status().message();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_TRUE((*t)->health().ok()) << (*t)->health().message();
+  const uint32_t p = (*t)->PartitionFor("k");
+  std::vector<std::string> got = ReadAll(**t, p);
+  ASSERT_GE(got.size(), 2u);
+  EXPECT_EQ(got.front(), EventRecord("before", "k"));
+}
+
 TEST_F(KafkaChannelTest, InClusterModeOnlyFollowedAndRecentlyReadPartitionsAreFetched) {
   const std::string name = UniqueName("split");
   Result<Topic*> w = channel_->OpenTopic(name, {2, "kafka"});

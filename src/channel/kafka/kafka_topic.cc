@@ -21,16 +21,15 @@ void DeliverReport(const rd_kafka_message_t& msg) {
 }
 
 KafkaTopic::KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions,
-                       rd_kafka_t* producer, KafkaTxnProducer* txn, rd_kafka_t* reader,
-                       int timeout_ms, bool fetch_all)
+                       std::function<std::shared_ptr<rd_kafka_t>()> producer, KafkaTxnProducer* txn,
+                       rd_kafka_t* reader, int timeout_ms, bool fetch_all)
     : name_(std::move(name)),
       kafka_name_(std::move(kafka_name)),
       partitions_(partitions),
       timeout_ms_(timeout_ms),
-      producer_(producer),
+      producer_(std::move(producer)),
       txn_(txn),
       reader_(reader),
-      producer_topic_(rd_kafka_topic_new(producer_, kafka_name_.c_str(), nullptr)),
       reader_topic_(rd_kafka_topic_new(reader_, kafka_name_.c_str(), nullptr)),
       fetch_all_(fetch_all),
       durable_end_(partitions, 0),
@@ -182,14 +181,20 @@ Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) 
   ERAGON_ASSIGN_OR_RETURN(PreparedRecord r, Prepare(rec, /*own_key=*/false));
   MsgRef* ref = &op->refs[index];
   *ref = {op, index};
+  // The producer of the moment: after a fatal error the channel replaces it (the old one
+  // refuses records with __FATAL: 503, the client retries).
+  const std::shared_ptr<rd_kafka_t> producer = producer_();
   rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer_, RD_KAFKA_V_RKT(producer_topic_.get()), RD_KAFKA_V_PARTITION(r.partition),
+      producer.get(), RD_KAFKA_V_TOPIC(kafka_name_.c_str()), RD_KAFKA_V_PARTITION(r.partition),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_KEY(const_cast<char*>(rec.key.data()), rec.key.size()),
       RD_KAFKA_V_VALUE(r.value.data(), r.value.size()), RD_KAFKA_V_HEADERS(r.headers),
       RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
   if (err) {
     rd_kafka_headers_destroy(r.headers);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {  // being replaced by the channel
+      return Status::Unavailable("produce to " + kafka_name_ + ": the producer failed; retry");
+    }
     return FromKafka(err, "produce to " + kafka_name_);
   }
   return Status::Ok();
@@ -216,9 +221,8 @@ void KafkaTopic::AppendInTransaction(std::span<const AppendRecord> records, Appe
 void KafkaTopic::AppendAsync(std::span<const AppendRecord> records, AppendCallback done) {
   {
     std::lock_guard lock(mu_);
-    Status refused = fatal_.ok() && closed_ ? Status::Unavailable("kafka channel closed") : fatal_;
-    if (!refused.ok()) {
-      done(refused, {});
+    if (closed_) {
+      done(Status::Unavailable("kafka channel closed"), {});
       return;
     }
   }
@@ -264,7 +268,16 @@ Result<std::vector<RecordPosition>> KafkaTopic::Append(std::span<const AppendRec
 void KafkaTopic::Delivered(AppendOp* op, size_t index, const rd_kafka_message_t& msg) {
   if (msg.err) {
     std::lock_guard lock(op->mu);
-    if (op->failure.ok()) op->failure = FromKafka(msg.err, "publish to " + kafka_name_);
+    // A failure the producer's sequence bookkeeping reports (a fatal error, then the
+    // channel's new producer) leaves the record stored or not: 503, the client retries.
+    const bool producer_failed = msg.err == RD_KAFKA_RESP_ERR__FATAL ||
+                                 msg.err == RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER ||
+                                 msg.err == RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID;
+    if (op->failure.ok()) {
+      op->failure = producer_failed ? Status::Unavailable("publish to " + kafka_name_ + ": " +
+                                                          rd_kafka_err2str(msg.err) + "; retry")
+                                    : FromKafka(msg.err, "publish to " + kafka_name_);
+    }
   } else {
     const auto p = static_cast<uint32_t>(msg.partition);
     op->positions[index] = {p, static_cast<uint64_t>(msg.offset)};
@@ -379,15 +392,9 @@ void KafkaTopic::Unsubscribe(uint64_t id) {
   subs_.erase(id);
 }
 
-Status KafkaTopic::health() const {
-  std::lock_guard lock(mu_);
-  return fatal_;
-}
-
-void KafkaTopic::SetFatal(Status cause) {
-  std::lock_guard lock(mu_);
-  if (fatal_.ok()) fatal_ = Status::ReadOnly(cause.message());
-}
+// A failed producer is replaced by the channel (no state that lasts); the brokers'
+// health shows in each append's answer.
+Status KafkaTopic::health() const { return Status::Ok(); }
 
 void KafkaTopic::Shutdown() {
   std::lock_guard lock(mu_);

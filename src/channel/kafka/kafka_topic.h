@@ -40,12 +40,14 @@ class KafkaTxnProducer;
 
 class KafkaTopic : public Topic {
  public:
-  // `producer` is the channel's (it outlives the topic), `txn` its transactional producer
+  // `producer` gives the channel's idempotent producer now (the channel replaces it after a
+  // fatal error), `txn` its transactional producer
   // (null: appends of several records go through `producer` too, not atomically);
   // `reader` is the channel's consumer handle the topics share (one fetch session and one
   // set of librdkafka threads per node, not per topic; it outlives the topic).
-  KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions, rd_kafka_t* producer,
-             KafkaTxnProducer* txn, rd_kafka_t* reader, int timeout_ms, bool fetch_all = true);
+  KafkaTopic(std::string name, std::string kafka_name, uint32_t partitions,
+             std::function<std::shared_ptr<rd_kafka_t>()> producer, KafkaTxnProducer* txn,
+             rd_kafka_t* reader, int timeout_ms, bool fetch_all = true);
   ~KafkaTopic() override;
 
   const std::string& name() const override { return name_; }
@@ -85,8 +87,6 @@ class KafkaTopic : public Topic {
   // wakes waiters when they moved (and says so).
   bool RefreshWatermarks();
 
-  // Marks the producer failed for good (a fatal error): appends fail with kReadOnly.
-  void SetFatal(Status cause);
   // Wakes every waiter; later waits return at once.
   void Shutdown();
 
@@ -115,10 +115,9 @@ class KafkaTopic : public Topic {
   const std::string kafka_name_;
   const uint32_t partitions_;
   const int timeout_ms_;
-  rd_kafka_t* const producer_;
+  const std::function<std::shared_ptr<rd_kafka_t>()> producer_;
   KafkaTxnProducer* const txn_;
   rd_kafka_t* const reader_;
-  TopicHandle producer_topic_;
   TopicHandle reader_topic_;
 
   const bool fetch_all_;
@@ -132,7 +131,6 @@ class KafkaTopic : public Topic {
   std::vector<int> follow_;                     // Follow(p, true) minus Follow(p, false)
   std::vector<int64_t> last_read_ms_;           // steady ms of the last Read
   mutable std::vector<int64_t> ends_asked_ms_;  // steady ms of the last RefreshUnfetched
-  Status fatal_;
   bool closed_ = false;
 
   struct ReadState {
