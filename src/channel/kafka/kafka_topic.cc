@@ -177,15 +177,13 @@ Result<PreparedRecord> KafkaTopic::Prepare(const AppendRecord& rec, bool own_key
   return out;
 }
 
-Status KafkaTopic::Produce(const AppendRecord& rec, AppendOp* op, size_t index) {
+Status KafkaTopic::Produce(rd_kafka_t* producer, const AppendRecord& rec, AppendOp* op,
+                           size_t index) {
   ERAGON_ASSIGN_OR_RETURN(PreparedRecord r, Prepare(rec, /*own_key=*/false));
   MsgRef* ref = &op->refs[index];
   *ref = {op, index};
-  // The producer of the moment: after a fatal error the channel replaces it (the old one
-  // refuses records with __FATAL: 503, the client retries).
-  const std::shared_ptr<rd_kafka_t> producer = producer_();
   rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer.get(), RD_KAFKA_V_TOPIC(kafka_name_.c_str()), RD_KAFKA_V_PARTITION(r.partition),
+      producer, RD_KAFKA_V_TOPIC(kafka_name_.c_str()), RD_KAFKA_V_PARTITION(r.partition),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_KEY(const_cast<char*>(rec.key.data()), rec.key.size()),
       RD_KAFKA_V_VALUE(r.value.data(), r.value.size()), RD_KAFKA_V_HEADERS(r.headers),
@@ -240,8 +238,11 @@ void KafkaTopic::AppendAsync(std::span<const AppendRecord> records, AppendCallba
     return;
   }
   op->remaining = records.size();
+  // The producer of the moment, taken once per append: after a fatal error the channel
+  // replaces it (the old one refuses records with __FATAL: 503, the client retries).
+  const std::shared_ptr<rd_kafka_t> producer = producer_();
   for (size_t i = 0; i < records.size(); ++i) {
-    Status st = Produce(records[i], op, i);
+    Status st = Produce(producer.get(), records[i], op, i);
     if (st.ok()) continue;
     {
       std::lock_guard lock(op->mu);

@@ -92,7 +92,7 @@ class KafkaTopic : public Topic {
 
  private:
   Result<PreparedRecord> Prepare(const AppendRecord& rec, bool own_key) const;
-  Status Produce(const AppendRecord& rec, AppendOp* op, size_t index);
+  Status Produce(rd_kafka_t* producer, const AppendRecord& rec, AppendOp* op, size_t index);
   void AppendInTransaction(std::span<const AppendRecord> records, AppendOp* op);
   void Complete(AppendOp* op);
   void Advance(uint32_t partition, uint64_t end);  // durable end moved (maybe)
