@@ -294,7 +294,14 @@ void PgIdIndex::WriteCommits(std::vector<pg::CommitRow> commits) {
   for (auto& c : commits) rows[c.key] = std::move(c);
   std::vector<pg::CommitRow> batch;
   for (auto& [key, row] : rows) batch.push_back(row);
-  Status st = pg::CommitRows(writer_db_.get(), batch, NowMs());
+  std::vector<std::string> new_types;  // a type known to be stored costs no write
+  {
+    std::lock_guard lock(mu_);
+    for (const pg::CommitRow& row : batch) {
+      if (!types_seen_.contains(row.event_type)) new_types.push_back(row.event_type);
+    }
+  }
+  Status st = pg::CommitRows(writer_db_.get(), batch, NowMs(), new_types);
   std::lock_guard lock(mu_);
   if (!st.ok()) {
     if (retry_at_ms_ == 0) {

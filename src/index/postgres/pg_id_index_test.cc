@@ -145,6 +145,39 @@ TEST_F(PgIdIndexTest, GeneratedIdsAreWrittenWithTheirCommitAndFoundByEveryNode) 
   EXPECT_EQ(b_->Claim("gen-1", Fp(3), "p"), ClaimOutcome::kDuplicate);
 }
 
+// A commit of a type this node already stored is one statement on event_ids alone (it
+// was two round trips, the second re-inserting the type, on every commit); a new type is
+// written with its ids in one statement, both or neither.
+TEST_F(PgIdIndexTest, ACommitOfATypeAlreadyStoredWritesOnlyItsIdsAndANewTypeLandsWithItsIds) {
+  a_ = Node();
+  b_ = Node();
+  Store(*a_, "e1", Fp(1), {"orders", 0, 1});
+  ASSERT_TRUE(b_->HasEventsOfType("order_created"));
+  // Any statement that touches event_types_stored fails from now on.
+  ASSERT_TRUE(
+      PgQueryValue(db_->url(), "ALTER TABLE event_types_stored RENAME TO types_moved_away").ok());
+  Store(*a_, "e2", Fp(2), {"orders", 0, 2});
+  Result<std::optional<Location>> found = b_->Find("e2", "p");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_TRUE(found->has_value()) << "a known type's commit touched event_types_stored";
+
+  a_->ClaimGenerated("e3", Fp(3), "p");
+  a_->Commit("e3", "p", "order_paid", {"orders", 1, 1});
+  WaitCommits(*a_);  // the first write failed: the new type's table is away
+  found = b_->Find("e3", "p");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_FALSE(found->has_value()) << "ids written without their new type";
+  EXPECT_TRUE(a_->Find("e3", "p")->has_value()) << "the committing node knows it meanwhile";
+
+  ASSERT_TRUE(
+      PgQueryValue(db_->url(), "ALTER TABLE types_moved_away RENAME TO event_types_stored").ok());
+  for (int i = 0; i < 100 && !b_->Find("e3", "p")->has_value(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(b_->Find("e3", "p")->has_value()) << "the retry did not land";
+  EXPECT_TRUE(b_->HasEventsOfType("order_paid"));
+}
+
 TEST_F(PgIdIndexTest, ClaimManyAnswersEachIdInOrderInOneBatch) {
   a_ = Node();
   b_ = Node();

@@ -48,9 +48,10 @@ constexpr char kCommit[] =
     "   topic = EXCLUDED.topic, part = EXCLUDED.part, log_offset = EXCLUDED.log_offset"
     " WHERE e.claim = EXCLUDED.claim";
 
-constexpr char kTypes[] =
-    "INSERT INTO event_types_stored (event_type) SELECT DISTINCT unnest($1::text[])"
-    " ON CONFLICT DO NOTHING";
+// kCommit and the types not yet stored ($10) in one statement.
+constexpr char kCommitWithTypes[] =
+    "WITH t AS (INSERT INTO event_types_stored (event_type)"
+    "   SELECT DISTINCT unnest($10::text[]) ON CONFLICT DO NOTHING)";
 
 constexpr char kAbort[] =
     "DELETE FROM event_ids e USING unnest($1::text[], $2::text[], $3::text[])"
@@ -132,7 +133,8 @@ Result<std::map<Key, ClaimOutcome>> ClaimRows(config::PgDb* db, const std::vecto
   return out;
 }
 
-Status CommitRows(config::PgDb* db, const std::vector<CommitRow>& rows, int64_t now_ms) {
+Status CommitRows(config::PgDb* db, const std::vector<CommitRow>& rows, int64_t now_ms,
+                  const std::vector<std::string>& new_types) {
   std::vector<std::string> ids, producers, fps, claims, types, topics, parts, offsets;
   for (const CommitRow& r : rows) {
     producers.push_back(r.key.first);
@@ -144,12 +146,13 @@ Status CommitRows(config::PgDb* db, const std::vector<CommitRow>& rows, int64_t 
     parts.push_back(std::to_string(r.loc.partition));
     offsets.push_back(std::to_string(r.loc.offset));
   }
-  ERAGON_RETURN_IF_ERROR(
-      db->Run(kCommit, {PgTextArray(ids), PgTextArray(producers), PgTextArray(fps),
-                        PgTextArray(claims), PgTextArray(types), PgTextArray(topics),
-                        NumberArray(parts), NumberArray(offsets), std::to_string(now_ms)})
-          .status());
-  return db->Run(kTypes, {PgTextArray(types)}).status();
+  std::vector<std::string> params{
+      PgTextArray(ids),    PgTextArray(producers), PgTextArray(fps),
+      PgTextArray(claims), PgTextArray(types),     PgTextArray(topics),
+      NumberArray(parts),  NumberArray(offsets),   std::to_string(now_ms)};
+  if (new_types.empty()) return db->Run(kCommit, params).status();
+  params.push_back(PgTextArray(new_types));
+  return db->Run(std::string(kCommitWithTypes) + " " + kCommit, params).status();
 }
 
 Status AbortRows(config::PgDb* db, const std::vector<ClaimRow>& rows) {

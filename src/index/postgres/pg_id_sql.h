@@ -35,8 +35,10 @@ struct CommitRow {
   Location loc;
 };
 // Writes the locations (rows of generated ids are inserted; a claimed row only while it
-// still holds this claim) and records the event types.
-Status CommitRows(config::PgDb* db, const std::vector<CommitRow>& rows, int64_t now_ms);
+// still holds this claim) and records `new_types` (the rows' types not known to be stored
+// yet), in one statement: one round trip, and the types land with their ids or not at all.
+Status CommitRows(config::PgDb* db, const std::vector<CommitRow>& rows, int64_t now_ms,
+                  const std::vector<std::string>& new_types);
 
 // Deletes the rows still holding these claims.
 Status AbortRows(config::PgDb* db, const std::vector<ClaimRow>& rows);
