@@ -452,7 +452,7 @@ class Connection final : public detail::PooledConnection,
       next = TakeWaiting(&expired);
       if (next) {
         ++pool_->open;
-        replacement = std::make_shared<Connection>(pool_, impl_->ioc);
+        replacement = std::make_shared<Connection>(pool_, impl_->NextIoc());
         pool_->all.emplace(replacement.get(), replacement);
       }
     }
@@ -490,7 +490,7 @@ std::shared_ptr<Pool> GetPool(PushClientImpl& impl, const PushUrl& url) {
   std::lock_guard<std::mutex> lock(impl.mu);
   if (impl.stopping_locked) return nullptr;
   auto& pool = impl.pools[key];
-  if (!pool) pool = std::make_shared<Pool>(&impl, url, impl.ioc);
+  if (!pool) pool = std::make_shared<Pool>(&impl, url, impl.NextIoc());
   return pool;
 }
 
@@ -507,7 +507,7 @@ void Dispatch(PushClientImpl& impl, const std::shared_ptr<Pool>& pool, CallPtr c
     } else if (pool->open < impl.options.max_connections_per_endpoint) {
       ++pool->open;
       fresh = true;
-      conn = std::make_shared<Connection>(pool, impl.ioc);
+      conn = std::make_shared<Connection>(pool, impl.NextIoc());
       pool->all.emplace(conn.get(), conn);
     } else {
       pool->waiting.push_back(std::move(call));
@@ -549,7 +549,7 @@ void PushClientImpl::Uncount() {
 }
 
 void PushClientImpl::PostError(CallPtr call, std::string error) {
-  asio::post(ioc, [this, c = std::move(call), e = std::move(error)]() mutable {
+  asio::post(*iocs[0], [this, c = std::move(call), e = std::move(error)]() mutable {
     Complete(std::move(c), ErrorResult(std::move(e)));
   });
 }

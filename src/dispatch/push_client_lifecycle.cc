@@ -97,7 +97,7 @@ void PushClientImpl::Stop() {
     std::unique_lock<std::mutex> lock(done_mu);
     done_cv.wait(lock, [this] { return outstanding.load() == 0; });
   }
-  work.reset();
+  work.clear();
   for (auto& t : threads) t.join();
   threads.clear();
 }
@@ -152,11 +152,11 @@ Result<std::unique_ptr<PushClient>> PushClient::Create(PushClientOptions options
     }
   }
   impl->tls.set_verify_mode(detail::ssl::verify_peer);
-  for (int i = 0; i < impl->options.io_threads; ++i) {
-    impl->threads.emplace_back([raw = impl.get()] {
+  for (auto& ioc : impl->iocs) {
+    impl->threads.emplace_back([raw = impl.get(), ioc = ioc.get()] {
       SetThreadName("push-io");
       current_client = raw;
-      raw->ioc.run();
+      ioc->run();
     });
   }
   return std::unique_ptr<PushClient>(new PushClient(std::move(impl)));

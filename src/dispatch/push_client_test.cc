@@ -259,6 +259,47 @@ TEST(PushClientTest, ThousandPushesSixtyFourInFlightEachCompleteOnce) {
   EXPECT_LE(server.accepted(), static_cast<uint64_t>(kWindow));
 }
 
+// One io_context per io thread: a connection runs on one thread for its whole life (no
+// completion handed between threads, the cost of a context shared by two), and new
+// connections take the threads in turn.
+TEST(PushClientTest, EachConnectionStaysOnOneIoThreadAndConnectionsTakeTheThreadsInTurn) {
+  std::atomic<int> answered{0};
+  TestHttpServer server([&](const TestRequest&) {
+    TestAnswer a = Answer(200);
+    if (answered++ < 2) a.delay = 100ms;  // the first two pushes overlap: two connections
+    return a;
+  });
+  PushClientOptions opts;
+  opts.io_threads = 2;
+  auto client = NewClient(opts);
+  std::mutex mu;
+  std::vector<std::thread::id> threads;
+  auto send = [&] {
+    auto p = std::make_shared<std::promise<void>>();
+    auto f = p->get_future();
+    client->Send(Post(server.Url()), [&, p](PushResult r) {
+      EXPECT_EQ(r.status, 200);
+      std::lock_guard<std::mutex> lock(mu);
+      threads.push_back(std::this_thread::get_id());
+      p->set_value();
+    });
+    return f;
+  };
+  auto a = send(), b = send();
+  ASSERT_EQ(a.wait_for(30s), std::future_status::ready);
+  ASSERT_EQ(b.wait_for(30s), std::future_status::ready);
+  ASSERT_EQ(server.accepted(), 2u);
+  EXPECT_NE(threads[0], threads[1]) << "both connections on one io thread";
+  for (int i = 0; i < 20; ++i) {  // one at a time: the warmest connection each time
+    ASSERT_EQ(send().wait_for(30s), std::future_status::ready);
+  }
+  client->Stop();
+  EXPECT_EQ(server.accepted(), 2u);
+  for (size_t i = 3; i < threads.size(); ++i) {
+    EXPECT_EQ(threads[i], threads[2]) << "push " << i << " of one connection on another thread";
+  }
+}
+
 TEST(PushClientTest, ConnectionCapQueuesTheRest) {
   TestHttpServer server([](const TestRequest&) {
     TestAnswer a = Answer(200);
