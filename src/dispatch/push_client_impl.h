@@ -8,9 +8,9 @@
 // completion between them: ~5 thread wake-ups per push at low rates, ~2.4 with one
 // thread); a connection is placed on one of them, round robin, when it is opened. Every
 // connection has its own strand; its socket, timer and resolver run there, so a request
-// never hops threads between Send's one post and `done`. Each
-// endpoint's Pool is shared between those strands and Send's callers and is guarded by
-// its own mutex, held only for list operations (never across I/O or a callback).
+// never hops threads between Send's one post and `done`. Each endpoint's Pool is shared
+// between those strands and Send's callers and is guarded by its own mutex, held only for
+// list operations (never across I/O or a callback).
 #pragma once
 
 #include <utility>  // first: Boost 1.74 with GCC 12 needs std::exchange declared
